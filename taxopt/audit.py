@@ -1,0 +1,194 @@
+"""The independent audit: recompute holdings, cash, bands, drift, wash sales and tax
+from the orders alone, and list every hard rule a plan breaks.
+
+It never reads the optimizer's variables or objective, so it checks the
+optimizer and the heuristics alike. A plan with violations is never written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .domain.household import TAXABLE, Household
+from .plan.orders import Orders
+from .tax.holding import is_long_term
+from .tax.netting import NettedYear, net_year
+from .tax.wash import disallowed_losses, recent_buy_equivalents, recent_loss_groups
+
+CENT = 0.005           # dollars: what rounding to the cent may move
+WEIGHT_TOL = 1e-6      # absolute weight: solver feasibility noise allowed on bands and tolerance
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Assessment:
+    """Everything a plan implies, derived from its orders and the household."""
+
+    value: np.ndarray            # per order, shares x price
+    long_term: np.ndarray        # per order (sales of taxable lots)
+    gain: np.ndarray             # per order, realized gain (0 outside taxable sales)
+    disallowed: np.ndarray       # per order, loss disallowed by the wash-sale rule
+    row_tax: np.ndarray          # per order, (gain + disallowed) at the lot's own rate
+    realized_short: float
+    realized_long: float
+    est_tax: float               # what the plan adds to the year's tax, fully netted
+    year_before: NettedYear
+    year_after: NettedYear
+    cash_before: np.ndarray      # per account, before trades and cash flows
+    cash_after: np.ndarray       # per account, after trades and cash flows
+    class_before: np.ndarray     # account x class dollars, before
+    class_after: np.ndarray      # account x class dollars, after
+    account_value: np.ndarray    # per account, after cash flows
+    weights_before: np.ndarray   # goal x class
+    weights_after: np.ndarray
+    drift_before: np.ndarray     # per goal, largest absolute gap to target
+    drift_after: np.ndarray
+    turnover: float              # dollars traded
+
+
+def assess(hh: Household, orders: Orders) -> Assessment:
+    """Recompute the consequences of a trade list."""
+    sec, acc, lots = hh.securities, hh.accounts, hh.lots
+    price = sec.price[orders.security]
+    value = orders.shares * price
+    signed = np.where(orders.is_buy, value, -value)
+    sale = ~orders.is_buy
+    named = sale & (orders.lot >= 0) & (acc.tax_type[orders.account] == TAXABLE)
+    li = np.maximum(orders.lot, 0)
+    if len(lots):
+        basis_per_share = np.nan_to_num(lots.basis[li] / lots.shares[li])
+        long_term = named & is_long_term(lots.acquired[li], hh.as_of)
+    else:
+        basis_per_share = np.zeros(len(orders))
+        long_term = np.zeros(len(orders), bool)
+    gain = np.where(named, value - orders.shares * basis_per_share, 0.0)
+    disallowed = disallowed_losses(sec.wash_group[orders.security], np.where(named, value, 0.0),
+                                   gain, recent_buy_equivalents(hh))
+    rate = np.where(long_term, hh.tax.long_term_rate, hh.tax.short_term_rate)
+    row_tax = np.where(named, (gain + disallowed) * rate, 0.0)
+    counted = gain + disallowed
+    st = float(np.sum(counted[named & ~long_term]))
+    lt = float(np.sum(counted[named & long_term]))
+    before, after = net_year(hh.tax), net_year(hh.tax, st, lt)
+
+    n_acc, K = len(acc), len(hh.classes)
+    held = np.zeros((n_acc, len(sec)))
+    np.add.at(held, (lots.account, lots.security), lots.shares * sec.price[lots.security])
+    traded = np.zeros_like(held)
+    np.add.at(traded, (orders.account, orders.security), signed)
+    cash_before = acc.cash.copy()
+    cash_after = acc.cash + acc.cash_flow - np.bincount(orders.account, weights=signed,
+                                                         minlength=n_acc)
+    class_before = held @ sec.exposure
+    class_before[:, hh.cash_class] += cash_before
+    class_after = (held + traded) @ sec.exposure
+    class_after[:, hh.cash_class] += cash_after
+    w_before, d_before = _goal_weights(hh, class_before)
+    w_after, d_after = _goal_weights(hh, class_after)
+    return Assessment(value, long_term, gain, disallowed, row_tax, st, lt,
+                      after.tax - before.tax, before, after, cash_before, cash_after,
+                      class_before, class_after, class_after.sum(axis=1), w_before, w_after,
+                      d_before, d_after, float(value.sum()))
+
+
+def _goal_weights(hh: Household, account_class: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    G = len(hh.goals)
+    goal_class = np.zeros((G, account_class.shape[1]))
+    np.add.at(goal_class, hh.accounts.goal, account_class)
+    total = goal_class.sum(axis=1, keepdims=True)
+    weights = np.divide(goal_class, total, out=np.zeros_like(goal_class), where=total > 0)
+    return weights, np.abs(weights - hh.goals.target).max(axis=1)
+
+
+def violations(hh: Household, orders: Orders, a: Assessment | None = None) -> list[str]:
+    """Every hard rule the orders break, in words (empty when the plan is legal)."""
+    a = a or assess(hh, orders)
+    sec, acc, lots = hh.securities, hh.accounts, hh.lots
+    out: list[str] = []
+    aid, sym = acc.account_id, sec.symbol
+
+    def where(i: int) -> str:
+        side = "buy" if orders.is_buy[i] else "sell"
+        lot = f" lot {lots.lot_id[orders.lot[i]]}" if orders.lot[i] >= 0 else ""
+        return f"{side} {sym[orders.security[i]]} in {aid[orders.account[i]]}{lot}"
+
+    # Sales: lots exist where the order says, never oversold; positions never oversold.
+    sale = ~orders.is_buy
+    for i in np.flatnonzero(sale & (orders.lot >= 0)):
+        li = orders.lot[i]
+        if lots.account[li] != orders.account[i] or lots.security[li] != orders.security[i]:
+            out.append(f"{where(i)}: the lot is not this account's {sym[orders.security[i]]}")
+    taxable_sale = sale & (acc.tax_type[orders.account] == TAXABLE)
+    for i in np.flatnonzero(taxable_sale & (orders.lot < 0)):
+        out.append(f"{where(i)}: a taxable sale must name its lot")
+    if len(lots):
+        sold_lot = np.bincount(orders.lot[sale & (orders.lot >= 0)],
+                               weights=orders.shares[sale & (orders.lot >= 0)],
+                               minlength=len(lots))
+        for li in np.flatnonzero(sold_lot > lots.shares + 1e-9):
+            out.append(f"lot {lots.lot_id[li]}: sells {sold_lot[li]:g} shares of "
+                       f"{lots.shares[li]:g} held")
+    held_sh = np.zeros((len(acc), len(sec)))
+    np.add.at(held_sh, (lots.account, lots.security), lots.shares)
+    sold_sh = np.zeros_like(held_sh)
+    np.add.at(sold_sh, (orders.account[sale], orders.security[sale]), orders.shares[sale])
+    for ai, si in zip(*np.nonzero(sold_sh > held_sh + 1e-9), strict=True):
+        out.append(f"account {aid[ai]}: sells {sold_sh[ai, si]:g} {sym[si]} of "
+                   f"{held_sh[ai, si]:g} held (short sale)")
+
+    # Whole shares for securities that are not fractional (closing a fractional lot is fine).
+    lot_sh = np.where(orders.lot >= 0, lots.shares[np.maximum(orders.lot, 0)] if len(lots)
+                      else 0.0, -1.0)
+    pos_sh = held_sh[orders.account, orders.security]
+    whole = ~sec.fractional[orders.security]
+    off = whole & (np.abs(orders.shares - np.round(orders.shares)) > 1e-9)
+    off &= ~(sale & ((np.abs(orders.shares - lot_sh) <= 1e-9) | (np.abs(orders.shares - pos_sh)
+                                                                  <= 1e-9)))
+    for i in np.flatnonzero(off):
+        out.append(f"{where(i)}: {orders.shares[i]:g} shares; "
+                   f"{sym[orders.security[i]]} trades in whole shares")
+
+    # Buys: menu, restrictions, tradability, and the wash-sale rule household-wide.
+    buy = orders.is_buy
+    for i in np.flatnonzero(buy & ~acc.buyable[orders.account, orders.security]):
+        out.append(f"{where(i)}: not allowed in this account (menu, restriction or not tradable)")
+    pair = np.zeros((len(acc), len(sec)), bool)
+    pair[orders.account[buy], orders.security[buy]] = True
+    for i in np.flatnonzero(sale & pair[orders.account, orders.security]):
+        out.append(f"{where(i)}: bought and sold in the same account")
+    group = sec.wash_group[orders.security]
+    names = sec.wash_group_names
+    loss_groups = set(group[(a.gain < -CENT) & sale].tolist())
+    blocked = recent_loss_groups(hh)
+    for i in np.flatnonzero(buy):
+        g = group[i]
+        if g in loss_groups:
+            out.append(f"{where(i)}: wash sale: group {names[g]} is sold at a loss in this plan")
+        if blocked[g]:
+            out.append(f"{where(i)}: wash sale: group {names[g]} was sold at a loss in the "
+                       "last 30 days")
+
+    # Cash per account, after trades, deposits and withdrawals.
+    for ai in np.flatnonzero(a.cash_after < acc.min_cash - CENT):
+        out.append(f"account {aid[ai]}: cash after trades {a.cash_after[ai]:,.2f} is below "
+                   f"min_cash {acc.min_cash[ai]:,.2f}")
+
+    # Asset-location bands on the account's value after trades.
+    value = np.maximum(a.account_value, 1e-12)
+    share = a.class_after / value[:, None]
+    for ai, k in zip(*np.nonzero(acc.banded), strict=True):
+        lo, hi = acc.band_lo[ai, k], acc.band_hi[ai, k]
+        if share[ai, k] < lo - WEIGHT_TOL or share[ai, k] > hi + WEIGHT_TOL:
+            out.append(f"account {aid[ai]}: {hh.classes[k]} is {share[ai, k]:.4f} of the "
+                       f"account, outside its band [{lo:.2f}, {hi:.2f}]")
+
+    # The goal's hard drift tolerance.
+    tol = hh.goals.tolerance
+    for g in np.flatnonzero(~np.isnan(tol)):
+        gap = np.abs(a.weights_after[g] - hh.goals.target[g])
+        for k in np.flatnonzero(gap > tol[g] + WEIGHT_TOL):
+            out.append(f"goal {hh.goals.goal_id[g]}: {hh.classes[k]} weight "
+                       f"{a.weights_after[g, k]:.4f} is more than {tol[g]:.2%} from target "
+                       f"{hh.goals.target[g, k]:.2%}")
+    return out

@@ -1,0 +1,37 @@
+"""Solution to orders: rounding with repair, then one order per lot or position."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..adapters.base import Solution
+from ..model.builder import RebalanceModel
+from ..options import Options
+from ..plan.orders import Orders
+from .rounding import RoundedTrades, round_trades
+
+
+def to_orders(model: RebalanceModel, rounded: RoundedTrades) -> Orders:
+    """Orders from rounded shares: taxable sales name their lot, the rest do not."""
+    ctx = model.context
+    assert ctx is not None
+    lay = ctx.layout
+    n_s, n_b = lay.n_units, lay.n_buys
+    return Orders.make(
+        np.concatenate([lay.unit_account, lay.buy_account]),
+        np.concatenate([lay.unit_security, lay.buy_security]),
+        np.concatenate([np.zeros(n_s, bool), np.ones(n_b, bool)]),
+        np.concatenate([rounded.sell_shares, rounded.buy_shares]),
+        np.concatenate([lay.unit_lot, np.full(n_b, -1)]),
+        model.household)
+
+
+def decode(model: RebalanceModel, sol: Solution, options: Options) -> tuple[Orders, RoundedTrades]:
+    """Round the solution to tradable shares and list the orders."""
+    rounded = round_trades(model, sol, options)
+    if not rounded.status.has_solution:
+        return Orders.empty(), rounded
+    return to_orders(model, rounded), rounded
+
+
+__all__ = ["decode", "round_trades", "to_orders"]

@@ -1,0 +1,144 @@
+"""Whole shares, no dust, no churn: repair the LP's fractional trades, don't hope.
+
+The LP trades in dollars. Securities that are not `fractional` must trade whole
+shares, and rounding alone can break cash, bands or the drift tolerance. So the
+repair re-solves the same program in shares, restricted to what the LP traded,
+with integer shares where needed (a small MIP: one integer per order), the cash
+rows tightened by the rounding margin, and dust orders removed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..adapters.base import Solution, Status
+from ..model.builder import RebalanceModel
+from ..model.program import Program, VarBlock, rescaled
+from ..options import Options
+
+SHARE_DECIMALS = 6          # fractional securities trade in millionths of a share
+_EPS = 1e-9
+
+
+@dataclass(slots=True, eq=False)
+class RoundedTrades:
+    """Shares sold per sell unit and bought per buy pair, ready to become orders."""
+
+    status: Status
+    sell_shares: np.ndarray
+    buy_shares: np.ndarray
+    message: str = ""
+
+
+def round_trades(model: RebalanceModel, sol: Solution, options: Options) -> RoundedTrades:
+    """Turn the LP's dollars into whole (or millionth) shares that keep every hard rule."""
+    ctx = model.context
+    assert ctx is not None
+    hh, lay, prog = ctx.hh, ctx.layout, ctx.program
+    price = hh.securities.price
+    frac = hh.securities.fractional
+    p_sell, p_buy = price[lay.unit_security], price[lay.buy_security]
+    sell = sol.x[ctx.sell.slice] / p_sell
+    buy = sol.x[ctx.buy.slice] / p_buy
+    sell = np.clip(sell, 0.0, lay.unit_shares)
+    buy = np.maximum(buy, 0.0)
+
+    whole_close = sell >= lay.unit_shares * (1 - 1e-9) - _EPS
+    min_value = options.min_trade_value
+    sell_on = (sell * p_sell >= max(min_value, 0.005)) | (whole_close & (sell > _EPS))
+    buy_on = buy * p_buy >= max(min_value, 0.005)
+    # Never buy and sell one security in one account: keep the larger side.
+    n_pos = len(lay.pos_account)
+    sold = np.bincount(lay.unit_pos, weights=sell * p_sell * sell_on, minlength=n_pos)
+    bought = np.bincount(lay.buy_pos, weights=buy * p_buy * buy_on, minlength=n_pos)
+    both = (sold > 0) & (bought > 0)
+    sell_on &= ~(both & (bought >= sold))[lay.unit_pos]
+    buy_on &= ~(both & (sold > bought))[lay.buy_pos]
+
+    scale = np.ones(prog.n)
+    scale[ctx.sell.slice], scale[ctx.buy.slice] = p_sell, p_buy
+    base = rescaled(prog, scale)
+    wash = prog.vars.get("wash")
+    if wash is not None:  # keep the wash-sale choice the LP/MIP made
+        z = np.round(sol.x[wash.slice])
+        base.vars["wash"] = VarBlock("wash", wash.start, wash.size, z, z, True)
+
+    last_msg = ""
+    for attempt in range(4):
+        stage = _stage_program(base, ctx.sell, ctx.buy, sell, buy, sell_on, buy_on,
+                               lay.unit_shares, frac[lay.unit_security], frac[lay.buy_security],
+                               widen=attempt >= 2)
+        result = _solve_stage(stage, options)
+        if not result.status.has_solution:
+            last_msg = result.message
+            if attempt >= 2:
+                return RoundedTrades(Status.INFEASIBLE, np.zeros_like(sell), np.zeros_like(buy),
+                                     "whole-share rounding could not keep every hard rule "
+                                     f"({last_msg})")
+            continue
+        s_raw = result.x[ctx.sell.slice]
+        closes = s_raw >= lay.unit_shares - 1e-7
+        s_new = np.where(closes, lay.unit_shares,
+                         np.minimum(_snap(s_raw, frac[lay.unit_security], np.ceil),
+                                    lay.unit_shares))
+        b_new = _snap(result.x[ctx.buy.slice], frac[lay.buy_security], np.floor)
+        dust_s = (s_new > 0) & (s_new * p_sell < min_value) & ~closes
+        dust_b = (b_new > 0) & (b_new * p_buy < min_value)
+        if not (dust_s.any() or dust_b.any()):
+            return RoundedTrades(result.status, s_new, b_new)
+        sell_on &= ~dust_s
+        buy_on &= ~dust_b
+        sell, buy = s_new, b_new
+    return RoundedTrades(Status.OPTIMAL, s_new, b_new)
+
+
+def _stage_program(base: Program, sell_b: VarBlock, buy_b: VarBlock, sell: np.ndarray,
+                   buy: np.ndarray, sell_on: np.ndarray, buy_on: np.ndarray,
+                   lot_shares: np.ndarray, sell_frac: np.ndarray, buy_frac: np.ndarray,
+                   widen: bool) -> Program:
+    """The repair program: support fixed, integer shares where the security needs them."""
+    from copy import copy
+
+    stage = copy(base)
+    stage.vars = dict(base.vars)
+    stage.rows = dict(base.rows)
+    whole = sell >= lot_shares - 1e-9
+    s_lb = np.where(sell_on & ~sell_frac & ~widen, np.floor(sell + 1e-9), 0.0)
+    s_ub = np.where(sell_on, np.where(sell_frac | whole, lot_shares,
+                                      np.minimum(np.ceil(sell - 1e-9), lot_shares)), 0.0)
+    if widen:
+        s_ub = np.where(sell_on, lot_shares, 0.0)
+    # A whole lot of fractional shares can be closed even for a whole-share security.
+    fixed_close = sell_on & whole & ~sell_frac & (np.floor(lot_shares) != lot_shares)
+    s_lb = np.where(fixed_close, lot_shares, s_lb)
+    s_ub = np.where(fixed_close, lot_shares, s_ub)
+    b_ub = np.where(buy_on | widen, base.vars["buy"].ub, 0.0)
+    b_ub = np.where(buy_frac, b_ub, np.floor(b_ub + 1e-9))
+    stage.vars["sell"] = VarBlock("sell", sell_b.start, sell_b.size, s_lb, s_ub,
+                                  ~sell_frac & ~fixed_close & (s_ub > s_lb))
+    stage.vars["buy"] = VarBlock("buy", buy_b.start, buy_b.size, np.zeros(buy_b.size), b_ub,
+                                 ~buy_frac & (b_ub > 0))
+    return stage
+
+
+def _solve_stage(stage: Program, options: Options) -> Solution:
+    from ..adapters.highs import new_highs, pass_program, read_solution
+
+    h = new_highs(options, True)
+    pass_program(h, stage)
+    h.run()
+    return read_solution(h, stage, 0.0)
+
+
+def _snap(values: np.ndarray, fractional: np.ndarray, direction) -> np.ndarray:
+    """Integers exactly for whole-share securities, millionths for fractional ones.
+
+    Fractional sales round up and purchases down, so rounding only ever adds cash;
+    the solver's own noise (1e-7 of a share) is removed first.
+    """
+    unit = 10.0 ** SHARE_DECIMALS
+    clean = np.round(values, SHARE_DECIMALS + 2)
+    out = np.where(fractional, direction(clean * unit) / unit, np.round(values))
+    return np.maximum(out, 0.0)

@@ -1,0 +1,334 @@
+"""A validated, immutable household with numpy arrays ready for vectorized work.
+
+Everything downstream (tax, model, decode, audit) reads these arrays; no one
+reads the raw input again. Every rule that relates two records is checked
+here and raised as `InvalidInput` naming household, record and field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import InvalidInput
+from ..options import Options
+from .schema import HouseholdRecord
+
+CASH = "cash"
+TAXABLE, TAX_DEFERRED, TAX_FREE = 0, 1, 2
+TAX_TYPES = ("taxable", "tax_deferred", "tax_free")
+
+
+@dataclass(frozen=True, slots=True)
+class TaxProfile:
+    """Marginal rates and the year's prior results that enter Schedule D netting."""
+
+    short_term_rate: float
+    long_term_rate: float
+    ytd_short: float
+    ytd_long: float
+    carry_short: float
+    carry_long: float
+    offset_limit: float
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Securities:
+    """Per-symbol data; ``exposure[s, k]`` is the fraction of symbol s in class k."""
+
+    symbol: tuple[str, ...]
+    price: np.ndarray
+    exposure: np.ndarray
+    wash_group: np.ndarray
+    wash_group_names: tuple[str, ...]
+    dist_yield: np.ndarray
+    qualified: np.ndarray
+    tax_exempt: np.ndarray
+    expected_return: np.ndarray
+    fractional: np.ndarray
+    tradable: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.symbol)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Accounts:
+    """Per-account data; bands and the buy menu are dense (account x class/symbol)."""
+
+    account_id: tuple[str, ...]
+    goal: np.ndarray
+    tax_type: np.ndarray
+    cash: np.ndarray
+    cash_flow: np.ndarray
+    min_cash: np.ndarray
+    band_lo: np.ndarray
+    band_hi: np.ndarray
+    banded: np.ndarray
+    buyable: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.account_id)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Goals:
+    """Per-goal targets over classes (cash included) and the optional hard tolerance."""
+
+    goal_id: tuple[str, ...]
+    target: np.ndarray
+    tolerance: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.goal_id)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Lots:
+    """Tax lots: shares held, total cost basis (NaN where unknown) and acquisition day."""
+
+    lot_id: tuple[str, ...]
+    account: np.ndarray
+    security: np.ndarray
+    shares: np.ndarray
+    basis: np.ndarray
+    acquired: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.lot_id)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class RecentTrades:
+    """Trades of the last days, for the wash-sale rule."""
+
+    account: np.ndarray
+    security: np.ndarray
+    is_buy: np.ndarray
+    shares: np.ndarray
+    date: np.ndarray
+    realized_gain: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.account)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Household:
+    """One household, validated; arrays are indexed by the positions in the id tuples."""
+
+    household_id: str
+    as_of: np.datetime64
+    tax: TaxProfile
+    classes: tuple[str, ...]
+    securities: Securities
+    goals: Goals
+    accounts: Accounts
+    lots: Lots
+    recent: RecentTrades
+    options: Options
+
+    @property
+    def cash_class(self) -> int:
+        """Index of the ``cash`` class (always the last one)."""
+        return len(self.classes) - 1
+
+    def with_options(self, **changes: Any) -> Household:
+        """The same household with some optimizer knobs changed."""
+        from dataclasses import replace
+        return replace(self, options=self.options.replace(**changes))
+
+    def with_prices(self, prices: dict[str, float]) -> Household:
+        """The same household at new prices (a market move between two solves)."""
+        from dataclasses import replace
+        price = self.securities.price.copy()
+        index = {s: i for i, s in enumerate(self.securities.symbol)}
+        for symbol, value in prices.items():
+            if symbol not in index:
+                raise InvalidInput(self.household_id, f"prices[{symbol}]", "symbol",
+                                   "unknown symbol")
+            if not np.isfinite(value) or value <= 0:
+                raise InvalidInput(self.household_id, f"securities[{symbol}]", "price",
+                                   f"must be > 0, got {value}")
+            price[index[symbol]] = value
+        return replace(self, securities=replace(self.securities, price=price))
+
+
+def _unique(hh: str, kind: str, key: str, values: list[str]) -> dict[str, int]:
+    index: dict[str, int] = {}
+    for i, v in enumerate(values):
+        if v in index:
+            raise InvalidInput(hh, f"{kind}[{i}] ({key} {v})", key,
+                               f"duplicate {key}; it is already used by {kind}[{index[v]}]")
+        index[v] = i
+    return index
+
+
+def build_household(rec: HouseholdRecord) -> Household:
+    """Check the relations between records and pack the household into arrays."""
+    hh = rec.household_id
+    sec_ix = _unique(hh, "securities", "symbol", [s.symbol for s in rec.securities])
+    goal_ix = _unique(hh, "goals", "goal_id", [g.goal_id for g in rec.goals])
+    acct_ix = _unique(hh, "accounts", "account_id", [a.account_id for a in rec.accounts])
+    _unique(hh, "lots", "lot_id", [lot.lot_id for lot in rec.lots])
+
+    held_classes: set[str] = set()
+    for s in rec.securities:
+        held_classes.update(s.exposures or {s.asset_class: 1.0})
+    held_classes.discard(CASH)
+    goal_classes = {c for g in rec.goals for c in g.targets} - {CASH}
+    for gi, g in enumerate(rec.goals):
+        for c in g.targets:
+            if c != CASH and c not in held_classes:
+                raise InvalidInput(hh, f"goals[{gi}] (goal_id {g.goal_id})", f"targets.{c}",
+                                   f"asset class '{c}' is not the class of any security")
+    classes = (*sorted(held_classes | goal_classes), CASH)
+    cls_ix = {c: i for i, c in enumerate(classes)}
+    n_cls = len(classes)
+
+    sec = _pack_securities(rec, cls_ix)
+    goals = Goals(
+        goal_id=tuple(goal_ix),
+        target=np.array([[g.targets.get(c, 0.0) for c in classes] for g in rec.goals]),
+        tolerance=np.array([np.nan if g.drift_tolerance is None else g.drift_tolerance
+                            for g in rec.goals]),
+    )
+    accounts = _pack_accounts(rec, goal_ix, sec_ix, cls_ix, n_cls)
+    lots = _pack_lots(rec, acct_ix, sec_ix, accounts.tax_type)
+    recent = _pack_recent(rec, acct_ix, sec_ix)
+
+    tp = rec.tax_profile
+    tax = TaxProfile(tp.short_term_rate, tp.long_term_rate, tp.realized_ytd.short_term,
+                     tp.realized_ytd.long_term, tp.loss_carryforward.short_term,
+                     tp.loss_carryforward.long_term, tp.ordinary_offset_limit)
+    return Household(hh, np.datetime64(rec.as_of, "D"), tax, classes, sec, goals, accounts,
+                     lots, recent, Options.from_dict(rec.options, hh))
+
+
+def _pack_securities(rec: HouseholdRecord, cls_ix: dict[str, int]) -> Securities:
+    n = len(rec.securities)
+    exposure = np.zeros((n, len(cls_ix)))
+    group_names: dict[str, int] = {}
+    group = np.empty(n, dtype=np.int64)
+    for i, s in enumerate(rec.securities):
+        for c, w in (s.exposures or {s.asset_class: 1.0}).items():
+            exposure[i, cls_ix[c]] += w
+        group[i] = group_names.setdefault(s.wash_group or s.symbol, len(group_names))
+    ss = rec.securities
+    return Securities(
+        symbol=tuple(s.symbol for s in ss),
+        price=np.array([s.price for s in ss], dtype=float),
+        exposure=exposure,
+        wash_group=group,
+        wash_group_names=tuple(group_names),
+        dist_yield=np.array([s.yield_ for s in ss], dtype=float),
+        qualified=np.array([s.qualified for s in ss], dtype=float),
+        tax_exempt=np.array([s.tax_exempt for s in ss], dtype=bool),
+        expected_return=np.array([np.nan if s.expected_return is None else s.expected_return
+                                  for s in ss]),
+        fractional=np.array([s.fractional for s in ss], dtype=bool),
+        tradable=np.array([s.tradable for s in ss], dtype=bool),
+    )
+
+
+def _pack_accounts(rec: HouseholdRecord, goal_ix: dict[str, int], sec_ix: dict[str, int],
+                   cls_ix: dict[str, int], n_cls: int) -> Accounts:
+    hh = rec.household_id
+    n, n_sec = len(rec.accounts), len(sec_ix)
+    band_lo, band_hi = np.zeros((n, n_cls)), np.ones((n, n_cls))
+    banded = np.zeros((n, n_cls), dtype=bool)
+    buyable = np.ones((n, n_sec), dtype=bool)
+    goal = np.empty(n, dtype=np.int64)
+    for i, a in enumerate(rec.accounts):
+        where = f"accounts[{i}] (account_id {a.account_id})"
+        if a.goal_id not in goal_ix:
+            raise InvalidInput(hh, where, "goal_id", f"unknown goal '{a.goal_id}'")
+        goal[i] = goal_ix[a.goal_id]
+        for c, (lo, hi) in (a.bands or {}).items():
+            if c not in cls_ix:
+                raise InvalidInput(hh, where, f"bands.{c}",
+                                   f"asset class '{c}' is not the class of any security")
+            band_lo[i, cls_ix[c]], band_hi[i, cls_ix[c]] = lo, hi
+            banded[i, cls_ix[c]] = True
+        for name in ("restricted", "allowed"):
+            for sym in getattr(a, name) or ():
+                if sym not in sec_ix:
+                    raise InvalidInput(hh, where, name, f"unknown symbol '{sym}'")
+        if a.allowed is not None:
+            buyable[i] = False
+            buyable[i, [sec_ix[s] for s in a.allowed]] = True
+        if a.restricted:
+            buyable[i, [sec_ix[s] for s in a.restricted]] = False
+    missing = sorted(set(goal_ix) - {a.goal_id for a in rec.accounts})
+    if missing:
+        gi = goal_ix[missing[0]]
+        raise InvalidInput(hh, f"goals[{gi}] (goal_id {missing[0]})", "goal_id",
+                           "no account belongs to this goal")
+    tradable = np.array([s.tradable for s in rec.securities], dtype=bool)
+    return Accounts(
+        account_id=tuple(a.account_id for a in rec.accounts),
+        goal=goal,
+        tax_type=np.array([TAX_TYPES.index(a.tax_type) for a in rec.accounts], dtype=np.int8),
+        cash=np.array([a.cash for a in rec.accounts], dtype=float),
+        cash_flow=np.array([a.cash_flow for a in rec.accounts], dtype=float),
+        min_cash=np.array([a.min_cash for a in rec.accounts], dtype=float),
+        band_lo=band_lo, band_hi=band_hi, banded=banded,
+        buyable=buyable & tradable[None, :],
+    )
+
+
+def _pack_lots(rec: HouseholdRecord, acct_ix: dict[str, int], sec_ix: dict[str, int],
+               tax_type: np.ndarray) -> Lots:
+    hh = rec.household_id
+    n = len(rec.lots)
+    account = np.empty(n, dtype=np.int64)
+    security = np.empty(n, dtype=np.int64)
+    for i, lot in enumerate(rec.lots):
+        where = f"lots[{i}] (lot_id {lot.lot_id})"
+        if lot.account_id not in acct_ix:
+            raise InvalidInput(hh, where, "account_id", f"unknown account '{lot.account_id}'")
+        if lot.symbol not in sec_ix:
+            raise InvalidInput(hh, where, "symbol", f"unknown symbol '{lot.symbol}'")
+        account[i], security[i] = acct_ix[lot.account_id], sec_ix[lot.symbol]
+        if tax_type[account[i]] == TAXABLE:
+            for name in ("cost_basis", "acquired"):
+                if getattr(lot, name) is None:
+                    raise InvalidInput(hh, where, name, "required for a lot in a taxable account")
+        if lot.acquired is not None and lot.acquired > rec.as_of:
+            raise InvalidInput(hh, where, "acquired",
+                               f"{lot.acquired.isoformat()} is after as_of {rec.as_of.isoformat()}")
+    return Lots(
+        lot_id=tuple(lot.lot_id for lot in rec.lots),
+        account=account,
+        security=security,
+        shares=np.array([lot.shares for lot in rec.lots], dtype=float),
+        basis=np.array([np.nan if lot.cost_basis is None else lot.cost_basis
+                        for lot in rec.lots], dtype=float),
+        acquired=np.array([np.datetime64("NaT") if lot.acquired is None else lot.acquired
+                           for lot in rec.lots], dtype="datetime64[D]"),
+    )
+
+
+def _pack_recent(rec: HouseholdRecord, acct_ix: dict[str, int],
+                 sec_ix: dict[str, int]) -> RecentTrades:
+    hh = rec.household_id
+    trades = rec.recent_trades
+    for i, t in enumerate(trades):
+        where = f"recent_trades[{i}]"
+        if t.account_id not in acct_ix:
+            raise InvalidInput(hh, where, "account_id", f"unknown account '{t.account_id}'")
+        if t.symbol not in sec_ix:
+            raise InvalidInput(hh, where, "symbol", f"unknown symbol '{t.symbol}'")
+        if t.date > rec.as_of:
+            raise InvalidInput(hh, where, "date",
+                               f"{t.date.isoformat()} is after as_of {rec.as_of.isoformat()}")
+    return RecentTrades(
+        account=np.array([acct_ix[t.account_id] for t in trades], dtype=np.int64),
+        security=np.array([sec_ix[t.symbol] for t in trades], dtype=np.int64),
+        is_buy=np.array([t.side == "buy" for t in trades], dtype=bool),
+        shares=np.array([t.shares for t in trades], dtype=float),
+        date=np.array([t.date for t in trades], dtype="datetime64[D]"),
+        realized_gain=np.array([t.realized_gain or 0.0 for t in trades], dtype=float),
+    )

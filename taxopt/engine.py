@@ -1,0 +1,135 @@
+"""The pipeline of one household: build, solve, decode, audit. No I/O here.
+
+Every stage is timed; every plan leaves through the audit, and a plan that
+fails it is replaced by an `error` result that says why.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from .adapters import Status, solve_program
+from .adapters.base import Solution
+from .audit import Assessment, assess, violations
+from .decode import decode
+from .domain.household import Household
+from .model.builder import RebalanceModel, build
+from .options import Options
+from .plan.orders import Orders
+from .plan.report import summary_record, trade_columns
+
+
+@dataclass(slots=True, eq=False)
+class Result:
+    """The outcome of one rebalance: status, audited orders and what they imply."""
+
+    household: Household
+    status: str                      # optimal | feasible | infeasible | error
+    message: str
+    orders: Orders
+    assessment: Assessment
+    solution: Solution | None = None
+    model: RebalanceModel | None = None
+    reasons: list[str] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("optimal", "feasible")
+
+    def trade_columns(self) -> dict[str, list[Any]]:
+        """The trade list as columns in the contract's order."""
+        return trade_columns(self.household, self.orders, self.assessment)
+
+    def trades(self):
+        """The trade list as a pandas DataFrame (contract columns)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.trade_columns())
+
+    def summary(self, timings: bool = False) -> dict[str, Any]:
+        """The summary record; ``timings`` adds the seconds of each stage (not deterministic)."""
+        rec = summary_record(self.household, self.orders, self.assessment, self.status,
+                             self.message)
+        if self.reasons:
+            rec["infeasible_because"] = list(self.reasons)
+        if self.violations:
+            rec["violations"] = list(self.violations)
+        if self.solution is not None:
+            rec["solver"] = self.solution.describe()
+            if self.model is not None and self.solution.status.has_solution:
+                rec["objective"] = {k: round(v, 2) + 0.0 for k, v in
+                                    self.model.program.evaluate(self.solution.x).items()}
+        if timings:
+            rec["timings"] = {k: round(v, 6) for k, v in self.timings.items()}
+        return rec
+
+
+def rebalance(household: Household, options: Options | None = None, **changes: Any) -> Result:
+    """Rebalance one household: the whole pipeline, audited.
+
+    Parameters
+    ----------
+    household
+        A validated household (see `taxopt.load`).
+    options
+        Knobs; the household's own ``options`` when omitted. Keyword arguments
+        override single knobs, e.g. ``rebalance(hh, adapter="cvxpy")``.
+    """
+    opts = (options or household.options)
+    if changes:
+        opts = opts.replace(**changes)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    model = build(household, opts)
+    t1 = time.perf_counter()
+    timings["build"] = t1 - t0
+    sol = solve_program(model.program, opts)
+    t2 = time.perf_counter()
+    timings["solve"] = t2 - t1
+    if not sol.status.has_solution:
+        return _failed(household, model, sol, opts, timings)
+    orders, rounded = decode(model, sol, opts)
+    t3 = time.perf_counter()
+    timings["decode"] = t3 - t2
+    if not rounded.status.has_solution:
+        result = _nothing(household, "infeasible", rounded.message, sol, model, timings)
+        return result
+    a = assess(household, orders)
+    broken = violations(household, orders, a)
+    timings["audit"] = time.perf_counter() - t3
+    if broken:
+        res = _nothing(household, "error", f"plan failed audit: {broken[0]}", sol, model,
+                       timings)
+        res.violations = broken
+        return res
+    status = "optimal" if sol.status == Status.OPTIMAL else "feasible"
+    message = "" if status == "optimal" else f"solver stopped early: {sol.message}"
+    return Result(household, status, message, orders, a, sol, model, timings=timings)
+
+
+def _nothing(hh: Household, status: str, message: str, sol: Solution | None,
+             model: RebalanceModel | None, timings: dict[str, float]) -> Result:
+    """A result with no orders (the household as it stands)."""
+    orders = Orders.empty()
+    return Result(hh, status, message, orders, assess(hh, orders), sol, model, timings=timings)
+
+
+def _failed(hh: Household, model: RebalanceModel, sol: Solution, opts: Options,
+            timings: dict[str, float]) -> Result:
+    if sol.status == Status.INFEASIBLE:
+        from .explain import explain_infeasible
+
+        t = time.perf_counter()
+        reasons = explain_infeasible(model.program, opts)
+        timings["explain"] = time.perf_counter() - t
+        msg = "the hard rules cannot all hold: " + ("; ".join(reasons) if reasons else
+                                                    "no relaxation found")
+        res = _nothing(hh, "infeasible", msg, sol, model, timings)
+        res.reasons = reasons
+        return res
+    return _nothing(hh, "error", f"solver {sol.adapter}/{sol.solver}: {sol.status} "
+                    f"({sol.message})", sol, model, timings)

@@ -1,0 +1,56 @@
+"""From a validated household to one solver-neutral program (no I/O in here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..domain.household import Household
+from ..options import Options
+from .constraints import Constraint, default_constraints
+from .context import ModelContext, make_context
+from .program import Program
+from .terms import Term, default_terms
+
+
+@dataclass(slots=True, eq=False)
+class RebalanceModel:
+    """A household's rebalancing program with the pieces that made it.
+
+    Add terms or constraints before `compile` (or call `build` with them) to
+    extend the model; each piece compiles itself into the program.
+    """
+
+    household: Household
+    options: Options
+    terms: list[Term] = field(default_factory=list)
+    constraints: list[Constraint] = field(default_factory=list)
+    context: ModelContext | None = None
+
+    @property
+    def program(self) -> Program:
+        if self.context is None:
+            self.compile()
+        assert self.context is not None
+        return self.context.program
+
+    def compile(self) -> ModelContext:
+        """Declare the variables, then let every term and constraint add its part."""
+        ctx = make_context(self.household)
+        for piece in [*self.constraints, *self.terms]:
+            piece.compile(ctx)
+        self.context = ctx
+        return ctx
+
+
+def build(household: Household, options: Options | None = None, *,
+          extra_terms: list[Term] | None = None,
+          extra_constraints: list[Constraint] | None = None) -> RebalanceModel:
+    """Build the rebalancing program of one household."""
+    opts = options or household.options
+    model = RebalanceModel(
+        household, opts,
+        terms=[*default_terms(opts.tracking_weight, opts.transaction_cost_bps,
+                              opts.drag_horizon_years), *(extra_terms or [])],
+        constraints=[*default_constraints(), *(extra_constraints or [])])
+    model.compile()
+    return model

@@ -1,0 +1,136 @@
+"""Constraint groups: each is a small object that adds its rows to the program.
+
+The groups marked elastic are the household's hard rules; when they cannot all
+hold, the infeasibility explainer relaxes exactly these rows and reports which
+ones had to give, in words.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from .context import ModelContext
+from .expr import incidence
+from .layout import unit_gain_fraction
+
+
+class Constraint(Protocol):
+    """Anything that adds rows to a model context."""
+
+    name: str
+
+    def compile(self, ctx: ModelContext) -> None: ...
+
+
+class CashConstraint:
+    """Each account pays for its own buys and withdrawal and keeps ``min_cash``."""
+
+    name = "cash"
+
+    def compile(self, ctx: ModelContext) -> None:
+        acc = ctx.hh.accounts
+        labels = [f"account {a}: cash after trades and cash flow >= min_cash {m:,.2f}"
+                  + (f" (withdrawal {-f:,.2f})" if f < 0 else "")
+                  for a, m, f in zip(acc.account_id, acc.min_cash, acc.cash_flow, strict=True)]
+        ctx.program.add_rows(self.name, ctx.cash.M, acc.min_cash - ctx.cash.c, np.inf, labels,
+                             elastic=True)
+
+
+class BandConstraint:
+    """Asset-location bands: a class's share of an account's value after trades."""
+
+    name = "bands"
+
+    def compile(self, ctx: ModelContext) -> None:
+        hh, K = ctx.hh, ctx.n_classes
+        acc = hh.accounts
+        a_idx, k_idx = np.nonzero(acc.banded)
+        if not len(a_idx):
+            return
+        rows = ctx.account_class.take(a_idx * K + k_idx)
+        value = ctx.layout.account_value[a_idx]
+        lo = acc.band_lo[a_idx, k_idx] * value - rows.c
+        hi = acc.band_hi[a_idx, k_idx] * value - rows.c
+        labels = [f"account {acc.account_id[a]}: {hh.classes[k]} band "
+                  f"[{acc.band_lo[a, k]:.2f}, {acc.band_hi[a, k]:.2f}]"
+                  for a, k in zip(a_idx, k_idx, strict=True)]
+        ctx.program.add_rows(self.name, rows.M, lo, hi, labels, elastic=True,
+                             scale=np.maximum(value, 1e-9), unit="of account value")
+
+
+class ToleranceConstraint:
+    """The goal's hard drift tolerance: every class within ``tol`` of its target."""
+
+    name = "tolerance"
+
+    def compile(self, ctx: ModelContext) -> None:
+        hh, K = ctx.hh, ctx.n_classes
+        goals = hh.goals
+        g_idx = np.flatnonzero(~np.isnan(goals.tolerance))
+        if not len(g_idx):
+            return
+        g_rep, k_rep = np.repeat(g_idx, K), np.tile(np.arange(K), len(g_idx))
+        rows = ctx.goal_class.take(g_rep * K + k_rep)
+        total = ctx.layout.goal_value[g_rep]
+        centre = goals.target[g_rep, k_rep] * total
+        width = goals.tolerance[g_rep] * total
+        labels = [f"goal {goals.goal_id[g]}: {hh.classes[k]} within "
+                  f"{goals.tolerance[g]:.2%} of target {goals.target[g, k]:.2%}"
+                  for g, k in zip(g_rep, k_rep, strict=True)]
+        ctx.program.add_rows(self.name, rows.M, centre - width - rows.c,
+                             centre + width - rows.c, labels, elastic=True,
+                             scale=np.maximum(total, 1e-9), unit="of goal value")
+
+
+class WashSaleConstraint:
+    """Never buy a wash group anywhere in the household while selling it at a loss.
+
+    One binary per group that has both a loss lot for sale and somewhere to buy it;
+    groups sold at a loss in the last 30 days are already unbuyable in the layout.
+    """
+
+    name = "wash"
+
+    def compile(self, ctx: ModelContext) -> None:
+        hh, lay, prog = ctx.hh, ctx.layout, ctx.program
+        group = hh.securities.wash_group
+        gain = unit_gain_fraction(lay, hh.securities.price)
+        loss_unit = np.flatnonzero(lay.unit_taxable & (gain < 0))
+        loss_groups = np.unique(group[lay.unit_security[loss_unit]])
+        buy_groups = group[lay.buy_security]
+        groups = np.intersect1d(loss_groups, buy_groups)
+        if not len(groups):
+            return
+        z = prog.add_vars("wash", len(groups), 0.0, 1.0, integer=True)
+        slot = np.full(len(hh.securities.wash_group_names), -1)
+        slot[groups] = np.arange(len(groups))
+        lu = loss_unit[slot[group[lay.unit_security[loss_unit]]] >= 0]
+        lz = slot[group[lay.unit_security[lu]]]
+        cap = prog.vars["sell"].ub[lu]
+        n, m1 = prog.n, len(lu)
+        sells = (incidence(np.arange(m1), ctx.sell.start + lu, (m1, n))
+                 - incidence(np.arange(m1), z.start + lz, (m1, n), cap))
+        names = hh.securities.wash_group_names
+        prog.add_rows("wash_sell", sells, -np.inf, 0.0,
+                      [f"wash group {names[groups[s]]}: loss sale only if the group is not bought"
+                       for s in lz])
+        bj = np.flatnonzero(slot[buy_groups] >= 0)
+        bz = slot[buy_groups[bj]]
+        big = prog.vars["buy"].ub[bj]
+        m2 = len(bj)
+        buys = (incidence(np.arange(m2), ctx.buy.start + bj, (m2, n))
+                + incidence(np.arange(m2), z.start + bz, (m2, n), big))
+        prog.add_rows("wash_buy", buys, -np.inf, big,
+                      [f"wash group {names[groups[s]]}: no buy while harvesting its loss"
+                       for s in bz])
+
+
+def default_constraints() -> list[Constraint]:
+    """The hard rules every rebalance obeys."""
+    return [CashConstraint(), BandConstraint(), ToleranceConstraint(), WashSaleConstraint()]
+
+
+__all__ = ["BandConstraint", "CashConstraint", "Constraint", "ToleranceConstraint",
+           "WashSaleConstraint", "default_constraints"]

@@ -1,0 +1,101 @@
+"""Index maps from a household to the program's variables, computed once, vectorized.
+
+- sell units: one per lot in taxable accounts (lots matter there), one per
+  (account, security) position elsewhere (lots do not matter there);
+- buy pairs: every (account, security) where a buy is allowed by the menu,
+  the restrictions, tradability and the wash-sale look-back;
+- positions: every (account, security) held or buyable, for holdings after trades.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..domain.household import TAXABLE, Household
+from ..tax.holding import is_long_term
+from ..tax.wash import recent_buy_equivalents, recent_loss_groups
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Layout:
+    """Variables' meaning: which account, security and lot each one stands for."""
+
+    unit_account: np.ndarray
+    unit_security: np.ndarray
+    unit_lot: np.ndarray          # lot index, or -1 for an aggregated non-taxable position
+    unit_shares: np.ndarray
+    unit_basis: np.ndarray        # total basis (NaN outside taxable accounts)
+    unit_taxable: np.ndarray
+    unit_long: np.ndarray
+    unit_washed: np.ndarray       # a loss here is disallowed by a purchase in the last 30 days
+    buy_account: np.ndarray
+    buy_security: np.ndarray
+    pos_account: np.ndarray
+    pos_security: np.ndarray
+    pos_value: np.ndarray         # dollars held before trades
+    unit_pos: np.ndarray
+    buy_pos: np.ndarray
+    account_value: np.ndarray     # dollars after cash flows (trades do not change it)
+    goal_value: np.ndarray
+
+    @property
+    def n_units(self) -> int:
+        return len(self.unit_account)
+
+    @property
+    def n_buys(self) -> int:
+        return len(self.buy_account)
+
+
+def unit_gain_fraction(layout: Layout, price: np.ndarray) -> np.ndarray:
+    """Gain per dollar sold for each unit (0 where there is no basis)."""
+    value = layout.unit_shares * price[layout.unit_security]
+    gain = np.where(np.isnan(layout.unit_basis), 0.0, 1.0 - np.divide(
+        np.nan_to_num(layout.unit_basis), value, out=np.ones_like(value), where=value > 0))
+    return gain
+
+
+def build_layout(hh: Household) -> Layout:
+    """Index the household's lots, positions and allowed buys."""
+    lots, acc, sec = hh.lots, hh.accounts, hh.securities
+    n_sec = len(sec)
+    taxable_lot = acc.tax_type[lots.account] == TAXABLE
+
+    # Non-taxable lots collapse to one unit per position (no Python loop per lot).
+    key = lots.account * n_sec + lots.security
+    agg_keys, agg_inv = np.unique(key[~taxable_lot], return_inverse=True)
+    agg_shares = np.bincount(agg_inv, weights=lots.shares[~taxable_lot],
+                             minlength=len(agg_keys))
+    t_idx = np.flatnonzero(taxable_lot)
+    unit_account = np.concatenate([lots.account[t_idx], agg_keys // n_sec])
+    unit_security = np.concatenate([lots.security[t_idx], agg_keys % n_sec])
+    unit_lot = np.concatenate([t_idx, np.full(len(agg_keys), -1)])
+    unit_shares = np.concatenate([lots.shares[t_idx], agg_shares])
+    unit_basis = np.concatenate([lots.basis[t_idx], np.full(len(agg_keys), np.nan)])
+    unit_taxable = np.concatenate([np.ones(len(t_idx), bool), np.zeros(len(agg_keys), bool)])
+    unit_long = np.concatenate([is_long_term(lots.acquired[t_idx], hh.as_of),
+                                np.zeros(len(agg_keys), bool)])
+    group = sec.wash_group
+    bought = recent_buy_equivalents(hh)
+    unit_washed = unit_taxable & (bought[group[unit_security]] > 0)
+
+    blocked = recent_loss_groups(hh)
+    buyable = acc.buyable & ~blocked[group][None, :]
+    buy_account, buy_security = np.nonzero(buyable)
+
+    unit_key = unit_account * n_sec + unit_security
+    buy_key = buy_account * n_sec + buy_security
+    pos_keys, inv = np.unique(np.concatenate([unit_key, buy_key]), return_inverse=True)
+    unit_pos, buy_pos = inv[: len(unit_key)], inv[len(unit_key):]
+    pos_account, pos_security = pos_keys // n_sec, pos_keys % n_sec
+    pos_value = np.bincount(unit_pos, weights=unit_shares * sec.price[unit_security],
+                            minlength=len(pos_keys))
+
+    account_value = (np.bincount(pos_account, weights=pos_value, minlength=len(acc))
+                     + acc.cash + acc.cash_flow)
+    goal_value = np.bincount(acc.goal, weights=account_value, minlength=len(hh.goals))
+    return Layout(unit_account, unit_security, unit_lot, unit_shares, unit_basis, unit_taxable,
+                  unit_long, unit_washed, buy_account, buy_security, pos_account, pos_security,
+                  pos_value, unit_pos, buy_pos, account_value, goal_value)

@@ -1,0 +1,157 @@
+"""A solver-neutral linear (mixed-integer) program: named variable and row blocks.
+
+The model builder fills one `Program`; adapters (HiGHS, cvxpy) only translate it.
+Rows are ``lo <= A @ x <= hi`` with scipy.sparse blocks; the objective is a sum of
+named linear terms, so results can be explained term by term.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+INF = np.inf
+
+
+@dataclass(slots=True, eq=False)
+class VarBlock:
+    """A contiguous block of variables with bounds and integrality."""
+
+    name: str
+    start: int
+    size: int
+    lb: np.ndarray
+    ub: np.ndarray
+    integer: bool | np.ndarray = False   # one flag for the block, or one per variable
+
+    @property
+    def slice(self) -> slice:
+        return slice(self.start, self.start + self.size)
+
+
+@dataclass(slots=True, eq=False)
+class RowBlock:
+    """A block of rows ``lo <= A @ x <= hi``; ``labels`` say in words what each row is.
+
+    ``elastic`` rows may be relaxed when explaining infeasibility: they are the
+    household's hard rules (bands, tolerance, cash), not the model's own algebra.
+    """
+
+    name: str
+    A: sp.csr_matrix
+    lo: np.ndarray
+    hi: np.ndarray
+    labels: list[str] | None = None
+    elastic: bool = False
+    scale: np.ndarray | None = None
+    unit: str = "$"
+
+
+@dataclass(slots=True, eq=False)
+class Program:
+    """Minimize ``sum(terms) `` subject to variable bounds and row blocks."""
+
+    vars: dict[str, VarBlock] = field(default_factory=dict)
+    rows: dict[str, RowBlock] = field(default_factory=dict)
+    terms: dict[str, tuple[np.ndarray, float]] = field(default_factory=dict)
+    n: int = 0
+
+    def add_vars(self, name: str, size: int, lb: np.ndarray | float = 0.0,
+                 ub: np.ndarray | float = INF, integer: bool = False) -> VarBlock:
+        """Append a block of ``size`` variables."""
+        block = VarBlock(name, self.n, size, np.broadcast_to(np.asarray(lb, float), size).copy(),
+                         np.broadcast_to(np.asarray(ub, float), size).copy(), integer)
+        self.vars[name] = block
+        self.n += size
+        return block
+
+    def add_rows(self, name: str, A: sp.spmatrix, lo: np.ndarray | float,
+                 hi: np.ndarray | float, labels: list[str] | None = None,
+                 elastic: bool = False, scale: np.ndarray | None = None,
+                 unit: str = "$") -> None:
+        """Append rows; ``A`` may be narrower than the final variable count."""
+        A = sp.csr_matrix(A)
+        m = A.shape[0]
+        if m == 0:
+            return
+        self.rows[name] = RowBlock(name, A, np.broadcast_to(np.asarray(lo, float), m).copy(),
+                                   np.broadcast_to(np.asarray(hi, float), m).copy(), labels,
+                                   elastic, scale, unit)
+
+    def add_term(self, name: str, coef: np.ndarray, constant: float = 0.0) -> None:
+        """Add a named linear objective term ``coef @ x + constant`` (coef may be short)."""
+        self.terms[name] = (np.asarray(coef, float), float(constant))
+
+    def cost(self) -> tuple[np.ndarray, float]:
+        """The total objective vector and constant."""
+        c = np.zeros(self.n)
+        const = 0.0
+        for coef, k in self.terms.values():
+            c[: len(coef)] += coef
+            const += k
+        return c, const
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        lb = np.concatenate([b.lb for b in self.vars.values()]) if self.vars else np.zeros(0)
+        ub = np.concatenate([b.ub for b in self.vars.values()]) if self.vars else np.zeros(0)
+        return lb, ub
+
+    def integrality(self) -> np.ndarray:
+        """1 for integer variables, 0 for continuous ones (HiGHS's encoding)."""
+        if not self.vars:
+            return np.zeros(0, np.int32)
+        return np.concatenate([np.broadcast_to(np.asarray(b.integer, np.int32), b.size)
+                               for b in self.vars.values()]).astype(np.int32)
+
+    @property
+    def is_mip(self) -> bool:
+        return any(b.size and np.any(b.integer) for b in self.vars.values())
+
+    def matrix(self) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+        """All rows stacked, padded to the full variable count."""
+        blocks = list(self.rows.values())
+        if not blocks:
+            return sp.csr_matrix((0, self.n)), np.zeros(0), np.zeros(0)
+        mats = []
+        for b in blocks:
+            A = b.A
+            if A.shape[1] < self.n:
+                A = sp.csr_matrix((A.data, A.indices, A.indptr), shape=(A.shape[0], self.n))
+            mats.append(A)
+        A = sp.vstack(mats, format="csr")
+        return (A, np.concatenate([b.lo for b in blocks]), np.concatenate([b.hi for b in blocks]))
+
+    def row_offsets(self) -> dict[str, slice]:
+        """Where each row block sits in the stacked matrix."""
+        out, at = {}, 0
+        for name, b in self.rows.items():
+            m = b.A.shape[0]
+            out[name] = slice(at, at + m)
+            at += m
+        return out
+
+    def evaluate(self, x: np.ndarray) -> dict[str, float]:
+        """Each objective term's value at ``x``."""
+        return {name: float(coef @ x[: len(coef)] + k) for name, (coef, k) in self.terms.items()}
+
+
+def rescaled(prog: Program, scale: np.ndarray) -> Program:
+    """A copy in which variable j stands for ``x_j / scale_j`` (e.g. dollars to shares).
+
+    Bounds are divided, matrix columns and costs multiplied, so the new program is
+    the same problem in new units; integrality can then be set in those units.
+    """
+    out = Program(n=prog.n)
+    for name, b in prog.vars.items():
+        s = scale[b.slice]
+        out.vars[name] = VarBlock(name, b.start, b.size, b.lb / s, b.ub / s, b.integer)
+    for name, r in prog.rows.items():
+        width = r.A.shape[1]
+        A = sp.csr_matrix(r.A @ sp.diags(scale[:width]))
+        out.rows[name] = RowBlock(name, A, r.lo.copy(), r.hi.copy(), r.labels, r.elastic,
+                                  r.scale, r.unit)
+    for name, (coef, k) in prog.terms.items():
+        out.terms[name] = (coef * scale[: len(coef)], k)
+    return out

@@ -1,0 +1,114 @@
+"""Objective terms: each is a small object that adds named coefficients to the program.
+
+All terms are in dollars, so their weights compare: a dollar of tax, a dollar of
+drift penalty, a dollar of trading cost and a dollar of distribution tax drag.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from ..domain.household import TAXABLE
+from .context import ModelContext
+from .expr import incidence, widen
+from .layout import unit_gain_fraction
+
+
+class Term(Protocol):
+    """Anything that adds a named term to the objective."""
+
+    name: str
+
+    def compile(self, ctx: ModelContext) -> None: ...
+
+
+class TaxTerm:
+    """Estimated tax of the sales: each lot's gain at its own short- or long-term rate.
+
+    Losses are worth their rate (a credit), except losses already disallowed by a
+    purchase of the group in the last 30 days, which are worth nothing.
+    """
+
+    name = "tax"
+
+    def compile(self, ctx: ModelContext) -> None:
+        hh, lay = ctx.hh, ctx.layout
+        rate = np.where(lay.unit_long, hh.tax.long_term_rate, hh.tax.short_term_rate)
+        gain = unit_gain_fraction(lay, hh.securities.price)
+        gain = np.where(lay.unit_washed, np.maximum(gain, 0.0), gain)
+        coef = np.zeros(ctx.program.n)
+        coef[ctx.sell.slice] = np.where(lay.unit_taxable, rate * gain, 0.0)
+        ctx.program.add_term(self.name, coef)
+
+
+class TrackingTerm:
+    """L1 penalty on each goal's dollars away from target, per asset class (cash included)."""
+
+    name = "tracking"
+
+    def __init__(self, weight: float):
+        self.weight = weight
+
+    def compile(self, ctx: ModelContext) -> None:
+        hh, prog = ctx.hh, ctx.program
+        K, G = ctx.n_classes, len(hh.goals)
+        dev = prog.add_vars("dev", G * K, 0.0, np.inf)
+        g_rep = np.repeat(np.arange(G), K)
+        target = hh.goals.target.reshape(-1) * ctx.layout.goal_value[g_rep]
+        gc = ctx.goal_class
+        d = incidence(np.arange(G * K), dev.start + np.arange(G * K), (G * K, prog.n))
+        M = widen(gc.M, prog.n)
+        prog.add_rows("tracking_over", d - M, gc.c - target, np.inf)
+        prog.add_rows("tracking_under", d + M, target - gc.c, np.inf)
+        coef = np.zeros(prog.n)
+        coef[dev.slice] = self.weight
+        prog.add_term(self.name, coef)
+
+
+class CostTerm:
+    """Trading cost in basis points of value traded: keeps the plan from churning."""
+
+    name = "cost"
+
+    def __init__(self, bps: float):
+        self.bps = bps
+
+    def compile(self, ctx: ModelContext) -> None:
+        coef = np.zeros(ctx.program.n)
+        coef[ctx.sell.slice] = self.bps / 1e4
+        coef[ctx.buy.slice] = self.bps / 1e4
+        ctx.program.add_term(self.name, coef)
+
+
+class DragTerm:
+    """Asset-location drag: yearly tax on distributions of taxable holdings, over a horizon.
+
+    Qualified dividends are taxed at the long-term rate, the rest at the ordinary
+    rate, tax-exempt (municipal) distributions not at all.
+    """
+
+    name = "drag"
+
+    def __init__(self, horizon_years: float):
+        self.horizon = horizon_years
+
+    def compile(self, ctx: ModelContext) -> None:
+        hh, lay = ctx.hh, ctx.layout
+        sec, tax = hh.securities, hh.tax
+        per_dollar = (sec.dist_yield * (sec.qualified * tax.long_term_rate
+                                        + (1 - sec.qualified) * tax.short_term_rate)
+                      * ~sec.tax_exempt * self.horizon)
+        taxable = hh.accounts.tax_type == TAXABLE
+        coef = np.zeros(ctx.program.n)
+        coef[ctx.sell.slice] = -per_dollar[lay.unit_security] * taxable[lay.unit_account]
+        coef[ctx.buy.slice] = per_dollar[lay.buy_security] * taxable[lay.buy_account]
+        const = float(np.sum(per_dollar[lay.pos_security] * taxable[lay.pos_account]
+                             * lay.pos_value))
+        ctx.program.add_term(self.name, coef, const)
+
+
+def default_terms(tracking_weight: float, cost_bps: float, drag_years: float) -> list[Term]:
+    """The objective of a tax-aware rebalance."""
+    return [TaxTerm(), TrackingTerm(tracking_weight), CostTerm(cost_bps), DragTerm(drag_years)]

@@ -1,0 +1,103 @@
+"""The optimizer's knobs: one typed, immutable record with documented defaults.
+
+Unknown keys are an error (the contract says so): a misspelt knob silently
+ignored is a wrong plan nobody notices.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, fields
+from typing import Any, Literal
+
+from .errors import InvalidOptions
+
+Adapter = Literal["highs", "cvxpy"]
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """Weights, limits and solver settings of one rebalance.
+
+    Parameters
+    ----------
+    tracking_weight
+        Dollars of objective per dollar of goal-level deviation from target,
+        summed over asset classes (L1). Fixing a $1 misallocation moves two
+        classes by $1 each, so a trade is worth ``2 * tracking_weight`` per dollar
+        of drift it removes: with 0.10 the optimizer pays up to 20 cents of tax
+        per dollar traded to restore the target, and no more.
+    transaction_cost_bps
+        Estimated cost of trading (spread, fees) in basis points of value traded;
+        it keeps the plan from churning.
+    drag_horizon_years
+        Years over which the annual tax on distributions of securities held in
+        taxable accounts (asset-location drag) is counted.
+    min_trade_value
+        Orders smaller than this many dollars are not emitted (no dust), unless
+        they close a whole lot or position.
+    tax_model
+        ``"lot"``: each lot's gain at its own short- or long-term rate (an LP).
+    adapter
+        ``"highs"`` (direct, fast) or ``"cvxpy"`` (any cvxpy solver).
+    solver
+        The cvxpy solver name when ``adapter="cvxpy"``.
+    time_limit
+        Seconds the solver may spend on one household.
+    mip_rel_gap
+        Relative optimality gap at which a mixed-integer solve may stop.
+    """
+
+    tracking_weight: float = 0.10
+    transaction_cost_bps: float = 5.0
+    drag_horizon_years: float = 5.0
+    min_trade_value: float = 10.0
+    tax_model: Literal["lot"] = "lot"
+    adapter: Adapter = "highs"
+    solver: str = "HIGHS"
+    time_limit: float = 30.0
+    mip_rel_gap: float = 1e-6
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any] | None, household: str | None = None) -> Options:
+        """Build options from the scenario's ``options`` object, refusing unknown keys."""
+        raw = dict(raw or {})
+        known = {f.name for f in fields(cls)}
+        for key in sorted(raw):
+            if key not in known:
+                raise InvalidOptions(household, "options", key,
+                                     f"unknown option; known options are {', '.join(sorted(known))}")
+        opts = cls(**raw)
+        opts.check(household)
+        return opts
+
+    def replace(self, **changes: Any) -> Options:
+        """A copy with some knobs changed (validated)."""
+        opts = dataclasses.replace(self, **changes)
+        opts.check(None)
+        return opts
+
+    def check(self, household: str | None) -> None:
+        """Raise `InvalidOptions` for a value out of its range."""
+        def bad(name: str, why: str) -> InvalidOptions:
+            return InvalidOptions(household, "options", name, why)
+
+        for name in ("tracking_weight", "transaction_cost_bps", "drag_horizon_years",
+                     "min_trade_value", "time_limit", "mip_rel_gap"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+                raise bad(name, f"must be a number, got {value!r}")
+            if value < 0 or value == float("inf"):
+                raise bad(name, f"must be a finite number >= 0, got {value!r}")
+        if self.time_limit <= 0:
+            raise bad("time_limit", f"must be > 0, got {self.time_limit!r}")
+        if self.tax_model not in ("lot",):
+            raise bad("tax_model", f"must be 'lot', got {self.tax_model!r}")
+        if self.adapter not in ("highs", "cvxpy"):
+            raise bad("adapter", f"must be 'highs' or 'cvxpy', got {self.adapter!r}")
+        if not isinstance(self.solver, str):
+            raise bad("solver", f"must be a cvxpy solver name, got {self.solver!r}")
+
+    def as_dict(self) -> dict[str, Any]:
+        """The knobs as plain values, for manifests and summaries."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -1,0 +1,62 @@
+"""The trade list in indexed form: one entry per order, lot by lot for taxable sales.
+
+This is what the decoder and the heuristics produce and what the audit reads.
+Everything reported (tax, drift, cash) is recomputed from it, never taken from
+the optimizer's own numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..domain.household import Household
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Orders:
+    """Orders as parallel arrays; ``lot`` is -1 where no lot is named."""
+
+    account: np.ndarray
+    security: np.ndarray
+    is_buy: np.ndarray
+    shares: np.ndarray
+    lot: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.account)
+
+    @classmethod
+    def empty(cls) -> Orders:
+        z = np.zeros(0, dtype=np.int64)
+        return cls(z, z, np.zeros(0, bool), np.zeros(0), z)
+
+    @classmethod
+    def make(cls, account: np.ndarray, security: np.ndarray, is_buy: np.ndarray,
+             shares: np.ndarray, lot: np.ndarray, household: Household) -> Orders:
+        """Drop empty orders and sort deterministically: account, sells first, symbol, lot."""
+        keep = shares > 0
+        account, security, is_buy = account[keep], security[keep], is_buy[keep]
+        shares, lot = shares[keep], lot[keep]
+        sym_rank = np.argsort(np.argsort(np.array(household.securities.symbol)))
+        lot_rank = np.argsort(np.argsort(np.array(household.lots.lot_id))) if len(
+            household.lots) else np.zeros(0, np.int64)
+        lr = np.where(lot >= 0, lot_rank[np.maximum(lot, 0)] if len(lot_rank) else 0, -1)
+        order = np.lexsort((lr, sym_rank[security], is_buy, account))
+        return cls(account[order].astype(np.int64), security[order].astype(np.int64),
+                   is_buy[order].astype(bool), shares[order].astype(float),
+                   lot[order].astype(np.int64))
+
+    @classmethod
+    def from_frame(cls, household: Household, frame) -> Orders:
+        """Orders read back from a contract trade table (ids resolved to indices)."""
+        acc = {a: i for i, a in enumerate(household.accounts.account_id)}
+        sec = {s: i for i, s in enumerate(household.securities.symbol)}
+        lots = {lid: i for i, lid in enumerate(household.lots.lot_id)}
+        lot_col = frame["lot_id"].fillna("").astype(str)
+        return cls(np.array([acc[a] for a in frame["account_id"]], dtype=np.int64),
+                   np.array([sec[s] for s in frame["symbol"]], dtype=np.int64),
+                   (frame["side"] == "buy").to_numpy(),
+                   frame["shares"].to_numpy(dtype=float),
+                   np.array([lots.get(v, -1) if v else -1 for v in lot_col], dtype=np.int64))

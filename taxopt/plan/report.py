@@ -1,0 +1,97 @@
+"""The plan as the contract's outputs: the trade table and the summary record."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..audit import Assessment
+from ..domain.household import TAX_TYPES, TAXABLE, Household
+from ..tax.wash import WASH_WINDOW_DAYS
+from .orders import Orders
+
+TRADE_COLUMNS = ("household_id", "account_id", "symbol", "side", "shares", "price", "value",
+                 "lot_id", "term", "realized_gain", "est_tax", "wash_disallowed")
+
+
+def trade_columns(hh: Household, orders: Orders, a: Assessment) -> dict[str, list[Any]]:
+    """The trade list as columns (contract order; ``wash_disallowed`` appended)."""
+    n = len(orders)
+    named = (orders.lot >= 0) & ~orders.is_buy & (hh.accounts.tax_type[orders.account]
+                                                   == TAXABLE)
+    lot_ids = np.array(hh.lots.lot_id, dtype=object) if len(hh.lots) else np.zeros(0, object)
+    return {
+        "household_id": [hh.household_id] * n,
+        "account_id": [hh.accounts.account_id[i] for i in orders.account],
+        "symbol": [hh.securities.symbol[i] for i in orders.security],
+        "side": np.where(orders.is_buy, "buy", "sell").tolist(),
+        "shares": orders.shares.tolist(),
+        "price": hh.securities.price[orders.security].tolist(),
+        "value": np.round(a.value, 2).tolist(),
+        "lot_id": [lot_ids[li] if ok else "" for li, ok in zip(orders.lot, named, strict=True)],
+        "term": np.where(named, np.where(a.long_term, "long", "short"), "").tolist(),
+        "realized_gain": np.round(a.gain, 2).tolist(),
+        "est_tax": np.round(a.row_tax, 2).tolist(),
+        "wash_disallowed": np.round(a.disallowed, 2).tolist(),
+    }
+
+
+def _money(x: float) -> float:
+    return round(float(x), 2) + 0.0
+
+
+def _weights(hh: Household, w: np.ndarray) -> dict[str, float]:
+    return {c: round(float(v), 6) + 0.0 for c, v in zip(hh.classes, w, strict=True)}
+
+
+def summary_record(hh: Household, orders: Orders, a: Assessment, status: str,
+                   message: str) -> dict[str, Any]:
+    """The summary: tax with full netting, realized results, drift before and after."""
+    goals = {}
+    for g, gid in enumerate(hh.goals.goal_id):
+        tol = hh.goals.tolerance[g]
+        goals[gid] = {
+            "targets": _weights(hh, hh.goals.target[g]),
+            "drift_tolerance": None if np.isnan(tol) else float(tol),
+            "weights_before": _weights(hh, a.weights_before[g]),
+            "weights_after": _weights(hh, a.weights_after[g]),
+            "drift_before": round(float(a.drift_before[g]), 6),
+            "drift_after": round(float(a.drift_after[g]), 6),
+        }
+    accounts = {}
+    for i, aid in enumerate(hh.accounts.account_id):
+        mine = orders.account == i
+        accounts[aid] = {
+            "tax_type": TAX_TYPES[hh.accounts.tax_type[i]],
+            "value_after": _money(a.account_value[i]),
+            "cash_before": _money(a.cash_before[i]),
+            "cash_after": _money(a.cash_after[i]),
+            "bought": _money(a.value[mine & orders.is_buy].sum()),
+            "sold": _money(a.value[mine & ~orders.is_buy].sum()),
+            "orders": int(mine.sum()),
+        }
+    sec = hh.securities
+    loss_sale = ~orders.is_buy & (a.gain < 0)
+    until = str(hh.as_of + np.timedelta64(WASH_WINDOW_DAYS + 1, "D"))
+    groups = sorted({sec.wash_group_names[g] for g in sec.wash_group[orders.security[loss_sale]]})
+    wash = [{"wash_group": g, "symbols": [s for s, gg in zip(sec.symbol, sec.wash_group,
+                                                              strict=True)
+                                           if sec.wash_group_names[gg] == g],
+             "do_not_buy_before": until} for g in groups]
+    return {
+        "household_id": hh.household_id,
+        "status": status,
+        "message": message,
+        "est_tax": _money(a.est_tax),
+        "realized_short_term": _money(a.realized_short),
+        "realized_long_term": _money(a.realized_long),
+        "wash_disallowed_loss": _money(a.disallowed.sum()),
+        "year_tax_before": _money(a.year_before.tax),
+        "year_tax_after": _money(a.year_after.tax),
+        "orders": len(orders),
+        "turnover": _money(a.turnover),
+        "goals": goals,
+        "accounts": accounts,
+        "wash_sale_restrictions": wash,
+    }

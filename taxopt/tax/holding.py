@@ -1,0 +1,38 @@
+"""Holding period by the anniversary rule (Publication 550), vectorized over lots.
+
+A lot is long-term when sold after the first anniversary of its acquisition;
+a lot bought on 29 February has its anniversary on 28 February.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def anniversary(acquired: np.ndarray) -> np.ndarray:
+    """First anniversary of each acquisition day (29 Feb maps to 28 Feb); NaT stays NaT."""
+    acquired = np.asarray(acquired, dtype="datetime64[D]")
+    month = acquired.astype("datetime64[M]")
+    day = (acquired - month.astype("datetime64[D]")).astype(np.int64)
+    next_month = month + np.timedelta64(12, "M")
+    start = next_month.astype("datetime64[D]")
+    length = ((next_month + np.timedelta64(1, "M")).astype("datetime64[D]") - start).astype(
+        np.int64)
+    return start + np.minimum(day, length - 1).astype("timedelta64[D]")
+
+
+def long_term_from(acquired: np.ndarray) -> np.ndarray:
+    """The first day on which a sale of each lot is long-term (the day after the anniversary)."""
+    return anniversary(acquired) + np.timedelta64(1, "D")
+
+
+def is_long_term(acquired: np.ndarray, as_of: np.datetime64) -> np.ndarray:
+    """Whether a sale on ``as_of`` is long-term; lots without a date count as short-term."""
+    ann = anniversary(acquired)
+    return ~np.isnat(ann) & (np.datetime64(as_of, "D") > ann)
+
+
+def days_to_long_term(acquired: np.ndarray, as_of: np.datetime64) -> np.ndarray:
+    """Days until a sale turns long-term (0 when it already is)."""
+    gap = (long_term_from(acquired) - np.datetime64(as_of, "D")).astype(np.int64)
+    return np.maximum(gap, 0)
