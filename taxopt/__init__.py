@@ -1,3 +1,61 @@
-"""taxopt: tax-smart rebalancing of a household's accounts toward its goals."""
+"""taxopt: tax-smart rebalancing of a household's accounts toward its goals.
+
+The public API is loaded lazily so that ``import taxopt`` stays light: cvxpy,
+pandas and the solvers are imported only when a function needs them.
+
+>>> import taxopt
+>>> hh = taxopt.load("scenarios/three_account_location.json")
+>>> result = taxopt.rebalance(hh)
+>>> result.status
+'optimal'
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "load": ("taxopt.domain.load", "from_json"),
+    "from_dict": ("taxopt.domain.load", "from_dict"),
+    "from_file": ("taxopt.domain.load", "from_file"),
+    "Household": ("taxopt.domain.household", "Household"),
+    "Options": ("taxopt.options", "Options"),
+    "rebalance": ("taxopt.engine", "rebalance"),
+    "Result": ("taxopt.engine", "Result"),
+    "build": ("taxopt.model.builder", "build"),
+    "RebalanceModel": ("taxopt.model.builder", "RebalanceModel"),
+    "Status": ("taxopt.adapters.base", "Status"),
+    "Orders": ("taxopt.plan.orders", "Orders"),
+    "assess": ("taxopt.audit", "assess"),
+    "violations": ("taxopt.audit", "violations"),
+    "InvalidInput": ("taxopt.errors", "InvalidInput"),
+    "InvalidOptions": ("taxopt.errors", "InvalidOptions"),
+    "ProgramInfeasible": ("taxopt.errors", "ProgramInfeasible"),
+    "TaxoptError": ("taxopt.errors", "TaxoptError"),
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from .adapters.base import Status
+    from .audit import assess, violations
+    from .domain.household import Household
+    from .domain.load import from_dict, from_file
+    from .domain.load import from_json as load
+    from .engine import Result, rebalance
+    from .errors import InvalidInput, InvalidOptions, ProgramInfeasible, TaxoptError
+    from .model.builder import RebalanceModel, build
+    from .options import Options
+    from .plan.orders import Orders
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        module, attr = _EXPORTS[name]
+        value = getattr(importlib.import_module(module), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'taxopt' has no attribute {name!r}")

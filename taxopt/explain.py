@@ -57,5 +57,6 @@ def explain_infeasible(prog: Program, options: Options) -> list[str]:
             need = max(below[i], above[i]) / scale[i]
             side = "below its lower" if below[i] > above[i] else "above its upper"
             amount = f"${need:,.2f}" if r.unit == "$" else f"{need:.4f} {r.unit}"
-            reasons.append(f"{labels[i]}: cannot hold; ends {amount} {side} bound")
+            reasons.append(f"{labels[i]} cannot hold: the closest plan ends {amount} {side} "
+                           "bound")
     return reasons
