@@ -72,7 +72,7 @@ def assess(hh: Household, orders: Orders) -> Assessment:
     lt = float(np.sum(counted[named & long_term]))
     before, after = net_year(hh.tax), net_year(hh.tax, st, lt)
 
-    n_acc, K = len(acc), len(hh.classes)
+    n_acc, _K = len(acc), len(hh.classes)
     held = np.zeros((n_acc, len(sec)))
     np.add.at(held, (lots.account, lots.security), lots.shares * sec.price[lots.security])
     traded = np.zeros_like(held)

@@ -37,7 +37,30 @@ class Options:
         Orders smaller than this many dollars are not emitted (no dust), unless
         they close a whole lot or position.
     tax_model
-        ``"lot"``: each lot's gain at its own short- or long-term rate (an LP).
+        ``"exact"``: the year's tax with full Schedule D netting (realized_ytd,
+        carryforwards, the ordinary-income offset), two binaries;
+        ``"lot"``: each lot's gain at its own short- or long-term rate (a pure LP,
+        fastest; it overvalues losses beyond what the year can use).
+    carryforward_value
+        Dollars of objective credited per dollar of net loss carried to later
+        years (e.g. 0.15: the long-term rate, discounted). 0 values it at nothing.
+    max_realized_short_term, max_realized_long_term
+        Caps on the plan's net realized short- / long-term gains (dollars); None: no cap.
+    max_tax
+        Cap on the plan's estimated added tax for the year (dollars); None: no cap.
+    no_short_term_gains
+        Never sell a lot at a short-term gain.
+    harvest_min_loss, harvest_min_loss_pct
+        A loss counts as worth harvesting only if it is at least this many dollars
+        and this fraction of the lot's value; smaller losses are valued at zero, so
+        their lots are sold only when the rebalance needs them.
+    protect_long_term_days
+        Lots at a gain that turn long-term within this many days are not sold:
+        waiting saves the rate difference.
+    lot_relief
+        ``"optimal"`` (specific identification chosen by the optimizer) or a forced
+        custodian method: ``"fifo"``, ``"hifo"``, ``"min_tax"``; the summary reports
+        the tax difference against optimal relief.
     adapter
         ``"highs"`` (direct, fast) or ``"cvxpy"`` (any cvxpy solver).
     solver
@@ -52,7 +75,16 @@ class Options:
     transaction_cost_bps: float = 5.0
     drag_horizon_years: float = 5.0
     min_trade_value: float = 10.0
-    tax_model: Literal["lot"] = "lot"
+    tax_model: Literal["exact", "lot"] = "exact"
+    carryforward_value: float = 0.0
+    max_realized_short_term: float | None = None
+    max_realized_long_term: float | None = None
+    max_tax: float | None = None
+    no_short_term_gains: bool = False
+    harvest_min_loss: float = 0.0
+    harvest_min_loss_pct: float = 0.0
+    protect_long_term_days: int = 30
+    lot_relief: Literal["optimal", "fifo", "hifo", "min_tax"] = "optimal"
     adapter: Adapter = "highs"
     solver: str = "HIGHS"
     time_limit: float = 30.0
@@ -65,8 +97,9 @@ class Options:
         known = {f.name for f in fields(cls)}
         for key in sorted(raw):
             if key not in known:
+                known_list = ", ".join(sorted(known))
                 raise InvalidOptions(household, "options", key,
-                                     f"unknown option; known options are {', '.join(sorted(known))}")
+                                     f"unknown option; known options are {known_list}")
         opts = cls(**raw)
         opts.check(household)
         return opts
@@ -83,16 +116,34 @@ class Options:
             return InvalidOptions(household, "options", name, why)
 
         for name in ("tracking_weight", "transaction_cost_bps", "drag_horizon_years",
-                     "min_trade_value", "time_limit", "mip_rel_gap"):
+                     "min_trade_value", "time_limit", "mip_rel_gap", "carryforward_value",
+                     "harvest_min_loss", "harvest_min_loss_pct"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
                 raise bad(name, f"must be a number, got {value!r}")
             if value < 0 or value == float("inf"):
                 raise bad(name, f"must be a finite number >= 0, got {value!r}")
+        for name in ("max_realized_short_term", "max_realized_long_term", "max_tax"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool)
+                                      or not isinstance(value, int | float)
+                                      or value != value or abs(value) == float("inf")):
+                raise bad(name, f"must be a finite number or null, got {value!r}")
+        if not isinstance(self.no_short_term_gains, bool):
+            raise bad("no_short_term_gains", f"must be true or false, got "
+                      f"{self.no_short_term_gains!r}")
+        if (isinstance(self.protect_long_term_days, bool)
+                or not isinstance(self.protect_long_term_days, int)
+                or self.protect_long_term_days < 0):
+            raise bad("protect_long_term_days", f"must be a whole number of days >= 0, got "
+                      f"{self.protect_long_term_days!r}")
+        if self.lot_relief not in ("optimal", "fifo", "hifo", "min_tax"):
+            raise bad("lot_relief", "must be 'optimal', 'fifo', 'hifo' or 'min_tax', got "
+                      f"{self.lot_relief!r}")
         if self.time_limit <= 0:
             raise bad("time_limit", f"must be > 0, got {self.time_limit!r}")
-        if self.tax_model not in ("lot",):
-            raise bad("tax_model", f"must be 'lot', got {self.tax_model!r}")
+        if self.tax_model not in ("exact", "lot"):
+            raise bad("tax_model", f"must be 'exact' or 'lot', got {self.tax_model!r}")
         if self.adapter not in ("highs", "cvxpy"):
             raise bad("adapter", f"must be 'highs' or 'cvxpy', got {self.adapter!r}")
         if not isinstance(self.solver, str):

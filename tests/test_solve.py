@@ -42,7 +42,7 @@ def test_solve_cli_writes_contract_files(tmp_path):
 
     from taxopt.cli import cli
 
-    path = [p for p in SCENARIOS if p.stem == "three_account_location"][0]
+    path = next(p for p in SCENARIOS if p.stem == "three_account_location")
     out = tmp_path / "out"
     res = CliRunner().invoke(cli, ["solve", str(path), "--out", str(out), "--quiet"])
     assert res.exit_code == 0, res.output
@@ -62,7 +62,7 @@ def test_output_is_byte_identical(tmp_path):
 
     from taxopt.cli import cli
 
-    path = [p for p in SCENARIOS if p.stem == "loss_harvest_wash_trap"][0]
+    path = next(p for p in SCENARIOS if p.stem == "loss_harvest_wash_trap")
     outs = []
     for i in range(2):
         out = tmp_path / f"o{i}"
@@ -76,7 +76,7 @@ def test_infeasible_cli_exit_1(tmp_path):
 
     from taxopt.cli import cli
 
-    path = [p for p in SCENARIOS if p.stem == "infeasible"][0]
+    path = next(p for p in SCENARIOS if p.stem == "infeasible")
     res = CliRunner().invoke(cli, ["solve", str(path), "--out", str(tmp_path), "--quiet"])
     assert res.exit_code == 1
     summary = json.loads((tmp_path / "summary.json").read_text())

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from ..domain.household import Household
 from ..options import Options
-from .constraints import Constraint, default_constraints
+from .constraints import Constraint, budget_constraints, default_constraints
 from .context import ModelContext, make_context
 from .program import Program
 from .terms import Term, default_terms
@@ -24,6 +24,7 @@ class RebalanceModel:
     options: Options
     terms: list[Term] = field(default_factory=list)
     constraints: list[Constraint] = field(default_factory=list)
+    late_constraints: list[Constraint] = field(default_factory=list)
     context: ModelContext | None = None
 
     @property
@@ -36,7 +37,7 @@ class RebalanceModel:
     def compile(self) -> ModelContext:
         """Declare the variables, then let every term and constraint add its part."""
         ctx = make_context(self.household)
-        for piece in [*self.constraints, *self.terms]:
+        for piece in [*self.constraints, *self.terms, *self.late_constraints]:
             piece.compile(ctx)
         self.context = ctx
         return ctx
@@ -49,8 +50,8 @@ def build(household: Household, options: Options | None = None, *,
     opts = options or household.options
     model = RebalanceModel(
         household, opts,
-        terms=[*default_terms(opts.tracking_weight, opts.transaction_cost_bps,
-                              opts.drag_horizon_years), *(extra_terms or [])],
-        constraints=[*default_constraints(), *(extra_constraints or [])])
+        terms=[*default_terms(opts), *(extra_terms or [])],
+        constraints=[*default_constraints(opts), *(extra_constraints or [])],
+        late_constraints=budget_constraints(opts))
     model.compile()
     return model

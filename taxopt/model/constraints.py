@@ -11,9 +11,11 @@ from typing import Protocol
 
 import numpy as np
 
+from ..options import Options
 from .context import ModelContext
 from .expr import incidence
 from .layout import unit_gain_fraction
+from .taxes import GainBudget, LotReliefOrder, SaleRules
 
 
 class Constraint(Protocol):
@@ -127,9 +129,25 @@ class WashSaleConstraint:
                        for s in bz])
 
 
-def default_constraints() -> list[Constraint]:
-    """The hard rules every rebalance obeys."""
-    return [CashConstraint(), BandConstraint(), ToleranceConstraint(), WashSaleConstraint()]
+def default_constraints(options: Options) -> list[Constraint]:
+    """The hard rules every rebalance obeys, plus those the options switch on."""
+    out: list[Constraint] = [SaleRules(options.no_short_term_gains,
+                                       options.protect_long_term_days),
+                             CashConstraint(), BandConstraint(), ToleranceConstraint(),
+                             WashSaleConstraint()]
+    if options.lot_relief != "optimal":
+        out.append(LotReliefOrder(options.lot_relief))
+    return out
+
+
+def budget_constraints(options: Options) -> list[Constraint]:
+    """Caps that refer to the tax term, so they compile after it."""
+    if (options.max_realized_short_term is None and options.max_realized_long_term is None
+            and options.max_tax is None):
+        return []
+    return [GainBudget(options.max_realized_short_term, options.max_realized_long_term,
+                       options.max_tax, harvest_min_loss=options.harvest_min_loss,
+                       harvest_min_loss_pct=options.harvest_min_loss_pct)]
 
 
 __all__ = ["BandConstraint", "CashConstraint", "Constraint", "ToleranceConstraint",

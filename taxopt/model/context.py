@@ -60,7 +60,8 @@ def make_context(hh: Household, layout: Layout | None = None) -> ModelContext:
     p_idx, k_idx = np.nonzero(expo)
     to_class = incidence(lay.pos_account[p_idx] * K + k_idx, p_idx, (n_acc * K, n_pos),
                          expo[p_idx, k_idx])
-    cash_rows = incidence(np.arange(n_acc) * K + hh.cash_class, np.arange(n_acc), (n_acc * K, n_acc))
+    cash_rows = incidence(np.arange(n_acc) * K + hh.cash_class, np.arange(n_acc),
+                          (n_acc * K, n_acc))
     account_class = holdings.left(to_class) + cash.left(cash_rows)
     a_idx = np.repeat(np.arange(n_acc), K)
     to_goal = incidence(acc.goal[a_idx] * K + np.tile(np.arange(K), n_acc), np.arange(n_acc * K),

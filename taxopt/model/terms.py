@@ -11,9 +11,10 @@ from typing import Protocol
 import numpy as np
 
 from ..domain.household import TAXABLE
+from ..options import Options
 from .context import ModelContext
 from .expr import incidence, widen
-from .layout import unit_gain_fraction
+from .taxes import ExactTaxTerm, LotTaxTerm
 
 
 class Term(Protocol):
@@ -22,25 +23,6 @@ class Term(Protocol):
     name: str
 
     def compile(self, ctx: ModelContext) -> None: ...
-
-
-class TaxTerm:
-    """Estimated tax of the sales: each lot's gain at its own short- or long-term rate.
-
-    Losses are worth their rate (a credit), except losses already disallowed by a
-    purchase of the group in the last 30 days, which are worth nothing.
-    """
-
-    name = "tax"
-
-    def compile(self, ctx: ModelContext) -> None:
-        hh, lay = ctx.hh, ctx.layout
-        rate = np.where(lay.unit_long, hh.tax.long_term_rate, hh.tax.short_term_rate)
-        gain = unit_gain_fraction(lay, hh.securities.price)
-        gain = np.where(lay.unit_washed, np.maximum(gain, 0.0), gain)
-        coef = np.zeros(ctx.program.n)
-        coef[ctx.sell.slice] = np.where(lay.unit_taxable, rate * gain, 0.0)
-        ctx.program.add_term(self.name, coef)
 
 
 class TrackingTerm:
@@ -109,6 +91,11 @@ class DragTerm:
         ctx.program.add_term(self.name, coef, const)
 
 
-def default_terms(tracking_weight: float, cost_bps: float, drag_years: float) -> list[Term]:
-    """The objective of a tax-aware rebalance."""
-    return [TaxTerm(), TrackingTerm(tracking_weight), CostTerm(cost_bps), DragTerm(drag_years)]
+def default_terms(options: Options) -> list[Term]:
+    """The objective of a tax-aware rebalance, as the options ask for it."""
+    thresholds = {"harvest_min_loss": options.harvest_min_loss,
+                  "harvest_min_loss_pct": options.harvest_min_loss_pct}
+    tax: Term = (ExactTaxTerm(options.carryforward_value, **thresholds)
+                 if options.tax_model == "exact" else LotTaxTerm(**thresholds))
+    return [tax, TrackingTerm(options.tracking_weight), CostTerm(options.transaction_cost_bps),
+            DragTerm(options.drag_horizon_years)]

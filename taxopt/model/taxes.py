@@ -1,0 +1,254 @@
+"""Tax pieces of the model: the tax term (per lot or exactly netted), gain budgets,
+sale rules and forced lot-relief order.
+
+The year's tax after Schedule D netting is piecewise linear and not convex.
+With T = NST + NLT (net short- and long-term results, year-to-date and
+carryforwards included) it can be written, for any two rates, as
+
+    tax = ts * max(T, -limit) + (tl - ts) * max(0, min(NLT, T))
+
+(check each region of the primer: both gains; a long-term loss against a
+short-term gain; the reverse; a net loss). The first part is convex; the second
+needs one binary to pick between ``0`` and ``min(NLT, T)``. That is the whole
+"exact" model: one binary for the netting, one more if carryforwards have value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..tax.holding import days_to_long_term
+from ..tax.netting import net_year
+from .context import ModelContext
+from .expr import incidence
+from .layout import unit_gain_fraction
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SaleGains:
+    """Modelled gain per dollar sold, split by term (zero outside taxable accounts)."""
+
+    short: np.ndarray
+    long: np.ndarray
+
+    @property
+    def total(self) -> np.ndarray:
+        return self.short + self.long
+
+
+def sale_gains(ctx: ModelContext, harvest_min_loss: float = 0.0,
+               harvest_min_loss_pct: float = 0.0) -> SaleGains:
+    """Gain per dollar of each sell unit as the tax model counts it.
+
+    A loss disallowed by a purchase of the group in the last 30 days counts as zero,
+    and so does a loss below the harvesting thresholds (it is not worth harvesting).
+    """
+    lay, price = ctx.layout, ctx.hh.securities.price
+    g = unit_gain_fraction(lay, price)
+    value = lay.unit_shares * price[lay.unit_security]
+    small = (g < 0) & ((-g * value < harvest_min_loss) | (-g < harvest_min_loss_pct))
+    g = np.where(lay.unit_washed | small, np.maximum(g, 0.0), g)
+    g = np.where(lay.unit_taxable, g, 0.0)
+    return SaleGains(np.where(lay.unit_long, 0.0, g), np.where(lay.unit_long, g, 0.0))
+
+
+def _padded(ctx: ModelContext, block_coef: np.ndarray) -> np.ndarray:
+    coef = np.zeros(ctx.program.n)
+    coef[ctx.sell.slice] = block_coef
+    return coef
+
+
+class LotTaxTerm:
+    """Estimated tax of the sales: each lot's gain at its own short- or long-term rate.
+
+    Losses are worth their rate (a credit) whether or not the year can use them.
+    """
+
+    name = "tax"
+
+    def __init__(self, gains: SaleGains | None = None, **thresholds: float):
+        self.gains, self.thresholds = gains, thresholds
+
+    def compile(self, ctx: ModelContext) -> None:
+        t = ctx.hh.tax
+        g = self.gains or sale_gains(ctx, **self.thresholds)
+        ctx.program.add_term(self.name, _padded(ctx, t.short_term_rate * g.short
+                                                + t.long_term_rate * g.long))
+
+
+class ExactTaxTerm:
+    """What the plan adds to the year's tax, with full netting (see the module docstring)."""
+
+    name = "tax"
+
+    def __init__(self, carryforward_value: float = 0.0, **thresholds: float):
+        self.carryforward_value = carryforward_value
+        self.thresholds = thresholds
+
+    def compile(self, ctx: ModelContext) -> None:
+        hh, prog = ctx.hh, ctx.program
+        t = hh.tax
+        ts, tl, limit = t.short_term_rate, t.long_term_rate, t.offset_limit
+        g = sale_gains(ctx, **self.thresholds)
+        nst0, nlt0 = t.ytd_short - t.carry_short, t.ytd_long - t.carry_long
+        cap = prog.vars["sell"].ub
+        big = abs(nst0) + abs(nlt0) + float(np.abs(g.total) @ cap) + limit + 1.0
+        tau = prog.add_vars("tax_total", 1, -limit, np.inf)     # max(T, -limit)
+        pref = prog.add_vars("tax_pref", 1, 0.0, big)           # max(0, min(NLT, T))
+        b = prog.add_vars("tax_piece", 1, 0.0, 1.0, integer=True)
+        n, s0 = prog.n, ctx.sell.start
+        cols = s0 + np.arange(ctx.sell.size)
+
+        def row(entries: list[tuple[int, float]], sell_coef: np.ndarray | None):
+            r = np.zeros(n)
+            for j, v in entries:
+                r[j] += v
+            if sell_coef is not None:
+                r[cols] += sell_coef
+            return r[None, :]
+
+        import scipy.sparse as sp
+        # tau >= T
+        prog.add_rows("tax_total", sp.csr_matrix(row([(tau.start, 1.0)], -g.total)),
+                      nst0 + nlt0, np.inf, ["tax: net total"])
+        if tl < ts:   # preferential part wants to be large: pref <= max(0, min(NLT, T))
+            rows = [row([(pref.start, 1.0), (b.start, big)], -g.long),
+                    row([(pref.start, 1.0), (b.start, big)], -g.total),
+                    row([(pref.start, 1.0), (b.start, -big)], None)]
+            hi = [nlt0 + big, nst0 + nlt0 + big, 0.0]
+            prog.add_rows("tax_pref", sp.csr_matrix(np.vstack(rows)), -np.inf, np.array(hi),
+                          ["tax: long-term part", "tax: long-term part", "tax: piece"])
+        elif tl > ts:  # pref wants to be small: pref >= min(NLT, T) when that is >= 0
+            rows = [row([(pref.start, 1.0), (b.start, big)], -g.long),
+                    row([(pref.start, 1.0), (b.start, -big)], -g.total)]
+            lo = [nlt0, nst0 + nlt0 - big]
+            prog.add_rows("tax_pref", sp.csr_matrix(np.vstack(rows)), np.array(lo), np.inf,
+                          ["tax: long-term part", "tax: net total part"])
+        else:
+            prog.vars["tax_pref"].ub[:] = 0.0
+        before = net_year(t).tax
+        coef = np.zeros(prog.n)
+        coef[tau.start], coef[pref.start] = ts, tl - ts
+        prog.add_term(self.name, coef, -before)
+        if self.carryforward_value > 0:
+            self._credit_carryforward(ctx, g, nst0 + nlt0, limit, big)
+
+    def _credit_carryforward(self, ctx: ModelContext, g: SaleGains, t0: float, limit: float,
+                             big: float) -> None:
+        """Credit the net loss carried to later years: c <= max(0, -T - limit)."""
+        import scipy.sparse as sp
+
+        prog = ctx.program
+        c = prog.add_vars("carryforward", 1, 0.0, big)
+        b = prog.add_vars("carryforward_piece", 1, 0.0, 1.0, integer=True)
+        n = prog.n
+        r1, r2 = np.zeros(n), np.zeros(n)
+        r1[c.start], r1[b.start] = 1.0, big
+        r1[ctx.sell.slice] = g.total
+        r2[c.start], r2[b.start] = 1.0, -big
+        prog.add_rows("carryforward", sp.csr_matrix(np.vstack([r1, r2])), -np.inf,
+                      np.array([-t0 - limit + big, 0.0]), ["carryforward", "carryforward"])
+        before = max(0.0, -t0 - limit)
+        coef = np.zeros(n)
+        coef[c.start] = -self.carryforward_value
+        prog.add_term("carryforward", coef, self.carryforward_value * before)
+
+
+class SaleRules:
+    """Lots that must not be sold: short-term gains (on request) and gains about to turn
+    long-term within the protection window."""
+
+    name = "sale_rules"
+
+    def __init__(self, no_short_term_gains: bool, protect_days: int):
+        self.no_short_term_gains, self.protect_days = no_short_term_gains, protect_days
+
+    def compile(self, ctx: ModelContext) -> None:
+        hh, lay = ctx.hh, ctx.layout
+        gain = unit_gain_fraction(lay, hh.securities.price) > 0
+        short_gain = lay.unit_taxable & ~lay.unit_long & gain
+        block = np.zeros(lay.n_units, bool)
+        if self.no_short_term_gains:
+            block |= short_gain
+        if self.protect_days > 0 and short_gain.any():
+            lots = hh.lots
+            acq = np.where(lay.unit_lot >= 0, lots.acquired[np.maximum(lay.unit_lot, 0)]
+                           if len(lots) else np.datetime64("NaT"), np.datetime64("NaT"))
+            days = days_to_long_term(acq.astype("datetime64[D]"), hh.as_of)
+            block |= short_gain & (days <= self.protect_days)
+        ctx.program.vars["sell"].ub[block] = 0.0
+
+
+class GainBudget:
+    """Caps for the year: net realized short- and long-term gains, and tax dollars."""
+
+    name = "gain_budget"
+
+    def __init__(self, max_short: float | None, max_long: float | None,
+                 max_tax: float | None, **thresholds: float):
+        self.max_short, self.max_long, self.max_tax = max_short, max_long, max_tax
+        self.thresholds = thresholds
+
+    def compile(self, ctx: ModelContext) -> None:
+        prog = ctx.program
+        g = sale_gains(ctx, **self.thresholds)
+        for label, coef, cap in (("short-term", g.short, self.max_short),
+                                 ("long-term", g.long, self.max_long)):
+            if cap is not None:
+                prog.add_rows(f"budget_{label}", _padded(ctx, coef)[None, :], -np.inf, cap,
+                              [f"net realized {label} gains <= {cap:,.2f}"], elastic=True)
+        if self.max_tax is not None:
+            coef, const = prog.terms["tax"]
+            prog.add_rows("budget_tax", coef[None, :], -np.inf, self.max_tax - const,
+                          [f"estimated tax <= {self.max_tax:,.2f}"], elastic=True)
+
+
+_ORDER_KEYS = ("fifo", "hifo", "min_tax")
+
+
+class LotReliefOrder:
+    """Force a custodian's lot order inside each taxable position.
+
+    A lot may be sold only once every lot ahead of it is sold in full: one binary per
+    consecutive pair of lots ("the lot ahead is used up").
+    """
+
+    name = "lot_relief"
+
+    def __init__(self, method: str):
+        if method not in _ORDER_KEYS:
+            raise ValueError(f"unknown lot relief method {method!r}")
+        self.method = method
+
+    def compile(self, ctx: ModelContext) -> None:
+        hh, lay, prog = ctx.hh, ctx.layout, ctx.program
+        units = np.flatnonzero(lay.unit_taxable)
+        if len(units) < 2:
+            return
+        lots = hh.lots
+        li = lay.unit_lot[units]
+        if self.method == "fifo":
+            key = lots.acquired[li].astype(np.int64).astype(float)
+        elif self.method == "hifo":
+            key = -(lots.basis[li] / lots.shares[li])
+        else:
+            t = hh.tax
+            g = unit_gain_fraction(lay, hh.securities.price)[units]
+            key = g * np.where(lay.unit_long[units], t.long_term_rate, t.short_term_rate)
+        order = units[np.lexsort((li, key, lay.unit_pos[units]))]
+        same = lay.unit_pos[order[1:]] == lay.unit_pos[order[:-1]]
+        ahead, behind = order[:-1][same], order[1:][same]
+        if not len(ahead):
+            return
+        m = len(ahead)
+        d = prog.add_vars("lot_order", m, 0.0, 1.0, integer=True)
+        cap = prog.vars["sell"].ub
+        n, s0 = prog.n, ctx.sell.start
+        r = np.arange(m)
+        # behind <= cap_behind * d ; ahead >= cap_ahead * d
+        A1 = incidence(r, s0 + behind, (m, n)) - incidence(r, d.start + r, (m, n), cap[behind])
+        A2 = incidence(r, s0 + ahead, (m, n)) - incidence(r, d.start + r, (m, n), cap[ahead])
+        prog.add_rows("lot_order_behind", A1, -np.inf, 0.0)
+        prog.add_rows("lot_order_ahead", A2, 0.0, np.inf)
