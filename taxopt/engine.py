@@ -35,6 +35,7 @@ class Result:
     reasons: list[str] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    lot_relief: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -63,6 +64,8 @@ class Result:
             if self.model is not None and self.solution.status.has_solution:
                 rec["objective"] = {k: round(v, 2) + 0.0 for k, v in
                                     self.model.program.evaluate(self.solution.x).items()}
+        if self.lot_relief is not None:
+            rec["lot_relief"] = self.lot_relief
         if timings:
             rec["timings"] = {k: round(v, 6) for k, v in self.timings.items()}
         return rec
@@ -108,7 +111,22 @@ def rebalance(household: Household, options: Options | None = None, **changes: A
         return res
     status = "optimal" if sol.status == Status.OPTIMAL else "feasible"
     message = "" if status == "optimal" else f"solver stopped early: {sol.message}"
-    return Result(household, status, message, orders, a, sol, model, timings=timings)
+    result = Result(household, status, message, orders, a, sol, model, timings=timings)
+    if opts.lot_relief != "optimal":
+        result.lot_relief = _relief_difference(household, opts, a.est_tax)
+    return result
+
+
+def _relief_difference(hh: Household, opts: Options, est_tax: float) -> dict[str, Any]:
+    """What the forced custodian method costs against the optimizer's own lot choice."""
+    free = rebalance(hh, opts.replace(lot_relief="optimal"))
+    if not free.ok:
+        return {"method": opts.lot_relief, "est_tax": round(est_tax, 2) + 0.0,
+                "optimal_est_tax": None, "difference": None}
+    best = free.assessment.est_tax
+    return {"method": opts.lot_relief, "est_tax": round(est_tax, 2) + 0.0,
+            "optimal_est_tax": round(best, 2) + 0.0,
+            "difference": round(est_tax - best, 2) + 0.0}
 
 
 def _nothing(hh: Household, status: str, message: str, sol: Solution | None,

@@ -45,6 +45,13 @@ def _weights(hh: Household, w: np.ndarray) -> dict[str, float]:
     return {c: round(float(v), 6) + 0.0 for c, v in zip(hh.classes, w, strict=True)}
 
 
+def _year(y) -> dict[str, float]:
+    """Schedule D by term: net results, tax, and losses carried to next year."""
+    return {"net_short_term": _money(y.net_short), "net_long_term": _money(y.net_long),
+            "tax": _money(y.tax), "carryforward_short_term": _money(y.carryforward_short),
+            "carryforward_long_term": _money(y.carryforward_long)}
+
+
 def summary_record(hh: Household, orders: Orders, a: Assessment, status: str,
                    message: str) -> dict[str, Any]:
     """The summary: tax with full netting, realized results, drift before and after."""
@@ -89,6 +96,7 @@ def summary_record(hh: Household, orders: Orders, a: Assessment, status: str,
         "wash_disallowed_loss": _money(a.disallowed.sum()),
         "year_tax_before": _money(a.year_before.tax),
         "year_tax_after": _money(a.year_after.tax),
+        "year": {"before": _year(a.year_before), "after": _year(a.year_after)},
         "orders": len(orders),
         "turnover": _money(a.turnover),
         "goals": goals,
