@@ -37,7 +37,9 @@ _EXPORTS = {
     "TaxoptError": ("taxopt.errors", "TaxoptError"),
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = ["Household", "InvalidInput", "InvalidOptions", "Options", "Orders",
+           "ProgramInfeasible", "RebalanceModel", "Result", "Status", "TaxoptError", "assess",
+           "build", "from_dict", "from_file", "load", "rebalance", "violations"]
 
 if TYPE_CHECKING:
     from .adapters.base import Status

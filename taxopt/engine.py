@@ -98,12 +98,19 @@ def rebalance(household: Household, options: Options | None = None, **changes: A
     orders, rounded = decode(model, sol, opts)
     t3 = time.perf_counter()
     timings["decode"] = t3 - t2
-    if not rounded.status.has_solution:
-        result = _nothing(household, "infeasible", rounded.message, sol, model, timings)
-        return result
     a = assess(household, orders)
     broken = violations(household, orders, a)
     timings["audit"] = time.perf_counter() - t3
+    if broken:  # direct rounding crossed a bound: repair by re-solving in shares
+        t4 = time.perf_counter()
+        orders, rounded = decode(model, sol, opts, repair=True)
+        timings["repair"] = time.perf_counter() - t4
+        if not rounded.status.has_solution:
+            return _nothing(household, "infeasible", rounded.message, sol, model, timings)
+        t5 = time.perf_counter()
+        a = assess(household, orders)
+        broken = violations(household, orders, a)
+        timings["audit"] += time.perf_counter() - t5
     if broken:
         res = _nothing(household, "error", f"plan failed audit: {broken[0]}", sol, model,
                        timings)

@@ -17,7 +17,7 @@ def to_cvxpy(prog: Program) -> tuple[Any, Any, list[Any]]:
     import cvxpy as cp
 
     integer = np.flatnonzero(prog.integrality())
-    x = cp.Variable(prog.n, integer=[(int(i),) for i in integer] if len(integer) else False,
+    x = cp.Variable(prog.n, integer=(integer,) if len(integer) else False,
                     name="x")
     lb, ub = prog.bounds()
     cons: list[Any] = []

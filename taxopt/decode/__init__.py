@@ -8,7 +8,7 @@ from ..adapters.base import Solution
 from ..model.builder import RebalanceModel
 from ..options import Options
 from ..plan.orders import Orders
-from .rounding import RoundedTrades, round_trades
+from .rounding import RoundedTrades, quick_round, round_trades
 
 
 def to_orders(model: RebalanceModel, rounded: RoundedTrades) -> Orders:
@@ -26,12 +26,18 @@ def to_orders(model: RebalanceModel, rounded: RoundedTrades) -> Orders:
         model.household)
 
 
-def decode(model: RebalanceModel, sol: Solution, options: Options) -> tuple[Orders, RoundedTrades]:
-    """Round the solution to tradable shares and list the orders."""
-    rounded = round_trades(model, sol, options)
+def decode(model: RebalanceModel, sol: Solution, options: Options,
+           repair: bool = False) -> tuple[Orders, RoundedTrades]:
+    """Round the solution to tradable shares and list the orders.
+
+    ``repair=False`` rounds directly (no solve); ``repair=True`` re-solves in shares
+    so every hard rule holds after rounding. The engine tries the first, audits it,
+    and repairs only when the audit finds a broken rule.
+    """
+    rounded = (round_trades if repair else quick_round)(model, sol, options)
     if not rounded.status.has_solution:
         return Orders.empty(), rounded
     return to_orders(model, rounded), rounded
 
 
-__all__ = ["decode", "round_trades", "to_orders"]
+__all__ = ["decode", "quick_round", "round_trades", "to_orders"]

@@ -32,13 +32,11 @@ class RoundedTrades:
     message: str = ""
 
 
-def round_trades(model: RebalanceModel, sol: Solution, options: Options) -> RoundedTrades:
-    """Turn the LP's dollars into whole (or millionth) shares that keep every hard rule."""
+def _support(model: RebalanceModel, sol: Solution, options: Options):
+    """Shares the solve traded and which orders are worth placing (no dust, no churn)."""
     ctx = model.context
     assert ctx is not None
-    hh, lay, prog = ctx.hh, ctx.layout, ctx.program
-    price = hh.securities.price
-    frac = hh.securities.fractional
+    lay, price = ctx.layout, ctx.hh.securities.price
     p_sell, p_buy = price[lay.unit_security], price[lay.buy_security]
     sell = sol.x[ctx.sell.slice] / p_sell
     buy = sol.x[ctx.buy.slice] / p_buy
@@ -56,14 +54,47 @@ def round_trades(model: RebalanceModel, sol: Solution, options: Options) -> Roun
     both = (sold > 0) & (bought > 0)
     sell_on &= ~(both & (bought >= sold))[lay.unit_pos]
     buy_on &= ~(both & (sold > bought))[lay.buy_pos]
+    return sell, buy, sell_on, buy_on
+
+
+def quick_round(model: RebalanceModel, sol: Solution, options: Options) -> RoundedTrades:
+    """Round without solving: sales up, purchases down, so cash only grows.
+
+    Right for almost every household; the engine audits the result and falls back to
+    `round_trades` (the repair MIP) when a band or the tolerance is crossed.
+    """
+    ctx = model.context
+    assert ctx is not None
+    lay, sec = ctx.layout, ctx.hh.securities
+    sell, buy, sell_on, buy_on = _support(model, sol, options)
+    whole = sell >= lay.unit_shares - 1e-7
+    s_new = np.where(whole, lay.unit_shares,
+                     np.minimum(_snap(sell, sec.fractional[lay.unit_security], np.ceil),
+                                lay.unit_shares))
+    b_new = _snap(buy, sec.fractional[lay.buy_security], np.floor)
+    p_sell, p_buy = sec.price[lay.unit_security], sec.price[lay.buy_security]
+    s_new = np.where(sell_on & ((s_new * p_sell >= options.min_trade_value) | whole), s_new, 0.0)
+    b_new = np.where(buy_on & (b_new * p_buy >= options.min_trade_value), b_new, 0.0)
+    return RoundedTrades(sol.status, s_new, b_new)
+
+
+def round_trades(model: RebalanceModel, sol: Solution, options: Options) -> RoundedTrades:
+    """Turn the LP's dollars into whole (or millionth) shares that keep every hard rule."""
+    ctx = model.context
+    assert ctx is not None
+    hh, lay, prog = ctx.hh, ctx.layout, ctx.program
+    frac = hh.securities.fractional
+    p_sell, p_buy = hh.securities.price[lay.unit_security], hh.securities.price[lay.buy_security]
+    min_value = options.min_trade_value
+    sell, buy, sell_on, buy_on = _support(model, sol, options)
 
     scale = np.ones(prog.n)
     scale[ctx.sell.slice], scale[ctx.buy.slice] = p_sell, p_buy
     base = rescaled(prog, scale)
-    wash = prog.vars.get("wash")
-    if wash is not None:  # keep the wash-sale choice the LP/MIP made
-        z = np.round(sol.x[wash.slice])
-        base.vars["wash"] = VarBlock("wash", wash.start, wash.size, z, z, True)
+    for name, block in prog.vars.items():  # keep every discrete choice the solve made
+        if name not in ("sell", "buy") and np.any(block.integer):
+            z = np.round(sol.x[block.slice])
+            base.vars[name] = VarBlock(name, block.start, block.size, z, z, block.integer)
 
     last_msg = ""
     for attempt in range(4):
@@ -133,12 +164,11 @@ def _solve_stage(stage: Program, options: Options) -> Solution:
 
 
 def _snap(values: np.ndarray, fractional: np.ndarray, direction) -> np.ndarray:
-    """Integers exactly for whole-share securities, millionths for fractional ones.
+    """Whole shares for whole-share securities, millionths for fractional ones.
 
-    Fractional sales round up and purchases down, so rounding only ever adds cash;
-    the solver's own noise (1e-7 of a share) is removed first.
+    Sales round up and purchases down (``direction``), so rounding only ever adds
+    cash; the solver's own noise (integrality tolerance 1e-6) is removed first.
     """
-    unit = 10.0 ** SHARE_DECIMALS
-    clean = np.round(values, SHARE_DECIMALS + 2)
-    out = np.where(fractional, direction(clean * unit) / unit, np.round(values))
-    return np.maximum(out, 0.0)
+    clean = np.where(fractional, np.round(values, SHARE_DECIMALS + 2), np.round(values, 6))
+    unit = np.where(fractional, 10.0 ** SHARE_DECIMALS, 1.0)
+    return np.maximum(direction(clean * unit) / unit, 0.0)

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from ..errors import InvalidInput
 from .household import Household, build_household
-from .schema import FORMAT, HouseholdRecord
+from .schema import FIELD_ERROR, FORMAT, HouseholdRecord
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 _ID_KEYS = {"securities": "symbol", "goals": "goal_id", "accounts": "account_id",
@@ -24,8 +24,7 @@ _ID_KEYS = {"securities": "symbol", "goals": "goal_id", "accounts": "account_id"
 def from_dict(raw: Any) -> Household:
     """Validate a household given as plain Python data (the contract's JSON shape)."""
     if not isinstance(raw, dict):
-        raise InvalidInput(None, "household", None,
-                           f"expected a JSON object, got {type(raw).__name__}")
+        raise InvalidInput(None, "household", None, f"expected a JSON object, got {_kind(raw)}")
     hh = raw.get("household_id") if isinstance(raw.get("household_id"), str) else None
     if raw.get("format") != FORMAT and "format" in raw:
         raise InvalidInput(hh, "household", "format",
@@ -41,12 +40,25 @@ def from_json(path_or_text: str | Path) -> Household:
     """Read one household from a JSON or YAML file path (by extension) or JSON text."""
     if isinstance(path_or_text, Path) or not str(path_or_text).lstrip().startswith("{"):
         return from_file(Path(path_or_text))
-    return from_dict(_parse_json(str(path_or_text), "input"))
+    return from_dict(_parse_json(str(path_or_text), "JSON text"))
 
 
 def from_file(path: Path) -> Household:
     """Read a `.json`, `.yaml` or `.yml` scenario file."""
-    return from_dict(read_raw(path))
+    raw = read_raw(path)
+    if not isinstance(raw, dict):
+        raise InvalidInput(None, str(path), None,
+                           f"expected a household (a JSON object), got {_kind(raw)}")
+    return from_dict(raw)
+
+
+def _kind(raw: Any) -> str:
+    """What a parsed document is, in the user's words."""
+    if raw is None:
+        return "null (or an empty document)"
+    kinds = {bool: "a boolean", int: "a number", float: "a number", str: "a string",
+             list: "a list", dict: "an object"}
+    return kinds.get(type(raw), type(raw).__name__)
 
 
 def read_raw(path: Path) -> Any:
@@ -59,9 +71,11 @@ def read_raw(path: Path) -> Any:
         raise InvalidInput(None, str(path), None, "the file is empty")
     if size > MAX_FILE_BYTES:
         raise InvalidInput(None, str(path), None,
-                           f"the file is {size / 2**20:.0f} MiB; the limit is "
-                           f"{MAX_FILE_BYTES // 2**20} MiB (use the table format for batches)")
+                           f"the file is {size:,} bytes, over the limit of {MAX_FILE_BYTES:,} "
+                           "bytes; use the table format for batches")
     text = path.read_text(encoding="utf-8", errors="replace")
+    if not text.strip():
+        raise InvalidInput(None, str(path), None, "the file is empty")
     if path.suffix.lower() in (".yaml", ".yml"):
         import yaml
 
@@ -74,25 +88,54 @@ def read_raw(path: Path) -> Any:
     return _parse_json(text, str(path))
 
 
+class _NonFinite:
+    """Where JSON text had NaN, Infinity or -Infinity (not JSON, though Python writes them)."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+
 def _parse_json(text: str, where: str) -> Any:
+    """Parse JSON text; a NaN or Infinity is reported at its household, record and field."""
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        raw = json.loads(text, parse_constant=_NonFinite)
     except json.JSONDecodeError as err:
         raise InvalidInput(None, where, None,
-                           f"not valid JSON: {err.msg} at line {err.lineno} column {err.colno}"
+                           f"not valid JSON: {err.msg} (line {err.lineno}, column {err.colno})"
                            ) from None
-    except ValueError as err:
-        raise InvalidInput(None, where, None, str(err)) from None
+    loc = _find_non_finite(raw)
+    if loc is not None:
+        bad = raw
+        for key in loc:
+            bad = bad[key]
+        problem = f"{bad.name} is not a number (JSON has no NaN or Infinity)"
+        if not loc or not isinstance(raw, dict):
+            raise InvalidInput(None, where, None, problem)
+        hh = raw.get("household_id") if isinstance(raw.get("household_id"), str) else None
+        record, field = _locate(raw, loc)
+        raise InvalidInput(hh, record, field, problem)
+    return raw
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"not valid JSON: {name} is not a number")
+def _find_non_finite(node: Any) -> list[Any] | None:
+    """The path to the first NaN/Infinity in document order, or None."""
+    if isinstance(node, _NonFinite):
+        return []
+    if isinstance(node, dict):
+        items: Any = node.items()
+    elif isinstance(node, list):
+        items = enumerate(node)
+    else:
+        return None
+    for key, child in items:
+        sub = _find_non_finite(child)
+        if sub is not None:
+            return [key, *sub]
+    return None
 
 
-def _to_invalid_input(err: ValidationError, raw: dict[str, Any], hh: str | None) -> InvalidInput:
-    """The first pydantic error, as household / record / field / problem."""
-    first = err.errors(include_url=False)[0]
-    loc = [p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+def _locate(raw: dict[str, Any], loc: list[Any]) -> tuple[str, str | None]:
+    """A path in the household as (record, dotted field): ('lots[0] (lot_id A)', 'shares')."""
     record, field_path = "household", list(loc)
     if len(loc) >= 2 and isinstance(loc[0], str) and isinstance(loc[1], int):
         kind, i = loc[0], loc[1]
@@ -106,7 +149,18 @@ def _to_invalid_input(err: ValidationError, raw: dict[str, Any], hh: str | None)
         field_path = loc[2:]
     elif len(loc) >= 1 and loc[0] in ("tax_profile", "options"):
         record, field_path = str(loc[0]), loc[1:]
-    field = ".".join(str(p) for p in field_path if not isinstance(p, int)) or None
+    field = ".".join(str(p) for p in field_path if not isinstance(p, int) and p != "") or None
+    return record, field
+
+
+def _to_invalid_input(err: ValidationError, raw: dict[str, Any], hh: str | None) -> InvalidInput:
+    """The first pydantic error, as household / record / field / problem."""
+    first = err.errors(include_url=False)[0]
+    loc = [p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+    if first["type"] == FIELD_ERROR:
+        # A rule of the whole record (or of a dict field) that names its field itself.
+        loc = [*loc, (first.get("ctx") or {}).get("field", "")]
+    record, field = _locate(raw, loc)
     msg = first["msg"]
     if first["type"] == "missing":
         msg = "required field is missing"
@@ -114,7 +168,7 @@ def _to_invalid_input(err: ValidationError, raw: dict[str, Any], hh: str | None)
         msg = "unknown field"
     elif msg.startswith("Value error, "):
         msg = msg[len("Value error, "):]
-    if first["type"] not in ("missing", "extra_forbidden") and "input" in first:
+    if first["type"] not in ("missing", "extra_forbidden", FIELD_ERROR) and "input" in first:
         shown = repr(first["input"])
         if len(shown) <= 40 and not isinstance(first["input"], dict | list):
             msg += f", got {shown}"

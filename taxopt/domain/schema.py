@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 FORMAT = "taxopt.household/1"
 
@@ -18,6 +19,18 @@ NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 Date = Annotated[dt.date, Field(strict=False)]
+
+FIELD_ERROR = "taxopt_field"
+
+
+def field_error(field: str, problem: str) -> PydanticCustomError:
+    """A rule broken inside a record, naming the field at fault (below the error's location).
+
+    Model validators fail at the record's location; this carries the field so that the
+    one-line message can name it (see `load._to_invalid_input`). The problem text stays
+    readable on its own for callers that show only the message.
+    """
+    return PydanticCustomError(FIELD_ERROR, "{problem}", {"field": field, "problem": problem})
 
 
 class _Record(BaseModel):
@@ -59,14 +72,19 @@ class Security(_Record):
 
     @model_validator(mode="after")
     def _one_class_source(self) -> Security:
-        if (self.asset_class is None) == (self.exposures is None):
-            raise ValueError("give exactly one of 'asset_class' or 'exposures'")
+        if self.asset_class is None and self.exposures is None:
+            raise field_error("asset_class", "give exactly one of 'asset_class' or 'exposures'; "
+                                             "neither is given")
+        if self.asset_class is not None and self.exposures is not None:
+            raise field_error("exposures", "give exactly one of 'asset_class' or 'exposures', "
+                                           "not both")
         if self.exposures is not None:
             if not self.exposures:
-                raise ValueError("'exposures' is empty")
+                raise field_error("exposures", "'exposures' is empty")
             total = sum(self.exposures.values())
             if abs(total - 1.0) > 1e-6:
-                raise ValueError(f"'exposures' must sum to 1, they sum to {total:.6g}")
+                raise field_error("exposures",
+                                  f"'exposures' must sum to 1, they sum to {total:.6g}")
         return self
 
 
@@ -105,7 +123,7 @@ class Account(_Record):
     def _lo_le_hi(cls, bands: dict[str, Band] | None) -> dict[str, Band] | None:
         for cls_name, (lo, hi) in (bands or {}).items():
             if lo > hi:
-                raise ValueError(f"band for '{cls_name}' has lo {lo} > hi {hi}")
+                raise field_error(cls_name, f"band for '{cls_name}' has lo {lo} > hi {hi}")
         return bands
 
 
@@ -129,7 +147,8 @@ class RecentTrade(_Record):
     @model_validator(mode="after")
     def _sell_has_gain(self) -> RecentTrade:
         if self.side == "sell" and self.realized_gain is None:
-            raise ValueError("a sell must carry 'realized_gain' (negative for a loss)")
+            raise field_error("realized_gain",
+                              "a sell must carry 'realized_gain' (negative for a loss)")
         return self
 
 

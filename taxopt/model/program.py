@@ -57,6 +57,9 @@ class Program:
     rows: dict[str, RowBlock] = field(default_factory=dict)
     terms: dict[str, tuple[np.ndarray, float]] = field(default_factory=dict)
     n: int = 0
+    # Binaries that pick a piece of a non-convex function: solvers may enumerate them
+    # (two LPs are far faster than one MIP with a big-M relaxation).
+    pieces: list[int] = field(default_factory=list)
 
     def add_vars(self, name: str, size: int, lb: np.ndarray | float = 0.0,
                  ub: np.ndarray | float = INF, integer: bool = False) -> VarBlock:
@@ -154,4 +157,5 @@ def rescaled(prog: Program, scale: np.ndarray) -> Program:
                                   r.scale, r.unit)
     for name, (coef, k) in prog.terms.items():
         out.terms[name] = (coef * scale[: len(coef)], k)
+    out.pieces = list(prog.pieces)
     return out

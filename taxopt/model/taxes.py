@@ -98,6 +98,7 @@ class ExactTaxTerm:
         tau = prog.add_vars("tax_total", 1, -limit, np.inf)     # max(T, -limit)
         pref = prog.add_vars("tax_pref", 1, 0.0, big)           # max(0, min(NLT, T))
         b = prog.add_vars("tax_piece", 1, 0.0, 1.0, integer=True)
+        prog.pieces.append(b.start)
         n, s0 = prog.n, ctx.sell.start
         cols = s0 + np.arange(ctx.sell.size)
 
@@ -143,6 +144,7 @@ class ExactTaxTerm:
         prog = ctx.program
         c = prog.add_vars("carryforward", 1, 0.0, big)
         b = prog.add_vars("carryforward_piece", 1, 0.0, 1.0, integer=True)
+        prog.pieces.append(b.start)
         n = prog.n
         r1, r2 = np.zeros(n), np.zeros(n)
         r1[c.start], r1[b.start] = 1.0, big

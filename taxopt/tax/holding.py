@@ -33,6 +33,11 @@ def is_long_term(acquired: np.ndarray, as_of: np.datetime64) -> np.ndarray:
 
 
 def days_to_long_term(acquired: np.ndarray, as_of: np.datetime64) -> np.ndarray:
-    """Days until a sale turns long-term (0 when it already is)."""
-    gap = (long_term_from(acquired) - np.datetime64(as_of, "D")).astype(np.int64)
-    return np.maximum(gap, 0)
+    """Days until a sale turns long-term (0 when it already is).
+
+    Lots without a date (NaT) never turn long-term by their data, as `is_long_term`
+    says; they get -1, never 0, which would read as "already long-term".
+    """
+    start = long_term_from(acquired)
+    gap = (start - np.datetime64(as_of, "D")).astype(np.int64)
+    return np.where(np.isnat(start), -1, np.maximum(gap, 0))

@@ -52,7 +52,8 @@ def net_year(profile: TaxProfile, plan_short: float = 0.0, plan_long: float = 0.
         # short-term losses are used first against the offset.
         if nst < 0 and nlt < 0:
             used_short = min(-nst, limit)
-            carry_s, carry_l = -nst - used_short, -nlt - max(0.0, limit - used_short)
+            carry_s = -nst - used_short
+            carry_l = max(0.0, -nlt - max(0.0, limit - used_short))
         elif nst < 0:
             carry_s = max(0.0, -total - limit)
         else:

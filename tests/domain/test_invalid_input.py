@@ -1,0 +1,422 @@
+"""The catalogue of bad input: each case asserts the exact one-line message users see.
+
+A message names the household, the record and the field at fault, then the problem:
+``household <id>: <record>: field '<field>': <problem>``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+import taxopt.domain.load as load
+from taxopt.cli import cli
+from taxopt.domain import from_dict, from_file, from_json
+from taxopt.errors import InvalidInput, InvalidOptions
+from taxopt.options import Options
+
+from ..conftest import base_household
+
+HH = "household hh-test"
+# Every knob of Options, sorted (the list grows as knobs are added; the message lists them all).
+KNOWN_OPTIONS = ", ".join(sorted(f.name for f in fields(Options)))
+
+
+def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    """A mutation that sets raw[a][0][b]... given 'a.0.b'."""
+    *head, last = [int(p) if p.isdigit() else p for p in path.split(".")]
+
+    def mutate(raw: dict[str, Any]) -> None:
+        node: Any = raw
+        for key in head:
+            node = node[key]
+        node[last] = value
+    return mutate
+
+
+def _drop(path: str) -> Callable[[dict[str, Any]], None]:
+    *head, last = [int(p) if p.isdigit() else p for p in path.split(".")]
+
+    def mutate(raw: dict[str, Any]) -> None:
+        node: Any = raw
+        for key in head:
+            node = node[key]
+        del node[last]
+    return mutate
+
+
+def _exposures(exposures: dict[str, float], keep_class: bool = False):
+    def mutate(raw: dict[str, Any]) -> None:
+        bd = raw["securities"][2]
+        if not keep_class:
+            del bd["asset_class"]
+        bd["exposures"] = exposures
+    return mutate
+
+
+def _recent(**trade: Any):
+    def mutate(raw: dict[str, Any]) -> None:
+        raw["recent_trades"] = [{"account_id": "tx", "symbol": "EQ", "side": "buy",
+                                 "shares": 1, "date": "2026-11-01", **trade}]
+    return mutate
+
+
+def _extra_goal(raw: dict[str, Any]) -> None:
+    raw["goals"].append({"goal_id": "college", "targets": {"equity": 1.0}})
+
+
+CASES = [
+    # --- missing required fields --------------------------------------------------------
+    ("missing price", _drop("securities.0.price"),
+     f"{HH}: securities[0] (symbol EQ): field 'price': required field is missing"),
+    ("missing as_of", _drop("as_of"),
+     f"{HH}: household: field 'as_of': required field is missing"),
+    ("missing tax rate", _drop("tax_profile.short_term_rate"),
+     f"{HH}: tax_profile: field 'short_term_rate': required field is missing"),
+    ("missing account tax_type", _drop("accounts.1.tax_type"),
+     f"{HH}: accounts[1] (account_id ira): field 'tax_type': required field is missing"),
+    ("missing household_id", _drop("household_id"),
+     "input: household: field 'household_id': required field is missing"),
+    ("missing format", _drop("format"),
+     f"{HH}: household: field 'format': required field is missing"),
+    # --- unknown fields -------------------------------------------------------------------
+    ("unknown top-level field", _set("notes", "x"),
+     f"{HH}: household: field 'notes': unknown field"),
+    ("unknown lot field", _set("lots.0.basis", 6000.0),
+     f"{HH}: lots[0] (lot_id A): field 'basis': unknown field"),
+    ("unknown tax_profile field", _set("tax_profile.state_rate", 0.05),
+     f"{HH}: tax_profile: field 'state_rate': unknown field"),
+    # --- wrong types ------------------------------------------------------------------------
+    ("string price", _set("securities.0.price", "100"),
+     f"{HH}: securities[0] (symbol EQ): field 'price': Input should be a valid number, "
+     "got '100'"),
+    ("string shares", _set("lots.1.shares", "20"),
+     f"{HH}: lots[1] (lot_id B): field 'shares': Input should be a valid number, got '20'"),
+    ("bool price", _set("securities.0.price", True),
+     f"{HH}: securities[0] (symbol EQ): field 'price': Input should be a valid number, "
+     "got True"),
+    ("string realized_ytd", _set("tax_profile.realized_ytd", {"short_term": "1000"}),
+     f"{HH}: tax_profile: field 'realized_ytd.short_term': Input should be a valid number, "
+     "got '1000'"),
+    ("rate given in percent", _set("tax_profile.short_term_rate", 40),
+     f"{HH}: tax_profile: field 'short_term_rate': Input should be less than or equal to 1, "
+     "got 40"),
+    ("unknown tax_type", _set("accounts.0.tax_type", "roth"),
+     f"{HH}: accounts[0] (account_id tx): field 'tax_type': Input should be 'taxable', "
+     "'tax_deferred' or 'tax_free', got 'roth'"),
+    ("bad date", _set("lots.0.acquired", "15/01/2020"),
+     f"{HH}: lots[0] (lot_id A): field 'acquired': Input should be a valid date or datetime, "
+     "invalid character in year, got '15/01/2020'"),
+    ("NaN price from Python", _set("securities.0.price", float("nan")),
+     f"{HH}: securities[0] (symbol EQ): field 'price': Input should be a finite number, "
+     "got nan"),
+    # --- ranges -------------------------------------------------------------------------------
+    ("zero price", _set("securities.0.price", 0),
+     f"{HH}: securities[0] (symbol EQ): field 'price': Input should be greater than 0, got 0"),
+    ("negative price", _set("securities.2.price", -10.0),
+     f"{HH}: securities[2] (symbol BD): field 'price': Input should be greater than 0, "
+     "got -10.0"),
+    ("negative shares", _set("lots.0.shares", -100),
+     f"{HH}: lots[0] (lot_id A): field 'shares': Input should be greater than 0, got -100"),
+    ("negative basis", _set("lots.1.cost_basis", -2400.0),
+     f"{HH}: lots[1] (lot_id B): field 'cost_basis': Input should be greater than or equal "
+     "to 0, got -2400.0"),
+    ("negative cash", _set("accounts.0.cash", -1.0),
+     f"{HH}: accounts[0] (account_id tx): field 'cash': Input should be greater than or equal "
+     "to 0, got -1.0"),
+    ("future acquired", _set("lots.1.acquired", "2026-11-25"),
+     f"{HH}: lots[1] (lot_id B): field 'acquired': 2026-11-25 is after as_of 2026-11-24"),
+    ("future recent trade", _recent(date="2026-11-25"),
+     f"{HH}: recent_trades[0]: field 'date': 2026-11-25 is after as_of 2026-11-24"),
+    # --- identity and references --------------------------------------------------------------
+    ("duplicate lot_id", _set("lots.2.lot_id", "A"),
+     f"{HH}: lots[2] (lot_id A): field 'lot_id': duplicate lot_id; it is already used by "
+     "lots[0]"),
+    ("duplicate symbol", _set("securities.1.symbol", "EQ"),
+     f"{HH}: securities[1] (symbol EQ): field 'symbol': duplicate symbol; it is already used "
+     "by securities[0]"),
+    ("duplicate account_id", _set("accounts.1.account_id", "tx"),
+     f"{HH}: accounts[1] (account_id tx): field 'account_id': duplicate account_id; it is "
+     "already used by accounts[0]"),
+    ("lot in unknown account", _set("lots.0.account_id", "joint"),
+     f"{HH}: lots[0] (lot_id A): field 'account_id': unknown account 'joint'"),
+    ("lot of unknown symbol", _set("lots.0.symbol", "VTI"),
+     f"{HH}: lots[0] (lot_id A): field 'symbol': unknown symbol 'VTI'"),
+    ("account of unknown goal", _set("accounts.1.goal_id", "college"),
+     f"{HH}: accounts[1] (account_id ira): field 'goal_id': unknown goal 'college'"),
+    ("recent trade of unknown symbol", _recent(symbol="VTI"),
+     f"{HH}: recent_trades[0]: field 'symbol': unknown symbol 'VTI'"),
+    # --- goals, bands, menus ------------------------------------------------------------------
+    ("targets not summing to 1", _set("goals.0.targets", {"equity": 0.6, "bonds": 0.3}),
+     f"{HH}: goals[0] (goal_id g): field 'targets': targets must sum to 1, they sum to 0.9"),
+    ("target class no security has",
+     _set("goals.0.targets", {"equity": 0.5, "bonds": 0.4, "gold": 0.1}),
+     f"{HH}: goals[0] (goal_id g): field 'targets.gold': asset class 'gold' is not the class "
+     "of any security"),
+    ("band lo > hi", _set("accounts.0.bands", {"bonds": [0.5, 0.1]}),
+     f"{HH}: accounts[0] (account_id tx): field 'bands.bonds': band for 'bonds' has lo 0.5 > "
+     "hi 0.1"),
+    ("band on unknown class", _set("accounts.0.bands", {"gold": [0.0, 0.1]}),
+     f"{HH}: accounts[0] (account_id tx): field 'bands.gold': asset class 'gold' is not the "
+     "class of any security"),
+    ("goal with no account", _extra_goal,
+     f"{HH}: goals[1] (goal_id college): field 'goal_id': no account belongs to this goal"),
+    ("allowed names unknown symbol", _set("accounts.1.allowed", ["BD", "VTI"]),
+     f"{HH}: accounts[1] (account_id ira): field 'allowed': unknown symbol 'VTI'"),
+    ("restricted names unknown symbol", _set("accounts.0.restricted", ["VTI"]),
+     f"{HH}: accounts[0] (account_id tx): field 'restricted': unknown symbol 'VTI'"),
+    # --- options and format --------------------------------------------------------------------
+    ("unknown option", _set("options", {"tracking_wieght": 0.2}),
+     f"{HH}: options: field 'tracking_wieght': unknown option; known options are "
+     f"{KNOWN_OPTIONS}"),
+    ("option out of range", _set("options", {"tracking_weight": -1}),
+     f"{HH}: options: field 'tracking_weight': must be a finite number >= 0, got -1"),
+    ("wrong format string", _set("format", "taxopt.household/2"),
+     f"{HH}: household: field 'format': expected 'taxopt.household/1', got "
+     "'taxopt.household/2'"),
+    # --- lots in taxable accounts --------------------------------------------------------------
+    ("taxable lot without cost_basis", _drop("lots.0.cost_basis"),
+     f"{HH}: lots[0] (lot_id A): field 'cost_basis': required for a lot in a taxable account"),
+    ("taxable lot without acquired", _drop("lots.1.acquired"),
+     f"{HH}: lots[1] (lot_id B): field 'acquired': required for a lot in a taxable account"),
+    # --- securities: one class source -----------------------------------------------------------
+    ("exposures not summing to 1", _exposures({"bonds": 0.5, "equity": 0.4}),
+     f"{HH}: securities[2] (symbol BD): field 'exposures': 'exposures' must sum to 1, they "
+     "sum to 0.9"),
+    ("empty exposures", _exposures({}),
+     f"{HH}: securities[2] (symbol BD): field 'exposures': 'exposures' is empty"),
+    ("both asset_class and exposures", _exposures({"bonds": 1.0}, keep_class=True),
+     f"{HH}: securities[2] (symbol BD): field 'exposures': give exactly one of 'asset_class' "
+     "or 'exposures', not both"),
+    ("neither asset_class nor exposures", _drop("securities.2.asset_class"),
+     f"{HH}: securities[2] (symbol BD): field 'asset_class': give exactly one of "
+     "'asset_class' or 'exposures'; neither is given"),
+    # --- recent trades -----------------------------------------------------------------------
+    ("recent sell without realized_gain", _recent(side="sell"),
+     f"{HH}: recent_trades[0]: field 'realized_gain': a sell must carry 'realized_gain' "
+     "(negative for a loss)"),
+]
+
+
+@pytest.mark.parametrize(("mutate", "expected"), [c[1:] for c in CASES],
+                         ids=[c[0] for c in CASES])
+def test_bad_household_names_household_record_field(raw, mutate, expected):
+    mutate(raw)
+    with pytest.raises(InvalidInput) as info:
+        from_dict(raw)
+    assert info.value.line() == expected
+    assert str(info.value) == expected
+    assert "\n" not in expected
+
+
+def test_unknown_option_is_invalid_options(raw):
+    raw["options"] = {"tracking_wieght": 0.2}
+    with pytest.raises(InvalidOptions) as info:
+        from_dict(raw)
+    assert (info.value.household, info.value.record, info.value.field) == (
+        "hh-test", "options", "tracking_wieght")
+
+
+def test_ira_lot_needs_no_basis_or_date(raw):
+    # Lot C in the IRA has neither cost_basis nor acquired: valid; basis is NaN, date NaT.
+    hh = from_dict(raw)
+    assert hh.lots.lot_id == ("A", "B", "C")
+    assert hh.lots.basis[2] != hh.lots.basis[2]
+    assert str(hh.lots.acquired[2]) == "NaT"
+    # An IRA lot moved to the taxable account is refused for the same missing basis.
+    raw["lots"][2]["account_id"] = "tx"
+    with pytest.raises(InvalidInput, match=r"lots\[2\] \(lot_id C\): field 'cost_basis'"):
+        from_dict(raw)
+
+
+def test_not_an_object():
+    with pytest.raises(InvalidInput) as info:
+        from_dict([1, 2])
+    assert info.value.line() == "input: household: expected a JSON object, got a list"
+
+
+# --- JSON text and files -----------------------------------------------------------------------
+
+NAN_CASES = [
+    ('"price": 100.0', '"price": NaN',
+     f"{HH}: securities[0] (symbol EQ): field 'price': NaN is not a number (JSON has no NaN "
+     "or Infinity)"),
+    ('"price": 10.0', '"price": Infinity',
+     f"{HH}: securities[2] (symbol BD): field 'price': Infinity is not a number (JSON has no "
+     "NaN or Infinity)"),
+    ('"cost_basis": 2400.0', '"cost_basis": -Infinity',
+     f"{HH}: lots[1] (lot_id B): field 'cost_basis': -Infinity is not a number (JSON has no "
+     "NaN or Infinity)"),
+    ('"long_term_rate": 0.2', '"long_term_rate": NaN',
+     f"{HH}: tax_profile: field 'long_term_rate': NaN is not a number (JSON has no NaN or "
+     "Infinity)"),
+    ('"options": {}', '"options": {"tracking_weight": Infinity}',
+     f"{HH}: options: field 'tracking_weight': Infinity is not a number (JSON has no NaN or "
+     "Infinity)"),
+]
+
+
+def _text() -> str:
+    return json.dumps(base_household())
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), NAN_CASES, ids=lambda v: str(v)[:24])
+def test_nan_and_infinity_in_json_text_and_files(tmp_path, old, new, expected):
+    text = _text()
+    assert old in text
+    text = text.replace(old, new, 1)
+    with pytest.raises(InvalidInput) as info:
+        from_json(text)
+    assert info.value.line() == expected
+    path = tmp_path / "bad.json"
+    path.write_text(text)
+    for arg in (path, str(path)):
+        with pytest.raises(InvalidInput) as info:
+            from_json(arg)
+        assert info.value.line() == expected
+
+
+def test_json_text_that_is_not_json():
+    with pytest.raises(InvalidInput) as info:
+        from_json('{"format": "taxopt.household/1",}')
+    assert info.value.line() == ("input: JSON text: not valid JSON: Expecting property name "
+                                 "enclosed in double quotes (line 1, column 33)")
+
+
+@pytest.mark.parametrize(("content", "problem"), [
+    ("", "the file is empty"),
+    (" \n\t\n", "the file is empty"),
+    ("hello", "not valid JSON: Expecting value (line 1, column 1)"),
+    ('{"format": "taxopt.household/1",\n "as_of": }',
+     "not valid JSON: Expecting value (line 2, column 11)"),
+    ("[1, 2]", "expected a household (a JSON object), got a list"),
+    ("null", "expected a household (a JSON object), got null (or an empty document)"),
+], ids=["empty", "blank", "not-json", "broken-json", "list", "null"])
+def test_bad_files(tmp_path, content, problem):
+    path = tmp_path / "hh.json"
+    path.write_text(content)
+    with pytest.raises(InvalidInput) as info:
+        from_file(path)
+    assert info.value.line() == f"input: {path}: {problem}"
+
+
+def test_missing_file(tmp_path):
+    path = tmp_path / "nope.json"
+    with pytest.raises(InvalidInput) as info:
+        from_file(path)
+    assert info.value.line() == f"input: {path}: no such file"
+
+
+def test_yaml_scenario_is_accepted(tmp_path):
+    path = tmp_path / "hh.yaml"
+    path.write_text(yaml.safe_dump(base_household()))
+    hh = from_file(path)
+    assert hh.household_id == "hh-test"
+    assert hh.lots.lot_id == ("A", "B", "C")
+    assert hh.securities.price.tolist() == [100.0, 50.0, 10.0]
+    assert str(hh.as_of) == "2026-11-24"
+    # from_json goes by extension too; .yml works as well.
+    yml = tmp_path / "hh.yml"
+    yml.write_text(path.read_text())
+    assert from_json(str(yml)).household_id == "hh-test"
+
+
+def test_bad_yaml(tmp_path):
+    path = tmp_path / "hh.yaml"
+    path.write_text("household_id: hh-test\nsecurities: [1, 2\nas_of: x\n")
+    with pytest.raises(InvalidInput) as info:
+        from_file(path)
+    assert info.value.line() == f"input: {path}: not valid YAML at line 3"
+    path.write_text("# nothing but a comment\n")
+    with pytest.raises(InvalidInput) as info:
+        from_file(path)
+    assert info.value.line() == (f"input: {path}: expected a household (a JSON object), "
+                                 "got null (or an empty document)")
+
+
+def test_yaml_errors_name_the_field(tmp_path):
+    raw = base_household()
+    raw["lots"][0]["shares"] = -1
+    path = tmp_path / "hh.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(InvalidInput) as info:
+        from_file(path)
+    assert info.value.line() == (f"{HH}: lots[0] (lot_id A): field 'shares': Input should be "
+                                 "greater than 0, got -1")
+
+
+def test_file_over_the_size_limit(tmp_path, monkeypatch):
+    path = tmp_path / "hh.json"
+    text = _text()
+    path.write_text(text)
+    size = len(text.encode())
+    monkeypatch.setattr(load, "MAX_FILE_BYTES", size - 1)
+    with pytest.raises(InvalidInput) as info:
+        from_file(path)
+    assert info.value.line() == (f"input: {path}: the file is {size:,} bytes, over the limit "
+                                 f"of {size - 1:,} bytes; use the table format for batches")
+    monkeypatch.setattr(load, "MAX_FILE_BYTES", size)   # at the limit: fine
+    assert from_file(path).household_id == "hh-test"
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+def _bad_file(tmp_path: Path) -> Path:
+    raw = base_household()
+    raw["lots"][1]["cost_basis"] = -2400.0
+    path = tmp_path / "BAD.json"
+    path.write_text(json.dumps(raw))
+    return path
+
+
+BAD_LINE = (f"error: {HH}: lots[1] (lot_id B): field 'cost_basis': Input should be greater "
+            "than or equal to 0, got -2400.0")
+
+
+def _check_one_error_line(res, expected: str) -> None:
+    assert res.exit_code == 2, res.output
+    assert res.stdout == ""
+    assert res.stderr.splitlines() == [expected]
+    assert "Traceback" not in res.output
+
+
+def test_cli_validate_bad_file(tmp_path):
+    res = CliRunner().invoke(cli, ["validate", str(_bad_file(tmp_path))])
+    _check_one_error_line(res, BAD_LINE)
+
+
+def test_cli_validate_good_file(tmp_path):
+    path = tmp_path / "ok.json"
+    path.write_text(_text())
+    res = CliRunner().invoke(cli, ["validate", str(path)])
+    assert res.exit_code == 0, res.output
+    assert res.stdout == "hh-test: valid (2 accounts, 3 lots, 3 securities)\n"
+
+
+@pytest.mark.parametrize("existing", [False, True], ids=["new-dir", "existing-dir"])
+def test_cli_solve_bad_file_writes_nothing(tmp_path, existing):
+    out = tmp_path / "out"
+    if existing:
+        out.mkdir()
+    res = CliRunner().invoke(cli, ["solve", str(_bad_file(tmp_path)), "--out", str(out)])
+    _check_one_error_line(res, BAD_LINE)
+    if existing:
+        assert list(out.iterdir()) == []
+    else:
+        assert not out.exists()
+
+
+def test_cli_solve_nan_file(tmp_path):
+    path = tmp_path / "BAD.json"
+    path.write_text(_text().replace('"price": 100.0', '"price": NaN', 1))
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["solve", str(path), "--out", str(out)])
+    _check_one_error_line(res, f"error: {NAN_CASES[0][2]}")
+    assert not out.exists()
