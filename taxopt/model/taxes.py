@@ -78,6 +78,9 @@ class LotTaxTerm:
                                                 + t.long_term_rate * g.long))
 
 
+TIEBREAK = 0.01
+
+
 class ExactTaxTerm:
     """What the plan adds to the year's tax, with full netting (see the module docstring)."""
 
@@ -133,6 +136,10 @@ class ExactTaxTerm:
         coef = np.zeros(prog.n)
         coef[tau.start], coef[pref.start] = ts, tl - ts
         prog.add_term(self.name, coef, -before)
+        # Where netting makes the year's tax flat (losses absorbed, gains offset), lots
+        # tie; realizing less per-lot gain keeps carryforwards and future room. A small
+        # share of the per-lot tax breaks those ties the way an adviser would.
+        prog.add_term("tax_tiebreak", _padded(ctx, TIEBREAK * (ts * g.short + tl * g.long)))
         if self.carryforward_value > 0:
             self._credit_carryforward(ctx, g, nst0 + nlt0, limit, big)
 
