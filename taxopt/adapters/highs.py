@@ -27,12 +27,22 @@ def _version() -> str:
     return f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
 
 
-def new_highs(options: Options, is_mip: bool):
-    """A silent single-thread HiGHS instance with the time limit and gap set."""
+PRESOLVE_MAX_COLUMNS = 2000
+
+
+def new_highs(options: Options, is_mip: bool, n_cols: int = 0):
+    """A silent single-thread HiGHS instance with the time limit and gap set.
+
+    Presolve pays on small programs (a tiny MIP closes faster) but on large books it
+    removes almost nothing and costs more than the solve (2.1 s against 29 ms for an
+    LP of 21,000 lots measured here), so it is off above `PRESOLVE_MAX_COLUMNS`.
+    """
     import highspy
 
     h = highspy._Highs()  # the raw binding: no Python callbacks, no banner on stdout
     h.setOptionValue("output_flag", False)
+    if n_cols > PRESOLVE_MAX_COLUMNS:
+        h.setOptionValue("presolve", "off")
     h.setOptionValue("threads", 1)
     h.setOptionValue("time_limit", float(options.time_limit))
     if is_mip:
@@ -68,8 +78,13 @@ def solve_highs(prog: Program, options: Options) -> Solution:
     does the branch-and-bound run. The netting binary is not relaxed at all: its
     two pieces are two LPs, the second warm-started from the first.
     """
-    h = new_highs(options, prog.is_mip)
+    h = new_highs(options, prog.is_mip, prog.n)
     pass_program(h, prog)
+    return solve_loaded(h, prog)
+
+
+def solve_loaded(h, prog: Program) -> Solution:
+    """Solve a program already loaded into ``h`` (fresh or updated in place)."""
     ints = np.flatnonzero(prog.integrality()).astype(np.int32)
     pieces = np.asarray(prog.pieces, dtype=np.int32)
     best: Solution | None = None
@@ -88,6 +103,38 @@ def solve_highs(prog: Program, options: Options) -> Solution:
     assert result is not None
     result.solver_seconds = seconds
     return result
+
+
+class HighsSession:
+    """One HiGHS instance kept across re-solves of the same household.
+
+    When the program keeps its shape (same variables and rows: new prices, targets or
+    weights), the new data is loaded and HiGHS starts from the previous optimal basis.
+    Loading is cheap (about 1.4 ms at 30,000 lots); updating coefficients one by one
+    in place is not, because a price move changes every lot's gain per dollar.
+    """
+
+    def __init__(self, options: Options):
+        self.options = options
+        self._h = None
+        self._shape: tuple | None = None
+        self._basis = None
+        self.warm_solves = 0
+
+    def solve(self, prog: Program) -> Solution:
+        shape = (prog.n, sum(r.A.shape[0] for r in prog.rows.values()),
+                 prog.integrality().tobytes(), tuple(prog.pieces))
+        if self._h is None:
+            self._h = new_highs(self.options, prog.is_mip, prog.n)
+        h = self._h
+        pass_program(h, prog)
+        if shape == self._shape and self._basis is not None:
+            h.setBasis(self._basis)
+            self.warm_solves += 1
+        sol = solve_loaded(h, prog)
+        self._shape = shape
+        self._basis = h.getBasis() if sol.status.has_solution else None
+        return sol
 
 
 def _lp_first(h, prog: Program, ints: np.ndarray) -> Solution:

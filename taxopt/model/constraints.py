@@ -89,8 +89,10 @@ class ToleranceConstraint:
 class WashSaleConstraint:
     """Never buy a wash group anywhere in the household while selling it at a loss.
 
-    One binary per group that has both a loss lot for sale and somewhere to buy it;
-    groups sold at a loss in the last 30 days are already unbuyable in the layout.
+    One binary per group that has taxable lots and somewhere to buy it, and one row
+    per such group over its loss lots (a group of 1,000 lots is one row, not 1,000,
+    and the program keeps its shape when prices move lots across their basis).
+    Groups sold at a loss in the last 30 days are already unbuyable in the layout.
     """
 
     name = "wash"
@@ -99,25 +101,24 @@ class WashSaleConstraint:
         hh, lay, prog = ctx.hh, ctx.layout, ctx.program
         group = hh.securities.wash_group
         gain = unit_gain_fraction(lay, hh.securities.price)
-        loss_unit = np.flatnonzero(lay.unit_taxable & (gain < 0))
-        loss_groups = np.unique(group[lay.unit_security[loss_unit]])
+        taxed = np.flatnonzero(lay.unit_taxable)
         buy_groups = group[lay.buy_security]
-        groups = np.intersect1d(loss_groups, buy_groups)
+        groups = np.intersect1d(np.unique(group[lay.unit_security[taxed]]), buy_groups)
         if not len(groups):
             return
         z = prog.add_vars("wash", len(groups), 0.0, 1.0, integer=True)
         slot = np.full(len(hh.securities.wash_group_names), -1)
         slot[groups] = np.arange(len(groups))
-        lu = loss_unit[slot[group[lay.unit_security[loss_unit]]] >= 0]
+        lu = taxed[(slot[group[lay.unit_security[taxed]]] >= 0) & (gain[taxed] < 0)]
         lz = slot[group[lay.unit_security[lu]]]
-        cap = prog.vars["sell"].ub[lu]
-        n, m1 = prog.n, len(lu)
-        sells = (incidence(np.arange(m1), ctx.sell.start + lu, (m1, n))
-                 - incidence(np.arange(m1), z.start + lz, (m1, n), cap))
+        cap = np.bincount(lz, weights=prog.vars["sell"].ub[lu], minlength=len(groups))
+        n, m1 = prog.n, len(groups)
+        sells = (incidence(lz, ctx.sell.start + lu, (m1, n))
+                 - incidence(np.arange(m1), z.start + np.arange(m1), (m1, n), cap))
         names = hh.securities.wash_group_names
         prog.add_rows("wash_sell", sells, -np.inf, 0.0,
-                      [f"wash group {names[groups[s]]}: loss sale only if the group is not bought"
-                       for s in lz])
+                      [f"wash group {names[g]}: loss sales only if the group is not bought"
+                       for g in groups])
         bj = np.flatnonzero(slot[buy_groups] >= 0)
         bz = slot[buy_groups[bj]]
         big = prog.vars["buy"].ub[bj]

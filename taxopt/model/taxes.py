@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from ..tax.holding import days_to_long_term
 from ..tax.netting import net_year
@@ -81,6 +82,22 @@ class LotTaxTerm:
 TIEBREAK = 0.01
 
 
+def _term_sums(ctx: ModelContext, g: SaleGains, st: int, lt: int):
+    """The two rows defining the plan's net short- and long-term results.
+
+    (Tried: partial sums over chunks of 64 lots to avoid long rows; HiGHS then needed
+    15x more iterations for the same time at 21,000 lots, so the plain rows stay.)
+    """
+    n = ctx.program.n
+    cols = ctx.sell.start + np.arange(ctx.sell.size)
+    nz_s, nz_l = np.flatnonzero(g.short), np.flatnonzero(g.long)
+    A = sp.csr_matrix(
+        (np.concatenate([[1.0], -g.short[nz_s], [1.0], -g.long[nz_l]]),
+         (np.concatenate([[0], np.zeros(len(nz_s), int), [1], np.ones(len(nz_l), int)]),
+          np.concatenate([[st], cols[nz_s], [lt], cols[nz_l]]))), shape=(2, n))
+    return A, np.zeros(2), np.zeros(2)
+
+
 class ExactTaxTerm:
     """What the plan adds to the year's tax, with full netting (see the module docstring)."""
 
@@ -98,40 +115,41 @@ class ExactTaxTerm:
         nst0, nlt0 = t.ytd_short - t.carry_short, t.ytd_long - t.carry_long
         cap = prog.vars["sell"].ub
         big = abs(nst0) + abs(nlt0) + float(np.abs(g.total) @ cap) + limit + 1.0
+        # Net plan results by term as two variables: the only dense rows (every lot
+        # appears once), so the netting rows below stay tiny.
+        st = prog.add_vars("plan_short", 1, -np.inf, np.inf)
+        lt = prog.add_vars("plan_long", 1, -np.inf, np.inf)
         tau = prog.add_vars("tax_total", 1, -limit, np.inf)     # max(T, -limit)
         pref = prog.add_vars("tax_pref", 1, 0.0, big)           # max(0, min(NLT, T))
         b = prog.add_vars("tax_piece", 1, 0.0, 1.0, integer=True)
         prog.pieces.append(b.start)
-        n, s0 = prog.n, ctx.sell.start
-        cols = s0 + np.arange(ctx.sell.size)
+        n = prog.n
+        prog.add_rows("plan_by_term", *_term_sums(ctx, g, st.start, lt.start),
+                      ["plan: net short-term", "plan: net long-term"])
 
-        def row(entries: list[tuple[int, float]], sell_coef: np.ndarray | None):
-            r = np.zeros(n)
-            for j, v in entries:
-                r[j] += v
-            if sell_coef is not None:
-                r[cols] += sell_coef
-            return r[None, :]
+        def row(entries: list[tuple[int, float]]) -> sp.csr_matrix:
+            idx = [j for j, _ in entries]
+            return sp.csr_matrix(([v for _, v in entries], ([0] * len(idx), idx)), shape=(1, n))
 
-        import scipy.sparse as sp
-        # tau >= T
-        prog.add_rows("tax_total", sp.csr_matrix(row([(tau.start, 1.0)], -g.total)),
+        # tau >= T = nst0 + nlt0 + st + lt
+        prog.add_rows("tax_total", row([(tau.start, 1.0), (st.start, -1.0), (lt.start, -1.0)]),
                       nst0 + nlt0, np.inf, ["tax: net total"])
         if tl < ts:   # preferential part wants to be large: pref <= max(0, min(NLT, T))
-            rows = [row([(pref.start, 1.0), (b.start, big)], -g.long),
-                    row([(pref.start, 1.0), (b.start, big)], -g.total),
-                    row([(pref.start, 1.0), (b.start, -big)], None)]
+            rows = [row([(pref.start, 1.0), (b.start, big), (lt.start, -1.0)]),
+                    row([(pref.start, 1.0), (b.start, big), (st.start, -1.0), (lt.start, -1.0)]),
+                    row([(pref.start, 1.0), (b.start, -big)])]
             hi = [nlt0 + big, nst0 + nlt0 + big, 0.0]
-            prog.add_rows("tax_pref", sp.csr_matrix(np.vstack(rows)), -np.inf, np.array(hi),
+            prog.add_rows("tax_pref", sp.vstack(rows, format="csr"), -np.inf, np.array(hi),
                           ["tax: long-term part", "tax: long-term part", "tax: piece"])
         elif tl > ts:  # pref wants to be small: pref >= min(NLT, T) when that is >= 0
-            rows = [row([(pref.start, 1.0), (b.start, big)], -g.long),
-                    row([(pref.start, 1.0), (b.start, -big)], -g.total)]
+            rows = [row([(pref.start, 1.0), (b.start, big), (lt.start, -1.0)]),
+                    row([(pref.start, 1.0), (b.start, -big), (st.start, -1.0), (lt.start, -1.0)])]
             lo = [nlt0, nst0 + nlt0 - big]
-            prog.add_rows("tax_pref", sp.csr_matrix(np.vstack(rows)), np.array(lo), np.inf,
+            prog.add_rows("tax_pref", sp.vstack(rows, format="csr"), np.array(lo), np.inf,
                           ["tax: long-term part", "tax: net total part"])
         else:
             prog.vars["tax_pref"].ub[:] = 0.0
+        self._plan = (st.start, lt.start)
         before = net_year(t).tax
         coef = np.zeros(prog.n)
         coef[tau.start], coef[pref.start] = ts, tl - ts
@@ -141,9 +159,9 @@ class ExactTaxTerm:
         # share of the per-lot tax breaks those ties the way an adviser would.
         prog.add_term("tax_tiebreak", _padded(ctx, TIEBREAK * (ts * g.short + tl * g.long)))
         if self.carryforward_value > 0:
-            self._credit_carryforward(ctx, g, nst0 + nlt0, limit, big)
+            self._credit_carryforward(ctx, nst0 + nlt0, limit, big)
 
-    def _credit_carryforward(self, ctx: ModelContext, g: SaleGains, t0: float, limit: float,
+    def _credit_carryforward(self, ctx: ModelContext, t0: float, limit: float,
                              big: float) -> None:
         """Credit the net loss carried to later years: c <= max(0, -T - limit)."""
         import scipy.sparse as sp
@@ -155,7 +173,7 @@ class ExactTaxTerm:
         n = prog.n
         r1, r2 = np.zeros(n), np.zeros(n)
         r1[c.start], r1[b.start] = 1.0, big
-        r1[ctx.sell.slice] = g.total
+        r1[list(self._plan)] = 1.0
         r2[c.start], r2[b.start] = 1.0, -big
         prog.add_rows("carryforward", sp.csr_matrix(np.vstack([r1, r2])), -np.inf,
                       np.array([-t0 - limit + big, 0.0]), ["carryforward", "carryforward"])
