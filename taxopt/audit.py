@@ -45,6 +45,8 @@ class Assessment:
     drift_before: np.ndarray     # per goal, largest absolute gap to target
     drift_after: np.ndarray
     turnover: float              # dollars traded
+    holdings_before: np.ndarray  # account x security dollars, before
+    holdings_after: np.ndarray   # account x security dollars, after
 
 
 def assess(hh: Household, orders: Orders) -> Assessment:
@@ -89,7 +91,7 @@ def assess(hh: Household, orders: Orders) -> Assessment:
     return Assessment(value, long_term, gain, disallowed, row_tax, st, lt,
                       after.tax - before.tax, before, after, cash_before, cash_after,
                       class_before, class_after, class_after.sum(axis=1), w_before, w_after,
-                      d_before, d_after, float(value.sum()))
+                      d_before, d_after, float(value.sum()), held, held + traded)
 
 
 def _goal_weights(hh: Household, account_class: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

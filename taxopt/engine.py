@@ -66,9 +66,33 @@ class Result:
                                     self.model.program.evaluate(self.solution.x).items()}
         if self.lot_relief is not None:
             rec["lot_relief"] = self.lot_relief
+        self._add_location(rec)
         if timings:
             rec["timings"] = {k: round(v, 6) for k, v in self.timings.items()}
         return rec
+
+
+    def _add_location(self, rec: dict[str, Any]) -> None:
+        """Per account: after-tax value of its holdings before and after, and the gain."""
+        opts = self.household.options if self.model is None else self.model.options
+        if opts.location_horizon_years <= 0:
+            return
+        from .model.location import account_after_tax_values
+
+        a, hh = self.assessment, self.household
+        h, d = opts.location_horizon_years, opts.discount_rate
+        cash_now = a.cash_before + hh.accounts.cash_flow
+        before = account_after_tax_values(hh, a.holdings_before, cash_now, h, d)
+        after = account_after_tax_values(hh, a.holdings_after, a.cash_after, h, d)
+        for i, aid in enumerate(hh.accounts.account_id):
+            rec["accounts"][aid].update({
+                "after_tax_value_before": round(float(before[i]), 2) + 0.0,
+                "after_tax_value_after": round(float(after[i]), 2) + 0.0,
+                "location_added": round(float(after[i] - before[i]), 2) + 0.0})
+        rec["location"] = {"horizon_years": h, "discount_rate": d,
+                           "after_tax_value_before": round(float(before.sum()), 2) + 0.0,
+                           "after_tax_value_after": round(float(after.sum()), 2) + 0.0,
+                           "added": round(float(after.sum() - before.sum()), 2) + 0.0}
 
 
 def rebalance(household: Household, options: Options | None = None, **changes: Any) -> Result:

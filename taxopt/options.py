@@ -30,9 +30,19 @@ class Options:
     transaction_cost_bps
         Estimated cost of trading (spread, fees) in basis points of value traded;
         it keeps the plan from churning.
+    location_horizon_years
+        Horizon of the asset-location value: each dollar is valued by what it is
+        worth after all taxes in the account that holds it, this many years out
+        (see `taxopt.model.location`); 0 turns asset location off (tax-only).
+    discount_rate
+        Rate at which the location value's future dollars are discounted to today.
+    cash_drag_years
+        Years of the goal's expected excess return over cash charged per dollar of
+        idle cash above ``min_cash``; 0 turns it off.
     drag_horizon_years
-        Years over which the annual tax on distributions of securities held in
-        taxable accounts (asset-location drag) is counted.
+        The simple drag model instead of (or beside) location: yearly tax on the
+        distributions of taxable holdings over this many years. 0 by default,
+        because the location value already counts it.
     min_trade_value
         Orders smaller than this many dollars are not emitted (no dust), unless
         they close a whole lot or position.
@@ -73,7 +83,10 @@ class Options:
 
     tracking_weight: float = 0.10
     transaction_cost_bps: float = 5.0
-    drag_horizon_years: float = 5.0
+    location_horizon_years: float = 10.0
+    discount_rate: float = 0.04
+    cash_drag_years: float = 1.0
+    drag_horizon_years: float = 0.0
     min_trade_value: float = 10.0
     tax_model: Literal["exact", "lot"] = "exact"
     carryforward_value: float = 0.0
@@ -116,6 +129,7 @@ class Options:
             return InvalidOptions(household, "options", name, why)
 
         for name in ("tracking_weight", "transaction_cost_bps", "drag_horizon_years",
+                     "location_horizon_years", "discount_rate", "cash_drag_years",
                      "min_trade_value", "time_limit", "mip_rel_gap", "carryforward_value",
                      "harvest_min_loss", "harvest_min_loss_pct"):
             value = getattr(self, name)

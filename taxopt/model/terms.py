@@ -14,6 +14,7 @@ from ..domain.household import TAXABLE
 from ..options import Options
 from .context import ModelContext
 from .expr import incidence, widen
+from .location import CashDragTerm, LocationTerm
 from .taxes import ExactTaxTerm, LotTaxTerm
 
 
@@ -97,5 +98,12 @@ def default_terms(options: Options) -> list[Term]:
                   "harvest_min_loss_pct": options.harvest_min_loss_pct}
     tax: Term = (ExactTaxTerm(options.carryforward_value, **thresholds)
                  if options.tax_model == "exact" else LotTaxTerm(**thresholds))
-    return [tax, TrackingTerm(options.tracking_weight), CostTerm(options.transaction_cost_bps),
-            DragTerm(options.drag_horizon_years)]
+    out: list[Term] = [tax, TrackingTerm(options.tracking_weight),
+                       CostTerm(options.transaction_cost_bps)]
+    if options.location_horizon_years > 0:
+        out.append(LocationTerm(options.location_horizon_years, options.discount_rate))
+    if options.cash_drag_years > 0:
+        out.append(CashDragTerm(options.cash_drag_years))
+    if options.drag_horizon_years > 0:
+        out.append(DragTerm(options.drag_horizon_years))
+    return out

@@ -1,0 +1,142 @@
+"""Asset location by after-tax value: where each dollar of growth is taxed.
+
+A dollar of a security grows at a different after-tax rate in each kind of account
+(``H`` years, marginal rates ``ts`` ordinary and ``tl`` long-term):
+
+- tax-free (Roth): never taxed, ``(1 + r)^H``;
+- tax-deferred (IRA, 401k): all of it taxed at withdrawal at the ordinary rate,
+  ``(1 - ts) (1 + r)^H``;
+- taxable: distributions taxed every year (qualified at ``tl``, the rest at ``ts``,
+  municipal not at all), reinvested after tax and added to basis; the unrealized
+  gain taxed at ``tl`` at the horizon (deferral is what makes equities efficient
+  there).
+
+The model values a dollar held in account ``a`` by its after-tax value *relative
+to the same dollar in a tax-deferred account* (where every security is taxed
+alike), discounted at a common rate. The reference makes the term about *where*
+assets sit: inside an IRA every security is worth zero extra, so the term does not
+push the goal's allocation toward riskier assets; the tracking penalty and the
+drift tolerance keep the allocation. In a Roth, growth is worth ``ts (1+r)^H``
+more; in a taxable account, tax-efficient holdings are worth more than bonds.
+
+Roth conversions, withdrawal sequencing and contributions would plug in here, as
+changes of the account values over the horizon; they are out of scope.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..domain.household import CASH, TAX_DEFERRED, TAX_FREE, TAXABLE, Household
+from .context import ModelContext
+
+# Long-run expected total returns per asset class, used when a security gives no
+# `expected_return` (nominal, in the range of published capital-market assumptions,
+# e.g. Vanguard and J.P. Morgan long-term assumptions 2024-2026).
+DEFAULT_RETURNS = {
+    "us_equity": 0.07, "intl_equity": 0.075, "emerging_equity": 0.08, "equity": 0.07,
+    "reit": 0.065, "us_bonds": 0.045, "bonds": 0.045, "intl_bonds": 0.04, "muni": 0.035,
+    "tips": 0.04, "commodities": 0.05, CASH: 0.035,
+}
+OTHER_RETURN = 0.05
+
+
+def expected_returns(hh: Household) -> np.ndarray:
+    """Each security's expected total return: its own, else its classes' defaults."""
+    sec = hh.securities
+    by_class = np.array([DEFAULT_RETURNS.get(c, OTHER_RETURN) for c in hh.classes])
+    implied = sec.exposure @ by_class
+    return np.where(np.isnan(sec.expected_return), implied, sec.expected_return)
+
+
+def after_tax_value(hh: Household, horizon: float, discount: float) -> np.ndarray:
+    """Present value (accounts x securities) of a dollar held now, after all taxes.
+
+    Parameters
+    ----------
+    horizon
+        Years until the money is spent.
+    discount
+        Rate at which future after-tax dollars are discounted to today.
+    """
+    sec, tax = hh.securities, hh.tax
+    ts, tl = tax.short_term_rate, tax.long_term_rate
+    r = expected_returns(hh)
+    y = np.minimum(sec.dist_yield, np.maximum(r, 0.0))
+    grow = (1.0 + r) ** horizon
+    drag = np.where(sec.tax_exempt, 0.0, y * (sec.qualified * tl + (1 - sec.qualified) * ts))
+    net = r - drag
+    wealth = (1.0 + net) ** horizon
+    reinvested = y - drag
+    # basis grows by the after-tax distributions reinvested every year
+    growth_sum = np.where(np.abs(net) > 1e-12,
+                          (wealth - 1.0) / np.where(np.abs(net) > 1e-12, net, 1.0), horizon)
+    basis = 1.0 + reinvested * growth_sum
+    taxable = wealth - tl * np.maximum(wealth - basis, 0.0)
+    by_type = np.vstack([taxable, (1.0 - ts) * grow, grow])     # rows: TAXABLE, DEFERRED, FREE
+    assert (TAXABLE, TAX_DEFERRED, TAX_FREE) == (0, 1, 2)
+    return by_type[hh.accounts.tax_type] / (1.0 + discount) ** horizon
+
+
+def location_value(hh: Household, horizon: float, discount: float) -> np.ndarray:
+    """Extra present value (accounts x securities) of a dollar held in each account,
+    against the same dollar in a tax-deferred account."""
+    value = after_tax_value(hh, horizon, discount)
+    r = expected_returns(hh)
+    reference = (1.0 - hh.tax.short_term_rate) * (1.0 + r) ** horizon
+    return value - reference / (1.0 + discount) ** horizon
+
+
+class LocationTerm:
+    """Minus the location value of what each account holds after the trades."""
+
+    name = "location"
+
+    def __init__(self, horizon: float, discount: float):
+        self.horizon, self.discount = horizon, discount
+
+    def compile(self, ctx: ModelContext) -> None:
+        hh, lay = ctx.hh, ctx.layout
+        lv = location_value(hh, self.horizon, self.discount)
+        per_pos = lv[lay.pos_account, lay.pos_security]
+        coef = np.zeros(ctx.program.n)
+        coef[ctx.sell.slice] = lv[lay.unit_account, lay.unit_security]
+        coef[ctx.buy.slice] = -lv[lay.buy_account, lay.buy_security]
+        ctx.program.add_term(self.name, coef, -float(per_pos @ lay.pos_value))
+
+
+class CashDragTerm:
+    """Idle cash above ``min_cash`` forgoes the goal's expected excess return."""
+
+    name = "cash_drag"
+
+    def __init__(self, years: float):
+        self.years = years
+
+    def compile(self, ctx: ModelContext) -> None:
+        hh = ctx.hh
+        by_class = np.array([DEFAULT_RETURNS.get(c, OTHER_RETURN) for c in hh.classes])
+        goal_return = hh.goals.target @ by_class
+        excess = np.maximum(goal_return - DEFAULT_RETURNS[CASH], 0.0) * self.years
+        per_account = excess[hh.accounts.goal]
+        coef = np.zeros(ctx.program.n)
+        coef[: ctx.cash.M.shape[1]] = per_account @ ctx.cash.M
+        const = float(per_account @ (ctx.cash.c - hh.accounts.min_cash))
+        ctx.program.add_term(self.name, coef, const)
+
+
+def cash_value(hh: Household, horizon: float, discount: float) -> np.ndarray:
+    """Present after-tax value per account of a dollar of cash (interest taxed as ordinary)."""
+    r = DEFAULT_RETURNS[CASH]
+    ts = hh.tax.short_term_rate
+    grow = (1.0 + r) ** horizon
+    by_type = np.array([(1.0 + r * (1.0 - ts)) ** horizon, (1.0 - ts) * grow, grow])
+    return by_type[hh.accounts.tax_type] / (1.0 + discount) ** horizon
+
+
+def account_after_tax_values(hh: Household, holdings: np.ndarray, cash: np.ndarray,
+                             horizon: float, discount: float) -> np.ndarray:
+    """Each account's present after-tax value: holdings (accounts x securities, dollars)
+    and cash, each dollar at the value of where it sits."""
+    value = after_tax_value(hh, horizon, discount)
+    return (value * holdings).sum(axis=1) + cash_value(hh, horizon, discount) * cash
