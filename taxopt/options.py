@@ -27,6 +27,13 @@ class Options:
         classes by $1 each, so a trade is worth ``2 * tracking_weight`` per dollar
         of drift it removes: with 0.10 the optimizer pays up to 20 cents of tax
         per dollar traded to restore the target, and no more.
+    tracking
+        ``"l1"``: the L1 penalty above (an LP). ``"quadratic"``: ex-ante tracking-error
+        variance of the goal from an asset-class covariance (a QP); integer choices
+        (wash sales, netting pieces) are made first with the L1 penalty standing in.
+    tracking_te_weight
+        With ``tracking="quadratic"``: dollars of objective per dollar of goal value
+        per unit of tracking-error variance (100: a 1 % tracking error on $1m costs $10,000).
     transaction_cost_bps
         Estimated cost of trading (spread, fees) in basis points of value traded;
         it keeps the plan from churning.
@@ -82,6 +89,8 @@ class Options:
     """
 
     tracking_weight: float = 0.10
+    tracking: Literal["l1", "quadratic"] = "l1"
+    tracking_te_weight: float = 100.0
     transaction_cost_bps: float = 5.0
     location_horizon_years: float = 10.0
     discount_rate: float = 0.04
@@ -131,7 +140,7 @@ class Options:
         for name in ("tracking_weight", "transaction_cost_bps", "drag_horizon_years",
                      "location_horizon_years", "discount_rate", "cash_drag_years",
                      "min_trade_value", "time_limit", "mip_rel_gap", "carryforward_value",
-                     "harvest_min_loss", "harvest_min_loss_pct"):
+                     "harvest_min_loss", "harvest_min_loss_pct", "tracking_te_weight"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
                 raise bad(name, f"must be a number, got {value!r}")
@@ -156,6 +165,8 @@ class Options:
                       f"{self.lot_relief!r}")
         if self.time_limit <= 0:
             raise bad("time_limit", f"must be > 0, got {self.time_limit!r}")
+        if self.tracking not in ("l1", "quadratic"):
+            raise bad("tracking", f"must be 'l1' or 'quadratic', got {self.tracking!r}")
         if self.tax_model not in ("exact", "lot"):
             raise bad("tax_model", f"must be 'exact' or 'lot', got {self.tax_model!r}")
         if self.adapter not in ("highs", "cvxpy"):

@@ -8,7 +8,35 @@ from .base import Solution, Status
 
 
 def solve_program(prog: Program, options: Options) -> Solution:
-    """Solve with the adapter the options name."""
+    """Solve with the adapter the options name.
+
+    A program with quadratic terms and integers is a MIQP, which HiGHS does not solve
+    (nor cvxpy's HiGHS interface): the integers are chosen first on the linear program
+    with the proxy terms (the L1 tracking penalty), then fixed, and the QP is solved.
+    """
+    if prog.quadratic and prog.is_mip:
+        import numpy as np
+
+        first = _solve_one(prog.without(quadratic=True), options)
+        if not first.status.has_solution:
+            return first
+        fixed = prog.without(terms=prog.proxies)
+        fixed.vars = dict(fixed.vars)
+        for name, block in prog.vars.items():
+            if np.any(block.integer):
+                z = np.round(first.x[block.slice])
+                fixed.vars[name] = type(block)(name, block.start, block.size, z, z, False)
+        fixed.pieces = []
+        second = _solve_one(fixed, options)
+        second.solver_seconds += first.solver_seconds
+        second.message = (second.message + "; integers fixed by the linear stage").strip("; ")
+        return second
+    if prog.quadratic:
+        return _solve_one(prog.without(terms=prog.proxies), options)
+    return _solve_one(prog, options)
+
+
+def _solve_one(prog: Program, options: Options) -> Solution:
     if options.adapter == "cvxpy":
         from .cvxpy_adapter import solve_cvxpy
 

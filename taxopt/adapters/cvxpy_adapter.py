@@ -35,7 +35,10 @@ def to_cvxpy(prog: Program) -> tuple[Any, Any, list[Any]]:
         if len(rows):
             cons.append(build(A[rows], lo[rows], hi[rows]))
     c, const = prog.cost()
-    return x, c @ x + const, cons
+    objective = c @ x + const
+    for idx, Q in prog.quadratic.values():
+        objective = objective + 0.5 * cp.quad_form(x[idx], cp.psd_wrap(Q))
+    return x, objective, cons
 
 
 _STATUS = {"optimal": Status.OPTIMAL, "optimal_inaccurate": Status.FEASIBLE,

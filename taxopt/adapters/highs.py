@@ -16,7 +16,7 @@ from ..model.program import Program
 from ..options import Options
 from .base import Solution, Status
 
-_COLWISE, _MINIMIZE = 1, 1
+_COLWISE, _MINIMIZE, _TRIANGULAR = 1, 1, 1
 
 
 @functools.cache
@@ -68,6 +68,12 @@ def pass_program(h, prog: Program) -> None:
                 np.ascontiguousarray(A.indices, np.int32),
                 np.ascontiguousarray(A.data, np.float64),
                 np.ascontiguousarray(integrality, np.int32))
+    if prog.quadratic:
+        H = prog.hessian()
+        h.passHessian(int(prog.n), int(H.nnz), _TRIANGULAR,
+                      np.ascontiguousarray(H.indptr, np.int32),
+                      np.ascontiguousarray(H.indices, np.int32),
+                      np.ascontiguousarray(H.data, np.float64))
 
 
 def solve_highs(prog: Program, options: Options) -> Solution:

@@ -86,6 +86,9 @@ class ToleranceConstraint:
                              scale=np.maximum(total, 1e-9), unit="of goal value")
 
 
+WASH_TIEBREAK = 1e-4
+
+
 class WashSaleConstraint:
     """Never buy a wash group anywhere in the household while selling it at a loss.
 
@@ -128,6 +131,18 @@ class WashSaleConstraint:
         prog.add_rows("wash_buy", buys, -np.inf, big,
                       [f"wash group {names[groups[s]]}: no buy while harvesting its loss"
                        for s in bz])
+        # Among equally good purchases, prefer groups the plan is not harvesting: one
+        # basis point on buys of groups with loss lots. Without it, a direct-indexing
+        # book's relaxation buys and harvests the same stocks in ties, and hundreds of
+        # wash binaries come out fractional (measured: 15 s instead of 0.2 s).
+        has_loss = np.zeros(len(groups), bool)
+        has_loss[np.unique(lz)] = True
+        coef = np.zeros(prog.n)
+        coef[ctx.buy.start + bj] = WASH_TIEBREAK * has_loss[bz]
+        # A group the plan neither buys nor harvests leaves its binary free anywhere
+        # in [0, 1]; a millionth of a dollar for "harvest allowed" puts it at 1.
+        coef[z.start:z.start + z.size] = -1e-6
+        prog.add_term("wash_tiebreak", coef)
 
 
 def default_constraints(options: Options) -> list[Constraint]:

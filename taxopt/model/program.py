@@ -60,6 +60,11 @@ class Program:
     # Binaries that pick a piece of a non-convex function: solvers may enumerate them
     # (two LPs are far faster than one MIP with a big-M relaxation).
     pieces: list[int] = field(default_factory=list)
+    # Quadratic terms: name -> (variable indices, dense PSD block Q); value 1/2 x'Qx.
+    quadratic: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    # Linear terms that stand in for the quadratic ones while integers are chosen
+    # (a QP with integers is a MIQP, which HiGHS does not solve).
+    proxies: set[str] = field(default_factory=set)
 
     def add_vars(self, name: str, size: int, lb: np.ndarray | float = 0.0,
                  ub: np.ndarray | float = INF, integer: bool = False) -> VarBlock:
@@ -86,6 +91,34 @@ class Program:
     def add_term(self, name: str, coef: np.ndarray, constant: float = 0.0) -> None:
         """Add a named linear objective term ``coef @ x + constant`` (coef may be short)."""
         self.terms[name] = (np.asarray(coef, float), float(constant))
+
+    def add_quadratic(self, name: str, idx: np.ndarray, Q: np.ndarray) -> None:
+        """Add ``1/2 x[idx]' Q x[idx]`` (Q symmetric positive semidefinite)."""
+        self.quadratic[name] = (np.asarray(idx, np.int64), np.asarray(Q, float))
+
+    def hessian(self):
+        """The objective's Hessian as a lower-triangular CSC matrix (HiGHS's format)."""
+        rows, cols, vals = [], [], []
+        for idx, Q in self.quadratic.values():
+            r, c = np.nonzero(np.tril(Q))
+            rows.append(idx[r])
+            cols.append(idx[c])
+            vals.append(Q[r, c])
+        if not rows:
+            return sp.csc_matrix((self.n, self.n))
+        H = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                          shape=(self.n, self.n))
+        H.sort_indices()
+        return H
+
+    def without(self, terms: set[str] | None = None, quadratic: bool = False) -> Program:
+        """A shallow copy without some linear terms and/or the quadratic ones."""
+        out = Program(vars=dict(self.vars), rows=dict(self.rows),
+                      terms={k: v for k, v in self.terms.items() if k not in (terms or set())},
+                      n=self.n, pieces=list(self.pieces),
+                      quadratic={} if quadratic else dict(self.quadratic),
+                      proxies=set() if quadratic else set(self.proxies))
+        return out
 
     def cost(self) -> tuple[np.ndarray, float]:
         """The total objective vector and constant."""
@@ -137,7 +170,10 @@ class Program:
 
     def evaluate(self, x: np.ndarray) -> dict[str, float]:
         """Each objective term's value at ``x``."""
-        return {name: float(coef @ x[: len(coef)] + k) for name, (coef, k) in self.terms.items()}
+        out = {name: float(coef @ x[: len(coef)] + k) for name, (coef, k) in self.terms.items()}
+        for name, (idx, Q) in self.quadratic.items():
+            out[name] = float(0.5 * x[idx] @ Q @ x[idx])
+        return out
 
 
 def rescaled(prog: Program, scale: np.ndarray) -> Program:

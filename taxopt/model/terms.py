@@ -35,19 +35,77 @@ class TrackingTerm:
         self.weight = weight
 
     def compile(self, ctx: ModelContext) -> None:
+        self.compile_named(ctx, self.name)
+
+    def compile_named(self, ctx: ModelContext, name: str) -> None:
         hh, prog = ctx.hh, ctx.program
         K, G = ctx.n_classes, len(hh.goals)
-        dev = prog.add_vars("dev", G * K, 0.0, np.inf)
+        dev = prog.add_vars(f"{name}_dev" if name != "tracking" else "dev", G * K, 0.0, np.inf)
         g_rep = np.repeat(np.arange(G), K)
         target = hh.goals.target.reshape(-1) * ctx.layout.goal_value[g_rep]
         gc = ctx.goal_class
         d = incidence(np.arange(G * K), dev.start + np.arange(G * K), (G * K, prog.n))
         M = widen(gc.M, prog.n)
-        prog.add_rows("tracking_over", d - M, gc.c - target, np.inf)
-        prog.add_rows("tracking_under", d + M, target - gc.c, np.inf)
+        prog.add_rows(f"{name}_over", d - M, gc.c - target, np.inf)
+        prog.add_rows(f"{name}_under", d + M, target - gc.c, np.inf)
         coef = np.zeros(prog.n)
         coef[dev.slice] = self.weight
-        prog.add_term(self.name, coef)
+        prog.add_term(name, coef)
+
+
+# Long-run volatilities and correlations of asset classes (annual; of the order of
+# published long-run statistics), for the quadratic tracking error when the options
+# give no covariance. Unknown classes get OTHER_VOL and correlation OTHER_CORR.
+CLASS_VOL = {"us_equity": 0.16, "intl_equity": 0.17, "equity": 0.16, "reit": 0.20,
+             "us_bonds": 0.05, "bonds": 0.05, "muni": 0.05, "cash": 0.005}
+EQUITY_LIKE = {"us_equity", "intl_equity", "equity", "reit"}
+OTHER_VOL, OTHER_CORR = 0.12, 0.3
+
+
+def default_covariance(classes: tuple[str, ...]) -> np.ndarray:
+    """Asset-class covariance from long-run volatilities and a simple correlation model:
+    equity-like classes 0.8 with each other, 0.1 with bonds; cash uncorrelated."""
+    vol = np.array([CLASS_VOL.get(c, OTHER_VOL) for c in classes])
+    eq = np.array([c in EQUITY_LIKE for c in classes])
+    cash = np.array([c == "cash" for c in classes])
+    corr = np.where(eq[:, None] & eq[None, :], 0.8,
+                    np.where(eq[:, None] ^ eq[None, :], 0.1, OTHER_CORR))
+    corr = np.where(cash[:, None] | cash[None, :], 0.0, corr)
+    np.fill_diagonal(corr, 1.0)
+    return corr * vol[:, None] * vol[None, :]
+
+
+class QuadraticTrackingTerm:
+    """Ex-ante tracking-error variance of each goal against its target, in dollars:
+    ``weight * T * (w - t)' S (w - t)`` with ``w`` the goal's class weights after trades.
+
+    The goal's deviation per class enters as its own variables, so the Hessian is one
+    small block per goal however many lots there are. The L1 term with the same
+    weight as `TrackingTerm` stands in while the integer choices are made.
+    """
+
+    name = "tracking"
+
+    def __init__(self, weight: float, proxy_weight: float,
+                 covariance: np.ndarray | None = None):
+        self.weight, self.proxy_weight, self.covariance = weight, proxy_weight, covariance
+
+    def compile(self, ctx: ModelContext) -> None:
+        hh, prog = ctx.hh, ctx.program
+        K, G = ctx.n_classes, len(hh.goals)
+        S = self.covariance if self.covariance is not None else default_covariance(hh.classes)
+        gap = prog.add_vars("gap", G * K, -np.inf, np.inf)
+        g_rep = np.repeat(np.arange(G), K)
+        target = hh.goals.target.reshape(-1) * ctx.layout.goal_value[g_rep]
+        gc = ctx.goal_class
+        e = incidence(np.arange(G * K), gap.start + np.arange(G * K), (G * K, prog.n))
+        prog.add_rows("gap", e - widen(gc.M, prog.n), gc.c - target, gc.c - target)
+        for g in range(G):
+            total = max(float(ctx.layout.goal_value[g]), 1e-9)
+            prog.add_quadratic(f"{self.name}_{hh.goals.goal_id[g]}",
+                               gap.start + g * K + np.arange(K), 2.0 * self.weight * S / total)
+        TrackingTerm(self.proxy_weight).compile_named(ctx, "tracking_proxy")
+        prog.proxies.add("tracking_proxy")
 
 
 class CostTerm:
@@ -98,8 +156,10 @@ def default_terms(options: Options) -> list[Term]:
                   "harvest_min_loss_pct": options.harvest_min_loss_pct}
     tax: Term = (ExactTaxTerm(options.carryforward_value, **thresholds)
                  if options.tax_model == "exact" else LotTaxTerm(**thresholds))
-    out: list[Term] = [tax, TrackingTerm(options.tracking_weight),
-                       CostTerm(options.transaction_cost_bps)]
+    tracking: Term = (TrackingTerm(options.tracking_weight) if options.tracking == "l1"
+                      else QuadraticTrackingTerm(options.tracking_te_weight,
+                                                 options.tracking_weight))
+    out: list[Term] = [tax, tracking, CostTerm(options.transaction_cost_bps)]
     if options.location_horizon_years > 0:
         out.append(LocationTerm(options.location_horizon_years, options.discount_rate))
     if options.cash_drag_years > 0:
