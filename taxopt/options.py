@@ -41,6 +41,11 @@ class Options:
         Horizon of the asset-location value: each dollar is valued by what it is
         worth after all taxes in the account that holds it, this many years out
         (see `taxopt.model.location`); 0 turns asset location off (tax-only).
+    location_weight
+        The share of the location value the optimizer acts on today. Location can
+        also be reached later, for free, through deposits, withdrawals and
+        rebalancing trades, and the expected returns behind it are uncertain; so a
+        plan pays tax now only for the part of the benefit it is confident of.
     discount_rate
         Rate at which the location value's future dollars are discounted to today.
     cash_drag_years
@@ -93,6 +98,7 @@ class Options:
     tracking_te_weight: float = 100.0
     transaction_cost_bps: float = 5.0
     location_horizon_years: float = 10.0
+    location_weight: float = 0.5
     discount_rate: float = 0.04
     cash_drag_years: float = 1.0
     drag_horizon_years: float = 0.0
@@ -139,6 +145,7 @@ class Options:
 
         for name in ("tracking_weight", "transaction_cost_bps", "drag_horizon_years",
                      "location_horizon_years", "discount_rate", "cash_drag_years",
+                     "location_weight",
                      "min_trade_value", "time_limit", "mip_rel_gap", "carryforward_value",
                      "harvest_min_loss", "harvest_min_loss_pct", "tracking_te_weight"):
             value = getattr(self, name)

@@ -92,12 +92,12 @@ class LocationTerm:
 
     name = "location"
 
-    def __init__(self, horizon: float, discount: float):
-        self.horizon, self.discount = horizon, discount
+    def __init__(self, horizon: float, discount: float, weight: float = 1.0):
+        self.horizon, self.discount, self.weight = horizon, discount, weight
 
     def compile(self, ctx: ModelContext) -> None:
         hh, lay = ctx.hh, ctx.layout
-        lv = location_value(hh, self.horizon, self.discount)
+        lv = self.weight * location_value(hh, self.horizon, self.discount)
         per_pos = lv[lay.pos_account, lay.pos_security]
         coef = np.zeros(ctx.program.n)
         coef[ctx.sell.slice] = lv[lay.unit_account, lay.unit_security]

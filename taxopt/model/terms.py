@@ -161,7 +161,8 @@ def default_terms(options: Options) -> list[Term]:
                                                  options.tracking_weight))
     out: list[Term] = [tax, tracking, CostTerm(options.transaction_cost_bps)]
     if options.location_horizon_years > 0:
-        out.append(LocationTerm(options.location_horizon_years, options.discount_rate))
+        out.append(LocationTerm(options.location_horizon_years, options.discount_rate,
+                                options.location_weight))
     if options.cash_drag_years > 0:
         out.append(CashDragTerm(options.cash_drag_years))
     if options.drag_horizon_years > 0:
