@@ -43,6 +43,7 @@ HH = {
         {"lot_id": "I", "account_id": "ira", "symbol": "EQ", "shares": 300},
         {"lot_id": "R", "account_id": "roth", "symbol": "BD", "shares": 100},
     ],
+    "options": {"location_weight": 1.0},   # act on the whole benefit, for round numbers
 }
 
 
@@ -95,6 +96,11 @@ def test_bonds_move_to_the_ira_and_equity_to_the_roth_as_far_as_tax_allows():
     assert s["location"]["added"] > 0
     # Tax-only (no location value): nothing to do, nothing done.
     assert len(taxopt.rebalance(hh, location_horizon_years=0).orders) == 0
+    # At the default weight (half the benefit: 0.067 a dollar) the same swaps happen:
+    # lot Z costs no tax and the Roth/IRA swap none, so only costs (0.2 cents) compete.
+    half = taxopt.rebalance(hh, location_weight=0.5)
+    assert {(r.account_id, r.lot_id) for r in half.trades().itertuples()
+            if r.side == "sell"} == {("tx", "Z"), ("ira", ""), ("roth", "")}
 
 
 def test_location_stops_where_the_tax_costs_more():
