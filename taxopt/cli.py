@@ -100,6 +100,110 @@ def solve(scenario: Path, out_dir: Path, adapter: str | None, settings: tuple[st
     sys.exit(EXIT_OK if result.ok else EXIT_FAILED)
 
 
+@cli.command("compare")
+@click.argument("source", metavar="SCENARIO_OR_DIR", type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Folder for compare.csv and compare.png.")
+@click.option("--method", "methods", multiple=True, metavar="NAME",
+              help="Run only this method (repeatable): taxopt or a heuristic's name.")
+def compare_cmd(source: Path, out_dir: Path | None, methods: tuple[str, ...]) -> None:
+    """Compare the optimizer with the baseline heuristics on one scenario or a folder."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from .compare import check_methods, compare, load_households, summarize, write_outputs
+
+    chosen = check_methods(methods)
+    households = load_households(source)
+    rows = compare(households, chosen)
+    table = Table(title=f"{len(households)} household(s): totals and medians per method",
+                  title_justify="left")
+    for name in ("method", "households", "tax total", "tax median", "drift median",
+                 "drift max", "turnover", "violations", "seconds"):
+        table.add_column(name, justify="left" if name == "method" else "right", no_wrap=True)
+    for s in summarize(rows):
+        table.add_row(s["method"], str(s["households"]), f"{s['tax_total']:,.2f}",
+                      f"{s['tax_median']:,.2f}", f"{s['drift_median']:.4%}",
+                      f"{s['drift_max']:.4%}", f"{s['turnover_total']:,.0f}",
+                      f"{s['violations']} in {s['plans_with_violations']}",
+                      f"{s['seconds_total']:.2f}")
+    # a pipe or a file gets the whole table, not one folded to 80 columns
+    console = Console(width=None if sys.stdout.isatty() else 160)
+    console.print(table)
+    if out_dir is not None:
+        written, warnings = write_outputs(rows, out_dir)
+        for w in warnings:
+            click.echo(f"warning: {w}", err=True)
+        console.print("wrote " + " and ".join(str(p) for p in written))
+    sys.exit(EXIT_OK)
+
+
+@cli.command("batch")
+@click.argument("input_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              required=True, help="Folder for trades.parquet, results.parquet, manifest.json "
+              "and report.html.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: the cores).")
+@click.option("--engine", type=click.Choice(["local", "dask"]), default="local",
+              show_default=True, help="A local process pool or a Dask cluster.")
+@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
+              help="Dask scheduler address (--engine dask; default: a local cluster).")
+@click.option("--time-limit", type=float, default=None, metavar="SECONDS",
+              help="Solver time limit per household.")
+@click.option("--resume", is_flag=True,
+              help="Keep the households an interrupted run into --out already finished.")
+@click.option("--csv", "csv_out", is_flag=True, help="Also write trades.csv and results.csv.")
+@click.option("--chunk-size", type=click.IntRange(min=1), default=None,
+              help="Households per unit of work (default: 50 to 500).")
+@click.option("--no-timings", is_flag=True,
+              help="Leave results.seconds empty, for byte-identical reruns.")
+@click.option("--quiet", is_flag=True, help="No progress, no summary; errors only.")
+def batch_cmd(input_dir: Path, out_dir: Path, workers: int | None, engine: str,
+              scheduler: str | None, time_limit: float | None, resume: bool, csv_out: bool,
+              chunk_size: int | None, no_timings: bool, quiet: bool) -> None:
+    """Rebalance every household of a folder of tables (CSV or Parquet).
+
+    Exit code 0 when every household is solved, 1 when some failed or are
+    infeasible (see results.parquet), 2 for bad arguments or malformed tables,
+    130 when interrupted (Ctrl-C or SIGTERM; --resume finishes the run).
+    """
+    from .batch.run import BatchAborted, run_batch, sigterm_as_interrupt
+
+    try:
+        with sigterm_as_interrupt():
+            outcome = run_batch(input_dir, out_dir, workers=workers, engine=engine,
+                                scheduler=scheduler, time_limit=time_limit, resume=resume,
+                                csv=csv_out, progress=None if quiet else "auto",
+                                chunk_size=chunk_size, timings=not no_timings)
+    except BatchAborted as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(EXIT_FAILED)
+    except KeyboardInterrupt:
+        click.echo(f"interrupted: finished chunks are kept in {out_dir / '.parts'}; run the "
+                   "same command with --resume to finish", err=True)
+        sys.exit(130)
+    if not quiet:
+        counts = ", ".join(f"{n} {s}" for s, n in outcome.counts.items() if n)
+        click.echo(f"{outcome.total} households: {counts or 'none'} "
+                   f"({outcome.seconds:.1f} s)")
+        if outcome.reused:
+            click.echo(f"{outcome.reused} of them finished by the interrupted run")
+        click.echo(f"wrote {', '.join(p.name for p in outcome.files)} in {outcome.out_dir}")
+    sys.exit(outcome.exit_code)
+
+
+@cli.command("report")
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the page (default: OUT_DIR/report.html).")
+def report_cmd(out_dir: Path, output: Path | None) -> None:
+    """Write the HTML report of a finished batch (OUT_DIR/report.html)."""
+    from .batch.report import write_report
+
+    click.echo(str(write_report(out_dir, output)))
+
+
 def main() -> None:
     """Console entry point."""
     cli(prog_name="taxopt")

@@ -1,0 +1,403 @@
+"""`run_batch`: a folder of tables in, the batch's tables, manifest and report out.
+
+The flow, one way: read and split the tables once (`tables.py`); cut the
+households, sorted by id, into chunks; keep a bounded number of chunks in
+flight on an engine (`engines.py`), each running `work.solve_chunk`; write
+each finished chunk as a part file at once (`sink.py`); at the end merge the
+parts into ``trades.parquet`` and ``results.parquet`` (CSV on request),
+write ``manifest.json`` and ``report.html``, and remove the parts.
+
+``resume=True`` keeps the parts of an interrupted run (same input files and
+options, checked by fingerprint) and solves only the households they lack.
+A chunk whose worker dies is tried again once, then household by household,
+so one household that crashes its process is an ``error`` row, not a lost
+batch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+import platform
+import shutil
+import signal
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from .. import __version__
+from ..errors import InvalidInput, TaxoptError
+from ..options import Options
+from ..plan.report import TRADE_COLUMNS
+from . import sink
+from .progress import make_reporter
+from .tables import Tables, read_tables
+from .work import RESULT_COLUMNS, SOLVED, STATUSES, empty_columns
+
+MANIFEST_FORMAT = "taxopt.batch-manifest/1"
+MIN_CHUNK, MAX_CHUNK = 50, 500
+EXIT_OK, EXIT_FAILED = 0, 1
+
+
+class BatchAborted(TaxoptError):
+    """The workers keep failing whatever they run (they cannot start, or run out of memory)."""
+
+
+@dataclass
+class BatchOutcome:
+    """What a batch did: counts by status, files written, and the exit code it implies."""
+
+    out_dir: Path
+    total: int
+    counts: dict[str, int]
+    reused: int
+    seconds: float
+    files: list[Path] = field(default_factory=list)
+
+    @property
+    def failed(self) -> int:
+        return sum(n for s, n in self.counts.items() if s not in SOLVED)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every household is solved, 1 when some failed or are infeasible."""
+        return EXIT_OK if self.failed == 0 else EXIT_FAILED
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Inside, SIGTERM raises KeyboardInterrupt, so a killed batch stops its workers cleanly."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _raise(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _raise)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def choose_chunk_size(n: int, workers: int) -> int:
+    """50 to 500 households per chunk, about four chunks per worker, all workers busy."""
+    if n <= 0:
+        return 1
+    size = min(MAX_CHUNK, max(MIN_CHUNK, math.ceil(n / (4 * workers))))
+    return max(1, min(size, math.ceil(n / workers)))
+
+
+@dataclass
+class _Work:
+    stem: str
+    positions: list[int]
+    attempt: int = 0
+
+
+def run_batch(input_dir: str | Path, out_dir: str | Path, workers: int | None = None,
+              engine: str = "local", scheduler: str | None = None,
+              time_limit: float | None = None, resume: bool = False, csv: bool = False,
+              progress: Any = None, chunk_size: int | None = None, timings: bool = True,
+              report: bool = True) -> BatchOutcome:
+    """Rebalance every household of a folder of tables.
+
+    Parameters
+    ----------
+    input_dir
+        Folder with the contract's tables (section 2), CSV or Parquet.
+    out_dir
+        Folder for ``trades.parquet``, ``results.parquet``, ``manifest.json``
+        and ``report.html`` (created if needed).
+    workers
+        Processes (local) or LocalCluster workers (dask); default: the cores.
+    engine
+        ``"local"`` (a process pool) or ``"dask"``.
+    scheduler
+        Address of a Dask scheduler (``tcp://host:8786``); without it the dask
+        engine starts a LocalCluster.
+    time_limit
+        Seconds the solver may spend on each household.
+    resume
+        Keep the finished chunks of an interrupted run into the same ``out_dir``.
+    csv
+        Also write ``trades.csv`` and ``results.csv``.
+    progress
+        ``"auto"`` (rich bar on a terminal, JSON lines on stderr otherwise),
+        ``"rich"``, ``"json"``, ``None`` (silent) or a callable taking event dicts.
+    chunk_size
+        Households per chunk; default `choose_chunk_size`.
+    timings
+        Record each household's seconds; ``False`` leaves the column empty so
+        that ``results`` is byte-identical across runs (``trades`` always is).
+    report
+        Write ``report.html``.
+
+    Raises
+    ------
+    InvalidInput
+        Bad arguments or malformed tables (exit code 2); nothing is solved.
+    """
+    started = dt.datetime.now(dt.UTC)
+    t_start = time.perf_counter()
+    _check_args(engine, scheduler, workers, chunk_size)
+    base_options = Options()
+    if time_limit is not None:
+        base_options = base_options.replace(time_limit=time_limit)
+    tables = read_tables(input_dir)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    parts_dir = out_dir / sink.PARTS
+    fingerprints = tables.fingerprints()
+    # what the parts depend on: resuming with any of it changed would mix two batches
+    state = {"inputs": fingerprints, "time_limit": time_limit, "timings": timings,
+             "households": len(tables), "taxopt": __version__,
+             "trade_columns": list(TRADE_COLUMNS)}
+    stems = _prepare_parts(parts_dir, state, resume)
+
+    ids = tables.household_ids
+    counts = dict.fromkeys(STATUSES, 0)
+    done_ids: set[str] = set()
+    for stem in stems:
+        t = pq.read_table(parts_dir / f"{stem}.results.parquet",
+                          columns=["household_id", "status"])
+        done_ids.update(t.column(0).to_pylist())
+        for s in t.column(1).to_pylist():
+            counts[s] = counts.get(s, 0) + 1
+    reused = len(done_ids)
+    pending = [i for i, hid in enumerate(ids) if hid not in done_ids]
+
+    eng = _make_engine(engine, workers, scheduler, time_limit, timings)
+    reporter = make_reporter(progress)
+    size = chunk_size or choose_chunk_size(len(pending), eng.workers)
+    try:
+        reporter({"event": "start", "total": len(ids), "skipped": reused,
+                  "pending": len(pending), "chunk_size": size, **eng.describe()})
+        _drive(eng, tables, parts_dir, _chunks(pending, size), counts, reused, len(ids),
+               reporter, t_start)
+    except BaseException:
+        eng.close(cancel=True)
+        reporter.close()
+        raise
+    eng.close()
+
+    files = sink.merge_parts(parts_dir, out_dir, csv)
+    seconds = time.perf_counter() - t_start
+    outcome = BatchOutcome(out_dir, len(ids), counts, reused, seconds, files)
+    manifest = _manifest(input_dir, fingerprints, base_options, eng.describe(), size,
+                         resume, reused, started, outcome, len(pending))
+    sink.atomic_write(out_dir / "manifest.json",
+                      (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+    outcome.files.append(out_dir / "manifest.json")
+    if report:
+        from .report import write_report
+
+        outcome.files.append(write_report(out_dir))
+    shutil.rmtree(parts_dir, ignore_errors=True)
+    reporter({"event": "end", "done": len(ids), "total": len(ids), "failed": outcome.failed,
+              "counts": counts, "seconds": round(seconds, 3),
+              "rate": round(len(pending) / seconds, 2) if seconds > 0 else 0.0,
+              "exit_code": outcome.exit_code})
+    reporter.close()
+    return outcome
+
+
+def _check_args(engine: str, scheduler: str | None, workers: int | None,
+                chunk_size: int | None) -> None:
+    if engine not in ("local", "dask"):
+        raise InvalidInput(None, "--engine", None, f"must be 'local' or 'dask', got {engine!r}")
+    if scheduler and engine != "dask":
+        raise InvalidInput(None, "--scheduler", None, "needs --engine dask")
+    for name, value in (("--workers", workers), ("--chunk-size", chunk_size)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or value < 1):
+            raise InvalidInput(None, name, None, f"must be a whole number >= 1, got {value!r}")
+
+
+def _prepare_parts(parts_dir: Path, state: dict[str, Any], resume: bool) -> list[str]:
+    """Start a fresh parts folder, or on resume check the earlier run matches and keep it."""
+    state_path = parts_dir / "state.json"
+    if resume and state_path.is_file():
+        try:
+            before = json.loads(state_path.read_text())
+        except ValueError:
+            before = None
+        if before != state:
+            changed = _what_changed(before, state)
+            raise InvalidInput(None, "--resume", None,
+                               f"the interrupted run in {parts_dir.parent} used other "
+                               f"{changed}; run again without --resume")
+        return sink.done_parts(parts_dir)
+    if parts_dir.exists():
+        shutil.rmtree(parts_dir)
+    parts_dir.mkdir(parents=True)
+    sink.atomic_write(state_path, (json.dumps(state, sort_keys=True) + "\n").encode())
+    return []
+
+
+def _what_changed(before: Any, now: dict[str, Any]) -> str:
+    if not isinstance(before, dict):
+        return "settings (its state file is unreadable)"
+    if before.get("inputs") != now["inputs"]:
+        names = sorted(set(before.get("inputs") or {}) | set(now["inputs"]))
+        diff = [n for n in names if (before.get("inputs") or {}).get(n) != now["inputs"].get(n)]
+        return "input tables (" + ", ".join(diff) + " differ)"
+    if before.get("taxopt") != now["taxopt"] or before.get("trade_columns") != now[
+            "trade_columns"]:
+        return "code (taxopt " + str(before.get("taxopt")) + ")"
+    keys = [k for k in now if k != "inputs" and before.get(k) != now[k]]
+    return "options (" + ", ".join(keys) + ")"
+
+
+def _chunks(pending: list[int], size: int):
+    """Chunks of consecutive pending positions; a chunk never spans a household done earlier."""
+    run: list[int] = []
+    for i in pending:
+        if run and (i != run[-1] + 1 or len(run) == size):
+            yield _Work(sink.part_stem(run[0], run[-1]), run)
+            run = []
+        run.append(i)
+    if run:
+        yield _Work(sink.part_stem(run[0], run[-1]), run)
+
+
+def _make_engine(engine: str, workers: int | None, scheduler: str | None,
+                 time_limit: float | None, timings: bool) -> Any:
+    from .engines import DaskEngine, LocalEngine, default_workers
+
+    if engine == "dask":
+        try:
+            return DaskEngine(workers, scheduler, time_limit, timings)
+        except ImportError as err:
+            raise InvalidInput(None, "--engine", None,
+                               f"dask is not installed ({err.name}); "
+                               "pip install 'taxopt[dask]'") from None
+        except OSError as err:
+            raise InvalidInput(None, "--scheduler", None,
+                               f"cannot reach the Dask scheduler: {err}") from None
+    return LocalEngine(workers or default_workers(), time_limit, timings)
+
+
+def _drive(eng: Any, tables: Tables, parts_dir: Path, work: Any, counts: dict[str, int],
+           reused: int, total: int, reporter: Any, t_start: float) -> None:
+    """Keep the engine busy, write each finished chunk, retry chunks whose worker died."""
+    ids = tables.household_ids
+    retry: deque[_Work] = deque()
+    in_flight: dict[str, _Work] = {}
+    done = reused
+    solved_now = 0
+    failures_in_a_row = 0
+    t_run = time.perf_counter()
+    while True:
+        while eng.pending() < eng.capacity:
+            w = retry.popleft() if retry else next(work, None)
+            if w is None:
+                break
+            items = list(tables.items([ids[i] for i in w.positions]))
+            key = f"{w.stem}#{w.attempt}"
+            in_flight[key] = w
+            eng.submit(key, items)
+        if eng.pending() == 0:
+            return
+        key, out = eng.next_done()
+        w = in_flight.pop(key)
+        if isinstance(out, BaseException):
+            failures_in_a_row += 1
+            if failures_in_a_row >= 3 * eng.capacity:
+                raise BatchAborted(
+                    f"the last {failures_in_a_row} chunks failed in their workers, the last "
+                    f"with {type(out).__name__}: {out}; finished chunks are kept, run again "
+                    "with --resume once the cause is fixed") from out
+            if w.attempt == 0:
+                retry.append(_Work(w.stem, w.positions, 1))
+                continue
+            if len(w.positions) > 1:
+                retry.extend(_Work(sink.part_stem(i, i), [i], 2) for i in w.positions)
+                continue
+            out = _worker_failed(ids[w.positions[0]], out)
+        else:
+            failures_in_a_row = 0
+        sink.write_part(parts_dir, w.stem, out)
+        for s in out["results"]["status"]:
+            counts[s] = counts.get(s, 0) + 1
+        n = len(w.positions)
+        done += n
+        solved_now += n
+        elapsed = time.perf_counter() - t_run
+        rate = solved_now / elapsed if elapsed > 0 else 0.0
+        reporter({"event": "chunk", "done": done, "total": total,
+                  "failed": sum(v for s, v in counts.items() if s not in SOLVED),
+                  "counts": dict(counts), "rate": round(rate, 2),
+                  "eta": round((total - done) / rate, 1) if rate > 0 else None,
+                  "elapsed": round(time.perf_counter() - t_start, 3)})
+
+
+def _worker_failed(hid: str, exc: BaseException) -> dict[str, dict[str, list[Any]]]:
+    results = empty_columns(RESULT_COLUMNS)
+    row = {"household_id": hid, "status": "error", "orders": 0,
+           "message": f"household {hid}: the worker failed twice while solving it: "
+                      f"{type(exc).__name__}: {exc}".rstrip(": ")}
+    for c in RESULT_COLUMNS:
+        results[c].append(row.get(c))
+    return {"results": results, "trades": empty_columns(TRADE_COLUMNS)}
+
+
+def _versions(engine: str) -> dict[str, str]:
+    from importlib import metadata
+
+    names = ["taxopt", "numpy", "pandas", "pyarrow", "highspy", "cvxpy", "pydantic", "scipy"]
+    if engine == "dask":
+        names += ["dask", "distributed"]
+    out = {"python": platform.python_version()}
+    for n in names:
+        try:
+            out[n] = metadata.version(n)
+        except metadata.PackageNotFoundError:
+            out[n] = "not installed"
+    return out
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _manifest(input_dir: str | Path, fingerprints: dict[str, Any],
+              options: Options, engine: dict[str, Any], chunk_size: int, resume: bool,
+              reused: int, started: dt.datetime, outcome: BatchOutcome,
+              solved_now: int) -> dict[str, Any]:
+    finished = dt.datetime.now(dt.UTC)
+    return {
+        "format": MANIFEST_FORMAT,
+        "input_dir": str(Path(input_dir).resolve()),
+        "inputs": fingerprints,
+        "options": options.as_dict(),
+        "engine": {**engine, "chunk_size": chunk_size},
+        "resume": resume,
+        "households": outcome.total,
+        "households_reused": reused,
+        "counts": outcome.counts,
+        "exit_code": outcome.exit_code,
+        "started": started.isoformat(timespec="seconds"),
+        "finished": finished.isoformat(timespec="seconds"),
+        "seconds": round(outcome.seconds, 3),
+        "households_per_second": round(solved_now / outcome.seconds, 2)
+        if outcome.seconds > 0 else None,
+        "outputs": {p.name: {"bytes": p.stat().st_size, "sha256": _sha256(p)}
+                    for p in outcome.files},
+        "versions": _versions(engine["engine"]),
+        "platform": platform.platform(),
+    }

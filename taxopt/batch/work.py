@@ -1,0 +1,106 @@
+"""The unit of work shipped to a worker: a chunk of households in, plain columns out.
+
+`solve_chunk` is the same function for every engine (process pool or Dask).
+It takes plain data (household dicts, already assembled from the tables) and
+returns plain data (lists of Python values), so it pickles cheaply and its
+result does not depend on where it ran. Each household's failure is caught
+and becomes its status row; the chunk itself never raises for a household.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+#: One household of a chunk: (household_id, raw contract dict or None, error line or None).
+Item = tuple[str, "dict[str, Any] | None", "str | None"]
+
+#: The results table (one row per household), in column order.
+RESULT_COLUMNS = ("household_id", "status", "message", "est_tax", "drift_before",
+                  "drift_after", "orders", "seconds", "solver")
+
+#: Statuses that count as solved (exit code 0).
+SOLVED = ("optimal", "feasible")
+STATUSES = ("optimal", "feasible", "infeasible", "invalid_input", "error")
+
+
+def empty_columns(names: tuple[str, ...]) -> dict[str, list[Any]]:
+    return {c: [] for c in names}
+
+
+def solve_chunk(items: list[Item], time_limit: float | None = None,
+                timings: bool = True) -> dict[str, dict[str, list[Any]]]:
+    """Rebalance each household of a chunk; return ``{"results": cols, "trades": cols}``.
+
+    Parameters
+    ----------
+    items
+        Households of the chunk, sorted by id.
+    time_limit
+        Seconds the solver may spend on each household (overrides its options).
+    timings
+        Record each household's wall-clock seconds; ``False`` leaves them empty
+        so that the results table is byte-identical across runs.
+    """
+    from ..plan.report import TRADE_COLUMNS
+
+    results = empty_columns(RESULT_COLUMNS)
+    trades = empty_columns(TRADE_COLUMNS)
+    for hid, raw, error in items:
+        t0 = time.perf_counter()
+        row, cols = _one(hid, raw, error, time_limit)
+        row["seconds"] = round(time.perf_counter() - t0, 6) if timings else None
+        for c in RESULT_COLUMNS:
+            results[c].append(row.get(c))
+        if cols:
+            for c in TRADE_COLUMNS:
+                trades[c].extend(cols[c])
+    return {"results": results, "trades": trades}
+
+
+def _one(hid: str, raw: dict[str, Any] | None, error: str | None,
+         time_limit: float | None) -> tuple[dict[str, Any], dict[str, list[Any]] | None]:
+    """One household's results row and trade columns; never raises for its failures."""
+    from ..domain.load import from_dict
+    from ..engine import rebalance
+    from ..errors import InvalidInput, TaxoptError
+
+    base: dict[str, Any] = {"household_id": hid, "est_tax": None, "drift_before": None,
+                            "drift_after": None, "orders": 0, "solver": None}
+    if error is not None:
+        return {**base, "status": "invalid_input", "message": error}, None
+    try:
+        hh = from_dict(raw)
+        opts = hh.options.replace(time_limit=time_limit) if time_limit else hh.options
+        result = rebalance(hh, opts)
+        summary = result.summary()
+        cols = result.trade_columns()
+    except InvalidInput as err:
+        return {**base, "status": "invalid_input", "message": err.line()}, None
+    except TaxoptError as err:
+        return {**base, "status": "error", "message": f"household {hid}: {err}"
+                if hid not in str(err) else str(err)}, None
+    except Exception as err:  # a bug must not stop the batch; the row says what broke
+        return {**base, "status": "error",
+                "message": f"household {hid}: internal error: {type(err).__name__}: {err}"}, None
+    goals = summary.get("goals") or {}
+    solver = summary.get("solver")
+    row = {
+        **base,
+        "status": result.status,
+        "message": result.message,
+        "est_tax": summary.get("est_tax"),
+        # the household's worst goal: the largest absolute gap to a target
+        "drift_before": max((g["drift_before"] for g in goals.values()), default=None),
+        "drift_after": max((g["drift_after"] for g in goals.values()), default=None),
+        "orders": int(summary.get("orders", 0)),
+        "solver": _solver_name(solver),
+    }
+    return row, cols
+
+
+def _solver_name(desc: dict[str, Any] | None) -> str | None:
+    if not desc:
+        return None
+    name = f"{desc.get('adapter')}/{desc.get('solver')}"
+    return f"{name} {desc['version']}" if desc.get("version") else name

@@ -1,0 +1,160 @@
+"""Reading a folder of tables: round trip to the JSON households, and every failure named."""
+
+from __future__ import annotations
+
+import copy
+
+import pandas as pd
+import pytest
+
+from taxopt import synth
+from taxopt.batch.tables import read_tables
+from taxopt.domain import from_dict
+from taxopt.errors import InvalidInput
+
+from .conftest import make_households, same_household, write_tables
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_round_trip_gives_the_same_households(tmp_path, fmt):
+    hhs = make_households(6)
+    # a per-household price override and a household with no recent trades
+    hhs[2]["securities"] = [dict(s, price=s["price"] * 1.1) if s["symbol"] == "VTI" else s
+                            for s in hhs[2]["securities"]]
+    hhs[3]["recent_trades"] = []
+    tables = read_tables(write_tables(synth.to_tables(hhs), tmp_path / fmt, fmt))
+    assert tables.household_ids == sorted(h["household_id"] for h in hhs)
+    items = list(tables.items())
+    assert [e for _, _, e in items] == [None] * len(hhs)
+    for (hid, raw, _), orig in zip(items, hhs, strict=True):
+        assert hid == orig["household_id"]
+        got, want = from_dict(raw), from_dict(orig)
+        same_household(got, want)
+    vti = from_dict(items[2][1]).securities.symbol.index("VTI")
+    assert from_dict(items[2][1]).securities.price[vti] == pytest.approx(301.25 * 1.1)
+    assert from_dict(items[1][1]).securities.price[vti] == 301.25
+
+
+def test_multi_class_funds_become_exposures(tmp_path):
+    tables = read_tables(write_tables(synth.to_tables(make_households(1)), tmp_path, "csv"))
+    aor = next(s for s in tables.shared_securities if s["symbol"] == "AOR")
+    assert aor["exposures"] == {"us_equity": 0.37, "intl_equity": 0.23, "us_bonds": 0.4}
+    assert "asset_class" not in aor
+
+
+def test_typed_parquet_columns(tmp_path):
+    """Dates as real dates and ids as integers in Parquet read like their text forms."""
+    hhs = make_households(2)
+    rows = synth.to_tables(hhs)
+    folder = write_tables(rows, tmp_path, "parquet")
+    for name, col in (("households", "as_of"), ("lots", "acquired")):
+        frame = pd.read_parquet(folder / f"{name}.parquet")
+        frame[col] = pd.to_datetime(frame[col])
+        frame.to_parquet(folder / f"{name}.parquet", index=False)
+    items = list(read_tables(folder).items())
+    for (_, raw, err), orig in zip(items, hhs, strict=True):
+        assert err is None
+        same_household(from_dict(raw), from_dict(orig))
+
+
+def _folder(tmp_path, mutate=None, fmt="csv"):
+    rows = synth.to_tables(make_households(4))
+    if mutate:
+        mutate(rows)
+    return write_tables(rows, tmp_path / "t", fmt)
+
+
+def test_missing_required_column_names_table_and_column(tmp_path):
+    folder = _folder(tmp_path)
+    frame = pd.read_csv(folder / "lots.csv").drop(columns=["symbol"])
+    frame.to_csv(folder / "lots.csv", index=False)
+    with pytest.raises(InvalidInput) as err:
+        read_tables(folder)
+    assert err.value.line() == ("input: table lots (lots.csv): field 'symbol': "
+                                "required column is missing")
+
+
+def test_unknown_column_and_missing_table(tmp_path):
+    folder = _folder(tmp_path)
+    frame = pd.read_csv(folder / "accounts.csv")
+    frame["min_cashh"] = 0
+    frame.to_csv(folder / "accounts.csv", index=False)
+    with pytest.raises(InvalidInput, match=r"table accounts \(accounts.csv\): field "
+                                           r"'min_cashh': unknown column"):
+        read_tables(folder)
+    (folder / "accounts.csv").unlink()
+    with pytest.raises(InvalidInput, match="table accounts: missing"):
+        read_tables(folder)
+
+
+def test_both_formats_of_one_table_is_an_error(tmp_path):
+    folder = _folder(tmp_path)
+    pd.read_csv(folder / "goals.csv").to_parquet(folder / "goals.parquet")
+    with pytest.raises(InvalidInput, match=r"goals\.parquet and goals\.csv; keep one"):
+        read_tables(folder)
+
+
+def test_row_without_household_is_a_table_error(tmp_path):
+    def blank(rows):
+        rows["lots"][5]["household_id"] = None
+
+    with pytest.raises(InvalidInput) as err:
+        read_tables(_folder(tmp_path, blank))
+    assert err.value.line() == ("input: table lots (lots.csv) row 6: field 'household_id': "
+                                "empty; every row must name its household")
+
+
+def test_optional_tables_may_be_absent(tmp_path):
+    folder = _folder(tmp_path)
+    for name in ("bands", "recent_trades"):
+        (folder / f"{name}.csv").unlink()
+    items = list(read_tables(folder).items())
+    assert all(err is None for _, _, err in items)
+    assert all(raw["recent_trades"] == [] for _, raw, _ in items)
+
+
+def test_inconsistent_households_fail_alone(tmp_path):
+    def spoil(rows):
+        rows["bands"].append({"household_id": "syn-000001", "account_id": "nope",
+                              "asset_class": "us_bonds", "lo": 0.0, "hi": 0.5})
+        rows["households"].append(dict(rows["households"][2]))          # syn-000002 twice
+        rows["lots"].append({**rows["lots"][0], "household_id": "ghost"})  # no household row
+        row = next(r for r in rows["lots"] if r["household_id"] == "syn-000003")
+        row["shares"] = "lots"                                           # not a number
+
+    items = {hid: (raw, err) for hid, raw, err in read_tables(_folder(tmp_path, spoil)).items()}
+    assert items["syn-000000"][1] is None
+    assert items["syn-000001"][1] == ("household syn-000001: bands (account_id nope): "
+                                      "field 'account_id': unknown account 'nope'")
+    assert items["syn-000002"][1] == ("household syn-000002: households: field "
+                                      "'household_id': 2 rows in table households; expected one")
+    assert items["ghost"][1] == ("household ghost: households: no row in table households "
+                                 "(the household has rows in lots)")
+    raw3 = items["syn-000003"][0]
+    with pytest.raises(InvalidInput, match=r"lots\[0\] \(lot_id L-0001\): field 'shares'"):
+        from_dict(raw3)
+
+
+def test_override_may_change_only_the_price(tmp_path):
+    hhs = make_households(2)
+    hhs[1]["securities"] = copy.deepcopy(hhs[1]["securities"])
+    for s in hhs[1]["securities"]:
+        if s["symbol"] == "BND":
+            s["price"] = 70.0
+    rows = synth.to_tables(hhs)
+    over = next(r for r in rows["securities"] if r["household_id"] == "syn-000001")
+    over["yield"] = 0.5
+    items = dict((h, e) for h, _, e in read_tables(write_tables(rows, tmp_path, "csv")).items())
+    assert items["syn-000000"] is None
+    assert items["syn-000001"] == ("household syn-000001: securities (symbol BND): field "
+                                   "'yield': a household's row may change only the price; "
+                                   "'yield' differs from the shared row")
+
+
+def test_bad_shared_security_stops_the_batch(tmp_path):
+    def spoil(rows):
+        rows["securities"][0]["price"] = -1.0
+
+    with pytest.raises(InvalidInput, match=r"table securities \(securities.csv\): symbol VTI: "
+                                           r"field 'price'"):
+        read_tables(_folder(tmp_path, spoil))
