@@ -55,8 +55,7 @@ def new_highs(options: Options, is_mip: bool, n_cols: int = 0):
 
 def pass_program(h, prog: Program) -> None:
     """Load the program into a HiGHS instance (pointer form, CSC arrays)."""
-    A, lo, hi = prog.matrix()
-    A = A.tocsc()
+    A, lo, hi = prog.matrix("csc")
     c, const = prog.cost()
     lb, ub = prog.bounds()
     integrality = prog.integrality()
@@ -128,7 +127,7 @@ class HighsSession:
         self.warm_solves = 0
 
     def solve(self, prog: Program) -> Solution:
-        shape = (prog.n, sum(r.A.shape[0] for r in prog.rows.values()),
+        shape = (prog.n, sum(r.T.shape[0] for r in prog.rows.values()),
                  prog.integrality().tobytes(), tuple(prog.pieces))
         if self._h is None:
             self._h = new_highs(self.options, prog.is_mip, prog.n)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..domain.household import Household
 from ..options import Options
@@ -10,6 +13,10 @@ from .constraints import Constraint, budget_constraints, default_constraints
 from .context import ModelContext, make_context
 from .program import Program
 from .terms import Term, default_terms
+
+if TYPE_CHECKING:
+    from ..api.cvx import CvxpyModel
+    from ..engine import Result
 
 
 @dataclass(slots=True, eq=False)
@@ -41,6 +48,33 @@ class RebalanceModel:
             piece.compile(ctx)
         self.context = ctx
         return ctx
+
+    # The embedding API (issue 7): thin delegations to `taxopt.api`.
+    def solve(self, adapter: str | None = None, solver: str | None = None,
+              **changes: Any) -> Result:
+        """Solve, decode and audit this model (see `taxopt.api.solve_model`)."""
+        from ..api.pipeline import solve_model
+
+        return solve_model(self, adapter, solver, **changes)
+
+    def cvxpy(self) -> CvxpyModel:
+        """The program as named cvxpy pieces to extend and re-solve (see
+        `taxopt.api.CvxpyModel`); build it once and keep it."""
+        from ..api.cvx import CvxpyModel
+
+        return CvxpyModel(self)
+
+    def write_mps(self, path: str | os.PathLike[str]) -> Path:
+        """Write the program as an MPS file through HiGHS (see `taxopt.api.write_mps`)."""
+        from ..api.export import write_mps
+
+        return write_mps(self, path)
+
+    def write_lp(self, path: str | os.PathLike[str]) -> Path:
+        """Write the program as an LP file through HiGHS (see `taxopt.api.write_lp`)."""
+        from ..api.export import write_lp
+
+        return write_lp(self, path)
 
 
 def build(household: Household, options: Options | None = None, *,

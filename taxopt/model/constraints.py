@@ -36,7 +36,7 @@ class CashConstraint:
         labels = [f"account {a}: cash after trades and cash flow >= min_cash {m:,.2f}"
                   + (f" (withdrawal {-f:,.2f})" if f < 0 else "")
                   for a, m, f in zip(acc.account_id, acc.min_cash, acc.cash_flow, strict=True)]
-        ctx.program.add_rows(self.name, ctx.cash.M, acc.min_cash - ctx.cash.c, np.inf, labels,
+        ctx.program.add_rows(self.name, ctx.cash.T, acc.min_cash - ctx.cash.c, np.inf, labels,
                              elastic=True)
 
 
@@ -58,7 +58,7 @@ class BandConstraint:
         labels = [f"account {acc.account_id[a]}: {hh.classes[k]} band "
                   f"[{acc.band_lo[a, k]:.2f}, {acc.band_hi[a, k]:.2f}]"
                   for a, k in zip(a_idx, k_idx, strict=True)]
-        ctx.program.add_rows(self.name, rows.M, lo, hi, labels, elastic=True,
+        ctx.program.add_rows(self.name, rows.T, lo, hi, labels, elastic=True,
                              scale=np.maximum(value, 1e-9), unit="of account value")
 
 
@@ -81,7 +81,7 @@ class ToleranceConstraint:
         labels = [f"goal {goals.goal_id[g]}: {hh.classes[k]} within "
                   f"{goals.tolerance[g]:.2%} of target {goals.target[g, k]:.2%}"
                   for g, k in zip(g_rep, k_rep, strict=True)]
-        ctx.program.add_rows(self.name, rows.M, centre - width - rows.c,
+        ctx.program.add_rows(self.name, rows.T, centre - width - rows.c,
                              centre + width - rows.c, labels, elastic=True,
                              scale=np.maximum(total, 1e-9), unit="of goal value")
 

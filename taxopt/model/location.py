@@ -120,7 +120,7 @@ class CashDragTerm:
         excess = np.maximum(goal_return - DEFAULT_RETURNS[CASH], 0.0) * self.years
         per_account = excess[hh.accounts.goal]
         coef = np.zeros(ctx.program.n)
-        coef[: ctx.cash.M.shape[1]] = per_account @ ctx.cash.M
+        coef[: ctx.cash.T.shape[1]] = ctx.cash.T.rmatvec(per_account)
         const = float(per_account @ (ctx.cash.c - hh.accounts.min_cash))
         ctx.program.add_term(self.name, coef, const)
 

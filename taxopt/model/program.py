@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from .expr import Triplets
+
 INF = np.inf
 
 
@@ -37,16 +39,24 @@ class RowBlock:
 
     ``elastic`` rows may be relaxed when explaining infeasibility: they are the
     household's hard rules (bands, tolerance, cash), not the model's own algebra.
+    The matrix is kept as triplets; ``A`` gives it as scipy CSR when asked.
     """
 
     name: str
-    A: sp.csr_matrix
+    T: Triplets
     lo: np.ndarray
     hi: np.ndarray
     labels: list[str] | None = None
     elastic: bool = False
     scale: np.ndarray | None = None
     unit: str = "$"
+    _csr: sp.csr_matrix | None = None
+
+    @property
+    def A(self) -> sp.csr_matrix:
+        if self._csr is None:
+            self._csr = self.T.tocsr()
+        return self._csr
 
 
 @dataclass(slots=True, eq=False)
@@ -75,16 +85,16 @@ class Program:
         self.n += size
         return block
 
-    def add_rows(self, name: str, A: sp.spmatrix, lo: np.ndarray | float,
-                 hi: np.ndarray | float, labels: list[str] | None = None,
-                 elastic: bool = False, scale: np.ndarray | None = None,
-                 unit: str = "$") -> None:
+    def add_rows(self, name: str, A: Triplets | sp.spmatrix | np.ndarray,
+                 lo: np.ndarray | float, hi: np.ndarray | float,
+                 labels: list[str] | None = None, elastic: bool = False,
+                 scale: np.ndarray | None = None, unit: str = "$") -> None:
         """Append rows; ``A`` may be narrower than the final variable count."""
-        A = sp.csr_matrix(A)
-        m = A.shape[0]
+        T = Triplets.of(A)
+        m = T.shape[0]
         if m == 0:
             return
-        self.rows[name] = RowBlock(name, A, np.broadcast_to(np.asarray(lo, float), m).copy(),
+        self.rows[name] = RowBlock(name, T, np.broadcast_to(np.asarray(lo, float), m).copy(),
                                    np.broadcast_to(np.asarray(hi, float), m).copy(), labels,
                                    elastic, scale, unit)
 
@@ -145,25 +155,24 @@ class Program:
     def is_mip(self) -> bool:
         return any(b.size and np.any(b.integer) for b in self.vars.values())
 
-    def matrix(self) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
-        """All rows stacked, padded to the full variable count."""
+    def matrix(self, fmt: str = "csr") -> tuple[sp.spmatrix, np.ndarray, np.ndarray]:
+        """All rows stacked, padded to the full variable count (one scipy conversion)."""
         blocks = list(self.rows.values())
         if not blocks:
             return sp.csr_matrix((0, self.n)), np.zeros(0), np.zeros(0)
-        mats = []
-        for b in blocks:
-            A = b.A
-            if A.shape[1] < self.n:
-                A = sp.csr_matrix((A.data, A.indices, A.indptr), shape=(A.shape[0], self.n))
-            mats.append(A)
-        A = sp.vstack(mats, format="csr")
+        offsets = np.cumsum([0] + [b.T.shape[0] for b in blocks])
+        r = np.concatenate([b.T.r + off for b, off in zip(blocks, offsets, strict=False)])
+        c = np.concatenate([b.T.c for b in blocks])
+        v = np.concatenate([b.T.v for b in blocks])
+        make = sp.csc_matrix if fmt == "csc" else sp.csr_matrix
+        A = make((v, (r, c)), shape=(int(offsets[-1]), self.n))
         return (A, np.concatenate([b.lo for b in blocks]), np.concatenate([b.hi for b in blocks]))
 
     def row_offsets(self) -> dict[str, slice]:
         """Where each row block sits in the stacked matrix."""
         out, at = {}, 0
         for name, b in self.rows.items():
-            m = b.A.shape[0]
+            m = b.T.shape[0]
             out[name] = slice(at, at + m)
             at += m
         return out
@@ -187,9 +196,8 @@ def rescaled(prog: Program, scale: np.ndarray) -> Program:
         s = scale[b.slice]
         out.vars[name] = VarBlock(name, b.start, b.size, b.lb / s, b.ub / s, b.integer)
     for name, r in prog.rows.items():
-        width = r.A.shape[1]
-        A = sp.csr_matrix(r.A @ sp.diags(scale[:width]))
-        out.rows[name] = RowBlock(name, A, r.lo.copy(), r.hi.copy(), r.labels, r.elastic,
+        T = Triplets(r.T.r, r.T.c, r.T.v * scale[r.T.c], r.T.shape)
+        out.rows[name] = RowBlock(name, T, r.lo.copy(), r.hi.copy(), r.labels, r.elastic,
                                   r.scale, r.unit)
     for name, (coef, k) in prog.terms.items():
         out.terms[name] = (coef * scale[: len(coef)], k)

@@ -18,12 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
 from ..tax.holding import days_to_long_term
 from ..tax.netting import net_year
 from .context import ModelContext
-from .expr import incidence
+from .expr import Triplets, incidence
 from .layout import unit_gain_fraction
 
 
@@ -91,11 +90,18 @@ def _term_sums(ctx: ModelContext, g: SaleGains, st: int, lt: int):
     n = ctx.program.n
     cols = ctx.sell.start + np.arange(ctx.sell.size)
     nz_s, nz_l = np.flatnonzero(g.short), np.flatnonzero(g.long)
-    A = sp.csr_matrix(
-        (np.concatenate([[1.0], -g.short[nz_s], [1.0], -g.long[nz_l]]),
-         (np.concatenate([[0], np.zeros(len(nz_s), int), [1], np.ones(len(nz_l), int)]),
-          np.concatenate([[st], cols[nz_s], [lt], cols[nz_l]]))), shape=(2, n))
+    A = incidence(np.concatenate([[0], np.zeros(len(nz_s), int), [1], np.ones(len(nz_l), int)]),
+                  np.concatenate([[st], cols[nz_s], [lt], cols[nz_l]]), (2, n),
+                  np.concatenate([[1.0], -g.short[nz_s], [1.0], -g.long[nz_l]]))
     return A, np.zeros(2), np.zeros(2)
+
+
+def _rows(n: int, rows: list[list[tuple[int, float]]]) -> Triplets:
+    """A few short rows given as (column, value) lists."""
+    r = [i for i, entries in enumerate(rows) for _ in entries]
+    c = [j for entries in rows for j, _ in entries]
+    v = [x for entries in rows for _, x in entries]
+    return incidence(np.array(r, np.int64), np.array(c, np.int64), (len(rows), n), np.array(v))
 
 
 class ExactTaxTerm:
@@ -127,25 +133,24 @@ class ExactTaxTerm:
         prog.add_rows("plan_by_term", *_term_sums(ctx, g, st.start, lt.start),
                       ["plan: net short-term", "plan: net long-term"])
 
-        def row(entries: list[tuple[int, float]]) -> sp.csr_matrix:
-            idx = [j for j, _ in entries]
-            return sp.csr_matrix(([v for _, v in entries], ([0] * len(idx), idx)), shape=(1, n))
-
         # tau >= T = nst0 + nlt0 + st + lt
-        prog.add_rows("tax_total", row([(tau.start, 1.0), (st.start, -1.0), (lt.start, -1.0)]),
+        prog.add_rows("tax_total", _rows(n, [[(tau.start, 1.0), (st.start, -1.0),
+                                              (lt.start, -1.0)]]),
                       nst0 + nlt0, np.inf, ["tax: net total"])
         if tl < ts:   # preferential part wants to be large: pref <= max(0, min(NLT, T))
-            rows = [row([(pref.start, 1.0), (b.start, big), (lt.start, -1.0)]),
-                    row([(pref.start, 1.0), (b.start, big), (st.start, -1.0), (lt.start, -1.0)]),
-                    row([(pref.start, 1.0), (b.start, -big)])]
+            rows = _rows(n, [[(pref.start, 1.0), (b.start, big), (lt.start, -1.0)],
+                             [(pref.start, 1.0), (b.start, big), (st.start, -1.0),
+                              (lt.start, -1.0)],
+                             [(pref.start, 1.0), (b.start, -big)]])
             hi = [nlt0 + big, nst0 + nlt0 + big, 0.0]
-            prog.add_rows("tax_pref", sp.vstack(rows, format="csr"), -np.inf, np.array(hi),
+            prog.add_rows("tax_pref", rows, -np.inf, np.array(hi),
                           ["tax: long-term part", "tax: long-term part", "tax: piece"])
         elif tl > ts:  # pref wants to be small: pref >= min(NLT, T) when that is >= 0
-            rows = [row([(pref.start, 1.0), (b.start, big), (lt.start, -1.0)]),
-                    row([(pref.start, 1.0), (b.start, -big), (st.start, -1.0), (lt.start, -1.0)])]
+            rows = _rows(n, [[(pref.start, 1.0), (b.start, big), (lt.start, -1.0)],
+                             [(pref.start, 1.0), (b.start, -big), (st.start, -1.0),
+                              (lt.start, -1.0)]])
             lo = [nlt0, nst0 + nlt0 - big]
-            prog.add_rows("tax_pref", sp.vstack(rows, format="csr"), np.array(lo), np.inf,
+            prog.add_rows("tax_pref", rows, np.array(lo), np.inf,
                           ["tax: long-term part", "tax: net total part"])
         else:
             prog.vars["tax_pref"].ub[:] = 0.0
@@ -164,8 +169,6 @@ class ExactTaxTerm:
     def _credit_carryforward(self, ctx: ModelContext, t0: float, limit: float,
                              big: float) -> None:
         """Credit the net loss carried to later years: c <= max(0, -T - limit)."""
-        import scipy.sparse as sp
-
         prog = ctx.program
         c = prog.add_vars("carryforward", 1, 0.0, big)
         b = prog.add_vars("carryforward_piece", 1, 0.0, 1.0, integer=True)
@@ -175,7 +178,7 @@ class ExactTaxTerm:
         r1[c.start], r1[b.start] = 1.0, big
         r1[list(self._plan)] = 1.0
         r2[c.start], r2[b.start] = 1.0, -big
-        prog.add_rows("carryforward", sp.csr_matrix(np.vstack([r1, r2])), -np.inf,
+        prog.add_rows("carryforward", np.vstack([r1, r2]), -np.inf,
                       np.array([-t0 - limit + big, 0.0]), ["carryforward", "carryforward"])
         before = max(0.0, -t0 - limit)
         coef = np.zeros(n)

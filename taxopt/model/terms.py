@@ -45,7 +45,7 @@ class TrackingTerm:
         target = hh.goals.target.reshape(-1) * ctx.layout.goal_value[g_rep]
         gc = ctx.goal_class
         d = incidence(np.arange(G * K), dev.start + np.arange(G * K), (G * K, prog.n))
-        M = widen(gc.M, prog.n)
+        M = widen(gc.T, prog.n)
         prog.add_rows(f"{name}_over", d - M, gc.c - target, np.inf)
         prog.add_rows(f"{name}_under", d + M, target - gc.c, np.inf)
         coef = np.zeros(prog.n)
@@ -99,7 +99,7 @@ class QuadraticTrackingTerm:
         target = hh.goals.target.reshape(-1) * ctx.layout.goal_value[g_rep]
         gc = ctx.goal_class
         e = incidence(np.arange(G * K), gap.start + np.arange(G * K), (G * K, prog.n))
-        prog.add_rows("gap", e - widen(gc.M, prog.n), gc.c - target, gc.c - target)
+        prog.add_rows("gap", e - widen(gc.T, prog.n), gc.c - target, gc.c - target)
         for g in range(G):
             total = max(float(ctx.layout.goal_value[g]), 1e-9)
             prog.add_quadratic(f"{self.name}_{hh.goals.goal_id[g]}",
