@@ -155,9 +155,10 @@ def _stage_program(base: Program, sell_b: VarBlock, buy_b: VarBlock, sell: np.nd
 
 
 def _solve_stage(stage: Program, options: Options) -> Solution:
-    from ..adapters.highs import new_highs, pass_program, read_solution
+    from ..adapters.highs import mip_presolve, new_highs, pass_program, read_solution
 
     h = new_highs(options, True, stage.n)
+    mip_presolve(h, stage.n)
     pass_program(h, stage)
     h.run()
     return read_solution(h, stage, 0.0)
