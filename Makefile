@@ -12,7 +12,7 @@ $(BIN)/activate:
 	$(BIN)/pip install --quiet --upgrade pip
 
 $(VENV)/.installed: $(BIN)/activate pyproject.toml
-	$(BIN)/pip install --quiet -e ".[test,plots]"
+	$(BIN)/pip install --quiet -e ".[test,plots,dask]"
 	touch $@
 
 run: $(VENV)/.installed

@@ -21,6 +21,9 @@ class InvalidInput(TaxoptError):
         self.problem = problem
         super().__init__(self.line())
 
+    def __reduce__(self):  # survive pickling across processes (batch workers)
+        return (type(self), (self.household, self.record, self.field, self.problem))
+
     def line(self) -> str:
         """The one-line message shown to users."""
         where = f"household {self.household}" if self.household else "input"
@@ -42,6 +45,9 @@ class ProgramInfeasible(TaxoptError):
         body = "; ".join(reasons) if reasons else "no relaxation diagnosis available"
         super().__init__(f"household {household}: infeasible: {body}")
 
+    def __reduce__(self):
+        return (type(self), (self.household, self.reasons))
+
 
 class SolverError(TaxoptError):
     """The solver failed for a reason that is not the household's fault."""
@@ -54,3 +60,6 @@ class AuditFailure(TaxoptError):
         self.household = household
         self.violations = violations
         super().__init__(f"household {household}: plan failed audit: " + "; ".join(violations))
+
+    def __reduce__(self):
+        return (type(self), (self.household, self.violations))

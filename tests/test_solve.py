@@ -48,7 +48,7 @@ def test_solve_cli_writes_contract_files(tmp_path):
     assert res.exit_code == 0, res.output
     header = (out / "trades.csv").read_text().splitlines()[0]
     assert header == ("household_id,account_id,symbol,side,shares,price,value,lot_id,term,"
-                      "realized_gain,est_tax,wash_disallowed")
+                      "realized_gain,est_tax,wash_disallowed,reason")
     summary = json.loads((out / "summary.json").read_text())
     for key in ("household_id", "status", "message", "est_tax", "realized_short_term",
                 "realized_long_term", "goals"):
@@ -97,3 +97,20 @@ def test_import_is_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=ROOT, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_rounding_repair_reaches_beyond_the_solve_s_orders():
+    # Whole-share rounding of this household crosses its taxable bond band [0, 0.10]
+    # and the solve's own orders cannot fix it (the fix is a lot the LP left as dust):
+    # the repair widens to every lot of the trading accounts and keeps orders of at
+    # least min_trade_value (semi-integer shares).
+    from taxopt import synth
+
+    hh = taxopt.from_dict(synth.household(synth.household_seed(7, 139),
+                                          household_id="syn-000139"))
+    result = taxopt.rebalance(hh)
+    assert result.status == "optimal", result.message
+    assert "repair" in result.timings
+    assert violations(hh, result.orders) == []
+    value = result.assessment.value
+    assert (value >= hh.options.min_trade_value - 1e-9).all()

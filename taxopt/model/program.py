@@ -26,7 +26,9 @@ class VarBlock:
     size: int
     lb: np.ndarray
     ub: np.ndarray
-    integer: bool | np.ndarray = False   # one flag for the block, or one per variable
+    # one flag for the block, or one per variable; per variable it may also hold HiGHS's
+    # semi-continuous (2) and semi-integer (3) types, used by the rounding repair
+    integer: bool | np.ndarray = False
 
     @property
     def slice(self) -> slice:
@@ -148,7 +150,7 @@ class Program:
         """1 for integer variables, 0 for continuous ones (HiGHS's encoding)."""
         if not self.vars:
             return np.zeros(0, np.int32)
-        return np.concatenate([np.broadcast_to(np.asarray(b.integer, np.int32), b.size)
+        return np.concatenate([np.broadcast_to(np.asarray(b.integer).astype(np.int32), b.size)
                                for b in self.vars.values()]).astype(np.int32)
 
     @property

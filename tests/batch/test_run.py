@@ -276,3 +276,14 @@ def test_rich_progress_runs(small_batch, tmp_path):
     bar.close()
     with pytest.raises(ValueError, match="progress must be"):
         make_reporter("loud")
+
+
+def test_chunk_sizes():
+    from taxopt.batch.run import choose_chunk_size
+
+    assert choose_chunk_size(100_000, 8) == 500          # capped
+    assert choose_chunk_size(10_000, 8) == 313           # about four chunks per worker
+    assert choose_chunk_size(1_000, 2) == 125
+    assert choose_chunk_size(1_000, 16) == 50            # at least 50 ...
+    assert choose_chunk_size(100, 8) == 13               # ... unless workers would idle
+    assert choose_chunk_size(0, 4) == 1

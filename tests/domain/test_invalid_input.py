@@ -420,3 +420,16 @@ def test_cli_solve_nan_file(tmp_path):
     res = CliRunner().invoke(cli, ["solve", str(path), "--out", str(out)])
     _check_one_error_line(res, f"error: {NAN_CASES[0][2]}")
     assert not out.exists()
+
+
+def test_errors_survive_pickling():
+    import pickle
+
+    from taxopt.errors import AuditFailure, InvalidInput, InvalidOptions, ProgramInfeasible
+
+    for err in (InvalidInput("hh", "lots[0] (lot_id L)", "shares", "must be > 0"),
+                InvalidOptions("hh", "options", "foo", "unknown option"),
+                ProgramInfeasible("hh", ["band cannot hold"]),
+                AuditFailure("hh", ["cash below min"])):
+        back = pickle.loads(pickle.dumps(err))
+        assert type(back) is type(err) and str(back) == str(err)
