@@ -15,7 +15,12 @@ from .domain.household import TAXABLE, Household
 from .plan.orders import Orders
 from .tax.holding import is_long_term
 from .tax.netting import NettedYear, net_year
-from .tax.wash import disallowed_losses, recent_buy_equivalents, recent_loss_groups
+from .tax.wash import (
+    disallowed_losses,
+    lots_bought_recently,
+    recent_buy_equivalents,
+    recent_loss_groups,
+)
 
 CENT = 0.005           # dollars: what rounding to the cent may move
 WEIGHT_TOL = 1e-6      # absolute weight: solver feasibility noise allowed on bands and tolerance
@@ -65,8 +70,13 @@ def assess(hh: Household, orders: Orders) -> Assessment:
         basis_per_share = np.zeros(len(orders))
         long_term = np.zeros(len(orders), bool)
     gain = np.where(named, value - orders.shares * basis_per_share, 0.0)
+    # Shares of a lot that the recent purchase itself created are not its replacement.
+    replacement = recent_buy_equivalents(hh)
+    own = np.where(named, np.minimum(value, lots_bought_recently(hh)[li] if len(lots) else 0.0),
+                   0.0)
+    np.subtract.at(replacement, sec.wash_group[orders.security], own)
     disallowed = disallowed_losses(sec.wash_group[orders.security], np.where(named, value, 0.0),
-                                   gain, recent_buy_equivalents(hh))
+                                   gain, np.maximum(replacement, 0.0))
     rate = np.where(long_term, hh.tax.long_term_rate, hh.tax.short_term_rate)
     row_tax = np.where(named, (gain + disallowed) * rate, 0.0)
     counted = gain + disallowed

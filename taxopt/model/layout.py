@@ -15,7 +15,7 @@ import numpy as np
 
 from ..domain.household import TAXABLE, Household
 from ..tax.holding import is_long_term
-from ..tax.wash import recent_buy_equivalents, recent_loss_groups
+from ..tax.wash import lots_bought_recently, recent_buy_equivalents, recent_loss_groups
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -79,7 +79,8 @@ def build_layout(hh: Household) -> Layout:
                                 np.zeros(len(agg_keys), bool)])
     group = sec.wash_group
     bought = recent_buy_equivalents(hh)
-    unit_washed = unit_taxable & (bought[group[unit_security]] > 0)
+    own = np.concatenate([lots_bought_recently(hh)[t_idx], np.zeros(len(agg_keys))])
+    unit_washed = unit_taxable & (bought[group[unit_security]] - own > 1e-9)
 
     blocked = recent_loss_groups(hh)
     buyable = acc.buyable & ~blocked[group][None, :]

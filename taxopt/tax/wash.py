@@ -41,6 +41,29 @@ def recent_buy_equivalents(hh: Household) -> np.ndarray:
     return value
 
 
+def lots_bought_recently(hh: Household) -> np.ndarray:
+    """Dollars (today's prices) of each lot that a purchase in the window created.
+
+    A lot acquired on the day of a recent buy of its security in its account *is* that
+    purchase (up to the buy's size): selling it is not a sale replaced by itself, so
+    its value must not count as replacement shares for its own loss.
+    """
+    lots, r, sec = hh.lots, hh.recent, hh.securities
+    out = np.zeros(len(lots))
+    hit = _in_window(hh) & r.is_buy
+    if not hit.any() or not len(lots):
+        return out
+    key_lot = (lots.account * len(sec) + lots.security) * 100_000 + (
+        lots.acquired.astype("datetime64[D]").astype(np.int64) % 100_000)
+    key_buy = (r.account[hit] * len(sec) + r.security[hit]) * 100_000 + (
+        r.date[hit].astype(np.int64) % 100_000)
+    keys, inv = np.unique(key_buy, return_inverse=True)
+    shares = np.bincount(inv, weights=r.shares[hit])
+    at = np.minimum(np.searchsorted(keys, key_lot), len(keys) - 1)
+    match = np.where(keys[at] == key_lot, shares[at], 0.0)
+    return np.minimum(match, lots.shares) * sec.price[lots.security] * ~np.isnat(lots.acquired)
+
+
 def disallowed_losses(group: np.ndarray, sold_value: np.ndarray, gain: np.ndarray,
                       replacement_value: np.ndarray) -> np.ndarray:
     """The part of each loss sale that the rule disallows (a positive dollar amount).
