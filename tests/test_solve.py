@@ -114,3 +114,31 @@ def test_rounding_repair_reaches_beyond_the_solve_s_orders():
     assert violations(hh, result.orders) == []
     value = result.assessment.value
     assert (value >= hh.options.min_trade_value - 1e-9).all()
+
+
+def test_set_option_errors_name_household_and_option(tmp_path):
+    from click.testing import CliRunner
+
+    from taxopt.cli import cli
+
+    path = next(p for p in SCENARIOS if p.stem == "deposit")
+    res = CliRunner().invoke(cli, ["solve", str(path), "--out", str(tmp_path / "o"),
+                                   "--set", "tracking_weight=-1"])
+    assert res.exit_code == 2
+    assert res.stderr.strip() == ("error: household deposit: options: field 'tracking_weight': "
+                                  "must be a finite number >= 0, got -1")
+    assert not (tmp_path / "o").exists()
+
+
+def test_summary_timings_cover_every_stage(tmp_path):
+    from click.testing import CliRunner
+
+    from taxopt.cli import cli
+
+    path = next(p for p in SCENARIOS if p.stem == "deposit")
+    res = CliRunner().invoke(cli, ["solve", str(path), "--out", str(tmp_path), "--quiet",
+                                   "--timings"])
+    assert res.exit_code == 0
+    timings = json.loads((tmp_path / "summary.json").read_text())["timings"]
+    assert list(timings)[:5] == ["validate", "build", "solve", "decode", "audit"]
+    assert all(v >= 0 for v in timings.values())
