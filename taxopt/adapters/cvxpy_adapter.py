@@ -47,9 +47,37 @@ _STATUS = {"optimal": Status.OPTIMAL, "optimal_inaccurate": Status.FEASIBLE,
            "user_limit": Status.FEASIBLE}
 
 
+_BANNER_SILENCED: list[bool] = []
+
+
+def _silence_highs_banner() -> None:
+    """highspy prints a copyright banner on stdout the first time a `Highs` object is
+    made in a process (cvxpy makes one); print it to /dev/null instead, once."""
+    if _BANNER_SILENCED:
+        return
+    import os
+    import sys
+
+    import highspy
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    _BANNER_SILENCED.append(True)
+
+
 def solve_cvxpy(prog: Program, options: Options) -> Solution:
     """Solve through cvxpy with the solver named in the options (HiGHS by default)."""
     import cvxpy as cp
+
+    if options.solver.upper() == "HIGHS":
+        _silence_highs_banner()
 
     x, objective, cons = to_cvxpy(prog)
     problem = cp.Problem(cp.Minimize(objective), cons)
