@@ -11,21 +11,24 @@ if TYPE_CHECKING:
 
 def print_result(result: Result, out_dir: Path | None = None) -> None:
     """Print the trade list and the summary as tables."""
+    import sys
+
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 132)
     cols = result.trade_columns()
     hh = result.household
     table = Table(title=f"{hh.household_id}: {len(result.orders)} orders", title_justify="left")
-    for name in ("account_id", "symbol", "side", "shares", "price", "value", "lot_id", "term",
-                 "realized_gain", "est_tax"):
-        table.add_column(name, justify="right" if name in (
+    headers = {"account_id": "account", "symbol": "symbol", "side": "side", "shares": "shares",
+               "price": "price", "value": "value", "lot_id": "lot", "term": "term",
+               "realized_gain": "gain", "est_tax": "est. tax"}
+    for name, header in headers.items():
+        table.add_column(header, no_wrap=True, justify="right" if name in (
             "shares", "price", "value", "realized_gain", "est_tax") else "left")
     for i in range(len(result.orders)):
-        table.add_row(*[_fmt(cols[n][i]) for n in (
-            "account_id", "symbol", "side", "shares", "price", "value", "lot_id", "term",
-            "realized_gain", "est_tax")])
+        table.add_row(*[_shares(cols[n][i]) if n == "shares" else _fmt(cols[n][i])
+                        for n in headers])
     if len(result.orders):
         console.print(table)
     s = result.summary()
@@ -44,6 +47,12 @@ def print_result(result: Result, out_dir: Path | None = None) -> None:
             drift.add_row(cls, f"{t:.2%}", f"{g['weights_before'][cls]:.2%}",
                           f"{g['weights_after'][cls]:.2%}")
         console.print(drift)
+    if "location" in s:
+        loc = s["location"]
+        console.print(f"asset location: after-tax value of the household "
+                      f"{loc['after_tax_value_before']:,.0f} -> {loc['after_tax_value_after']:,.0f}"
+                      f" ({loc['added']:+,.0f}, present value over {loc['horizon_years']:g} "
+                      "years)")
     for w in s["wash_sale_restrictions"]:
         console.print(f"wash sale: do not buy {', '.join(w['symbols'])} before "
                       f"{w['do_not_buy_before']}")
@@ -54,6 +63,10 @@ def print_result(result: Result, out_dir: Path | None = None) -> None:
 
 
 def _fmt(v: object) -> str:
-    if isinstance(v, float):
-        return f"{v:,.2f}" if abs(v - round(v)) > 1e-9 or abs(v) >= 1000 else f"{v:g}"
-    return str(v)
+    """Money with cents; text as it is."""
+    return f"{v:,.2f}" if isinstance(v, float | int) and not isinstance(v, bool) else str(v)
+
+
+def _shares(v: float) -> str:
+    """Whole shares without decimals, fractional ones with up to six."""
+    return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.6f}".rstrip("0")
