@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SCENARIO ?= scenarios/three_account_location.json
 OUT ?= out
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean docs typecheck
 
 $(BIN)/activate:
 	$(PY) -m venv $(VENV)
@@ -25,5 +25,27 @@ test: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/run.py
 
+# API documentation (pdoc, numpy docstrings) into docs/_build (not versioned).
+DOC_MODULES := taxopt taxopt.api taxopt.api.cvx taxopt.api.labelled taxopt.api.plan \
+	taxopt.api.pipeline taxopt.api.export taxopt.api.data taxopt.engine taxopt.options \
+	taxopt.model.builder taxopt.model.program taxopt.audit taxopt.domain.household \
+	taxopt.domain.load taxopt.adapters.base
+
+$(VENV)/.docs: $(VENV)/.installed pyproject.toml
+	$(BIN)/pip install --quiet -e ".[docs]"
+	touch $@
+
+docs: $(VENV)/.docs
+	rm -rf docs/_build
+	$(BIN)/pdoc --docformat numpy -o docs/_build $(DOC_MODULES)
+
+# The public embedding API under mypy --strict (not part of `make test`).
+$(VENV)/.typecheck: $(VENV)/.installed
+	$(BIN)/pip install --quiet "mypy>=1.10" pandas-stubs scipy-stubs
+	touch $@
+
+typecheck: $(VENV)/.typecheck
+	$(BIN)/mypy --strict --follow-imports=silent taxopt/api taxopt/__init__.py
+
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache .mypy_cache docs/_build

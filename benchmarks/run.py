@@ -8,10 +8,12 @@ One command::
 For every size (synth's ``n_lots``, 3 accounts) and adapter it times, per run,
 the stages of one rebalance inside this process: validate (``from_dict``),
 build, solve, decode and audit (``result.timings``), and the whole of it end to
-end. It also times HiGHS's own ``run()`` on the same built program (a fresh
-``new_highs`` + ``pass_program``, only ``h.run()`` timed), so that the cost of
-everything around the solver shows as a ratio. Medians over the repeats; one
-warm-up run first; one thread, pinned to one core. The issue-3 targets are
+end (wall and process CPU). HiGHS's own time is shown two ways: the ``run()`` calls
+the highs adapter makes inside its solve stage (``Solution.solver_seconds``; the
+issue-3 overhead ratio uses it), and one ``h.run()`` of the same built program as a
+MIP on a fresh ``new_highs`` + ``pass_program`` (HiGHS alone, without taxopt's
+LP-first shortcut). Medians over the repeats; one warm-up run first; runs of the two
+adapters interleaved; one thread, pinned to one core. The issue-3 targets are
 checked at the end (PASS / MISS), and the table is written as CSV and Markdown.
 
 This file only measures the package; it never changes it. An adapter that raises
@@ -69,9 +71,7 @@ TARGET_DI_MS = 250.0          # 30,000 lots end to end
 
 
 def default_repeats(n_lots: int) -> int:
-    """Timed runs per row when ``--repeats`` is not given (more for fast rows)."""
-    if n_lots <= 200:
-        return 21
+    """Timed runs per household and row when ``--repeats`` is not given."""
     if n_lots <= 1_000:
         return 11
     if n_lots <= 10_000:
@@ -141,8 +141,9 @@ def machine_info(pinned: str) -> dict[str, str]:
         "highspy": _version("highspy"),
         "cvxpy": _version("cvxpy"),
         "pydantic": _version("pydantic"),
-        "taxopt": f"{commit}" + (f" + uncommitted changes in {len(dirty.splitlines())} "
-                                  "taxopt/ files" if dirty else ""),
+        "taxopt": f"{commit}" + (" + uncommitted changes in " + ", ".join(
+            line.split(maxsplit=1)[-1].removeprefix("taxopt/") for line in dirty.splitlines())
+            if dirty else ""),
         "load average (1/5/15 min) at start": _loadavg(),
     }
 
@@ -421,8 +422,17 @@ def find(rows: list[Row], n: int, tax: str, adapter: str) -> Row | None:
                  and r.adapter == adapter), None)
 
 
-def _verdict(ok: bool) -> str:
-    return "PASS" if ok else "MISS"
+def _verdict(wall_ok: bool, cpu_ok: bool | None = None) -> str:
+    """PASS / MISS on the wall-clock medians; when CPU time disagrees, both are shown.
+
+    On a machine whose other processes share the core, wall time is inflated and CPU
+    time is the better estimate of an idle core; a split verdict says the target is
+    within that noise and needs a run on an idle machine to settle.
+    """
+    wall = "PASS" if wall_ok else "MISS"
+    if cpu_ok is None or cpu_ok == wall_ok:
+        return wall
+    return f"{wall} (wall) / {'PASS' if cpu_ok else 'MISS'} (CPU)"
 
 
 def targets(rows: list[Row], typical: int) -> list[tuple[str, str, str]]:
@@ -433,8 +443,10 @@ def targets(rows: list[Row], typical: int) -> list[tuple[str, str, str]]:
     if h is None or not h.measured:
         out.append((name, "n/a", "not measured"))
     else:
-        extra = f"; tax_model=lot {hl.total_ms:.2f} ms" if hl and hl.measured else ""
-        out.append((name, _verdict(h.total_ms <= TARGET_TYPICAL_MS),
+        extra = (f"; tax_model=lot: median {hl.total_ms:.2f} ms (CPU {hl.cpu_ms:.2f})"
+                 if hl and hl.measured else "")
+        out.append((name, _verdict(h.total_ms <= TARGET_TYPICAL_MS,
+                                   h.cpu_ms <= TARGET_TYPICAL_MS),
                     f"highs, exact: median {h.total_ms:.2f} ms (CPU {h.cpu_ms:.2f}, fastest "
                     f"{h.min_ms:.2f}){extra}"))
 
@@ -447,8 +459,8 @@ def targets(rows: list[Row], typical: int) -> list[tuple[str, str, str]]:
     else:
         out.append((name, _verdict(all(r.ratio <= TARGET_OVERHEAD for r in big)), "; ".join(
             f"{r.n_lots:,} {r.tax_model}: total/HiGHS in solve {r.ratio:.2f}× "
-            f"(median total {r.total_ms:.0f} ms, HiGHS {r.highs_ms:.0f} ms) "
-            f"(total/one MIP run() {r.ratio_mip:.2f}×)" for r in big)))
+            f"(median total {r.total_ms:.0f} ms, HiGHS {r.highs_ms:.0f} ms; "
+            f"total/one MIP run() {r.ratio_mip:.2f}×)" for r in big)))
 
     c, cl = find(rows, typical, "exact", "cvxpy"), find(rows, typical, "lot", "cvxpy")
     name = f"highs ≥ {TARGET_SPEEDUP:g}× faster than cvxpy end to end (typical)"
@@ -456,17 +468,21 @@ def targets(rows: list[Row], typical: int) -> list[tuple[str, str, str]]:
         out.append((name, "n/a", "cvxpy not measured" if c is None else
                     f"cvxpy {c.status} {c.note}".strip()))
     else:
-        extra = f"; tax_model=lot {cl.speedup:.2f}×" if cl and cl.speedup == cl.speedup else ""
-        out.append((name, _verdict(h.speedup >= TARGET_SPEEDUP),
+        cpu_speed = c.cpu_ms / h.cpu_ms
+        extra = ""
+        if cl and hl and cl.measured and hl.measured:
+            extra = (f"; tax_model=lot: {cl.speedup:.2f}× (CPU "
+                     f"{cl.cpu_ms / hl.cpu_ms:.2f}×)")
+        out.append((name, _verdict(h.speedup >= TARGET_SPEEDUP, cpu_speed >= TARGET_SPEEDUP),
                     f"exact: cvxpy {c.total_ms:.2f} ms ÷ highs {h.total_ms:.2f} ms = "
-                    f"{h.speedup:.2f}× (CPU {c.cpu_ms / h.cpu_ms:.2f}×){extra}"))
+                    f"{h.speedup:.2f}× (CPU {cpu_speed:.2f}×){extra}"))
 
     d = find(rows, TARGET_DI_LOTS, "exact", "highs")
     name = f"{TARGET_DI_LOTS:,}-lot household end to end ≤ {TARGET_DI_MS / 1e3:g} s"
     if d is None or not d.measured:
         out.append((name, "n/a", "not measured"))
     else:
-        out.append((name, _verdict(d.total_ms <= TARGET_DI_MS),
+        out.append((name, _verdict(d.total_ms <= TARGET_DI_MS, d.cpu_ms <= TARGET_DI_MS),
                     f"highs, exact: median {d.total_ms / 1e3:.3f} s (CPU {d.cpu_ms / 1e3:.3f}, "
                     f"fastest {d.min_ms / 1e3:.3f})"))
     return out
@@ -532,11 +548,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="comma-separated lot counts (default "
                         f"{','.join(map(str, DEFAULT_SIZES))})")
     p.add_argument("--repeats", type=int, default=None,
-                   help="timed runs per household and row (default: 21 at ≤200 lots, 11 at "
-                        "≤1,000, 5 at ≤10,000, 3 above)")
+                   help="timed runs per household and row (default: 11 at ≤1,000 lots, 5 at "
+                        "≤10,000, 3 above; 5 with --quick)")
     p.add_argument("--households", type=int, default=None,
-                   help="seeded households per size at ≤1,000 lots, 1 above (default 5; "
-                        "3 with --quick)")
+                   help="seeded households at the typical size (default 20; 3 with --quick); "
+                        "a quarter of that (at least 1) up to 1,000 lots, 1 above")
     p.add_argument("--seed", type=int, default=1, help="first synth seed (default 1)")
     p.add_argument("--typical", type=int, default=TYPICAL,
                    help=f"the typical size, measured with both tax models (default {TYPICAL})")
@@ -563,7 +579,7 @@ def main(argv: list[str] | None = None) -> int:
         sizes = list(QUICK_SIZES if args.quick else DEFAULT_SIZES)
     typical = args.typical if args.typical in sizes else min(sizes, key=lambda s: abs(s - TYPICAL))
     adapters = [a.strip() for a in args.adapters.split(",") if a.strip()]
-    n_households = args.households or (3 if args.quick else 5)
+    n_households = args.households or (3 if args.quick else 20)
     pinned = pin_to_one_core(args.cpu)
     machine = machine_info(pinned)
     started = time.perf_counter()
@@ -582,7 +598,9 @@ def main(argv: list[str] | None = None) -> int:
     for n in sizes:
         models = ["exact", "lot"] if (n == typical or args.all_tax_models) else ["exact"]
         repeats = args.repeats or (5 if args.quick else default_repeats(n))
-        seeds = [args.seed + i for i in range(n_households if n <= 1_000 else 1)]
+        k = (n_households if (n == typical or n <= 200)
+             else max(1, n_households // 4) if n <= 1_000 else 1)
+        seeds = [args.seed + i for i in range(k)]
         for tm in models:
             projected = cvxpy_s_per_lot * n if (n > 10_000 and cvxpy_s_per_lot) else None
             t0 = time.perf_counter()

@@ -35,14 +35,24 @@ _EXPORTS = {
     "InvalidOptions": ("taxopt.errors", "InvalidOptions"),
     "ProgramInfeasible": ("taxopt.errors", "ProgramInfeasible"),
     "TaxoptError": ("taxopt.errors", "TaxoptError"),
+    # issue 7: the embedding API
+    "CvxpyModel": ("taxopt.api.cvx", "CvxpyModel"),
+    "EmbeddedResult": ("taxopt.api.cvx", "EmbeddedResult"),
+    "Plan": ("taxopt.api.plan", "Plan"),
+    "plan_of": ("taxopt.api.plan", "plan_of"),
+    "with_targets": ("taxopt.api.data", "with_targets"),
 }
 
-__all__ = ["Household", "InvalidInput", "InvalidOptions", "Options", "Orders",
-           "ProgramInfeasible", "RebalanceModel", "Result", "Status", "TaxoptError", "assess",
-           "build", "from_dict", "from_file", "load", "rebalance", "violations"]
+__all__ = ["CvxpyModel", "EmbeddedResult", "Household", "InvalidInput", "InvalidOptions",
+           "Options", "Orders", "Plan", "ProgramInfeasible", "RebalanceModel", "Result",
+           "Status", "TaxoptError", "assess", "build", "from_dict", "from_file", "load",
+           "plan_of", "rebalance", "violations", "with_targets"]
 
 if TYPE_CHECKING:
     from .adapters.base import Status
+    from .api.cvx import CvxpyModel, EmbeddedResult
+    from .api.data import with_targets
+    from .api.plan import Plan, plan_of
     from .audit import assess, violations
     from .domain.household import Household
     from .domain.load import from_dict, from_file

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .domain.household import TAXABLE, Household
+from .options import Options
 from .plan.orders import Orders
 from .tax.holding import is_long_term
 from .tax.netting import NettedYear, net_year
@@ -113,8 +114,14 @@ def _goal_weights(hh: Household, account_class: np.ndarray) -> tuple[np.ndarray,
     return weights, np.abs(weights - hh.goals.target).max(axis=1)
 
 
-def violations(hh: Household, orders: Orders, a: Assessment | None = None) -> list[str]:
-    """Every hard rule the orders break, in words (empty when the plan is legal)."""
+def violations(hh: Household, orders: Orders, a: Assessment | None = None,
+               options: Options | None = None) -> list[str]:
+    """Every hard rule the orders break, in words (empty when the plan is legal).
+
+    ``options``, when given, add the optimizer's own caps: gain budgets, a tax budget
+    and the no-short-term-gains switch (knobs of a plan, not rules of the household,
+    so heuristics are not held to them).
+    """
     a = a or assess(hh, orders)
     sec, acc, lots = hh.securities, hh.accounts, hh.lots
     out: list[str] = []
@@ -194,6 +201,20 @@ def violations(hh: Household, orders: Orders, a: Assessment | None = None) -> li
         if share[ai, k] < lo - WEIGHT_TOL or share[ai, k] > hi + WEIGHT_TOL:
             out.append(f"account {aid[ai]}: {hh.classes[k]} is {share[ai, k]:.4f} of the "
                        f"account, outside its band [{lo:.2f}, {hi:.2f}]")
+
+    # The plan's own caps for the year.
+    opts = options or Options(max_realized_short_term=None, max_realized_long_term=None,
+                              max_tax=None, no_short_term_gains=False)
+    for label, got, cap in (("net realized short-term gains", a.realized_short,
+                             opts.max_realized_short_term),
+                            ("net realized long-term gains", a.realized_long,
+                             opts.max_realized_long_term),
+                            ("estimated tax", a.est_tax, opts.max_tax)):
+        if cap is not None and got > cap + CENT:
+            out.append(f"{label} {got:,.2f} exceed the cap {cap:,.2f}")
+    if opts.no_short_term_gains:
+        for i in np.flatnonzero(sale & (orders.lot >= 0) & ~a.long_term & (a.gain > CENT)):
+            out.append(f"{where(i)}: a short-term gain, and no_short_term_gains is set")
 
     # The goal's hard drift tolerance.
     tol = hh.goals.tolerance

@@ -7,18 +7,23 @@ fails it is replaced by an `error` result that says why.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .adapters import Status, solve_program
 from .adapters.base import Solution
 from .audit import Assessment, assess, violations
 from .decode import decode
+from .decode.rounding import RoundedTrades
 from .domain.household import Household
 from .model.builder import RebalanceModel, build
 from .options import Options
 from .plan.orders import Orders
 from .plan.report import summary_record, trade_columns
+
+if TYPE_CHECKING:
+    from .api.plan import Plan
 
 
 @dataclass(slots=True, eq=False)
@@ -40,6 +45,13 @@ class Result:
     @property
     def ok(self) -> bool:
         return self.status in ("optimal", "feasible")
+
+    @property
+    def plan(self) -> Plan:
+        """The plan as pandas objects indexed by named levels (`taxopt.api.plan_of`)."""
+        from .api.plan import plan_of
+
+        return plan_of(self)
 
     def trade_columns(self) -> dict[str, list[Any]]:
         """The trade list as columns in the contract's order."""
@@ -115,49 +127,84 @@ def rebalance(household: Household, options: Options | None = None, **changes: A
     t1 = time.perf_counter()
     timings["build"] = t1 - t0
     sol = solve_program(model.program, opts)
-    t2 = time.perf_counter()
-    timings["solve"] = t2 - t1
+    timings["solve"] = time.perf_counter() - t1
+    return finish(model, sol, opts, timings)
+
+
+Check = Callable[[RoundedTrades], list[str]]
+
+
+def finish(model: RebalanceModel, sol: Solution, opts: Options, timings: dict[str, float],
+           check: Check | None = None,
+           repair_model: Callable[[], RebalanceModel] | None = None) -> Result:
+    """Decode a solution, audit the plan (plus ``check``), repair once if needed.
+
+    Parameters
+    ----------
+    check
+        Extra rules the plan must keep (an embedding model's own constraints),
+        evaluated on the rounded trades; returns a sentence per rule broken.
+    repair_model
+        Makes the model whose program the whole-share repair re-solves (same layout
+        as ``model``); ``model`` itself when None, or when that model's repair fails.
+    """
+    hh = model.household
     if not sol.status.has_solution:
-        return _failed(household, model, sol, opts, timings)
+        return _failed(hh, model, sol, opts, timings)
+
+    def audit(orders: Orders, rounded: RoundedTrades) -> tuple[Assessment, list[str]]:
+        a = assess(hh, orders)
+        return a, violations(hh, orders, a, opts) + (check(rounded) if check else [])
+
+    t0 = time.perf_counter()
     orders, rounded = decode(model, sol, opts)
-    t3 = time.perf_counter()
-    timings["decode"] = t3 - t2
-    a = assess(household, orders)
-    broken = violations(household, orders, a)
-    timings["audit"] = time.perf_counter() - t3
+    t1 = time.perf_counter()
+    timings["decode"] = t1 - t0
+    a, broken = audit(orders, rounded)
+    timings["audit"] = time.perf_counter() - t1
     if broken:  # direct rounding crossed a bound: repair by re-solving in shares
-        t4 = time.perf_counter()
-        orders, rounded = decode(model, sol, opts, repair=True)
-        timings["repair"] = time.perf_counter() - t4
+        t2 = time.perf_counter()
+        orders, rounded = decode(repair_model() if repair_model else model, sol, opts,
+                                 repair=True)
+        if repair_model is not None and not rounded.status.has_solution:
+            orders, rounded = decode(model, sol, opts, repair=True)
+        timings["repair"] = time.perf_counter() - t2
         if not rounded.status.has_solution:
-            return _nothing(household, "infeasible", rounded.message, sol, model, timings)
-        t5 = time.perf_counter()
-        a = assess(household, orders)
-        broken = violations(household, orders, a)
-        timings["audit"] += time.perf_counter() - t5
+            return _nothing(hh, "infeasible", rounded.message, sol, model, timings)
+        t3 = time.perf_counter()
+        a, broken = audit(orders, rounded)
+        timings["audit"] += time.perf_counter() - t3
     if broken:
-        res = _nothing(household, "error", f"plan failed audit: {broken[0]}", sol, model,
-                       timings)
+        res = _nothing(hh, "error", f"plan failed audit: {broken[0]}", sol, model, timings)
         res.violations = broken
         return res
     status = "optimal" if sol.status == Status.OPTIMAL else "feasible"
     message = "" if status == "optimal" else f"solver stopped early: {sol.message}"
-    result = Result(household, status, message, orders, a, sol, model, timings=timings)
+    result = Result(hh, status, message, orders, a, sol, model, timings=timings)
     if opts.lot_relief != "optimal":
-        result.lot_relief = _relief_difference(household, opts, a.est_tax)
+        result.lot_relief = _relief_difference(hh, opts, a)
     return result
 
 
-def _relief_difference(hh: Household, opts: Options, est_tax: float) -> dict[str, Any]:
-    """What the forced custodian method costs against the optimizer's own lot choice."""
+def _relief_difference(hh: Household, opts: Options, forced: Assessment) -> dict[str, Any]:
+    """What the forced custodian method costs against the optimizer's own lot choice.
+
+    Both plans' drift is reported beside their tax: when the forced order makes
+    selling dearer, the plan may also rebalance less, and the tax difference alone
+    would flatter it.
+    """
     free = rebalance(hh, opts.replace(lot_relief="optimal"))
-    if not free.ok:
-        return {"method": opts.lot_relief, "est_tax": round(est_tax, 2) + 0.0,
-                "optimal_est_tax": None, "difference": None}
-    best = free.assessment.est_tax
-    return {"method": opts.lot_relief, "est_tax": round(est_tax, 2) + 0.0,
-            "optimal_est_tax": round(best, 2) + 0.0,
-            "difference": round(est_tax - best, 2) + 0.0}
+    out: dict[str, Any] = {"method": opts.lot_relief,
+                           "est_tax": round(forced.est_tax, 2) + 0.0,
+                           "drift_after": round(float(forced.drift_after.max()), 6),
+                           "optimal_est_tax": None, "optimal_drift_after": None,
+                           "difference": None}
+    if free.ok:
+        best = free.assessment
+        out.update(optimal_est_tax=round(best.est_tax, 2) + 0.0,
+                   optimal_drift_after=round(float(best.drift_after.max()), 6),
+                   difference=round(forced.est_tax - best.est_tax, 2) + 0.0)
+    return out
 
 
 def _nothing(hh: Household, status: str, message: str, sol: Solution | None,

@@ -28,6 +28,7 @@ def _version() -> str:
 
 
 PRESOLVE_MAX_COLUMNS = 2000
+_SCHEDULER_RESET: list[bool] = []
 
 
 def new_highs(options: Options, is_mip: bool, n_cols: int = 0):
@@ -42,6 +43,12 @@ def new_highs(options: Options, is_mip: bool, n_cols: int = 0):
     h = highspy._Highs()  # the raw binding: no Python callbacks, no banner on stdout
     h.setOptionValue("output_flag", False)
     h.setOptionValue("presolve", "off")
+    if not _SCHEDULER_RESET:
+        # HiGHS fixes its thread count at the first run() in a process; if anything ran
+        # HiGHS before us with more threads, every solve with threads=1 fails "Not Set".
+        # Reset it once, so the process runs on one thread per solve from here on.
+        h.resetGlobalScheduler(True)
+        _SCHEDULER_RESET.append(True)
     h.setOptionValue("threads", 1)
     h.setOptionValue("time_limit", float(options.time_limit))
     if is_mip:

@@ -40,3 +40,19 @@ def test_new_shape_loads_afresh():
     assert session.warm_solves == 0
     assert sol.objective == pytest.approx(solve_highs(build(b).program, b.options).objective,
                                           rel=1e-7, abs=1e-6)
+
+
+def test_solves_after_someone_else_ran_highs_with_more_threads():
+    import subprocess
+    import sys
+
+    code = ("import highspy, taxopt\n"
+            "h = highspy.Highs(); h.setOptionValue('output_flag', False)\n"
+            "h.addVar(0, 1); h.changeColCost(0, 1.0); h.run()\n"
+            "r = taxopt.rebalance(taxopt.load('scenarios/deposit.json'))\n"
+            "print(r.status)\n")
+    from ..conftest import ROOT
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "optimal"

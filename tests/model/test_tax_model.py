@@ -174,8 +174,9 @@ def test_forced_relief_reports_its_cost_against_optimal():
     # adds $400, so FIFO costs $100 more.
     result, sold = solve(WITHDRAWAL, tax_model="exact", lot_relief="fifo")
     assert sold == {"L": 20.0}
-    assert result.summary()["lot_relief"] == {"method": "fifo", "est_tax": 500.0,
-                                              "optimal_est_tax": 400.0, "difference": 100.0}
+    assert result.summary()["lot_relief"] == {
+        "method": "fifo", "est_tax": 500.0, "drift_after": 0.0,
+        "optimal_est_tax": 400.0, "optimal_drift_after": 0.0, "difference": 100.0}
 
 
 def test_summary_reports_the_year_by_term():
