@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         md_table(detail_rows(result), [
             ("method", ""), ("failed_steps", "d"), ("steps", "d"),
             ("capital_gains_tax", ",.0f"), ("distribution_tax", ",.0f"),
-            ("liquidation_tax", ",.0f"),
+            ("liquidation_tax", ",.0f"), ("after_tax_risky_share", ".4f"),
             ("median_bps_vs_lockstep", "+.1f"), ("final_lots_mean", ".0f"),
             ("seconds", ".0f")]),
         "",

@@ -225,10 +225,13 @@ def report_cmd(out_dir: Path, output: Path | None) -> None:
               help="Worker processes (households run in parallel).")
 @click.option("--ci", type=click.Choice(["t", "bootstrap"]), default="t", show_default=True,
               help="Confidence interval over households.")
+@click.option("--keep-hard-rules", is_flag=True,
+              help="Keep the households' drift tolerances and bands (a plan that breaks one "
+              "is a failed step).")
 @click.option("--no-plots", is_flag=True, help="With --out: tables and page, no figures.")
 def backtest_cmd(households: int, years: int, seed: int, out_dir: Path | None,
                  methods: tuple[str, ...], step_months: str, n_lots: int, workers: int, ci: str,
-                 no_plots: bool) -> None:
+                 keep_hard_rules: bool, no_plots: bool) -> None:
     """Simulate households over years of markets under every method; compare after-tax wealth.
 
     Exit code 0 when the run completes (failed rebalances are counted in the
@@ -239,7 +242,8 @@ def backtest_cmd(households: int, years: int, seed: int, out_dir: Path | None,
 
     config = BacktestConfig(households=households, years=years, seed=seed,
                             methods=check_methods(methods), step_months=int(step_months),
-                            n_lots=n_lots, workers=workers, ci=ci)
+                            n_lots=n_lots, workers=workers, ci=ci,
+                            keep_tolerance=keep_hard_rules, keep_bands=keep_hard_rules)
     result = run_backtest(config)
     click.echo(text_report(result))
     if out_dir is not None:

@@ -1,0 +1,415 @@
+"""One household's books under one method: lots, cash, recent trades and the tax year.
+
+The ledger holds the state that changes from step to step as numpy arrays and
+builds, for each rebalance, an immutable `Household` from it (the household's
+static parts - securities, goals, accounts - are reused, only prices, cash,
+cash flows, lots, recent trades, the tax profile and the date are replaced).
+`to_raw` writes the same state in the contract's JSON shape; a test checks that
+`from_dict(to_raw())` and `household()` agree, so the fast path stays honest.
+
+Conventions
+-----------
+- Sales relieve exactly the lots the orders name (taxable accounts always
+  name them). An unnamed sale (a non-taxable account) relieves the position's
+  lots pro rata.
+- A purchase in a taxable account opens a new lot acquired that day at cost
+  ``shares x price``. Outside taxable accounts basis and dates do not matter:
+  each position is one lot (basis and date unknown), and a purchase adds to it.
+- Cash per account is the audit's ``cash_after`` (cash + cash flow - net buys).
+- Realized gains by term are the audit's (a loss the wash-sale rule disallows
+  counts as zero), added to the year so far; the tax profile's
+  ``realized_ytd`` carries them so the optimizer sees them.
+- A disallowed loss is added to the basis of the replacement shares bought in
+  the last 30 days in taxable accounts (pro rata to their value); the part
+  replaced in an IRA or Roth is lost for good (Rev. Rul. 2008-5). The
+  replacement lot keeps its own acquisition date (the holding-period tack-on
+  is not modelled: conservative, as it can only make a later sale short-term).
+- Recent trades keep the last 30 days of orders (buys and sells, a taxable
+  sell with its realized gain) for the wash-sale rule across steps.
+- Distributions are paid in cash to the account that holds the security; in
+  taxable accounts the year's qualified part is taxed at the long-term rate,
+  the rest at the ordinary (short-term) rate, tax-exempt funds not at all.
+- `settle` raises cash the simple way when no rebalance does it (the year's
+  tax, or a withdrawal in a step whose rebalance failed): cash above
+  ``min_cash`` first, then a pro-rata sale of every lot of the account (whole
+  shares rounded up), then cash below ``min_cash``; what still lacks is
+  recorded as ``unpaid`` (a liability subtracted from wealth).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from ..audit import Assessment, assess
+from ..domain.household import (
+    TAX_DEFERRED,
+    TAX_FREE,
+    TAX_TYPES,
+    TAXABLE,
+    Household,
+    Lots,
+    RecentTrades,
+    TaxProfile,
+)
+from ..plan.orders import Orders
+from ..tax.holding import is_long_term
+from ..tax.netting import NettedYear, net_year
+from ..tax.wash import WASH_WINDOW_DAYS
+
+SHARE_EPS = 1e-9
+NAT = np.datetime64("NaT", "D")
+
+
+class Ledger:
+    """The mutable books of one household under one method."""
+
+    def __init__(self, hh: Household):
+        self.base = hh
+        acc, lots, sec = hh.accounts, hh.lots, hh.securities
+        self.n_acc, self.n_sec = len(acc), len(sec)
+        self.tax_type = acc.tax_type.copy()
+        self.taxable = self.tax_type == TAXABLE
+        self.price = sec.price.astype(float).copy()
+        self.cash = acc.cash.astype(float).copy()
+        self.min_cash = acc.min_cash.astype(float).copy()
+        self.ts, self.tl = hh.tax.short_term_rate, hh.tax.long_term_rate
+        self.limit = hh.tax.offset_limit
+        self.ytd_short, self.ytd_long = hh.tax.ytd_short, hh.tax.ytd_long
+        self.carry_short, self.carry_long = hh.tax.carry_short, hh.tax.carry_long
+        self.dist_qualified = 0.0     # taxable distributions of the year, qualified part
+        self.dist_ordinary = 0.0      # taxable distributions of the year, ordinary part
+        self.unpaid = 0.0             # withdrawals and taxes that could not be paid
+        self.traded = 0.0             # dollars traded so far (both sides)
+
+        # lots: taxable ones as given; elsewhere one lot per position
+        t = self.taxable[lots.account]
+        a, s = lots.account[~t], lots.security[~t]
+        pos = np.zeros((self.n_acc, self.n_sec))
+        np.add.at(pos, (a, s), lots.shares[~t])
+        pa, ps = np.nonzero(pos > 0)
+        self.account = np.concatenate([lots.account[t], pa]).astype(np.int64)
+        self.security = np.concatenate([lots.security[t], ps]).astype(np.int64)
+        self.shares = np.concatenate([lots.shares[t], pos[pa, ps]]).astype(float)
+        self.basis = np.concatenate([lots.basis[t], np.full(len(pa), np.nan)])
+        self.acquired = np.concatenate([lots.acquired[t], np.full(len(pa), NAT)]).astype(
+            "datetime64[D]")
+        self.uid = np.arange(len(self.shares), dtype=np.int64)
+        self.next_uid = len(self.shares)
+
+        r = hh.recent
+        self.r_account, self.r_security = r.account.copy(), r.security.copy()
+        self.r_buy, self.r_shares = r.is_buy.copy(), r.shares.copy()
+        self.r_date, self.r_gain = r.date.copy(), r.realized_gain.copy()
+
+    # --- views -------------------------------------------------------------------------
+    def profile(self) -> TaxProfile:
+        return TaxProfile(self.ts, self.tl, self.ytd_short, self.ytd_long, self.carry_short,
+                          self.carry_long, self.limit)
+
+    def holdings(self) -> np.ndarray:
+        """Dollars per (account, security)."""
+        out = np.zeros((self.n_acc, self.n_sec))
+        np.add.at(out, (self.account, self.security), self.shares * self.price[self.security])
+        return out
+
+    def account_values(self) -> np.ndarray:
+        """Holdings plus cash, per account."""
+        return np.bincount(self.account, weights=self.shares * self.price[self.security],
+                           minlength=self.n_acc) + self.cash
+
+    def drift(self) -> float:
+        """Largest goal-level gap of any class weight (cash included) to its target."""
+        hh = self.base
+        cls = self.holdings() @ hh.securities.exposure
+        cls[:, hh.cash_class] += self.cash
+        goal = np.zeros((len(hh.goals), cls.shape[1]))
+        np.add.at(goal, hh.accounts.goal, cls)
+        total = goal.sum(axis=1, keepdims=True)
+        w = np.divide(goal, total, out=np.zeros_like(goal), where=total > 0)
+        return float(np.abs(w - hh.goals.target).max())
+
+    def after_tax_risky_share(self) -> float:
+        """Share of the after-tax value (IRA dollars at 1 - ordinary rate, liquidation tax
+        of taxable gains ignored) held in classes other than bonds and cash."""
+        hh = self.base
+        cls = self.holdings() @ hh.securities.exposure
+        cls[:, hh.cash_class] += self.cash
+        factor = np.where(self.tax_type == TAX_DEFERRED, 1.0 - self.ts, 1.0)
+        after = factor @ cls
+        safe = np.array([c == "cash" or "bond" in c for c in hh.classes])
+        total = after.sum()
+        return float(after[~safe].sum() / total) if total > 0 else 0.0
+
+    def unrealized(self, as_of: np.datetime64) -> tuple[float, float]:
+        """Unrealized (short-term, long-term) gains of the taxable lots on ``as_of``."""
+        t = self.taxable[self.account]
+        gain = self.shares[t] * self.price[self.security[t]] - self.basis[t]
+        lt = is_long_term(self.acquired[t], as_of)
+        return float(gain[~lt].sum()), float(gain[lt].sum())
+
+    def distribution_tax(self) -> float:
+        return self.dist_qualified * self.tl + self.dist_ordinary * self.ts
+
+    def after_tax_wealth(self, as_of: np.datetime64) -> float:
+        """What the household keeps if it liquidates everything on ``as_of``.
+
+        Taxable accounts: value less the year's capital-gains tax with every
+        lot sold (Schedule D netting with the year so far and the carryforward;
+        a lot's gain short-term at the ordinary rate, long-term at the long-term
+        rate) and less the year's distribution tax. Tax-deferred: value x
+        (1 - ordinary rate). Tax-free: value. Unpaid amounts are subtracted; a
+        loss carryforward left over is worth nothing.
+        """
+        value = self.account_values()
+        st, lt = self.unrealized(as_of)
+        cg = net_year(self.profile(), st, lt).tax
+        return float(value[self.tax_type == TAXABLE].sum() - cg - self.distribution_tax()
+                     + (1.0 - self.ts) * value[self.tax_type == TAX_DEFERRED].sum()
+                     + value[self.tax_type == TAX_FREE].sum() - self.unpaid)
+
+    # --- the household the methods see -------------------------------------------------
+    def recent_mask(self, as_of: np.datetime64) -> np.ndarray:
+        age = (as_of - self.r_date).astype(np.int64)
+        return (age >= 0) & (age <= WASH_WINDOW_DAYS)
+
+    def household(self, as_of: np.datetime64, cash_flow: np.ndarray | None = None) -> Household:
+        """The household on ``as_of`` at the ledger's state (``cash_flow`` per account)."""
+        base = self.base
+        flow = np.zeros(self.n_acc) if cash_flow is None else np.asarray(cash_flow, float)
+        m = self.recent_mask(as_of)
+        return replace(
+            base,
+            as_of=np.datetime64(as_of, "D"),
+            tax=self.profile(),
+            securities=replace(base.securities, price=self.price.copy()),
+            accounts=replace(base.accounts, cash=self.cash.copy(), cash_flow=flow.copy()),
+            lots=Lots(tuple(f"L{u}" for u in self.uid.tolist()), self.account.copy(),
+                      self.security.copy(), self.shares.copy(), self.basis.copy(),
+                      self.acquired.copy()),
+            recent=RecentTrades(self.r_account[m], self.r_security[m], self.r_buy[m],
+                                self.r_shares[m], self.r_date[m], self.r_gain[m]),
+        )
+
+    def to_raw(self, as_of: np.datetime64, cash_flow: np.ndarray | None = None,
+               raw: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The same household in the contract's JSON shape (``raw``: the static parts)."""
+        hh = self.household(as_of, cash_flow)
+        out = dict(raw or {})
+        out["as_of"] = str(hh.as_of)
+        out["tax_profile"] = {
+            "short_term_rate": self.ts, "long_term_rate": self.tl,
+            "realized_ytd": {"short_term": self.ytd_short, "long_term": self.ytd_long},
+            "loss_carryforward": {"short_term": self.carry_short, "long_term": self.carry_long},
+            "ordinary_offset_limit": self.limit}
+        prices = dict(zip(hh.securities.symbol, self.price.tolist(), strict=True))
+        out["securities"] = [dict(s, price=prices[s["symbol"]]) for s in out["securities"]]
+        out["accounts"] = [dict(a, cash=float(c), cash_flow=float(f)) for a, c, f in
+                           zip(out["accounts"], hh.accounts.cash, hh.accounts.cash_flow,
+                               strict=True)]
+        aid, sym = hh.accounts.account_id, hh.securities.symbol
+        lots = []
+        for i in range(len(hh.lots)):
+            lot: dict[str, Any] = {"lot_id": hh.lots.lot_id[i],
+                                   "account_id": aid[hh.lots.account[i]],
+                                   "symbol": sym[hh.lots.security[i]],
+                                   "shares": float(hh.lots.shares[i])}
+            if not math.isnan(hh.lots.basis[i]):
+                lot["cost_basis"] = float(hh.lots.basis[i])
+            if not np.isnat(hh.lots.acquired[i]):
+                lot["acquired"] = str(hh.lots.acquired[i])
+            lots.append(lot)
+        out["lots"] = lots
+        r = hh.recent
+        out["recent_trades"] = [
+            {"account_id": aid[r.account[i]], "symbol": sym[r.security[i]],
+             "side": "buy" if r.is_buy[i] else "sell", "shares": float(r.shares[i]),
+             "date": str(r.date[i]),
+             **({} if r.is_buy[i] else {"realized_gain": float(r.realized_gain[i])})}
+            for i in range(len(r.account))]
+        return out
+
+    # --- market ------------------------------------------------------------------------
+    def move(self, total_return: np.ndarray, dist_fraction: np.ndarray) -> None:
+        """One step of the market: pay distributions, then move prices.
+
+        ``total_return`` per security over the step; ``dist_fraction`` per
+        security: the distribution per dollar of start-of-step price (``yield x
+        months / 12``). The price moves by ``total_return - dist_fraction``.
+        """
+        sec = self.base.securities
+        paid = self.shares * self.price[self.security] * dist_fraction[self.security]
+        self.cash += np.bincount(self.account, weights=paid, minlength=self.n_acc)
+        taxed = self.taxable[self.account] & ~sec.tax_exempt[self.security]
+        q = sec.qualified[self.security]
+        self.dist_qualified += float(np.sum(paid[taxed] * q[taxed]))
+        self.dist_ordinary += float(np.sum(paid[taxed] * (1.0 - q[taxed])))
+        self.price = np.maximum(self.price * (1.0 + total_return - dist_fraction), 1e-6)
+
+    # --- trades ------------------------------------------------------------------------
+    def apply(self, hh: Household, orders: Orders, a: Assessment) -> None:
+        """Book an audited plan of ``hh`` (built by `household` from this ledger)."""
+        date = hh.as_of
+        n = len(self.shares)
+        sale = ~orders.is_buy
+        named = sale & (orders.lot >= 0)
+        relief = np.bincount(orders.lot[named], weights=orders.shares[named],
+                             minlength=n).astype(float)
+        unnamed = sale & (orders.lot < 0)
+        if unnamed.any():
+            sold = np.zeros((self.n_acc, self.n_sec))
+            np.add.at(sold, (orders.account[unnamed], orders.security[unnamed]),
+                      orders.shares[unnamed])
+            left = self.shares - relief
+            held = np.zeros_like(sold)
+            np.add.at(held, (self.account, self.security), left)
+            frac = np.divide(sold, held, out=np.zeros_like(sold), where=held > 0)
+            relief += left * np.minimum(frac[self.account, self.security], 1.0)
+        left = self.shares - relief
+        left[np.abs(left) <= SHARE_EPS * np.maximum(1.0, relief)] = 0.0
+        # basis is the lot's total cost: what stays keeps its cost per share
+        self.basis = self.basis * np.divide(left, self.shares, out=np.zeros(n),
+                                            where=self.shares > 0)
+        self.shares = left
+        if np.any(self.shares < -1e-7):
+            raise RuntimeError(f"{hh.household_id}: a plan sells more than a lot holds")
+
+        self.ytd_short += a.realized_short
+        self.ytd_long += a.realized_long
+        if np.any(a.disallowed > 0):
+            self._add_disallowed(hh, orders, a)
+
+        buy = orders.is_buy
+        tb = buy & self.taxable[orders.account]
+        k = int(tb.sum())
+        if k:
+            acc, sec, sh = orders.account[tb], orders.security[tb], orders.shares[tb]
+            self.account = np.concatenate([self.account, acc])
+            self.security = np.concatenate([self.security, sec])
+            self.shares = np.concatenate([self.shares, sh])
+            self.basis = np.concatenate([self.basis, sh * self.price[sec]])
+            self.acquired = np.concatenate([self.acquired, np.full(k, date)])
+            self.uid = np.concatenate([self.uid, self.next_uid + np.arange(k)])
+            self.next_uid += k
+        for i in np.flatnonzero(buy & ~self.taxable[orders.account]):
+            ai, si = orders.account[i], orders.security[i]
+            mine = np.flatnonzero((self.account == ai) & (self.security == si))
+            if len(mine):
+                self.shares[mine[0]] += orders.shares[i]
+            else:
+                self.account = np.append(self.account, ai)
+                self.security = np.append(self.security, si)
+                self.shares = np.append(self.shares, orders.shares[i])
+                self.basis = np.append(self.basis, np.nan)
+                self.acquired = np.append(self.acquired, NAT)
+                self.uid = np.append(self.uid, self.next_uid)
+                self.next_uid += 1
+        keep = self.shares > 0
+        if not keep.all():
+            self.account, self.security = self.account[keep], self.security[keep]
+            self.shares, self.basis = self.shares[keep], self.basis[keep]
+            self.acquired, self.uid = self.acquired[keep], self.uid[keep]
+
+        # cash may end a rounding hair below zero (the audit allows half a cent)
+        self.cash = np.maximum(a.cash_after.astype(float), 0.0)
+        self.traded += float(a.turnover)
+
+        # recent trades: keep the window, add this plan's orders
+        m = self.recent_mask(date)
+        gain = np.where(sale & self.taxable[orders.account], a.gain, 0.0)
+        self.r_account = np.concatenate([self.r_account[m], orders.account])
+        self.r_security = np.concatenate([self.r_security[m], orders.security])
+        self.r_buy = np.concatenate([self.r_buy[m], orders.is_buy])
+        self.r_shares = np.concatenate([self.r_shares[m], orders.shares])
+        self.r_date = np.concatenate([self.r_date[m], np.full(len(orders), date)])
+        self.r_gain = np.concatenate([self.r_gain[m], gain])
+
+    def _add_disallowed(self, hh: Household, orders: Orders, a: Assessment) -> None:
+        """Disallowed losses go into the basis of recent taxable replacement lots."""
+        group = hh.securities.wash_group
+        r = hh.recent
+        win = r.is_buy & ((hh.as_of - r.date).astype(np.int64) <= WASH_WINDOW_DAYS)
+        lot_group = group[self.security]
+        # lots bought in the window (only taxable lots carry dates)
+        recent_lot = (~np.isnat(self.acquired)
+                      & ((hh.as_of - self.acquired).astype(np.int64) <= WASH_WINDOW_DAYS)
+                      & (self.shares > 0))
+        sold_now = np.zeros(len(self.shares), bool)
+        sold_now[orders.lot[~orders.is_buy & (orders.lot >= 0)]] = True
+        recent_lot &= ~sold_now          # a lot sold in this plan replaces nothing
+        for g in np.unique(group[orders.security[a.disallowed > 0]]):
+            amount = float(a.disallowed[group[orders.security] == g].sum())
+            buys = win & (group[r.security] == g)
+            total = float(np.sum(r.shares[buys] * self.price[r.security[buys]]))
+            taxable_part = float(np.sum((r.shares * self.price[r.security])[
+                buys & self.taxable[r.account]]))
+            lots = np.flatnonzero(recent_lot & (lot_group == g) & self.taxable[self.account])
+            value = self.shares[lots] * self.price[self.security[lots]]
+            if total <= 0 or taxable_part <= 0 or value.sum() <= 0:
+                continue          # replaced only in IRAs/Roths: the loss is lost
+            share = min(taxable_part, float(value.sum())) / total
+            self.basis[lots] += amount * min(share, 1.0) * value / value.sum()
+
+    # --- simple cash raising -----------------------------------------------------------
+    def settle(self, as_of: np.datetime64, flow: np.ndarray) -> float:
+        """Apply cash flows without a rebalance; sell pro rata where cash is short.
+
+        Returns the dollars traded. Withdrawals (negative ``flow``) come from
+        cash above ``min_cash``, then a pro-rata sale of every lot of the
+        account (whole shares rounded up), then cash below ``min_cash``; what
+        still lacks goes to ``unpaid``. Deposits land in cash.
+        """
+        flow = np.asarray(flow, float)
+        spare = np.maximum(self.cash - self.min_cash, 0.0)
+        need = np.where(flow < 0, np.maximum(-flow - spare, 0.0), 0.0)   # to raise by selling
+        if not np.any(need > 0.005):
+            self.cash = self.cash + flow
+            return 0.0
+        hh = self.household(as_of, flow)
+        orders = self._pro_rata_sales(hh, need)
+        a = assess(hh, orders)
+        self.apply(hh, orders, a)            # clamps cash at zero
+        self.unpaid += float(np.maximum(-a.cash_after, 0.0).sum())
+        return float(a.turnover)
+
+    def _pro_rata_sales(self, hh: Household, need: np.ndarray) -> Orders:
+        value = self.shares * self.price[self.security]
+        held = np.bincount(self.account, weights=value, minlength=self.n_acc)
+        frac = np.minimum(np.divide(need, held, out=np.zeros(self.n_acc), where=held > 0), 1.0)
+        take = self.shares * frac[self.account]
+        whole = ~hh.securities.fractional[self.security]
+        take = np.where(whole, np.minimum(np.ceil(take - 1e-9), self.shares), take)
+        lot = np.arange(len(self.shares))
+        return Orders.make(self.account, self.security, np.zeros(len(lot), bool), take, lot, hh)
+
+    # --- the tax year ------------------------------------------------------------------
+    def close_year(self) -> tuple[NettedYear, float]:
+        """Net the year (Schedule D) and reset it; returns (netted year, distribution tax).
+
+        The loss left after the year carries forward (by term) into the next
+        year's tax profile.
+        """
+        ny = net_year(self.profile())
+        dist = self.distribution_tax()
+        self.carry_short, self.carry_long = ny.carryforward_short, ny.carryforward_long
+        self.ytd_short = self.ytd_long = 0.0
+        self.dist_qualified = self.dist_ordinary = 0.0
+        return ny, dist
+
+    def tax_flows(self, amount: float) -> np.ndarray:
+        """A tax bill (or credit, when negative) as cash flows of the taxable accounts,
+        pro rata to their value (the first taxable account when all are empty)."""
+        flow = np.zeros(self.n_acc)
+        if amount == 0 or not self.taxable.any():
+            if amount > 0:
+                self.unpaid += amount
+            return flow
+        v = np.maximum(self.account_values(), 0.0) * self.taxable
+        w = v / v.sum() if v.sum() > 0 else (np.arange(self.n_acc) == np.argmax(self.taxable))
+        return -amount * w
+
+
+__all__ = ["TAX_TYPES", "Ledger"]

@@ -1,0 +1,281 @@
+"""The multi-period simulation of one household under every method.
+
+Each household gets its own seeded market path (class returns per step), and
+every method runs through the *same* path, flows and start, so the methods
+differ only by their trades. One step on date ``d_t`` (``t = 1 .. T``):
+
+1. the market moves from ``d_{t-1}`` to ``d_t``: distributions of the step are
+   paid in cash, then prices move (`Ledger.move`);
+2. on the first step of a calendar year the previous year is closed: its
+   capital-gains tax by Schedule D netting (`taxopt.tax.netting.net_year`, with
+   the year's realized gains and the carryforward, the new carryforward fed into
+   the next year's profile) plus its distribution tax, paid from the taxable
+   accounts' cash, selling pro rata when cash is short (`Ledger.settle`);
+3. the step's deposit or withdrawal is passed to the rebalance as the
+   account's ``cash_flow`` (a withdrawal is capped at the account's value less
+   ``min_cash``; the rest is recorded unpaid);
+4. the method rebalances; a failed rebalance (optimizer status not
+   optimal/feasible, a heuristic's plan with audit violations, or an exception)
+   keeps the holdings: the flow is settled as in step 2 and the failure counted.
+
+Step 0 is the rebalance on the start date; after the last step (``t = T``, no
+rebalance) the household is liquidated (`Ledger.after_tax_wealth`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..audit import Assessment, assess, violations
+from ..domain import from_dict
+from ..domain.household import Household
+from ..heuristics import HEURISTICS
+from ..plan.orders import Orders
+from ..tax.netting import net_year
+from .ledger import Ledger
+from .market import MarketParams, class_index, class_returns, security_total_returns
+
+OPTIMIZER_METHODS: dict[str, dict[str, Any]] = {
+    "taxopt": {},
+    "taxopt_tax_only": {"location_horizon_years": 0.0},
+}
+BASELINE = "lockstep_fifo"
+MAX_MESSAGES = 3
+
+
+def all_methods() -> tuple[str, ...]:
+    """The optimizer, the optimizer without location, then every heuristic."""
+    return (*OPTIMIZER_METHODS, *HEURISTICS)
+
+
+@dataclass
+class MethodRun:
+    """One method's path through one household's simulation."""
+
+    method: str
+    wealth: np.ndarray          # after-tax liquidation wealth on d_0 .. d_T (after trades)
+    value: np.ndarray           # pre-tax value (holdings + cash) on d_0 .. d_{T-1}, after trades
+    drift: np.ndarray           # goal-level drift after each rebalance, d_0 .. d_{T-1}
+    drift_before: np.ndarray    # before each rebalance
+    traded: float               # dollars traded (both sides, forced sales included)
+    taxes: dict[int, float]     # per calendar year: capital-gains + distribution tax
+    cg_taxes: dict[int, float]  # per calendar year: capital-gains tax alone
+    liquidation_tax: float      # capital-gains tax of the final liquidation
+    failures: int
+    messages: list[str]
+    unpaid: float
+    seconds: float
+    final_lots: int
+    after_tax_risky: np.ndarray  # share of after-tax value in classes other than bonds and
+    #                              cash, after each rebalance (IRA at 1 - ordinary rate)
+
+    @property
+    def terminal(self) -> float:
+        return float(self.wealth[-1])
+
+
+@dataclass
+class HouseholdRun:
+    """Every method on one household."""
+
+    household_id: str
+    initial_wealth: float
+    years: float
+    dates: np.ndarray
+    runs: dict[str, MethodRun] = field(default_factory=dict)
+
+
+def step_dates(start: np.datetime64, steps: int, step_months: int) -> np.ndarray:
+    """``steps + 1`` dates ``step_months`` apart on the start's day of month (at most 28)."""
+    start = np.datetime64(start, "D")
+    month = start.astype("datetime64[M]")
+    day = min(int((start - month.astype("datetime64[D]")).astype(np.int64)), 27)
+    months = month + np.arange(steps + 1) * step_months
+    return months.astype("datetime64[D]") + np.timedelta64(day, "D")
+
+
+def year_of(d: np.datetime64) -> int:
+    return int(np.datetime64(d, "Y").astype(np.int64)) + 1970
+
+
+def prepare(raw: dict[str, Any], keep_tolerance: bool = False,
+            keep_bands: bool = False) -> tuple[Household, np.ndarray]:
+    """The start household (cash flows zeroed) and each account's yearly cash flow.
+
+    The synthetic household's one-time ``cash_flow`` becomes a yearly amount,
+    spread evenly over the steps. Drift tolerances and bands are dropped unless
+    kept: they are hard rules that some heuristics do not try to meet, and a
+    plan that breaks one is a failed step (the household would stop trading).
+    """
+    raw = dict(raw)
+    raw["accounts"] = [dict(a) for a in raw["accounts"]]
+    yearly = np.array([float(a.get("cash_flow", 0.0)) for a in raw["accounts"]])
+    for a in raw["accounts"]:
+        a["cash_flow"] = 0.0
+        if not keep_bands:
+            a.pop("bands", None)
+    if not keep_tolerance:
+        raw["goals"] = [{k: v for k, v in g.items() if k != "drift_tolerance"}
+                        for g in raw["goals"]]
+    return from_dict(raw), yearly
+
+
+Planner = Callable[[Household], tuple[Orders, Assessment, bool, str]]
+
+
+def planner(method: str) -> Planner:
+    """The method as ``hh -> (orders, assessment, ok, message)``."""
+    if method in OPTIMIZER_METHODS:
+        from ..engine import rebalance
+
+        changes = OPTIMIZER_METHODS[method]
+
+        def run_optimizer(hh: Household) -> tuple[Orders, Assessment, bool, str]:
+            r = rebalance(hh, **changes)
+            return r.orders, r.assessment, r.ok, "" if r.ok else f"{r.status}: {r.message}"
+
+        return run_optimizer
+    heuristic = HEURISTICS[method]
+
+    def run_heuristic(hh: Household) -> tuple[Orders, Assessment, bool, str]:
+        orders = heuristic(hh)
+        a = assess(hh, orders)
+        broken = violations(hh, orders, a)
+        return orders, a, not broken, "" if not broken else f"violations: {broken[0]}"
+
+    return run_heuristic
+
+
+StepHook = Callable[[int, Household, Orders, "Assessment | None", bool, Ledger], Any]
+
+
+def simulate_method(hh0: Household, method: str, dates: np.ndarray, sec_ret: np.ndarray,
+                    dist_frac: np.ndarray, flows: np.ndarray,
+                    on_step: StepHook | None = None) -> MethodRun:
+    """Run one method through the path; ``flows`` per step and account (T x accounts).
+
+    ``on_step(t, household, orders, assessment, ok, ledger)`` is called after each
+    rebalance is planned, before it is booked (tests use it to audit every plan).
+    """
+    T = len(dates) - 1
+    plan = planner(method)
+    book = Ledger(hh0)
+    wealth, value = np.zeros(T + 1), np.zeros(T)
+    drift, drift_before = np.zeros(T), np.zeros(T)
+    risky = np.zeros(T)
+    taxes: dict[int, float] = {}
+    cg_taxes: dict[int, float] = {}
+    failures, messages, seconds = 0, [], 0.0
+    for t in range(T + 1):
+        d = dates[t]
+        if t > 0:
+            book.move(sec_ret[t - 1], dist_frac)
+            if year_of(d) != year_of(dates[t - 1]):
+                ny, dist = book.close_year()
+                y = year_of(dates[t - 1])
+                taxes[y], cg_taxes[y] = ny.tax + dist, ny.tax
+                book.settle(d, book.tax_flows(ny.tax + dist))
+        if t == T:
+            break
+        flow = flows[t].copy()
+        room = np.maximum(book.account_values() - book.min_cash, 0.0)
+        capped = np.maximum(flow, -room)
+        book.unpaid += float((capped - flow).sum())
+        flow = capped
+        drift_before[t] = book.drift()
+        hh = book.household(d, flow)
+        t0 = time.perf_counter()
+        try:
+            orders, a, ok, msg = plan(hh)
+        except Exception as err:  # a crash in a method is a failed step, reported
+            orders, a, ok, msg = Orders.empty(), None, False, f"error: {type(err).__name__}: {err}"
+        seconds += time.perf_counter() - t0
+        if on_step is not None:
+            on_step(t, hh, orders, a, ok, book)
+        if ok:
+            book.apply(hh, orders, a)
+        else:
+            failures += 1
+            if len(messages) < MAX_MESSAGES:
+                messages.append(f"{d}: {msg}")
+            book.settle(d, flow)
+        drift[t] = book.drift()
+        risky[t] = book.after_tax_risky_share()
+        value[t] = float(book.account_values().sum())
+        wealth[t] = book.after_tax_wealth(d)
+    # liquidation on the last date: the year's regular tax, then the sale of everything
+    end = dates[T]
+    ny = net_year(book.profile())
+    st, lt = book.unrealized(end)
+    y = year_of(end)
+    taxes[y] = ny.tax + book.distribution_tax()
+    cg_taxes[y] = ny.tax
+    liquidation = net_year(book.profile(), st, lt).tax - ny.tax
+    wealth[T] = book.after_tax_wealth(end)
+    return MethodRun(method, wealth, value, drift, drift_before, book.traded, taxes, cg_taxes,
+                     liquidation, failures, messages, book.unpaid, seconds, len(book.shares),
+                     risky)
+
+
+@dataclass(frozen=True)
+class SimSpec:
+    """What one household's simulation needs (picklable for a process pool)."""
+
+    index: int
+    raw: dict[str, Any]
+    years: int
+    step_months: int
+    seed: int
+    methods: tuple[str, ...]
+    market: MarketParams
+    flow_scale: float = 1.0
+    keep_tolerance: bool = False
+    keep_bands: bool = False
+
+
+def market_rng(seed: int, index: int) -> np.random.Generator:
+    """The market path's generator of household ``index`` (independent of the synth's)."""
+    return np.random.default_rng(np.random.SeedSequence([seed, index, 0x6D6B74]))
+
+
+@dataclass(frozen=True)
+class MarketPath:
+    """One household's start and market path, shared by every method."""
+
+    household: Household
+    dates: np.ndarray           # d_0 .. d_T
+    security_returns: np.ndarray  # T x securities, total returns per step
+    dist_fraction: np.ndarray   # per security: distribution per dollar of price per step
+    flows: np.ndarray           # T x accounts: deposits (> 0) and withdrawals (< 0)
+
+
+def build_path(spec: SimSpec) -> MarketPath:
+    """The start household, the step dates, the market path and the flows of ``spec``."""
+    hh0, yearly = prepare(spec.raw, spec.keep_tolerance, spec.keep_bands)
+    T = round(spec.years * 12 / spec.step_months)
+    dates = step_dates(hh0.as_of, T, spec.step_months)
+    cls_ret = class_returns(spec.market, T, spec.step_months, market_rng(spec.seed, spec.index))
+    sec = hh0.securities
+    sec_ret = security_total_returns(sec.exposure, class_index(spec.market, hh0.classes),
+                                     cls_ret, spec.market.cash_rate, spec.step_months)
+    dist_frac = sec.dist_yield * spec.step_months / 12.0
+    flows = np.tile(yearly * spec.flow_scale * spec.step_months / 12.0, (T, 1))
+    return MarketPath(hh0, dates, sec_ret, dist_frac, flows)
+
+
+def simulate_household(spec: SimSpec, on_step: StepHook | None = None) -> HouseholdRun:
+    """Every method of ``spec.methods`` through the household's market path."""
+    p = build_path(spec)
+    hh0 = p.household
+    start = Ledger(hh0).after_tax_wealth(hh0.as_of)
+    T = len(p.dates) - 1
+    out = HouseholdRun(hh0.household_id, start, T * spec.step_months / 12.0, p.dates)
+    for m in spec.methods:
+        out.runs[m] = simulate_method(hh0, m, p.dates, p.security_returns, p.dist_fraction,
+                                      p.flows, on_step)
+    return out
