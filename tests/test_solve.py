@@ -113,7 +113,7 @@ def test_rounding_repair_reaches_beyond_the_solve_s_orders():
     assert "repair" in result.timings
     assert violations(hh, result.orders) == []
     value = result.assessment.value
-    assert (value >= hh.options.min_trade_value - 1e-9).all()
+    assert (value >= hh.options.min_trade_value - 0.01).all()   # millionth-share flooring
 
 
 def test_set_option_errors_name_household_and_option(tmp_path):

@@ -10,13 +10,15 @@ from ..audit import Assessment
 from ..domain.household import TAX_TYPES, TAXABLE, Household
 from ..tax.wash import WASH_WINDOW_DAYS
 from .orders import Orders
+from .reasons import account_lines, order_reasons  # issue 8: reasons
 
+# issue 8: `reason` appended at the end (contract: new columns only at the end)
 TRADE_COLUMNS = ("household_id", "account_id", "symbol", "side", "shares", "price", "value",
-                 "lot_id", "term", "realized_gain", "est_tax", "wash_disallowed")
+                 "lot_id", "term", "realized_gain", "est_tax", "wash_disallowed", "reason")
 
 
 def trade_columns(hh: Household, orders: Orders, a: Assessment) -> dict[str, list[Any]]:
-    """The trade list as columns (contract order; ``wash_disallowed`` appended)."""
+    """The trade list as columns (contract order; ``wash_disallowed``, ``reason`` appended)."""
     n = len(orders)
     named = (orders.lot >= 0) & ~orders.is_buy & (hh.accounts.tax_type[orders.account]
                                                    == TAXABLE)
@@ -34,6 +36,7 @@ def trade_columns(hh: Household, orders: Orders, a: Assessment) -> dict[str, lis
         "realized_gain": np.round(a.gain, 2).tolist(),
         "est_tax": np.round(a.row_tax, 2).tolist(),
         "wash_disallowed": np.round(a.disallowed, 2).tolist(),
+        "reason": order_reasons(hh, orders, a).tolist(),  # issue 8
     }
 
 
@@ -67,6 +70,7 @@ def summary_record(hh: Household, orders: Orders, a: Assessment, status: str,
             "drift_after": round(float(a.drift_after[g]), 6),
         }
     accounts = {}
+    why = account_lines(hh, orders, a, order_reasons(hh, orders, a), status)  # issue 8
     for i, aid in enumerate(hh.accounts.account_id):
         mine = orders.account == i
         accounts[aid] = {
@@ -77,6 +81,7 @@ def summary_record(hh: Household, orders: Orders, a: Assessment, status: str,
             "bought": _money(a.value[mine & orders.is_buy].sum()),
             "sold": _money(a.value[mine & ~orders.is_buy].sum()),
             "orders": int(mine.sum()),
+            "why": why[i],  # issue 8
         }
     sec = hh.securities
     loss_sale = ~orders.is_buy & (a.gain < 0)

@@ -1,0 +1,302 @@
+"""Why each order is in the plan: a `reason` per order and a line per account.
+
+Reasons are derived from what the orders *do*, read from the household and the
+audit's `Assessment` only (never from the optimizer's variables), so they
+explain heuristic plans and re-read trade tables as well as optimized ones.
+Everything is vectorized over orders with numpy.
+
+Rule order (the first rule that matches an order gives its reason)
+------------------------------------------------------------------
+1. ``rounding``: the order is worth less than ``max(min_trade_value, $1)``
+   (the household's option). The decoder only lets such orders through when
+   they close a whole lot or position, so these are the remnants that
+   whole-share rounding leaves (e.g. 0.37 shares of a whole-share fund).
+2. ``harvest``: a taxable sale that names its lot and realizes a loss that
+   counts (gain + wash-disallowed part < -$0.005), whose asset classes are
+   mostly (>= half of its value) rebought *in the same account* (its proceeds
+   stay there) in another wash group.
+3. ``substitute``: a buy of such an account whose class dollars are mostly
+   (>= half of its value) covered by the account's loss sales of other wash
+   groups in the same classes: the replacement that keeps the exposure while
+   the loss is harvested.
+4. ``withdrawal``: a sale in an account with ``cash_flow < 0``, while the
+   account's sales so far (trade-list order, reasons 1-3 excluded) have not yet
+   raised the cash it lacks, ``min_cash - cash - cash_flow``.
+5. ``deposit``: a buy in an account with ``cash_flow > 0``, while the
+   account's buys so far (trade-list order, reasons 1-3 excluded) have not yet
+   used up the deposit.
+6-9. What is left splits each order's class dollars into a *reshuffle* of
+   its own account (offset by opposite trades of the class in the same
+   account, rules 1-3 excepted: a balanced fund sold and its bond part
+   rebought as a bond fund), a *cross* part (offset by opposite net trades of
+   the class in the goal's other accounts) and the goal's *net* change in the
+   class, which moves it toward its target dollars (target x the goal's value
+   after cash flows) or away from them. The largest part decides:
+6. ``rebalance``: the reshuffle plus the net change toward target (ties go
+   here);
+7. ``location``: the cross part: the trade keeps the goal's weights and moves
+   a class between accounts (bonds out of taxable into the IRA, equity the
+   other way; tax type, bands, menus);
+8. ``harvest``: a taxable loss sale (as in 2) whose largest part is a net
+   change away from target: a loss harvested into cash;
+9. ``location``: anything else (a band or the tax drag pushing a class out of
+   an account into cash).
+
+The per-account line (`account_lines`) summarizes the same labels in words,
+e.g. ``"sold $12,340 of us_equity and bought $12,300 of us_bonds to restore
+the goal; realized $1,200 long-term gain"``, or says why an account was left
+alone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..audit import CENT, Assessment
+from ..domain.household import TAX_TYPES, TAXABLE, Household
+from .orders import Orders
+
+REASONS = ("withdrawal", "deposit", "rebalance", "location", "harvest", "substitute",
+           "rounding")
+MOSTLY = 0.5          # share of an order's value a rule must explain
+ROUNDING_FLOOR = 1.0  # dollars: orders below max(min_trade_value, this) are remnants
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """num / den capped at 1, 0 where den is 0."""
+    return np.minimum(np.divide(num, den, out=np.zeros_like(num, dtype=float), where=den > 0),
+                      1.0)
+
+
+def _running_before(account: np.ndarray, value: np.ndarray, n_acc: int) -> np.ndarray:
+    """Per order, the sum of ``value`` over earlier orders of its account (list order)."""
+    order = np.argsort(account, kind="stable")
+    v = value[order]
+    total = np.cumsum(v) - v
+    per_acc = np.bincount(account, weights=value, minlength=n_acc)
+    start = np.concatenate(([0.0], np.cumsum(per_acc)[:-1]))
+    out = np.empty_like(total)
+    out[order] = total - start[account[order]]
+    return out
+
+
+def order_reasons(hh: Household, orders: Orders, a: Assessment) -> np.ndarray:
+    """The reason of every order (one of `REASONS`), by the rules of the module docstring."""
+    n = len(orders)
+    out = np.full(n, "", dtype=object)
+    if n == 0:
+        return out
+    acc, sec = hh.accounts, hh.securities
+    ai, si, buy = orders.account, orders.security, orders.is_buy
+    sale = ~buy
+    value = np.asarray(a.value, dtype=float)
+    n_acc = len(acc)
+    d = sec.exposure[si] * np.where(buy, value, -value)[:, None]  # signed class dollars
+    free = np.ones(n, dtype=bool)
+
+    def take(mask: np.ndarray, reason: str) -> None:
+        nonlocal free
+        out[mask & free] = reason
+        free &= ~mask
+
+    # 1. rounding remnants
+    floor = max(float(hh.options.min_trade_value), ROUNDING_FLOOR)
+    take(value < floor, "rounding")
+
+    # 2-3. harvest and its substitute, paired inside one account
+    taxable = acc.tax_type[ai] == TAXABLE
+    loss = free & sale & taxable & (orders.lot >= 0) & (a.gain + a.disallowed < -CENT)
+    group = sec.wash_group[si]
+    loss_group = np.zeros((n_acc, len(sec.wash_group_names)), dtype=bool)
+    loss_group[ai[loss], group[loss]] = True
+    cand = free & buy & ~loss_group[ai, group]
+    harvested = np.zeros((n_acc, d.shape[1]))
+    np.add.at(harvested, ai[loss], -d[loss])
+    rebought = np.zeros_like(harvested)
+    np.add.at(rebought, ai[cand], d[cand])
+    safe = np.maximum(value, 1e-300)
+    sale_cover = (-d * _ratio(rebought, harvested)[ai]).sum(axis=1) / safe
+    buy_cover = (d * _ratio(harvested, rebought)[ai]).sum(axis=1) / safe
+    take(loss & (sale_cover >= MOSTLY - 1e-9), "harvest")
+    take(cand & (buy_cover >= MOSTLY - 1e-9), "substitute")
+
+    # 4. withdrawal: sales until the account's shortfall is raised
+    flow = acc.cash_flow
+    lacking = np.where(flow < 0, np.maximum(acc.min_cash - acc.cash - flow, 0.0), 0.0)
+    cand = free & sale & (flow[ai] < 0)
+    before = _running_before(ai, np.where(cand, value, 0.0), n_acc)
+    take(cand & (before < lacking[ai] - CENT), "withdrawal")
+
+    # 5. deposit: buys until the deposit is used
+    cand = free & buy & (flow[ai] > 0)
+    before = _running_before(ai, np.where(cand, value, 0.0), n_acc)
+    take(cand & (before < flow[ai] - CENT), "deposit")
+
+    # 6-9. what is left: rebalance, location, or a harvest into cash. Each order's class
+    # dollars split into three parts: a reshuffle inside its account (offset by opposite
+    # trades of the class there, rules 1-3 excepted), a part offset by opposite net
+    # trades of the class in the goal's other accounts (cross), and the rest, the
+    # goal's net change in the class (toward its target or away from it).
+    goal = acc.goal[ai]
+    n_goal, n_cls = hh.goals.target.shape
+    up = np.zeros((n_acc, n_cls))
+    np.add.at(up, ai, np.maximum(d, 0.0))
+    down = np.zeros_like(up)
+    np.add.at(down, ai, np.maximum(-d, 0.0))
+    pool = ~np.isin(out, ("rounding", "harvest", "substitute"))[:, None]
+    pool_up = np.zeros_like(up)
+    np.add.at(pool_up, ai, np.maximum(d, 0.0) * pool)
+    pool_down = np.zeros_like(up)
+    np.add.at(pool_down, ai, np.maximum(-d, 0.0) * pool)
+    same = np.minimum(pool_up, pool_down)
+    inside = np.where(d > 0, _ratio(same, pool_up)[ai], _ratio(same, pool_down)[ai])
+    acct_net = up - down
+    net_up = np.zeros((n_goal, n_cls))
+    np.add.at(net_up, acc.goal, np.maximum(acct_net, 0.0))
+    net_down = np.zeros_like(net_up)
+    np.add.at(net_down, acc.goal, np.maximum(-acct_net, 0.0))
+    matched = np.minimum(net_up, net_down)
+    cross = (1.0 - inside) * np.where(d > 0, _ratio(matched, net_up)[goal],
+                                      _ratio(matched, net_down)[goal])
+    held = np.zeros_like(net_up)
+    np.add.at(held, acc.goal, a.class_before)
+    held[:, hh.cash_class] += np.bincount(acc.goal, weights=flow, minlength=n_goal)
+    gap = hh.goals.target * held.sum(axis=1, keepdims=True) - held
+    net = net_up - net_down
+    toward = ((np.abs(gap) - np.abs(gap - net)) > CENT)[goal]
+    rest = np.maximum(1.0 - inside - cross, 0.0)
+    w = np.abs(d)
+    reb = (w * (inside + rest * toward)).sum(axis=1)
+    loc = (w * cross).sum(axis=1)
+    other = (w * rest * ~toward).sum(axis=1)
+    take((reb >= loc) & (reb >= other) & (reb > 0), "rebalance")
+    take(loc >= other, "location")
+    take(sale & taxable & (orders.lot >= 0) & (a.gain + a.disallowed < -CENT), "harvest")
+    take(np.ones(n, dtype=bool), "location")
+    return out
+
+
+# -- per-account lines ------------------------------------------------------------------
+
+def _dollars(x: float) -> str:
+    x = abs(x)
+    return f"${x:,.2f}" if 0 < round(x, 2) < 10 else f"${x:,.0f}"
+
+
+def _classes(hh: Household, dollars: np.ndarray) -> str:
+    """The classes an amount is in, largest first ('us_equity and intl_equity')."""
+    total = dollars.sum()
+    if total <= 0:
+        return "cash"
+    keep = np.flatnonzero(dollars >= 0.05 * total)
+    keep = keep[np.lexsort((keep, -dollars[keep]))]
+    names = [hh.classes[k] for k in keep]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _symbols(hh: Household, idx: np.ndarray) -> str:
+    names = sorted({hh.securities.symbol[i] for i in idx})
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _trade_clause(hh: Household, orders: Orders, a: Assessment, mask: np.ndarray,
+                  purpose: str) -> str:
+    sold = mask & ~orders.is_buy
+    bought = mask & orders.is_buy
+    expo = hh.securities.exposure[orders.security]
+    parts = []
+    if sold.any():
+        parts.append(f"sold {_dollars(a.value[sold].sum())} of "
+                     f"{_classes(hh, (expo[sold] * a.value[sold, None]).sum(axis=0))}")
+    if bought.any():
+        parts.append(f"bought {_dollars(a.value[bought].sum())} of "
+                     f"{_classes(hh, (expo[bought] * a.value[bought, None]).sum(axis=0))}")
+    return " and ".join(parts) + f" {purpose}"
+
+
+def _tax_clause(hh: Household, orders: Orders, a: Assessment, mine: np.ndarray, i: int) -> str:
+    if hh.accounts.tax_type[i] != TAXABLE:
+        return f"no tax in a {TAX_TYPES[hh.accounts.tax_type[i]].replace('_', '-')} account"
+    sold = mine & ~orders.is_buy & (orders.lot >= 0)
+    if not sold.any():
+        return "nothing sold, no gain realized"
+    terms = []
+    for label, mask in (("short-term", sold & ~a.long_term), ("long-term", sold & a.long_term)):
+        g = round(float(a.gain[mask].sum()))
+        if g != 0:
+            terms.append(f"{_dollars(g)} {label} {'loss' if g < 0 else 'gain'}")
+    text = "realized " + " and ".join(terms) if terms else "no gain or loss realized"
+    washed = float(a.disallowed[mine].sum())
+    if washed >= 0.5:
+        text += f" ({_dollars(washed)} of loss disallowed by the wash-sale rule)"
+    return text
+
+
+def _left_alone(hh: Household, orders: Orders, i: int, status: str) -> str:
+    if status not in ("optimal", "feasible"):
+        return f"left alone: no plan ({status})"
+    acc = hh.accounts
+    same_goal = acc.goal[orders.account] == acc.goal[i]
+    traders = np.unique(orders.account[same_goal])
+    flow = acc.cash_flow[i]
+    cash_note = ""
+    if flow > 0:
+        cash_note = f"; the {_dollars(flow)} deposit stays in cash"
+    elif flow < 0:
+        cash_note = f"; the {_dollars(flow)} withdrawal is paid from cash"
+    if len(traders) == 0:
+        return "left alone: no trade needed" + cash_note
+    kinds = sorted({int(t) for t in acc.tax_type[traders]})
+    if TAXABLE not in kinds:
+        names = " and ".join(TAX_TYPES[k].replace("_", "-") for k in kinds)
+        return f"left alone: only {names} accounts needed to trade" + cash_note
+    return "left alone: other accounts made the trades" + cash_note
+
+
+def account_lines(hh: Household, orders: Orders, a: Assessment, reasons: np.ndarray,
+                  status: str) -> list[str]:
+    """One sentence per account (in account order) on what it does and why."""
+    acc = hh.accounts
+    lines = []
+    for i in range(len(acc)):
+        mine = orders.account == i
+        if not mine.any():
+            lines.append(_left_alone(hh, orders, i, status))
+            continue
+        parts = []
+        flow = acc.cash_flow[i]
+        w = mine & (reasons == "withdrawal")
+        if w.any():
+            parts.append(_trade_clause(hh, orders, a, w,
+                                       f"to raise the {_dollars(flow)} withdrawal"))
+        dep = mine & (reasons == "deposit")
+        if dep.any():
+            parts.append(_trade_clause(hh, orders, a, dep,
+                                       f"with the {_dollars(flow)} deposit"))
+        reb = mine & (reasons == "rebalance")
+        if reb.any():
+            parts.append(_trade_clause(hh, orders, a, reb, "to restore the goal"))
+        loc = mine & (reasons == "location")
+        if loc.any():
+            parts.append(_trade_clause(hh, orders, a, loc,
+                                       "to move them between account types (location)"))
+        har = mine & (reasons == "harvest")
+        sub = mine & (reasons == "substitute")
+        if har.any():
+            loss = float((a.gain[har] + a.disallowed[har]).sum())
+            text = (f"harvested a {_dollars(loss)} loss selling "
+                    f"{_symbols(hh, orders.security[har])}")
+            if sub.any():
+                text += f" and bought {_symbols(hh, orders.security[sub])} in its place"
+            parts.append(text)
+        elif sub.any():
+            parts.append(f"bought {_symbols(hh, orders.security[sub])} in place of the loss "
+                         "lots sold")
+        rnd = mine & (reasons == "rounding")
+        if rnd.any():
+            k = int(rnd.sum())
+            parts.append(f"closed {k} small remnant{'s' if k > 1 else ''} "
+                         f"({_dollars(a.value[rnd].sum())})")
+        parts.append(_tax_clause(hh, orders, a, mine, i))
+        lines.append("; ".join(parts))
+    return lines
