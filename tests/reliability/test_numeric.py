@@ -162,12 +162,6 @@ def test_ten_thousandth_share_lot_closed():
     assert result.ok
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "taxopt/output.py format_number writes 6 decimals, but lots may hold more: a lot of "
-    "0.1234567 shares closed is written as 0.123457 (more than held: a short sale for "
-    "whoever executes the file) and a lot of 1e-7 shares as a row of 0 shares that "
-    "still reports its realized loss. Fix: print shares with enough digits (repr) or "
-    "reject lots with more than 6 decimals in the schema."))
 def test_written_shares_keep_the_lot_precision():
     raw = _household([FRAC, BD], [_lot("F1", "tx", "FR", 0.1234567, 20.0),
                                   _lot("B", "ira", "BD", 1)])
