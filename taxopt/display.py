@@ -34,13 +34,14 @@ def print_result(result: Result, out_dir: Path | None = None) -> None:
     s = result.summary()
     console.print(f"[bold]status[/bold] {s['status']}" + (f": {s['message']}" if s["message"]
                                                           else ""))
-    console.print(f"est. tax added this year ${s['est_tax']:,.2f}  (realized short-term "
-                  f"${s['realized_short_term']:,.2f}, long-term ${s['realized_long_term']:,.2f}"
-                  f"; turnover ${s['turnover']:,.2f})")
+    console.print(f"est. tax added this year {_usd(s['est_tax'])}  (realized short-term "
+                  f"{_usd(s['realized_short_term'])}, long-term "
+                  f"{_usd(s['realized_long_term'])}; turnover {_usd(s['turnover'])})")
     for gid, g in s["goals"].items():
-        drift = Table(title=f"goal {gid}: drift {g['drift_before']:.2%} -> {g['drift_after']:.2%}"
+        console.print(f"goal {gid}: drift {g['drift_before']:.2%} -> {g['drift_after']:.2%}"
                       + (f" (tolerance {g['drift_tolerance']:.2%})" if g["drift_tolerance"]
-                         else ""), title_justify="left")
+                         else ""))
+        drift = Table()
         for name in ("class", "target", "before", "after"):
             drift.add_column(name, justify="left" if name == "class" else "right")
         for cls, t in g["targets"].items():
@@ -65,6 +66,10 @@ def print_result(result: Result, out_dir: Path | None = None) -> None:
 def _fmt(v: object) -> str:
     """Money with cents; text as it is."""
     return f"{v:,.2f}" if isinstance(v, float | int) and not isinstance(v, bool) else str(v)
+
+
+def _usd(v: float) -> str:
+    return f"-${-v:,.2f}" if v < 0 else f"${v:,.2f}"
 
 
 def _shares(v: float) -> str:
