@@ -77,7 +77,24 @@ def machine() -> dict[str, str]:
     load = " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
     return {"date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "cpu": cpu,
             "cores": str(os.cpu_count()), "python": platform.python_version(),
-            "os": f"{platform.system()} {platform.release()}", "load": load}
+            "os": f"{platform.system()} {platform.release()}", "taxopt": revision(),
+            "load": load}
+
+
+def revision() -> str:
+    """The commit measured, and whether the package had uncommitted changes."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+
+    try:
+        head = git("rev-parse", "--short", "HEAD") or "?"
+        dirty = git("status", "--porcelain", "--", "taxopt")
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+    return head + (" + uncommitted changes in taxopt/" if dirty else "")
 
 
 def fmt(x: Any, spec: str) -> str:
