@@ -52,9 +52,10 @@ class Options:
         Years of the goal's expected excess return over cash charged per dollar of
         idle cash above ``min_cash``; 0 turns it off.
     drag_horizon_years
-        The simple drag model instead of (or beside) location: yearly tax on the
-        distributions of taxable holdings over this many years. 0 by default,
-        because the location value already counts it.
+        The simple drag model: yearly tax on the distributions of taxable holdings,
+        over this many years. Used only when location is off
+        (``location_horizon_years=0``), because the location value already counts it;
+        a tax-only plan still knows that bonds cost tax in a taxable account.
     min_trade_value
         Orders smaller than this many dollars are not emitted (no dust), unless
         they close a whole lot or position.
@@ -101,7 +102,7 @@ class Options:
     location_weight: float = 0.5
     discount_rate: float = 0.04
     cash_drag_years: float = 1.0
-    drag_horizon_years: float = 0.0
+    drag_horizon_years: float = 5.0
     min_trade_value: float = 10.0
     tax_model: Literal["exact", "lot"] = "exact"
     carryforward_value: float = 0.0

@@ -165,6 +165,6 @@ def default_terms(options: Options) -> list[Term]:
                                 options.location_weight))
     if options.cash_drag_years > 0:
         out.append(CashDragTerm(options.cash_drag_years))
-    if options.drag_horizon_years > 0:
+    if options.location_horizon_years <= 0 and options.drag_horizon_years > 0:
         out.append(DragTerm(options.drag_horizon_years))
     return out

@@ -94,8 +94,8 @@ def test_bonds_move_to_the_ira_and_equity_to_the_roth_as_far_as_tax_allows():
     assert s["est_tax"] == 0.0
     assert s["goals"]["g"]["drift_after"] == 0.0
     assert s["location"]["added"] > 0
-    # Tax-only (no location value): nothing to do, nothing done.
-    assert len(taxopt.rebalance(hh, location_horizon_years=0).orders) == 0
+    # Tax-only, drag ignored too: nothing to do, nothing done.
+    assert len(taxopt.rebalance(hh, location_horizon_years=0, drag_horizon_years=0).orders) == 0
     # At the default weight (half the benefit: 0.067 a dollar) the same swaps happen:
     # lot Z costs no tax and the Roth/IRA swap none, so only costs (0.2 cents) compete.
     half = taxopt.rebalance(hh, location_weight=0.5)
