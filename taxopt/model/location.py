@@ -46,6 +46,9 @@ def expected_returns(hh: Household) -> np.ndarray:
     sec = hh.securities
     by_class = np.array([DEFAULT_RETURNS.get(c, OTHER_RETURN) for c in hh.classes])
     implied = sec.exposure @ by_class
+    # A tax-exempt (municipal) fund yields less than a taxable one of the same class:
+    # that is the price of the exemption, and without it munis would look free.
+    implied = np.where(sec.tax_exempt, np.minimum(implied, DEFAULT_RETURNS["muni"]), implied)
     return np.where(np.isnan(sec.expected_return), implied, sec.expected_return)
 
 
