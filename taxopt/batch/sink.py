@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from itertools import pairwise
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..output import format_number
@@ -247,7 +249,33 @@ def merge_parts(parts_dir: Path, out_dir: Path, csv_too: bool) -> list[Path]:
         allt = pa.concat_tables(list(trade_parts())) if stems else TRADES_SCHEMA.empty_table()
         trades = iter([allt.sort_by("household_id")])   # Arrow's sort is stable
     paths += _write_all("trades", out_dir, TRADES_SCHEMA, trades, csv_too)
+    paths += _write_all("rejects", out_dir, REJECTS_SCHEMA, iter([rejects_table(res)]), csv_too)
     return paths
+
+
+REJECTS_SCHEMA = pa.schema([("household_id", pa.string()), ("table", pa.string()),
+                            ("record", pa.string()), ("field", pa.string()),
+                            ("problem", pa.string())])
+_REJECT = re.compile(r"^household (?P<hh>.+?): (?P<record>(?P<table>[a-z_]+)[^:]*?)"
+                     r"(?:: field '(?P<field>[^']*)')?: (?P<problem>.*)$")
+
+
+def rejects_table(results: pa.Table) -> pa.Table:
+    """The ops team's to-do list: one row per household rejected as invalid input, with
+    the table, record and field at fault (each household's first problem; fixing it
+    and re-running shows the next, if any)."""
+    bad = results.filter(pc.equal(results.column("status"), "invalid_input"))
+    rows = []
+    for hh, message in zip(bad.column("household_id").to_pylist(),
+                           bad.column("message").to_pylist(), strict=True):
+        m = _REJECT.match(message or "")
+        if m:
+            rows.append((hh, m["table"], m["record"], m["field"] or "", m["problem"]))
+        else:
+            rows.append((hh, "", "", "", message or ""))
+    cols = list(zip(*rows, strict=True)) if rows else [[] for _ in REJECTS_SCHEMA]
+    return pa.table({f.name: pa.array(c, pa.string()) for f, c in
+                     zip(REJECTS_SCHEMA, cols, strict=True)}, schema=REJECTS_SCHEMA)
 
 
 def _sorted_ids(t: pa.Table) -> bool:

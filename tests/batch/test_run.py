@@ -29,8 +29,9 @@ def test_reference_batch(small_batch):
     out, outcome = small_batch["out"], small_batch["outcome"]
     assert outcome.total == 10 and outcome.counts["optimal"] == 10 and outcome.exit_code == 0
     # nothing but the outputs: no temp files, no parts
-    assert _listing(out) == ["manifest.json", "report.html", "results.csv", "results.parquet",
-                             "trades.csv", "trades.parquet"]
+    assert _listing(out) == ["manifest.json", "rejects.csv", "rejects.parquet", "report.html",
+                             "results.csv", "results.parquet", "trades.csv", "trades.parquet"]
+    assert pq.read_table(out / "rejects.parquet").num_rows == 0   # nothing to fix
     res = pq.read_table(out / "results.parquet")
     assert res.column_names == list(RESULT_COLUMNS)
     ids = res.column("household_id").to_pylist()
@@ -136,6 +137,15 @@ def test_bad_households_are_rows_and_exit_code_1(tmp_path):
     assert set(status.values()) == {"optimal"}
     trades = pq.read_table(out / "trades.parquet").column("household_id").to_pylist()
     assert "syn-000003" not in trades and "syn-000005" not in trades
+    # the rejects table: what to fix, by household, table, record and field
+    assert pq.read_table(out / "rejects.parquet").to_pylist() == [
+        {"household_id": "syn-000003", "table": "lots", "record": "lots[4] (lot_id L-0005)",
+         "field": "symbol", "problem": "unknown symbol 'ZZZZ'"},
+        {"household_id": "syn-000005", "table": "goals",
+         "record": "goals[0] (goal_id retirement)", "field": "targets",
+         "problem": "targets must sum to 1, they sum to 0.9"}]
+    assert (out / "rejects.csv").read_text().splitlines()[0] == (
+        "household_id,table,record,field,problem")
     report = (out / "report.html").read_text()
     assert "unknown symbol &#x27;ZZZZ&#x27;" in report and "Failures (2)" in report
     # the report can be made again from the folder alone
