@@ -15,8 +15,8 @@ SCENARIOS = sorted((ROOT / "scenarios").glob("*.json"))
 def base_household() -> dict[str, Any]:
     """Two accounts, one goal, round numbers so every expected value is computable by hand.
 
-    taxable: 100 EQ @ $100 (lot A: basis $6,000, long-term; lot B: basis $12,000 for
-    50 of them? no: see lots) -- the lots are listed below with their gains.
+    taxable: 120 EQ @ $100 in lots A (long-term gain) and B (short-term loss);
+    IRA: 500 BD @ $10. The lots below carry their gains in comments.
     """
     return {
         "format": "taxopt.household/1",
