@@ -917,7 +917,8 @@ def extrapolate(main_local1: Run | None, main_localw: Run | None, main_dask: Run
             f"pickled bytes takes {probe['bytes_submit_ms']:.0f} ms per submit instead "
             "(a change in `DaskEngine.submit` + `solve_chunk`, not made here).",
         ]
-    if main_dask is not None and main_localw is not None and main_dask.chunks:
+    if main_dask is not None and main_localw is not None and main_dask.chunks and max(
+            main_dask.worker_wait, main_localw.worker_wait) < 0.3:   # else it measures the load
         d = (main_dask.solve_phase - main_localw.solve_phase) / main_dask.chunks
         out.append(f"- Measured directly: the Dask run's solve phase took {d * 1e3:+.0f} ms per "
                    f"chunk ({main_dask.chunks} chunks of {main_dask.chunk_size}) against the "
