@@ -41,6 +41,16 @@ class Result:
     violations: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     lot_relief: dict[str, Any] | None = None
+    _order_reasons: Any = field(default=None, repr=False)
+
+    @property
+    def order_reasons(self) -> Any:
+        """Why each order is there (computed once: the trade table and summary share it)."""
+        if self._order_reasons is None:
+            from .plan.reasons import order_reasons
+
+            self._order_reasons = order_reasons(self.household, self.orders, self.assessment)
+        return self._order_reasons
 
     @property
     def ok(self) -> bool:
@@ -55,7 +65,7 @@ class Result:
 
     def trade_columns(self) -> dict[str, list[Any]]:
         """The trade list as columns in the contract's order."""
-        return trade_columns(self.household, self.orders, self.assessment)
+        return trade_columns(self.household, self.orders, self.assessment, self.order_reasons)
 
     def trades(self):
         """The trade list as a pandas DataFrame (contract columns)."""
@@ -66,7 +76,7 @@ class Result:
     def summary(self, timings: bool = False) -> dict[str, Any]:
         """The summary record; ``timings`` adds the seconds of each stage (not deterministic)."""
         rec = summary_record(self.household, self.orders, self.assessment, self.status,
-                             self.message)
+                             self.message, self.order_reasons)
         if self.reasons:
             rec["infeasible_because"] = list(self.reasons)
         if self.violations:

@@ -1317,20 +1317,14 @@ def _sides(c: Any) -> tuple[np.ndarray, np.ndarray] | None:
     from cvxpy.constraints.nonpos import Inequality, NonNeg, NonPos
     from cvxpy.constraints.zero import Equality
 
-    if isinstance(c, Inequality):
+    if isinstance(c, Inequality | Equality):
         lhs, rhs = _value(c.args[0]), _value(c.args[1])
         if lhs is None or rhs is None:
             return None
         lhs_a = np.broadcast_to(np.asarray(lhs, float), c.shape).reshape(-1)
         rhs_a = np.broadcast_to(np.asarray(rhs, float), c.shape).reshape(-1)
-        return rhs_a - lhs_a, np.maximum(1.0, np.maximum(np.abs(lhs_a), np.abs(rhs_a)))
-    if isinstance(c, Equality):
-        lhs, rhs = _value(c.args[0]), _value(c.args[1])
-        if lhs is None or rhs is None:
-            return None
-        lhs_a = np.broadcast_to(np.asarray(lhs, float), c.shape).reshape(-1)
-        rhs_a = np.broadcast_to(np.asarray(rhs, float), c.shape).reshape(-1)
-        return -np.abs(rhs_a - lhs_a), np.maximum(1.0, np.maximum(np.abs(lhs_a), np.abs(rhs_a)))
+        gap = rhs_a - lhs_a if isinstance(c, Inequality) else -np.abs(rhs_a - lhs_a)
+        return gap, np.maximum(1.0, np.maximum(np.abs(lhs_a), np.abs(rhs_a)))
     if isinstance(c, NonPos | NonNeg):
         v = _value(c.args[0])
         if v is None:

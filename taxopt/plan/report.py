@@ -17,7 +17,8 @@ TRADE_COLUMNS = ("household_id", "account_id", "symbol", "side", "shares", "pric
                  "lot_id", "term", "realized_gain", "est_tax", "wash_disallowed", "reason")
 
 
-def trade_columns(hh: Household, orders: Orders, a: Assessment) -> dict[str, list[Any]]:
+def trade_columns(hh: Household, orders: Orders, a: Assessment,
+                  reasons: np.ndarray | None = None) -> dict[str, list[Any]]:
     """The trade list as columns (contract order; ``wash_disallowed``, ``reason`` appended)."""
     n = len(orders)
     named = (orders.lot >= 0) & ~orders.is_buy & (hh.accounts.tax_type[orders.account]
@@ -36,7 +37,7 @@ def trade_columns(hh: Household, orders: Orders, a: Assessment) -> dict[str, lis
         "realized_gain": np.round(a.gain, 2).tolist(),
         "est_tax": np.round(a.row_tax, 2).tolist(),
         "wash_disallowed": np.round(a.disallowed, 2).tolist(),
-        "reason": order_reasons(hh, orders, a).tolist(),  # issue 8
+        "reason": (order_reasons(hh, orders, a) if reasons is None else reasons).tolist(),
     }
 
 
@@ -56,7 +57,8 @@ def _year(y) -> dict[str, float]:
 
 
 def summary_record(hh: Household, orders: Orders, a: Assessment, status: str,
-                   message: str) -> dict[str, Any]:
+                   message: str,
+                   reasons: np.ndarray | None = None) -> dict[str, Any]:
     """The summary: tax with full netting, realized results, drift before and after."""
     goals = {}
     for g, gid in enumerate(hh.goals.goal_id):
@@ -70,7 +72,8 @@ def summary_record(hh: Household, orders: Orders, a: Assessment, status: str,
             "drift_after": round(float(a.drift_after[g]), 6),
         }
     accounts = {}
-    why = account_lines(hh, orders, a, order_reasons(hh, orders, a), status)  # issue 8
+    why = account_lines(hh, orders, a,
+                        order_reasons(hh, orders, a) if reasons is None else reasons, status)
     for i, aid in enumerate(hh.accounts.account_id):
         mine = orders.account == i
         accounts[aid] = {
