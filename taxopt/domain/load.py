@@ -130,6 +130,8 @@ def read_raw(path: Path) -> Any:
         except RecursionError:  # issue 8 (fuzzing): deep nesting
             raise InvalidInput(None, str(path), None,
                                "not valid YAML: nested too deeply") from None
+        except InvalidInput:
+            raise
         except Exception as err:  # issue 8 (fuzzing): PyYAML's constructors raise plain
             # ValueError/AttributeError on malformed scalars ('2020-13-45', !!int 'x')
             raise InvalidInput(None, str(path), None,
