@@ -164,7 +164,8 @@ def test_cli_exit_codes_0_and_2(small_batch, tmp_path):
     (bad / "lots.csv").write_text(text)
     res = CliRunner().invoke(cli, ["batch", str(bad), "--out", str(tmp_path / "o")])
     assert res.exit_code == 2
-    assert "error: input: table lots (lots.csv): field 'ticker': unknown column" in res.output
+    assert res.output == ("error: input: table lots (lots.csv): field 'symbol': required "
+                          "column is missing\n")
     assert "Traceback" not in res.output
     res = CliRunner().invoke(cli, ["batch", str(bad), "--out", str(tmp_path / "o"),
                                    "--scheduler", "tcp://localhost:1"])
