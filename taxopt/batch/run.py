@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import math
 import platform
 import shutil
@@ -48,13 +49,16 @@ from ..plan.report import TRADE_COLUMNS
 from . import sink
 from .failures import InfrastructureFailure, OutputFailure
 from .lock import OutLock
+from .logs import run_context
 from .progress import make_reporter
 from .tables import Tables, read_tables
 from .work import RESULT_COLUMNS, SOLVED, STATUSES, empty_columns
 
+log = logging.getLogger(__name__)
+
 MANIFEST_FORMAT = "taxopt.batch-manifest/1"
 MIN_CHUNK, MAX_CHUNK = 50, 500
-EXIT_OK, EXIT_FAILED = 0, 1
+EXIT_OK, EXIT_FAILED, EXIT_NOTHING_VALID = 0, 1, 2
 
 
 class BatchAborted(InfrastructureFailure):
@@ -74,6 +78,8 @@ class BatchOutcome:
     run_id: str = ""
     warnings: list[str] = field(default_factory=list)
     rejected_rows: int = 0
+    #: ``--resume`` found the run already finished: nothing was computed
+    finished_before: bool = False
 
     @property
     def failed(self) -> int:
@@ -81,8 +87,13 @@ class BatchOutcome:
 
     @property
     def exit_code(self) -> int:
-        """0 when every household is solved, 1 when some failed or are infeasible."""
-        return EXIT_OK if self.failed == 0 else EXIT_FAILED
+        """0 when every household is solved; 1 when some failed, are infeasible or a row was
+        rejected; 2 when there was nothing valid to solve (no household, or all rejected)."""
+        if self.finished_before:
+            return EXIT_OK
+        if self.total == 0 or self.counts.get("invalid_input", 0) == self.total:
+            return EXIT_NOTHING_VALID
+        return EXIT_OK if self.failed == 0 and self.rejected_rows == 0 else EXIT_FAILED
 
 
 @contextmanager
@@ -121,7 +132,7 @@ def run_batch(input_dir: str | Path, out_dir: str | Path, workers: int | None = 
               engine: str = "local", scheduler: str | None = None,
               time_limit: float | None = None, resume: bool = False, csv: bool = False,
               progress: Any = None, chunk_size: int | None = None, timings: bool = True,
-              report: bool = True) -> BatchOutcome:
+              report: bool = True, run_id: str | None = None) -> BatchOutcome:
     """Rebalance every household of a folder of tables.
 
     Parameters
@@ -154,15 +165,21 @@ def run_batch(input_dir: str | Path, out_dir: str | Path, workers: int | None = 
         that ``results`` is byte-identical across runs (``trades`` always is).
     report
         Write ``report.html``.
+    run_id
+        The run's id (manifest, lock, every log record); default `new_run_id`.
 
     Raises
     ------
     InvalidInput
         Bad arguments or malformed tables (exit code 2); nothing is solved.
+    InfrastructureFailure
+        The output folder cannot be written or is locked by another run, a
+        part file is damaged, the scheduler cannot be reached, or workers keep
+        dying (exit code 3; worth retrying).
     """
     started = dt.datetime.now(dt.UTC)
     t_start = time.perf_counter()
-    run_id = new_run_id(started)
+    run_id = run_id or new_run_id(started)
     _check_args(engine, scheduler, workers, chunk_size)
     base_options = Options()
     if time_limit is not None:
@@ -174,7 +191,13 @@ def run_batch(input_dir: str | Path, out_dir: str | Path, workers: int | None = 
     except OSError as err:
         raise OutputFailure(f"{out_dir}: cannot create the output folder: "
                             f"{err.strerror or err}") from None
-    with _output_errors(out_dir), OutLock(out_dir, run_id):
+    with run_context(run_id), _output_errors(out_dir), OutLock(out_dir, run_id) as lock:
+        if lock.took_over:
+            log.warning("took over the lock of a batch that is gone (pid %s on host %s, "
+                        "started %s)", lock.took_over.get("pid"), lock.took_over.get("host"),
+                        lock.took_over.get("started"))
+        for w in tables.warnings:
+            log.warning(w)
         return _run_locked(tables, input_dir, out_dir, run_id, started, t_start, base_options,
                            workers, engine, scheduler, time_limit, resume, csv, progress,
                            chunk_size, timings, report)
@@ -209,6 +232,10 @@ def _run_locked(tables: Tables, input_dir: str | Path, out_dir: Path, run_id: st
     state = {"inputs": fingerprints, "time_limit": time_limit, "timings": timings,
              "households": len(tables), "taxopt": __version__,
              "trade_columns": list(TRADE_COLUMNS)}
+    if resume and not (parts_dir / "state.json").is_file():
+        finished = _finished_run(out_dir, state, t_start)
+        if finished is not None:
+            return finished
     stems = _prepare_parts(parts_dir, state, resume)
 
     ids = tables.household_ids
@@ -248,6 +275,7 @@ def _run_locked(tables: Tables, input_dir: str | Path, out_dir: Path, run_id: st
                            run_id, list(tables.warnings), rejected_rows)
     manifest = _manifest(input_dir, fingerprints, base_options, eng.describe(), size,
                          resume, reused, started, outcome, len(pending))
+    manifest["state_sha256"] = _state_hash(state)
     sink.atomic_write(staging / "manifest.json",
                       (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
     if report:
@@ -262,6 +290,37 @@ def _run_locked(tables: Tables, input_dir: str | Path, out_dir: Path, run_id: st
               "exit_code": outcome.exit_code, "run_id": run_id})
     reporter.close()
     return outcome
+
+
+def _state_hash(state: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
+
+
+def _finished_run(out_dir: Path, state: dict[str, Any], t_start: float) -> BatchOutcome | None:
+    """The outcome of the finished run in ``out_dir`` when ``--resume`` has nothing to do.
+
+    Its manifest must describe the same inputs, options and code; another run's
+    manifest is an error (resuming would recompute a different batch).
+    """
+    mpath = out_dir / "manifest.json"
+    if not mpath.is_file():
+        return None
+    try:
+        manifest = json.loads(mpath.read_text())
+    except ValueError:
+        return None
+    if not isinstance(manifest, dict) or manifest.get("state_sha256") != _state_hash(state):
+        raise InvalidInput(None, "--resume", None,
+                           f"the finished run in {out_dir} used other input tables, options "
+                           "or code; run again without --resume")
+    counts = {k: int(v) for k, v in (manifest.get("counts") or {}).items()}
+    total = int(manifest.get("households") or 0)
+    log.info("the batch in %s already finished (run %s at %s): nothing to resume",
+             out_dir, manifest.get("run_id"), manifest.get("finished"))
+    return BatchOutcome(out_dir, total, counts, total, time.perf_counter() - t_start,
+                        [out_dir / n for n in sorted(manifest.get("outputs") or {})],
+                        str(manifest.get("run_id") or ""), list(manifest.get("warnings") or []),
+                        int(manifest.get("rejected_rows") or 0), finished_before=True)
 
 
 def _ordered_files(published: list[Path], out_dir: Path, report: bool) -> list[Path]:
@@ -369,9 +428,10 @@ def _make_engine(engine: str, workers: int | None, scheduler: str | None,
             raise InvalidInput(None, "--engine", None,
                                f"dask is not installed ({err.name}); "
                                "pip install 'taxopt[dask]'") from None
-        except OSError as err:
-            raise InvalidInput(None, "--scheduler", None,
-                               f"cannot reach the Dask scheduler: {err}") from None
+        except (OSError, TimeoutError) as err:
+            raise InfrastructureFailure(f"cannot reach the Dask scheduler {scheduler}: "
+                                        f"{str(err).splitlines()[0] if str(err) else err!r}"
+                                        ) from None
     return LocalEngine(workers or default_workers(), time_limit, timings)
 
 
