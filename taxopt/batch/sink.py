@@ -54,7 +54,8 @@ _TRADE_TYPES: dict[str, pa.DataType] = {
     "side": pa.string(), "shares": pa.float64(), "price": pa.float64(),
     "value": pa.float64(), "lot_id": pa.string(), "term": pa.string(),
     "realized_gain": pa.float64(), "est_tax": pa.float64(), "wash_disallowed": pa.float64(),
-    "reason": pa.string(),
+    "reason": pa.string(), "wash_kind": pa.string(), "replacement_lot_id": pa.string(),
+    "replacement_basis": pa.float64(), "replacement_acquired": pa.string(),
 }
 _RESULT_TYPES: dict[str, pa.DataType] = {
     "household_id": pa.string(), "status": pa.string(), "message": pa.string(),
