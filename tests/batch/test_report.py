@@ -219,5 +219,5 @@ def test_write_report_from_a_batch_folder(small_batch, tmp_path):
 def test_missing_folder_is_invalid_input(tmp_path):
     from taxopt.errors import InvalidInput
 
-    with pytest.raises(InvalidInput, match="no results.parquet here"):
+    with pytest.raises(InvalidInput, match=r"no results\.parquet here"):
         write_report(tmp_path)
