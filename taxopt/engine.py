@@ -138,7 +138,7 @@ def rebalance(household: Household, options: Options | None = None, **changes: A
     timings["build"] = t1 - t0
     sol = solve_program(model.program, opts)
     timings["solve"] = time.perf_counter() - t1
-    return finish(model, sol, opts, timings)
+    return with_relief(finish(model, sol, opts, timings), opts, _solve_free)
 
 
 Check = Callable[[RoundedTrades], list[str]]
@@ -190,26 +190,41 @@ def finish(model: RebalanceModel, sol: Solution, opts: Options, timings: dict[st
         return res
     status = "optimal" if sol.status == Status.OPTIMAL else "feasible"
     message = "" if status == "optimal" else f"solver stopped early: {sol.message}"
-    result = Result(hh, status, message, orders, a, sol, model, timings=timings)
-    if opts.lot_relief != "optimal":
-        result.lot_relief = _relief_difference(hh, opts, a)
+    return Result(hh, status, message, orders, a, sol, model, timings=timings)
+
+
+def with_relief(result: Result, opts: Options,
+                solve_free: Callable[[RebalanceModel, Options], Result | None]) -> Result:
+    """Add the cost of a forced lot order to a result (nothing when lots are free).
+
+    ``solve_free`` solves the same model without the forced order (see
+    `RebalanceModel.without_lot_order`) the way the result was solved, so an
+    embedding model's own terms and constraints hold in both; None when it cannot.
+    """
+    if result.ok and result.model is not None and opts.lot_relief != "optimal":
+        free = solve_free(result.model.without_lot_order(), opts.replace(lot_relief="optimal"))
+        result.lot_relief = relief_difference(result.assessment, opts.lot_relief, free)
     return result
 
 
-def _relief_difference(hh: Household, opts: Options, forced: Assessment) -> dict[str, Any]:
+def _solve_free(model: RebalanceModel, opts: Options) -> Result:
+    """The engine's way: solve the program, decode and audit (no further comparison)."""
+    return finish(model, solve_program(model.program, opts), opts, {})
+
+
+def relief_difference(forced: Assessment, method: str, free: Result | None) -> dict[str, Any]:
     """What the forced custodian method costs against the optimizer's own lot choice.
 
     Both plans' drift is reported beside their tax: when the forced order makes
     selling dearer, the plan may also rebalance less, and the tax difference alone
     would flatter it.
     """
-    free = rebalance(hh, opts.replace(lot_relief="optimal"))
-    out: dict[str, Any] = {"method": opts.lot_relief,
+    out: dict[str, Any] = {"method": method,
                            "est_tax": round(forced.est_tax, 2) + 0.0,
                            "drift_after": round(float(forced.drift_after.max()), 6),
                            "optimal_est_tax": None, "optimal_drift_after": None,
                            "difference": None}
-    if free.ok:
+    if free is not None and free.ok:
         best = free.assessment
         out.update(optimal_est_tax=round(best.est_tax, 2) + 0.0,
                    optimal_drift_after=round(float(best.drift_after.max()), 6),

@@ -54,6 +54,9 @@ carryforward piece, forced lot order). HiGHS solves the mixed-integer LP through
 cvxpy. For a QP or conic objective (e.g. a risk term) with a continuous solver,
 call `CvxpyModel.fix_integers` first: it fixes every integer variable at the
 optimum of taxopt's own MILP (HiGHS, direct) and makes the rest continuous.
+A program with the quadratic tracking term (``tracking="quadratic"``) starts with
+its integers fixed, as the engine solves it: they are chosen on the linear program
+with the L1 stand-in, then the QP is solved with them fixed (HiGHS's QP solver).
 """
 
 from __future__ import annotations
@@ -70,7 +73,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..adapters.base import Solution, Status
-from ..engine import Result
+from ..engine import Result, with_relief
 from ..errors import SolverError, TaxoptError
 from ..model.builder import RebalanceModel
 from ..options import Options
@@ -118,6 +121,7 @@ class _Spec:
     ub: np.ndarray
     rows: dict[str, _Rows]
     terms: dict[str, tuple[np.ndarray, float]]
+    quadratic: dict[str, tuple[np.ndarray, np.ndarray]]   # name -> (indices, F), F'F = Q
     affine: dict[str, tuple[sp.csr_matrix, np.ndarray]]
     goal_value: np.ndarray
     account_value: np.ndarray
@@ -130,7 +134,8 @@ class _Spec:
                       (np.isfinite(r.lo) & (r.lo == r.hi)).tobytes())
                      for name, r in self.rows.items())
         return (self.n, self.blocks, self.integer.tobytes(), lb_fin.tobytes(), ub_fin.tobytes(),
-                rows, tuple(self.terms))
+                rows, tuple(self.terms),
+                tuple((k, idx.tobytes()) for k, (idx, _) in self.quadratic.items()))
 
 
 def _widen(A: Any, n: int) -> sp.csr_matrix:
@@ -194,7 +199,8 @@ def _spec(model: RebalanceModel, fixed: np.ndarray | None) -> _Spec:
     rows = {name: _Rows(_widen(r.A, n), r.lo.copy(), r.hi.copy(), r.labels)
             for name, r in prog.rows.items()}
     terms = {}
-    for name, (coef, const) in prog.terms.items():
+    solved = prog.quadratic_stage()   # quadratic terms replace their linear stand-ins
+    for name, (coef, const) in solved.terms.items():
         full = np.zeros(n)
         full[: len(coef)] = coef
         terms[name] = (full, float(const))
@@ -202,8 +208,15 @@ def _spec(model: RebalanceModel, fixed: np.ndarray | None) -> _Spec:
               (("holdings", ctx.holdings), ("cash", ctx.cash),
                ("account_class", ctx.account_class), ("goal_class", ctx.goal_class))}
     return _Spec(n, tuple((b.name, b.start, b.size) for b in prog.vars.values()),
-                 ints.astype(np.int64), lb, ub, rows, terms, affine,
+                 ints.astype(np.int64), lb, ub, rows, terms,
+                 {k: (idx, _factor(Q)) for k, (idx, Q) in solved.quadratic.items()}, affine,
                  ctx.layout.goal_value.copy(), ctx.layout.account_value.copy(), _labels(model))
+
+
+def _factor(Q: np.ndarray) -> np.ndarray:
+    """F with F'F = Q (Q symmetric PSD), so ``1/2 x'Qx = 1/2 |F x|^2`` keeps the problem DPP."""
+    vals, vecs = np.linalg.eigh((Q + Q.T) / 2)
+    return np.sqrt(np.maximum(vals, 0.0))[:, None] * vecs.T
 
 
 def _same_matrix(a: sp.csr_matrix, b: sp.csr_matrix) -> bool:
@@ -439,6 +452,11 @@ class CvxpyModel:
         if fixed_integers is not None:
             self._fix_mode = "given"
             self._fixed = np.round(np.asarray(fixed_integers, dtype=float))
+        elif model.program.quadratic and model.program.is_mip:
+            # A QP with integers is a MIQP, which no default solver takes: as in the
+            # engine, the integers are those of the linear stage (see `fix_integers`).
+            self._fix_mode = "solve"
+            self._fixed = self._solve_integers(model)
         self._spec = _spec(model, self._fixed)
         self._build_variables()
 
@@ -504,6 +522,15 @@ class CvxpyModel:
             pc, pk = cp.Parameter(s.n), cp.Parameter()
             self._term_params[name] = (pc, pk)
             self._terms[name] = ObjectiveTerm(name, pc @ x + pk, False, self)
+            self._weights.setdefault(name, 1.0)
+        self._quad_params: dict[str, tuple[Any, Any]] = {}
+        self._quad_objective: list[Any] = []
+        for name, (idx, F) in s.quadratic.items():
+            pf, pw = cp.Parameter(F.shape), cp.Parameter(F.shape)   # F, sqrt(weight) F
+            self._quad_params[name] = (pf, pw)
+            self._terms[name] = ObjectiveTerm(name, 0.5 * cp.sum_squares(pf @ x[idx]), False,
+                                              self)
+            self._quad_objective.append(0.5 * cp.sum_squares(pw @ x[idx]))
             self._weights.setdefault(name, 1.0)
 
         ix = _indexes(self.model)
@@ -609,6 +636,9 @@ class CvxpyModel:
             coef += w * c
             const += w * k
         self._p_obj.value, self._p_obj_k.value = coef, const
+        for name, (_, F) in self._spec.quadratic.items():
+            pf, pw = self._quad_params[name]
+            pf.value, pw.value = F, np.sqrt(self._weights.get(name, 1.0)) * F
 
     def _stale(self, expr: Any) -> bool:
         """Whether ``expr`` uses the variable vector of an earlier compilation."""
@@ -660,7 +690,7 @@ class CvxpyModel:
         import cvxpy as cp
 
         if self._problem is None:
-            obj = self._p_obj @ self._x + self._p_obj_k
+            obj = self._p_obj @ self._x + self._p_obj_k + sum(self._quad_objective)
             cons: list[Any] = []
             for g in self._groups.values():
                 if g.name in self._spec.rows or g.name == "bounds" or g.user:
@@ -716,7 +746,7 @@ class CvxpyModel:
         """The weight of objective term ``name``."""
         if name in self._user_terms:
             return self._user_terms[name].weight
-        if name in self._spec.terms:
+        if name in self._spec.terms or name in self._spec.quadratic:
             return self._weights.get(name, 1.0)
         raise KeyError(f"no objective term {name!r}; terms are {list(self.terms)}")
 
@@ -737,8 +767,10 @@ class CvxpyModel:
             if ut.param is not None:
                 ut.param.value = w
             return
-        if name not in self._spec.terms:
+        if name not in self._spec.terms and name not in self._spec.quadratic:
             raise KeyError(f"no objective term {name!r}; terms are {list(self.terms)}")
+        if name in self._spec.quadratic and w < 0:
+            raise ValueError(f"objective {name!r} is quadratic: its weight must be >= 0")
         self._weights[name] = w
         self._load_objective()
 
@@ -756,7 +788,7 @@ class CvxpyModel:
         weight
             Its weight; change it later with `set_weight` without recompiling.
         """
-        if name in self._spec.terms or name in self._user_terms:
+        if name in self._terms or name in self._user_terms:
             raise ValueError(f"objective term {name!r} exists; use set_weight or remove")
         ut = _UserTerm(expr, float(weight))
         self._realize_term(name, ut)
@@ -851,13 +883,13 @@ class CvxpyModel:
 
     @staticmethod
     def _solve_integers(model: RebalanceModel) -> np.ndarray:
-        from ..adapters.highs import solve_highs
+        from ..adapters import choose_integers
 
         prog = model.program
         ints = np.flatnonzero(prog.integrality())
         if not len(ints):
             return np.zeros(0)
-        sol = solve_highs(prog, model.options)
+        sol = choose_integers(prog, model.options.replace(adapter="highs"))
         if not sol.status.has_solution:
             raise SolverError(f"household {model.household.household_id}: taxopt's own MILP "
                               f"has no solution ({sol.status}: {sol.message}); cannot fix "
@@ -921,8 +953,8 @@ class CvxpyModel:
         linear = all(ut.expr.is_affine() for ut in self._user_terms.values()) and all(
             all(a.is_affine() for a in c.args) and _kind(c) in ("le", "eq")
             for ug in self._user_groups.values() for c in ug.constraints)
-        if linear:
-            return "HIGHS"
+        if linear and not (self._spec.quadratic and len(self._spec.integer)):
+            return "HIGHS"   # LP, MILP, or with the built-in quadratic terms a QP
         if len(self._spec.integer):
             raise TaxoptError("the model has integer variables and a nonlinear term or "
                               "constraint: call fix_integers() first, or name a mixed-integer "
@@ -988,6 +1020,8 @@ class CvxpyModel:
         res = finish(self.model, sol, opts, timings,
                      check=self._user_check(x) if self._user_groups else None,
                      repair_model=lambda: self._repair_model(sol, opts))
+        res = with_relief(res, opts, lambda model, o: self._solve_free(model, name,
+                                                                       solver_options))
         if status == Status.INFEASIBLE and not res.reasons and self._user_groups:
             res.message = ("infeasible with the user constraints "
                            f"({', '.join(self._user_groups)}); the model's own rules can "
@@ -999,6 +1033,24 @@ class CvxpyModel:
             user = report[report["user"] & report["binding"]]
             out.binding = [str(g) for g in user.index]
         return out
+
+    def _solve_free(self, model: RebalanceModel, solver: str,
+                    solver_options: dict[str, Any]) -> Result | None:
+        """``model`` (this one without its forced lot order) with this model's weights
+        and user pieces, solved with the same solver; None when a user piece cannot be
+        rebuilt on it (given as an expression, not a callable)."""
+        if not all(callable(u.source) for u in self._user_terms.values()) or not all(
+                callable(g.source) for g in self._user_groups.values()):
+            return None
+        free = CvxpyModel(model)
+        for name, w in self._weights.items():
+            if name in free._spec.terms or name in free._spec.quadratic:
+                free.set_weight(name, w)
+        for name, ut in self._user_terms.items():
+            free.add_objective(name, ut.source, ut.weight)
+        for name, ug in self._user_groups.items():
+            free.add_constraints(name, ug.source, ug.tol)
+        return free.solve(solver, duals=False, **solver_options)
 
     def _fixed_twin(self, values: np.ndarray, opts: Options
                     ) -> tuple[dict[str, list[Any]], bool] | None:
@@ -1058,6 +1110,8 @@ class CvxpyModel:
             x = np.asarray(self._x.value, dtype=float)
         out = {name: float(self._weights.get(name, 1.0) * (coef @ x + k))
                for name, (coef, k) in self._spec.terms.items()}
+        for name, (idx, F) in self._spec.quadratic.items():
+            out[name] = float(self._weights.get(name, 1.0) * 0.5 * np.sum((F @ x[idx]) ** 2))
         for name, ut in self._user_terms.items():
             v = _value(ut.expr)
             if v is not None:
@@ -1183,7 +1237,7 @@ class CvxpyModel:
         from dataclasses import replace
 
         from ..decode.rounding import _support
-        from ..model.program import Program, VarBlock
+        from ..model.program import VarBlock
 
         ctx = self.model.context
         assert ctx is not None
@@ -1195,8 +1249,8 @@ class CvxpyModel:
         lo = np.where(buy_on, np.floor(shares / step + 1e-9) * step * price, 0.0)
         block = prog.vars["buy"]
         hi = np.minimum(block.ub, np.ceil(shares / step - 1e-9) * step * price)
-        boxed = Program(vars=dict(prog.vars), rows=dict(prog.rows), n=prog.n,
-                        pieces=list(prog.pieces))
+        # every term (quadratic ones and their stand-ins too) with this model's weights
+        boxed = prog.weighted(self._weights)
         boxed.vars["buy"] = VarBlock("buy", block.start, block.size, block.lb.copy(),
                                      np.maximum(hi, 0.0), block.integer)
         rows = sp.csr_matrix((np.ones(block.size), (np.arange(block.size),
@@ -1204,9 +1258,6 @@ class CvxpyModel:
                              shape=(block.size, prog.n))
         boxed.add_rows("embedding_rounding", rows, np.minimum(lo, boxed.vars["buy"].ub),
                        np.inf)
-        for name, (coef, const) in prog.terms.items():
-            w = self._weights.get(name, 1.0)
-            boxed.terms[name] = (w * coef, w * const)
         user = np.zeros(prog.n)
         for ut in self._user_terms.values():   # first order at the solution
             grad = _gradient(ut.expr, self._x)

@@ -12,7 +12,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..adapters import solve_program
-from ..engine import Check, Result, finish
+from ..engine import Check, Result, _solve_free, finish, with_relief
 from ..errors import InvalidOptions
 from ..options import Options
 
@@ -68,7 +68,7 @@ def solve_model(model: RebalanceModel, adapter: str | None = None, solver: str |
     t0 = time.perf_counter()
     sol = solve_program(model.program, opts)
     timings = {"solve": time.perf_counter() - t0}
-    return finish(model, sol, opts, timings)
+    return with_relief(finish(model, sol, opts, timings), opts, _solve_free)
 
 
 __all__ = ["SOLVE_KNOBS", "Check", "finish", "solve_model", "solve_options"]

@@ -49,6 +49,17 @@ class RebalanceModel:
         self.context = ctx
         return ctx
 
+    def without_lot_order(self) -> RebalanceModel:
+        """The same model with the optimizer free to pick lots (no forced custodian
+        order): what a forced order is compared with. Compiled."""
+        opts = self.options.replace(lot_relief="optimal")
+        out = RebalanceModel(self.household, opts, list(self.terms),
+                             [c for c in self.constraints
+                              if getattr(c, "name", None) != "lot_relief"],
+                             list(self.late_constraints))
+        out.compile()
+        return out
+
     # The embedding API (issue 7): thin delegations to `taxopt.api`.
     def solve(self, adapter: str | None = None, solver: str | None = None,
               **changes: Any) -> Result:
