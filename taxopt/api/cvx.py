@@ -188,14 +188,14 @@ def _spec(model: RebalanceModel, fixed: np.ndarray | None) -> _Spec:
     ctx = model.context
     assert ctx is not None
     n = prog.n
+    if fixed is not None:
+        count = int(prog.integrality().sum())
+        if len(fixed) != count:
+            raise TaxoptError("the fixed integer values no longer match the program's "
+                              f"{count} integer variables; call fix_integers() again")
+        prog = prog.with_integers_fixed(fixed)
     lb, ub = prog.bounds()
     ints = np.flatnonzero(prog.integrality())
-    if fixed is not None:
-        if len(fixed) != len(ints):
-            raise TaxoptError("the fixed integer values no longer match the program's "
-                              f"{len(ints)} integer variables; call fix_integers() again")
-        lb[ints] = ub[ints] = fixed
-        ints = np.zeros(0, dtype=np.int64)
     rows = {name: _Rows(_widen(r.A, n), r.lo.copy(), r.hi.copy(), r.labels)
             for name, r in prog.rows.items()}
     terms = {}

@@ -104,6 +104,19 @@ class Program:
         """Add a named linear objective term ``coef @ x + constant`` (coef may be short)."""
         self.terms[name] = (np.asarray(coef, float), float(constant))
 
+    def mark_stand_in(self, name: str) -> None:
+        """Name the linear term ``name`` as a stand-in for the quadratic terms: it takes
+        their place while integers are chosen (`linear_stage`) and leaves the objective
+        once they are fixed (`quadratic_stage`)."""
+        if name not in self.terms:
+            raise KeyError(f"no linear term {name!r} to stand in for the quadratic terms")
+        self.proxies.add(name)
+
+    @property
+    def stand_ins(self) -> frozenset[str]:
+        """The linear terms that stand in for the quadratic ones (see `mark_stand_in`)."""
+        return frozenset(self.proxies)
+
     def add_quadratic(self, name: str, idx: np.ndarray, Q: np.ndarray) -> None:
         """Add ``1/2 x[idx]' Q x[idx]`` (Q symmetric positive semidefinite)."""
         self.quadratic[name] = (np.asarray(idx, np.int64), np.asarray(Q, float))
@@ -144,8 +157,7 @@ class Program:
         """The program a MIP solver can take: quadratic terms out, their stand-ins in."""
         if not self.quadratic:
             return self
-        out = self.without(quadratic=True)
-        return out
+        return self.without(quadratic=True)
 
     def quadratic_stage(self) -> Program:
         """The program with its own objective: the stand-ins out when quadratic terms
@@ -253,7 +265,3 @@ class Program:
             out[name] = float(0.5 * x[idx] @ Q @ x[idx])
         return out
 
-
-def rescaled(prog: Program, scale: np.ndarray) -> Program:
-    """`Program.rescaled` as a function (kept for callers of the old name)."""
-    return prog.rescaled(scale)
