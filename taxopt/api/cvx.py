@@ -73,6 +73,9 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..adapters.base import Solution, Status
+from ..adapters.cvxpy_adapter import SPARSE_WARNING, CvxpyProgram, Rows, data_of, widen
+from ..adapters.cvxpy_adapter import run as run_cvxpy
+from ..adapters.cvxpy_adapter import solver_options as solver_options_of
 from ..engine import Result, with_relief
 from ..errors import SolverError, TaxoptError
 from ..model.builder import RebalanceModel
@@ -97,18 +100,9 @@ ACTIVE_RTOL = 1e-6
 DUAL_TOL = 1e-9
 """An active entry binds when its dual exceeds this (dollars of objective per unit)."""
 
-_SPARSE_WARNING = r".*sparse CVXPY expression.*"
 
 
 # --------------------------------------------------------------------------- the numbers
-
-@dataclass(frozen=True, slots=True, eq=False)
-class _Rows:
-    A: sp.csr_matrix
-    lo: np.ndarray
-    hi: np.ndarray
-    labels: list[str] | None
-
 
 @dataclass(frozen=True, slots=True, eq=False)
 class _Spec:
@@ -119,7 +113,7 @@ class _Spec:
     integer: np.ndarray
     lb: np.ndarray
     ub: np.ndarray
-    rows: dict[str, _Rows]
+    rows: dict[str, Rows]
     terms: dict[str, tuple[np.ndarray, float]]
     quadratic: dict[str, tuple[np.ndarray, np.ndarray]]   # name -> (indices, F), F'F = Q
     affine: dict[str, tuple[sp.csr_matrix, np.ndarray]]
@@ -136,14 +130,6 @@ class _Spec:
         return (self.n, self.blocks, self.integer.tobytes(), lb_fin.tobytes(), ub_fin.tobytes(),
                 rows, tuple(self.terms),
                 tuple((k, idx.tobytes()) for k, (idx, _) in self.quadratic.items()))
-
-
-def _widen(A: Any, n: int) -> sp.csr_matrix:
-    out = sp.csr_matrix(A)
-    if out.shape[1] < n:
-        out = sp.csr_matrix((out.data, out.indices, out.indptr), shape=(out.shape[0], n))
-    out.sum_duplicates()
-    return out
 
 
 def _labels(model: RebalanceModel) -> tuple[object, ...]:
@@ -187,94 +173,24 @@ def _spec(model: RebalanceModel, fixed: np.ndarray | None) -> _Spec:
     prog = model.program
     ctx = model.context
     assert ctx is not None
-    n = prog.n
     if fixed is not None:
         count = int(prog.integrality().sum())
         if len(fixed) != count:
             raise TaxoptError("the fixed integer values no longer match the program's "
                               f"{count} integer variables; call fix_integers() again")
         prog = prog.with_integers_fixed(fixed)
-    lb, ub = prog.bounds()
-    ints = np.flatnonzero(prog.integrality())
-    rows = {name: _Rows(_widen(r.A, n), r.lo.copy(), r.hi.copy(), r.labels)
-            for name, r in prog.rows.items()}
-    terms = {}
-    solved = prog.quadratic_stage()   # quadratic terms replace their linear stand-ins
-    for name, (coef, const) in solved.terms.items():
-        full = np.zeros(n)
-        full[: len(coef)] = coef
-        terms[name] = (full, float(const))
-    affine = {name: (_widen(a.M, n), a.c.copy()) for name, a in
+    d = data_of(prog.quadratic_stage())   # quadratic terms replace their linear stand-ins
+    affine = {name: (widen(a.M, d.n), a.c.copy()) for name, a in
               (("holdings", ctx.holdings), ("cash", ctx.cash),
                ("account_class", ctx.account_class), ("goal_class", ctx.goal_class))}
-    return _Spec(n, tuple((b.name, b.start, b.size) for b in prog.vars.values()),
-                 ints.astype(np.int64), lb, ub, rows, terms,
-                 {k: (idx, _factor(Q)) for k, (idx, Q) in solved.quadratic.items()}, affine,
+    return _Spec(d.n, tuple((b.name, b.start, b.size) for b in prog.vars.values()),
+                 d.integer, d.lb, d.ub, d.rows, d.terms, d.quadratic, affine,
                  ctx.layout.goal_value.copy(), ctx.layout.account_value.copy(), _labels(model))
-
-
-def _factor(Q: np.ndarray) -> np.ndarray:
-    """F with F'F = Q (Q symmetric PSD), so ``1/2 x'Qx = 1/2 |F x|^2`` keeps the problem DPP."""
-    vals, vecs = np.linalg.eigh((Q + Q.T) / 2)
-    return np.sqrt(np.maximum(vals, 0.0))[:, None] * vecs.T
 
 
 def _same_matrix(a: sp.csr_matrix, b: sp.csr_matrix) -> bool:
     return (a.shape == b.shape and a.nnz == b.nnz and np.array_equal(a.indptr, b.indptr)
             and np.array_equal(a.indices, b.indices) and np.array_equal(a.data, b.data))
-
-
-class _SparseParam:
-    """A sparse matrix Parameter with a fixed pattern; values outside it are refused."""
-
-    def __init__(self, A: sp.csr_matrix, extra: np.ndarray | None = None) -> None:
-        import cvxpy as cp
-
-        m, n = A.shape
-        coo = A.tocoo()
-        keys = np.unique(np.concatenate([coo.row.astype(np.int64) * n + coo.col,
-                                         extra if extra is not None else np.zeros(0, np.int64)]))
-        self.shape = (m, n)
-        self.keys = keys                          # sorted, the pattern
-        self.param: Any = None
-        if len(keys):
-            self.param = cp.Parameter((m, n), sparsity=(keys // n, keys % n))
-            r, c = self.param.sparse_idx
-            self._order = np.searchsorted(keys, np.asarray(r, np.int64) * n + c)
-        self.load(A)
-
-    def _entries(self, A: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
-        coo = A.tocoo()
-        nz = coo.data != 0
-        return coo.row[nz].astype(np.int64) * self.shape[1] + coo.col[nz], coo.data[nz]
-
-    def fits(self, A: sp.csr_matrix) -> bool:
-        """Whether ``A``'s nonzeros all lie in the pattern."""
-        if A.shape != self.shape:
-            return False
-        k, _ = self._entries(A)
-        if not len(self.keys):
-            return not len(k)
-        pos = np.minimum(np.searchsorted(self.keys, k), len(self.keys) - 1)
-        return bool(np.all(self.keys[pos] == k))
-
-    def load(self, A: sp.csr_matrix) -> None:
-        if self.param is None:
-            return
-        k, data = self._entries(A)
-        vals = np.zeros(len(self.keys))
-        vals[np.searchsorted(self.keys, k)] = data
-        # The pattern is the Parameter's own (checked by `fits`), in its canonical order,
-        # so the value is saved without cvxpy's re-validation of the pattern.
-        self.param.save_value(sp.coo_array((vals[self._order], self.param.sparse_idx),
-                                           shape=self.shape), sparse_path=True)
-
-    def times(self, x: Any) -> Any:
-        import cvxpy as cp
-
-        if self.param is None:
-            return cp.Constant(np.zeros(self.shape[0]))
-        return self.param @ x
 
 
 # ------------------------------------------------------------------------ the named pieces
@@ -443,7 +359,7 @@ class CvxpyModel:
         self._user_groups: dict[str, _UserGroup] = {}
         self._fix_mode: Literal["solve", "given"] | None = None
         self._fixed: np.ndarray | None = None
-        self._patterns: dict[str, tuple[tuple[int, int], np.ndarray]] = {}
+        self._cp: CvxpyProgram | None = None
         self._problem: Any = None
         self._retired: set[int] = set()   # ids of earlier variable vectors
         self._x: Any = None
@@ -469,68 +385,23 @@ class CvxpyModel:
         s = self._spec
         if self._x is not None:
             self._retired.add(int(self._x.id))
-        self._x = cp.Variable(s.n, name="x", integer=(s.integer,) if len(s.integer) else False)
-        x = self._x
-        self._lb_idx, self._ub_idx = np.flatnonzero(np.isfinite(s.lb)), np.flatnonzero(
-            np.isfinite(s.ub))
-        self._p_lb: Any = cp.Parameter(len(self._lb_idx))
-        self._p_ub: Any = cp.Parameter(len(self._ub_idx))
-        self._bound_entries: list[tuple[Any, np.ndarray, str]] = []
-        if len(self._lb_idx):
-            self._bound_entries.append((x[self._lb_idx] >= self._p_lb, self._lb_idx, "lo"))
-        if len(self._ub_idx):
-            self._bound_entries.append((x[self._ub_idx] <= self._p_ub, self._ub_idx, "hi"))
-        bounds = [c for c, _, _ in self._bound_entries]
+        self._cp = CvxpyProgram(s, self._cp.patterns if self._cp is not None else None)
+        x = self._x = self._cp.x
+        self._bound_entries = self._cp.bounds
         self._groups: dict[str, ConstraintGroup] = {
-            "bounds": ConstraintGroup("bounds", bounds)}
-        self._row_params: dict[str, tuple[_SparseParam, list[tuple[str, np.ndarray, Any]]]] = {}
-        self._row_entries: dict[str, list[tuple[Any, np.ndarray, str]]] = {}
+            "bounds": ConstraintGroup("bounds", [c for c, _, _ in self._bound_entries])}
+        self._row_entries = self._cp.rows
         for name, r in s.rows.items():
-            shape, seen = self._patterns.get(name, (None, None))
-            P = _SparseParam(r.A, seen if shape == r.A.shape else None)
-            self._patterns[name] = (r.A.shape, P.keys)   # patterns only grow: fewer rebuilds
-            e = P.times(x)
-            fin_lo, fin_hi = np.isfinite(r.lo), np.isfinite(r.hi)
-            eq = fin_lo & (r.lo == r.hi)
-            parts: list[tuple[str, np.ndarray, Any]] = []
-            cons: list[Any] = []
-            entries: list[tuple[Any, np.ndarray, str]] = []
-            for kind, idx in (("eq", np.flatnonzero(eq)), ("lo", np.flatnonzero(fin_lo & ~eq)),
-                              ("hi", np.flatnonzero(fin_hi & ~eq))):
-                if not len(idx):
-                    continue
-                p = cp.Parameter(len(idx))
-                c = (e[idx] == p) if kind == "eq" else (e[idx] >= p) if kind == "lo" \
-                    else (e[idx] <= p)
-                parts.append((kind, idx, p))
-                cons.append(c)
-                entries.append((c, idx, kind))
-            self._row_params[name] = (P, parts)
-            self._row_entries[name] = entries
-            self._groups[name] = ConstraintGroup(name, cons, r.labels)
+            self._groups[name] = ConstraintGroup(
+                name, [c for c, _, _ in self._row_entries[name]], r.labels)
         self._aliases: dict[str, list[str]] = {}
         for prefix in sorted({k.split("_")[0] for k in s.rows if "_" in k}):
             if prefix not in self._groups:
                 self._aliases[prefix] = [k for k in s.rows if k.startswith(prefix + "_")]
         self._alias_groups()
-
-        self._p_obj: Any = cp.Parameter(s.n)
-        self._p_obj_k: Any = cp.Parameter()
-        self._term_params: dict[str, tuple[Any, Any]] = {}
         self._terms: dict[str, ObjectiveTerm] = {}
-        for name in s.terms:
-            pc, pk = cp.Parameter(s.n), cp.Parameter()
-            self._term_params[name] = (pc, pk)
-            self._terms[name] = ObjectiveTerm(name, pc @ x + pk, False, self)
-            self._weights.setdefault(name, 1.0)
-        self._quad_params: dict[str, tuple[Any, Any]] = {}
-        self._quad_objective: list[Any] = []
-        for name, (idx, F) in s.quadratic.items():
-            pf, pw = cp.Parameter(F.shape), cp.Parameter(F.shape)   # F, sqrt(weight) F
-            self._quad_params[name] = (pf, pw)
-            self._terms[name] = ObjectiveTerm(name, 0.5 * cp.sum_squares(pf @ x[idx]), False,
-                                              self)
-            self._quad_objective.append(0.5 * cp.sum_squares(pw @ x[idx]))
+        for name, expr in self._cp.terms.items():
+            self._terms[name] = ObjectiveTerm(name, expr, False, self)
             self._weights.setdefault(name, 1.0)
 
         ix = _indexes(self.model)
@@ -605,19 +476,11 @@ class CvxpyModel:
     def _load(self) -> None:
         """Load the spec's numbers into the Parameters."""
         s = self._spec
-        self._p_lb.value = s.lb[self._lb_idx]
-        self._p_ub.value = s.ub[self._ub_idx]
+        assert self._cp is not None
+        self._cp.load(s, self._weights)
         for name, r in s.rows.items():
-            P, parts = self._row_params[name]
-            P.load(r.A)
-            for kind, idx, p in parts:
-                p.value = (r.hi if kind == "hi" else r.lo)[idx]
             self._groups[name].labels = r.labels
         self._alias_groups()
-        for name, (coef, const) in s.terms.items():
-            pc, pk = self._term_params[name]
-            pc.value, pk.value = coef, const
-        self._load_objective()
         for name, (_, c) in s.affine.items():
             self._p_affine[name].value = c
         K = len(self.model.household.classes)
@@ -629,16 +492,8 @@ class CvxpyModel:
         self._p_goal_weight0.value = s.affine["goal_class"][1] * inv
 
     def _load_objective(self) -> None:
-        coef = np.zeros(self._spec.n)
-        const = 0.0
-        for name, (c, k) in self._spec.terms.items():
-            w = self._weights.get(name, 1.0)
-            coef += w * c
-            const += w * k
-        self._p_obj.value, self._p_obj_k.value = coef, const
-        for name, (_, F) in self._spec.quadratic.items():
-            pf, pw = self._quad_params[name]
-            pf.value, pw.value = F, np.sqrt(self._weights.get(name, 1.0)) * F
+        assert self._cp is not None
+        self._cp.load_objective(self._spec, self._weights)
 
     def _stale(self, expr: Any) -> bool:
         """Whether ``expr`` uses the variable vector of an earlier compilation."""
@@ -690,7 +545,8 @@ class CvxpyModel:
         import cvxpy as cp
 
         if self._problem is None:
-            obj = self._p_obj @ self._x + self._p_obj_k + sum(self._quad_objective)
+            assert self._cp is not None
+            obj = self._cp.objective
             cons: list[Any] = []
             for g in self._groups.values():
                 if g.name in self._spec.rows or g.name == "bounds" or g.user:
@@ -941,7 +797,7 @@ class CvxpyModel:
         if old.structure() != new.structure():
             return False
         for name, r in new.rows.items():
-            if not self._row_params[name][0].fits(r.A):
+            if self._cp is None or not self._cp.matrices[name].fits(r.A):
                 return False
         if any(not _same_matrix(old.affine[k][0], new.affine[k][0]) for k in old.affine):
             return False
@@ -989,8 +845,8 @@ class CvxpyModel:
         opts = solve_options(self.model, {"adapter": "cvxpy", "solver": name})
         n, ints = self._spec.n, self._spec.integer
         try:
-            run = _run(self.problem, name, _solver_kwargs(name, opts, bool(len(ints)),
-                                                          solver_options))
+            run = run_cvxpy(self.problem, name, {**solver_options_of(name, opts, bool(len(ints))),
+                                                 **solver_options})
         except cp.error.SolverError as err:
             sol = Solution(Status.ERROR, np.zeros(n), float("nan"), "cvxpy", name,
                            _cvxpy_version(), message=str(err).splitlines()[0])
@@ -1088,7 +944,7 @@ class CvxpyModel:
             twin.set_weight(name, ut.weight)
         name = twin.default_solver()
         try:
-            run = _run(twin.problem, name, _solver_kwargs(name, opts, False, {}))
+            run = run_cvxpy(twin.problem, name, solver_options_of(name, opts, False))
         except cp.error.SolverError:
             return None
         if not run.status.has_solution:
@@ -1299,52 +1155,6 @@ class CvxpyModel:
 
 # ------------------------------------------------------------------ constraint arithmetic
 
-@dataclass(frozen=True, slots=True)
-class _Run:
-    status: Status
-    objective: float
-    solver: str
-    seconds: float
-    compile_seconds: float
-    compiled: bool
-    message: str
-
-
-def _solver_kwargs(name: str, opts: Options, mip: bool, given: dict[str, Any]) -> dict[str, Any]:
-    """taxopt's defaults for a cvxpy solver (as the cvxpy adapter), then the user's."""
-    kwargs: dict[str, Any] = {}
-    if name == "HIGHS":
-        kwargs = {"time_limit": float(opts.time_limit), "threads": 1}
-        if mip:   # as taxopt's own HiGHS set-up (`taxopt.adapters.highs.new_highs`)
-            kwargs["mip_rel_gap"] = float(opts.mip_rel_gap)
-            kwargs["mip_heuristic_run_feasibility_jump"] = False
-    elif name == "CLARABEL":
-        kwargs = {"time_limit": float(opts.time_limit)}
-    kwargs.update(given)
-    return kwargs
-
-
-def _run(problem: Any, solver: str, kwargs: dict[str, Any]) -> _Run:
-    """Solve a cvxpy problem; say whether cvxpy compiled it or reused its cache."""
-    from ..adapters.cvxpy_adapter import _STATUS, _silence_highs_banner
-
-    if solver == "HIGHS":
-        _silence_highs_banner()
-    cached = getattr(getattr(problem, "_cache", None), "param_prog", None)
-    t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=_SPARSE_WARNING)
-        problem.solve(solver=solver, **kwargs)
-    seconds = time.perf_counter() - t0
-    after = getattr(getattr(problem, "_cache", None), "param_prog", None)
-    status = _STATUS.get(str(problem.status), Status.ERROR)
-    stats = problem.solver_stats
-    return _Run(status, float(problem.value) if status.has_solution else float("nan"),
-                str(stats.solver_name) if stats else solver, seconds,
-                float(problem.compilation_time or 0.0), cached is None or after is not cached,
-                str(problem.status))
-
-
 @functools.cache
 def _cvxpy_version() -> str:
     from importlib.metadata import version
@@ -1389,14 +1199,14 @@ def _sides(c: Any) -> tuple[np.ndarray, np.ndarray] | None:
 def _value(expr: Any) -> Any:
     """``expr.value``, without cvxpy's warning about reading sparse Parameters densely."""
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=_SPARSE_WARNING)
+        warnings.filterwarnings("ignore", message=SPARSE_WARNING)
         return expr.value
 
 
 def _gradient(expr: Any, x: Any) -> np.ndarray | None:
     """d expr / d x at the current values (None if cvxpy cannot say)."""
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=_SPARSE_WARNING)
+        warnings.filterwarnings("ignore", message=SPARSE_WARNING)
         grad = expr.grad.get(x)
     if grad is None:
         return None
@@ -1424,7 +1234,7 @@ def _crossed(name: str, k: int, c: Any, tol: float | None) -> list[str]:
     sides = _sides(c)
     if sides is None:
         with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=_SPARSE_WARNING)
+            warnings.filterwarnings("ignore", message=SPARSE_WARNING)
             v = c.violation()
         worst = float(np.max(v)) if v is not None and np.size(v) else 0.0
         limit = tol if tol is not None else ACTIVE_RTOL
