@@ -120,3 +120,30 @@ def test_forced_lot_order_is_compared_with_the_users_own_pieces():
     assert relief["optimal_est_tax"] == round(free.assessment.est_tax, 2)
     assert relief["optimal_est_tax"] != 569.22
     assert relief["difference"] == round(res.assessment.est_tax - free.assessment.est_tax, 2)
+
+
+def test_fixing_integers_of_an_infeasible_program_raises_with_the_reasons():
+    hh = taxopt.load(next(p for p in SCENARIOS if p.stem == "infeasible"))
+    engine = taxopt.rebalance(hh)
+    assert engine.status == "infeasible" and engine.reasons
+    with pytest.raises(taxopt.ProgramInfeasible) as info:
+        taxopt.build(hh).cvxpy().fix_integers()
+    assert info.value.reasons == engine.reasons
+    assert str(info.value) == ("household infeasible: infeasible: account megacorp-401k: "
+                               "us_bonds band [0.60, 1.00] cannot hold: the closest plan ends "
+                               "0.6000 of account value below its lower bound")
+
+
+def test_layers_give_the_documented_api():
+    # build returns the API's model (solve, cvxpy, export bound on), the model layer's
+    # class underneath; results carry their pandas plan.
+    from taxopt.model.builder import RebalanceModel as Bare
+
+    hh = taxopt.load(THREE)
+    model = taxopt.build(hh)
+    assert isinstance(model, Bare) and isinstance(model, taxopt.RebalanceModel)
+    assert not hasattr(Bare, "solve") and not hasattr(Bare, "cvxpy")
+    res = taxopt.solve(model)
+    assert isinstance(res, taxopt.Result) and res.plan.status == "optimal"
+    assert res.trades().equals(model.solve().trades())
+    assert res.trades().equals(taxopt.rebalance(hh).trades())

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from ...adapters.base import Solution
+from ...adapters.base import Solution, Status
 from ...adapters.cvxpy_adapter import CvxpyProgram
-from ...errors import SolverError, TaxoptError
+from ...errors import ProgramInfeasible, SolverError, TaxoptError
 from ...model.builder import RebalanceModel
 from ...options import Options
 from ..labelled import Labelled
@@ -423,6 +423,12 @@ class CvxpyModel:
         -------
         numpy.ndarray
             The values fixed.
+
+        Raises
+        ------
+        ProgramInfeasible
+            When taxopt's own program (before the user's pieces) has no solution; its
+            ``reasons`` name the hard rules that would have to give.
         """
         prog = self.model.program
         ints = np.flatnonzero(prog.integrality())
@@ -456,6 +462,11 @@ class CvxpyModel:
         if not len(ints):
             return np.zeros(0)
         sol = choose_integers(prog, model.options.replace(adapter="highs"))
+        if sol.status == Status.INFEASIBLE:
+            from ...explain import explain_infeasible
+
+            raise ProgramInfeasible(model.household.household_id,
+                                    explain_infeasible(prog.linear_stage(), model.options))
         if not sol.status.has_solution:
             raise SolverError(f"household {model.household.household_id}: taxopt's own MILP "
                               f"has no solution ({sol.status}: {sol.message}); cannot fix "

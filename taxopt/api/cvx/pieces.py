@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ...engine import Result
+from ..result import PlannedResult
 from .checks import value_of
 
 if TYPE_CHECKING:
@@ -109,7 +110,7 @@ class UserGroup:
 
 
 @dataclass(slots=True, eq=False)
-class EmbeddedResult(Result):
+class EmbeddedResult(PlannedResult):
     """A `taxopt.Result` from `CvxpyModel.solve`, with what the embedding adds.
 
     Attributes

@@ -12,11 +12,10 @@ import numpy as np
 from ...adapters.base import Solution, Status
 from ...adapters.cvxpy_adapter import run as run_cvxpy
 from ...adapters.cvxpy_adapter import solver_options as solver_options_of
-from ...engine import Result, with_relief
+from ...engine import Result, finish, solve_options, with_relief
 from ...errors import TaxoptError
 from ...model.builder import RebalanceModel
 from ...options import Options
-from ..pipeline import finish, solve_options
 from .checks import cvxpy_version, kind
 from .pieces import EmbeddedResult
 from .repair import repair_model, user_check
