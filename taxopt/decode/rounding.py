@@ -16,6 +16,7 @@ import numpy as np
 from ..adapters.base import Solution, Status
 from ..model.builder import RebalanceModel
 from ..model.expr import incidence
+from ..model.funding import fix_flows
 from ..model.program import Program, VarBlock, rescaled
 from ..options import Options
 
@@ -96,6 +97,7 @@ def round_trades(model: RebalanceModel, sol: Solution, options: Options) -> Roun
         if name not in ("sell", "buy") and np.any(block.integer):
             z = np.round(sol.x[block.slice])
             base.vars[name] = VarBlock(name, block.start, block.size, z, z, block.integer)
+    fix_flows(base, ctx, sol.x)    # goal-level flows keep the split the solve chose
 
     traded_accounts = np.zeros(len(hh.accounts), bool)
     traded_accounts[lay.unit_account[sell_on]] = True
