@@ -30,7 +30,7 @@ import numpy as np
 from ..domain.funding import funding_of
 from ..domain.household import TAX_DEFERRED, TAXABLE, Household
 from ..options import Options
-from ..tax.distributions import bracket_tax, goal_totals
+from ..tax.distributions import bracket_tax, cents_by_goal, goal_totals
 from .context import ModelContext
 from .expr import incidence
 from .program import Program, VarBlock
@@ -152,25 +152,14 @@ def funding_terms(options: Options) -> list[DistributionTaxTerm | ShelterTerm]:
                         options.location_weight)]
 
 
-def _cents(amount: np.ndarray, total: np.ndarray, goal: np.ndarray) -> np.ndarray:
-    """Amounts to the cent, each goal's sum kept at its total (the rest on the largest)."""
-    out = np.round(np.maximum(amount, 0.0), 2)
-    short = np.round(total, 2) - np.bincount(goal, weights=out, minlength=len(total))
-    for g in np.flatnonzero(np.abs(short) >= 0.005):
-        mine = np.flatnonzero(goal == g)
-        k = mine[np.argmax(out[mine])]
-        out[k] = round(max(out[k] + short[g], 0.0), 2)
-    return out + 0.0
-
-
 def flow_amounts(ctx: ModelContext, x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """Dollars each account pays out and takes in (to the cent), or None without flows."""
     if ctx.withdraw is None or ctx.deposit is None:
         return None
     t = goal_totals(ctx.hh)
     goal = ctx.hh.accounts.goal
-    return (_cents(x[ctx.withdraw.slice], t.withdraw, goal),
-            _cents(x[ctx.deposit.slice], t.deposit, goal))
+    return (cents_by_goal(x[ctx.withdraw.slice], t.withdraw, goal),
+            cents_by_goal(x[ctx.deposit.slice], t.deposit, goal))
 
 
 def fix_flows(prog: Program, ctx: ModelContext, x: np.ndarray) -> None:

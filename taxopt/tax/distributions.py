@@ -87,3 +87,15 @@ def distribution_tax(hh: Household, withdrawn: np.ndarray,
     if total <= 0:
         return np.zeros(len(w))
     return ordinary_tax(f, total) * w / total + f.payout_rate() * w
+
+
+def cents_by_goal(amount: np.ndarray, total: np.ndarray, goal: np.ndarray) -> np.ndarray:
+    """Per-account amounts to the cent, each goal's sum kept at its total to the cent
+    (what rounding moves goes to the goal's largest amount)."""
+    out = np.round(np.maximum(amount, 0.0), 2)
+    short = np.round(total, 2) - np.bincount(goal, weights=out, minlength=len(total))
+    for g in np.flatnonzero(np.abs(short) >= 0.005):
+        mine = np.flatnonzero(goal == g)
+        k = mine[np.argmax(out[mine])]
+        out[k] = round(max(out[k] + short[g], 0.0), 2)
+    return out + 0.0
