@@ -228,7 +228,11 @@ def _trade_clause(hh: Household, orders: Orders, a: Assessment, mask: np.ndarray
 
 def _tax_clause(hh: Household, orders: Orders, a: Assessment, mine: np.ndarray, i: int) -> str:
     if hh.accounts.tax_type[i] != TAXABLE:
-        return f"no tax in a {TAX_TYPES[hh.accounts.tax_type[i]].replace('_', '-')} account"
+        kind = TAX_TYPES[hh.accounts.tax_type[i]].replace('_', '-')
+        if a.distribution_tax is not None and a.distribution_tax[i] >= 0.005:
+            return (f"no tax on trades in a {kind} account; {_dollars(a.distribution_tax[i])} "
+                    "of tax on its payout")
+        return f"no tax in a {kind} account"
     sold = mine & ~orders.is_buy & (orders.lot >= 0)
     if not sold.any():
         return "nothing sold, no gain realized"
