@@ -300,3 +300,39 @@ def test_invalid_flow_fields_name_record_and_field(where, field, value, problem)
         from_dict(raw)
     assert (err.value.record, err.value.field) == (record, field)
     assert problem in str(err.value)
+
+
+# --- solvers, repair and infeasibility -----------------------------------------------
+def test_cvxpy_adapter_places_the_same_flows():
+    raw = retiree()
+    raw["tax_profile"].update(ordinary_brackets=BRACKETS, ordinary_income=46950.0)
+    _, _result, trades, summary = solve(raw, adapter="cvxpy")
+    assert flows(trades, "withdraw") == {"brokerage": 10000.0, "ira": 50000.0}
+    assert summary["est_tax_total"] == 7350.0
+
+
+def test_whole_share_repair_keeps_the_split():
+    # VTI in whole shares at $333.33: $60,000 from the IRA (12 % < 13.5 %) needs
+    # 180.0018 shares, so 181 are sold ($60,332.73) and the rest stays in IRA cash.
+    from taxopt.decode import decode
+
+    raw = retiree()
+    raw["securities"][0].update(fractional=False, price=333.33)
+    raw["tax_profile"]["ordinary_rate"] = 0.12
+    hh, result, trades, _ = solve(raw)
+    orders, _ = decode(result.model, result.solution, result.model.options, repair=True)
+    assert orders.withdraw.tolist() == [0.0, 60000.0]
+    assert orders.shares.tolist() == [181.0]
+    assert violations(hh, orders) == []
+    assert sold(trades) == {("ira", "-"): 181.0}
+
+
+def test_a_deposit_with_no_room_is_infeasible_and_says_so():
+    # Only an IRA (contribution room 0 by default) and a $5,000 goal deposit.
+    raw = retiree()
+    raw["goals"][0]["cash_flow"] = 5000.0
+    raw["accounts"], raw["lots"] = raw["accounts"][1:], raw["lots"][1:]
+    result = taxopt.rebalance(from_dict(raw))
+    assert result.status == "infeasible"
+    assert ("goal retirement: its accounts take in 5,000.00 in all (within contribution "
+            "room) cannot hold") in result.message
