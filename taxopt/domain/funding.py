@@ -89,3 +89,15 @@ def funding_of(hh) -> Funding:
     if hh.funding is not None:
         return hh.funding
     return no_funding(len(hh.goals), hh.accounts.tax_type)
+
+
+def with_goal_flows(hh, goal_flow: np.ndarray, min_withdrawal: np.ndarray | None = None):
+    """The same household with new goal-level flows (per goal) and, if given, new required
+    distributions (per account): e.g. a backtest's yearly retirement withdrawal."""
+    from dataclasses import replace
+
+    f = funding_of(hh)
+    changes = {"goal_flow": np.asarray(goal_flow, float).copy()}
+    if min_withdrawal is not None:
+        changes["min_withdrawal"] = np.asarray(min_withdrawal, float).copy()
+    return replace(hh, funding=replace(f, **changes))

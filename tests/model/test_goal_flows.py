@@ -336,3 +336,16 @@ def test_a_deposit_with_no_room_is_infeasible_and_says_so():
     assert result.status == "infeasible"
     assert ("goal retirement: its accounts take in 5,000.00 in all (within contribution "
             "room) cannot hold") in result.message
+
+
+def test_goal_flows_can_be_set_on_a_built_household():
+    # what a backtest does each year: the same household, a new withdrawal
+    from taxopt.domain.funding import with_goal_flows
+
+    raw = retiree()
+    raw["goals"][0]["cash_flow"] = 0.0
+    raw["tax_profile"]["ordinary_rate"] = 0.12
+    hh = with_goal_flows(from_dict(raw), np.array([-10000.0]))
+    result = taxopt.rebalance(hh)
+    assert result.orders.withdraw.tolist() == [0.0, 10000.0]     # 12 % < 13.5 %
+    assert result.summary()["est_tax_distributions"] == 1200.0
