@@ -13,7 +13,9 @@ import numpy as np
 
 from .domain.household import TAXABLE, Household
 from .options import Options
+from .plan.funding import funding_violations
 from .plan.orders import Orders
+from .tax.distributions import distribution_tax
 from .tax.holding import is_long_term
 from .tax.netting import NettedYear, net_year
 from .tax.wash import (
@@ -56,6 +58,15 @@ class Assessment:
     holdings_after: np.ndarray   # account x security dollars, after
     wash: WashMatch | None = None           # loss sales matched to replacement purchases
     replacements: Replacements | None = None
+    # goal-level flows: per account, paid out, taken in, and the tax and penalty on payouts
+    withdrawn: np.ndarray | None = None
+    deposited: np.ndarray | None = None
+    distribution_tax: np.ndarray | None = None
+
+    @property
+    def est_tax_distributions(self) -> float:
+        """Tax and penalties on retirement-account payouts (0 without goal-level flows)."""
+        return 0.0 if self.distribution_tax is None else float(self.distribution_tax.sum())
 
 
 def assess(hh: Household, orders: Orders) -> Assessment:
@@ -92,6 +103,9 @@ def assess(hh: Household, orders: Orders) -> Assessment:
     cash_before = acc.cash.copy()
     cash_after = acc.cash + acc.cash_flow - np.bincount(orders.account, weights=signed,
                                                          minlength=n_acc)
+    paid, taken = orders.withdraw, orders.deposit
+    if paid is not None and taken is not None:
+        cash_after = cash_after + taken - paid
     class_before = held @ sec.exposure
     class_before[:, hh.cash_class] += cash_before
     class_after = (held + traded) @ sec.exposure
@@ -101,7 +115,8 @@ def assess(hh: Household, orders: Orders) -> Assessment:
     return Assessment(value, long_term, gain, disallowed, row_tax, st, lt,
                       after.tax - before.tax, before, after, cash_before, cash_after,
                       class_before, class_after, class_after.sum(axis=1), w_before, w_after,
-                      d_before, d_after, float(value.sum()), held, held + traded, match, rep)
+                      d_before, d_after, float(value.sum()), held, held + traded, match, rep,
+                      paid, taken, None if paid is None else distribution_tax(hh, paid))
 
 
 def lot_rank(hh: Household) -> np.ndarray:
@@ -220,6 +235,9 @@ def violations(hh: Household, orders: Orders, a: Assessment | None = None,
     for ai in np.flatnonzero(a.cash_after < acc.min_cash - CENT):
         out.append(f"account {aid[ai]}: cash after trades {a.cash_after[ai]:,.2f} is below "
                    f"min_cash {acc.min_cash[ai]:,.2f}")
+
+    # Goal-level flows: each goal's total, each account's limits and required distribution.
+    out += funding_violations(hh, orders.withdraw, orders.deposit)
 
     # Asset-location bands on the account's value after trades.
     value = np.maximum(a.account_value, 1e-12)

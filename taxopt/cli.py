@@ -149,14 +149,14 @@ def compare_cmd(source: Path, out_dir: Path | None, methods: tuple[str, ...]) ->
     table = Table(title=f"{len(households)} household(s): totals and medians per method",
                   title_justify="left")
     for name in ("method", "households", "tax total", "tax median", "drift median",
-                 "drift max", "turnover", "violations", "seconds"):
+                 "drift max", "turnover", "violations", "seconds", "payout tax"):
         table.add_column(name, justify="left" if name == "method" else "right", no_wrap=True)
     for s in summarize(rows):
         table.add_row(s["method"], str(s["households"]), f"{s['tax_total']:,.2f}",
                       f"{s['tax_median']:,.2f}", f"{s['drift_median']:.4%}",
                       f"{s['drift_max']:.4%}", f"{s['turnover_total']:,.0f}",
                       f"{s['violations']} in {s['plans_with_violations']}",
-                      f"{s['seconds_total']:.2f}")
+                      f"{s['seconds_total']:.2f}", f"{s['tax_distributions_total']:,.2f}")
     # a pipe or a file gets the whole table, not one folded to 80 columns
     console = Console(width=None if sys.stdout.isatty() else 160)
     console.print(table)

@@ -31,10 +31,12 @@ def print_result(result: Result, out_dir: Path | None = None) -> None:
     for name, header in headers.items():
         table.add_column(header, no_wrap=True, justify="right" if name in (
             "shares", "price", "value", "realized_gain", "est_tax") else "left")
-    for i in range(len(result.orders)):
-        table.add_row(*[_shares(cols[n][i]) if n == "shares" else _fmt(cols[n][i])
+    n_rows = len(cols["side"])      # the orders, then goal-level withdraw / deposit rows
+    for i in range(n_rows):
+        table.add_row(*["" if cols[n][i] != cols[n][i] else
+                        _shares(cols[n][i]) if n == "shares" else _fmt(cols[n][i])
                         for n in headers])
-    if len(result.orders):
+    if n_rows:
         console.print(table)
     s = result.summary()
     console.print(f"status {s['status']}" + (f": {printable(s['message'])}" if s["message"]
@@ -42,6 +44,14 @@ def print_result(result: Result, out_dir: Path | None = None) -> None:
     console.print(f"est. tax added this year {_usd(s['est_tax'])}  (realized short-term "
                   f"{_usd(s['realized_short_term'])}, long-term "
                   f"{_usd(s['realized_long_term'])}; turnover {_usd(s['turnover'])})")
+    if s.get("funding"):
+        console.print(f"tax on retirement-account payouts {_usd(s['est_tax_distributions'])}; "
+                      f"total {_usd(s['est_tax_total'])}")
+        for f in s["funding"]:
+            moved = (f"paid out {_usd(f['withdraw'])}" if f["withdraw"] else
+                     f"took in {_usd(f['deposit'])}")
+            console.print(f"  {f['account_id']} ({f['tax_type']}): {moved}; tax of its sales "
+                          f"{_usd(f['sale_tax'])}, on its payout {_usd(f['distribution_tax'])}")
     for gid, g in s["goals"].items():
         console.print(f"goal {printable(gid)}: drift {g['drift_before']:.2%} -> "
                       f"{g['drift_after']:.2%}"

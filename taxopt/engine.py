@@ -96,7 +96,9 @@ class Result:
 
         a, hh = self.assessment, self.household
         h, d = opts.location_horizon_years, opts.discount_rate
-        cash_now = a.cash_before + hh.accounts.cash_flow
+        from .plan.reasons import account_flow
+
+        cash_now = a.cash_before + account_flow(hh, a)   # flows as the plan placed them
         before = account_after_tax_values(hh, a.holdings_before, cash_now, h, d)
         after = account_after_tax_values(hh, a.holdings_after, a.cash_after, h, d)
         for i, aid in enumerate(hh.accounts.account_id):

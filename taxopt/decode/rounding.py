@@ -16,6 +16,7 @@ import numpy as np
 from ..adapters.base import Solution, Status
 from ..model.builder import RebalanceModel
 from ..model.expr import incidence
+from ..model.funding import fix_flows
 from ..model.program import Program, VarBlock
 from ..options import Options
 
@@ -116,6 +117,7 @@ def round_trades(model: RebalanceModel, sol: Solution, options: Options) -> Roun
     # discrete choice the solve made is kept (sell and buy are continuous here).
     base = (prog.rescaled(scale).linear_stage()
             .with_integers_fixed(sol.x[np.flatnonzero(prog.integrality())]))
+    fix_flows(base, ctx, sol.x)    # goal-level flows keep the split the solve chose
 
     traded_accounts = np.zeros(len(hh.accounts), bool)
     traded_accounts[lay.unit_account[sell_on]] = True

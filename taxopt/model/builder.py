@@ -8,6 +8,7 @@ from ..domain.household import Household
 from ..options import Options
 from .constraints import Constraint, budget_constraints, default_constraints
 from .context import ModelContext, make_context
+from .funding import funding_constraints, funding_terms
 from .program import Program
 from .terms import Term, default_terms
 
@@ -64,8 +65,9 @@ def build(household: Household, options: Options | None = None, *,
     opts = options or household.options
     model = RebalanceModel(
         household, opts,
-        terms=[*default_terms(opts), *(extra_terms or [])],
-        constraints=[*default_constraints(opts), *(extra_constraints or [])],
+        terms=[*default_terms(opts), *funding_terms(opts), *(extra_terms or [])],
+        constraints=[*default_constraints(opts), *funding_constraints(opts),
+                     *(extra_constraints or [])],
         late_constraints=budget_constraints(opts))
     model.compile()
     return model

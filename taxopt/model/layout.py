@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..domain.household import TAXABLE, Household
+from ..tax.distributions import goal_totals
 from ..tax.holding import is_long_term
 from ..tax.wash import match_sales, open_recent_loss_groups, recent_replacements
 
@@ -38,7 +39,7 @@ class Layout:
     unit_pos: np.ndarray
     buy_pos: np.ndarray
     account_value: np.ndarray     # dollars after cash flows (trades do not change it)
-    goal_value: np.ndarray
+    goal_value: np.ndarray        # after all cash flows, goal-level ones included
 
     @property
     def n_units(self) -> int:
@@ -117,7 +118,8 @@ def build_layout(hh: Household) -> Layout:
 
     account_value = (np.bincount(pos_account, weights=pos_value, minlength=len(acc))
                      + acc.cash + acc.cash_flow)
-    goal_value = np.bincount(acc.goal, weights=account_value, minlength=len(hh.goals))
+    goal_value = (np.bincount(acc.goal, weights=account_value, minlength=len(hh.goals))
+                  + goal_totals(hh).net)     # goal-level flows: their split is chosen
     return Layout(unit_account, unit_security, unit_lot, unit_shares, unit_basis, unit_taxable,
                   unit_long, unit_washed, buy_account, buy_security, pos_account, pos_security,
                   pos_value, unit_pos, buy_pos, account_value, goal_value)

@@ -9,6 +9,7 @@ import numpy as np
 from ..audit import Assessment
 from ..domain.household import TAX_TYPES, TAXABLE, Household
 from ..tax.wash import WASH_WINDOW_DAYS
+from .funding import FUNDING_REASON, flow_rows, funding_table
 from .orders import Orders
 from .reasons import account_lines, order_reasons  # issue 8: reasons
 
@@ -67,7 +68,7 @@ def trade_columns(hh: Household, orders: Orders, a: Assessment,
     named = (orders.lot >= 0) & ~orders.is_buy & (hh.accounts.tax_type[orders.account]
                                                    == TAXABLE)
     lot_ids = np.array(hh.lots.lot_id, dtype=object) if len(hh.lots) else np.zeros(0, object)
-    return {
+    cols = {
         "household_id": [hh.household_id] * n,
         "account_id": [hh.accounts.account_id[i] for i in orders.account],
         "symbol": [hh.securities.symbol[i] for i in orders.security],
@@ -83,6 +84,23 @@ def trade_columns(hh: Household, orders: Orders, a: Assessment,
         "reason": (order_reasons(hh, orders, a) if reasons is None else reasons).tolist(),
         **wash_columns(hh, orders, a),
     }
+    _add_flow_rows(cols, hh, orders)
+    return cols
+
+
+def _add_flow_rows(cols: dict[str, list[Any]], hh: Household, orders: Orders) -> None:
+    """Goal-level flows as ``withdraw`` / ``deposit`` rows after the orders (contract 1.1):
+    no symbol, shares, price, lot or term; ``value`` the amount, ``est_tax`` the tax and
+    penalty on a payout."""
+    nan = float("nan")
+    for i, side, amount, tax in flow_rows(hh, orders.withdraw, orders.deposit):
+        row = {"household_id": hh.household_id, "account_id": hh.accounts.account_id[i],
+               "symbol": "", "side": side, "shares": nan, "price": nan,
+               "value": round(amount, 2) + 0.0, "lot_id": "", "term": "",
+               "realized_gain": 0.0, "est_tax": round(tax, 2) + 0.0, "wash_disallowed": 0.0,
+               "reason": FUNDING_REASON if side == "withdraw" else "deposit"}
+        for name, column in cols.items():
+            column.append(row[name])
 
 
 def _money(x: float) -> float:
@@ -138,11 +156,13 @@ def summary_record(hh: Household, orders: Orders, a: Assessment, status: str,
                                                               strict=True)
                                            if sec.wash_group_names[gg] == g],
              "do_not_buy_before": until} for g in groups]
-    return {
+    rec = {
         "household_id": hh.household_id,
         "status": status,
         "message": message,
         "est_tax": _money(a.est_tax),
+        "est_tax_distributions": _money(a.est_tax_distributions),
+        "est_tax_total": _money(a.est_tax + a.est_tax_distributions),
         "realized_short_term": _money(a.realized_short),
         "realized_long_term": _money(a.realized_long),
         "wash_disallowed_loss": _money(a.disallowed.sum()),
@@ -155,3 +175,7 @@ def summary_record(hh: Household, orders: Orders, a: Assessment, status: str,
         "accounts": accounts,
         "wash_sale_restrictions": wash,
     }
+    if orders.withdraw is not None:
+        sale_tax = np.bincount(orders.account, weights=a.row_tax, minlength=len(hh.accounts))
+        rec["funding"] = funding_table(hh, orders.withdraw, orders.deposit, sale_tax)
+    return rec
