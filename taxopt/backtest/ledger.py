@@ -106,6 +106,10 @@ class Ledger:
         self.r_date, self.r_gain = r.date.copy(), r.realized_gain.copy()
         # a recent sale's term (the contract's recent trades do not say: short assumed)
         self.r_long = np.zeros(len(r.account), bool)
+        # a recent loss sale's shares not yet replaced, and its loss per share
+        loss = ~r.is_buy & (r.realized_gain < 0)
+        self.r_open = np.where(loss, r.shares, 0.0)
+        self.r_lps = np.where(loss, -r.realized_gain / np.maximum(r.shares, 1e-12), 0.0)
         self.reinvested = 0.0          # distributions reinvested (dividend reinvestment)
         self.washed_after = 0.0        # losses disallowed by a later reinvestment
 
@@ -277,10 +281,11 @@ class Ledger:
         The purchases are wash-sale purchases like any other, both ways: they are
         recorded as recent buys, so a loss sale of the group in the next 30 days is
         (partly) disallowed by the audit; and a loss sale of the group in the 30 days
-        *before* is disallowed here, in proportion to the replacement value (by value
-        across the group's symbols), its loss added back to the year and, when the
-        purchase is in a taxable account, to the new lot's basis (in an IRA or Roth it
-        is lost). A sale from last year's closed books is added back to this year.
+        *before* is disallowed here, share for share (another symbol of the group counts
+        by value at today's prices), oldest sale first; the loss of the replaced shares is
+        added back to the year and, when the purchase is in a taxable account, to the new
+        lot's basis (in an IRA or Roth it is lost). A sale from last year's closed books is
+        added back to this year (an approximation: the loss was used last year).
         """
         acc, sec = np.nonzero(amount > 0.005)
         if not len(acc):
@@ -293,16 +298,16 @@ class Ledger:
         self._open(date, acc, sec, shares)
         group = self.base.securities.wash_group
         age = (date - self.r_date).astype(np.int64)
-        loss_sale = (~self.r_buy & (self.r_gain < 0) & (age >= 0) & (age <= WASH_WINDOW_DAYS))
-        for i in range(len(acc)) if loss_sale.any() else ():
-            hit = np.flatnonzero(loss_sale & (group[self.r_security] == group[sec[i]])
-                                 & (self.r_gain < 0))
-            left = dollars[i]
-            for j in hit:
-                sold = self.r_shares[j] * self.price[self.r_security[j]]
-                frac = min(left / sold, 1.0) if sold > 0 else 1.0
-                washed = -self.r_gain[j] * frac
-                left -= sold * frac
+        open_sale = (~self.r_buy & (self.r_open > 0) & (age >= 0) & (age <= WASH_WINDOW_DAYS))
+        for i in range(len(acc)) if open_sale.any() else ():
+            left = dollars[i]           # replacement value still to match, today's prices
+            for j in np.flatnonzero(open_sale & (group[self.r_security] == group[sec[i]])):
+                matched = min(left / self.price[self.r_security[j]], self.r_open[j])
+                if matched <= 0:
+                    continue
+                washed = matched * self.r_lps[j]
+                self.r_open[j] -= matched
+                left -= matched * self.price[self.r_security[j]]
                 self.r_gain[j] += washed
                 self.washed_after += washed
                 if self.r_long[j]:
@@ -314,7 +319,7 @@ class Ledger:
                                          & (self.security[first_new:] == sec[i]))
                     if len(lot):
                         self.basis[first_new + lot[0]] += washed
-                if left <= 0:
+                if left <= 1e-9:
                     break
         self._record(date, acc, sec, np.ones(len(acc), bool), shares, np.zeros(len(acc)),
                      np.zeros(len(acc), bool))
@@ -365,17 +370,27 @@ class Ledger:
         self.traded += float(a.turnover)
 
         # recent trades: keep the window, add this plan's orders
-        # a sale's gain is recorded net of what the wash-sale rule already disallowed
-        gain = np.where(sale & self.taxable[orders.account], a.gain + a.disallowed, 0.0)
+        # a sale's gain is recorded net of what the wash-sale rule already disallowed; its
+        # shares whose loss is still allowed stay open to a later replacement
+        taxed_sale = sale & self.taxable[orders.account]
+        gain = np.where(taxed_sale, a.gain + a.disallowed, 0.0)
+        loss = taxed_sale & (a.gain < 0)
+        lps = np.where(loss, -a.gain / np.maximum(orders.shares, 1e-12), 0.0)
+        allowed = np.clip(np.divide(gain, a.gain, out=np.zeros(len(gain)), where=loss), 0, 1)
         self._record(date, orders.account, orders.security, orders.is_buy, orders.shares, gain,
-                     sale & a.long_term)
+                     sale & a.long_term, np.where(loss, orders.shares * allowed, 0.0), lps)
 
     def _record(self, date: np.datetime64, account: np.ndarray, security: np.ndarray,
                 is_buy: np.ndarray, shares: np.ndarray, gain: np.ndarray,
-                long_term: np.ndarray) -> None:
+                long_term: np.ndarray, open_shares: np.ndarray | None = None,
+                loss_per_share: np.ndarray | None = None) -> None:
         """Keep the last 30 days of trades and add these."""
         m = self.recent_mask(date)
         n = len(account)
+        self.r_open = np.concatenate([self.r_open[m], np.zeros(n) if open_shares is None
+                                      else open_shares])
+        self.r_lps = np.concatenate([self.r_lps[m], np.zeros(n) if loss_per_share is None
+                                     else loss_per_share])
         self.r_account = np.concatenate([self.r_account[m], account])
         self.r_security = np.concatenate([self.r_security[m], security])
         self.r_buy = np.concatenate([self.r_buy[m], is_buy])
