@@ -19,10 +19,10 @@ from .audit import Assessment, assess, violations
 from .decode import decode
 from .decode.rounding import RoundedTrades
 from .domain.household import Household
+from .domain.orders import Orders
 from .errors import InvalidOptions
 from .model.builder import RebalanceModel, build
 from .options import Options
-from .plan.orders import Orders
 from .plan.report import summary_record, trade_columns
 
 

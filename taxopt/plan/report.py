@@ -8,9 +8,9 @@ import numpy as np
 
 from ..audit import Assessment
 from ..domain.household import TAX_TYPES, TAXABLE, Household
+from ..domain.orders import Orders
 from ..tax.wash import WASH_WINDOW_DAYS
 from .funding import FUNDING_REASON, flow_rows, funding_table
-from .orders import Orders
 from .reasons import account_lines, order_reasons  # issue 8: reasons
 
 # issue 8: `reason` appended at the end (contract: new columns only at the end)
@@ -98,7 +98,9 @@ def _add_flow_rows(cols: dict[str, list[Any]], hh: Household, orders: Orders) ->
                "symbol": "", "side": side, "shares": nan, "price": nan,
                "value": round(amount, 2) + 0.0, "lot_id": "", "term": "",
                "realized_gain": 0.0, "est_tax": round(tax, 2) + 0.0, "wash_disallowed": 0.0,
-               "reason": FUNDING_REASON if side == "withdraw" else "deposit"}
+               "reason": FUNDING_REASON if side == "withdraw" else "deposit",
+               "wash_kind": "", "replacement_lot_id": "", "replacement_basis": None,
+               "replacement_acquired": ""}
         for name, column in cols.items():
             column.append(row[name])
 
