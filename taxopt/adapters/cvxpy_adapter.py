@@ -40,15 +40,23 @@ class Rows:
 
 
 class ProgramData(Protocol):
-    """A program's numbers in the shape `CvxpyProgram` loads (all full length)."""
+    """A program's numbers in the shape `CvxpyProgram` loads (all full length):
+    bounds, rows, linear terms, and per quadratic term its indices and F, F'F = Q."""
 
-    n: int
-    integer: np.ndarray
-    lb: np.ndarray
-    ub: np.ndarray
-    rows: dict[str, Rows]
-    terms: dict[str, tuple[np.ndarray, float]]
-    quadratic: dict[str, tuple[np.ndarray, np.ndarray]]    # name -> (indices, F), F'F = Q
+    @property
+    def n(self) -> int: ...
+    @property
+    def integer(self) -> np.ndarray: ...
+    @property
+    def lb(self) -> np.ndarray: ...
+    @property
+    def ub(self) -> np.ndarray: ...
+    @property
+    def rows(self) -> dict[str, Rows]: ...
+    @property
+    def terms(self) -> dict[str, tuple[np.ndarray, float]]: ...
+    @property
+    def quadratic(self) -> dict[str, tuple[np.ndarray, np.ndarray]]: ...
 
 
 @dataclass(frozen=True, slots=True, eq=False)
