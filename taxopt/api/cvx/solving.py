@@ -10,13 +10,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ...adapters.base import Solution, Status
+from ...adapters.cvxpy_adapter import cvxpy_version
 from ...adapters.cvxpy_adapter import run as run_cvxpy
 from ...adapters.cvxpy_adapter import solver_options as solver_options_of
 from ...engine import Result, finish, solve_options, with_relief
 from ...errors import TaxoptError
 from ...model.builder import RebalanceModel
 from ...options import Options
-from .checks import cvxpy_version, kind
+from .checks import kind
 from .pieces import EmbeddedResult
 from .repair import repair_model, user_check
 from .spec import spec_of
