@@ -474,7 +474,7 @@ class CvxpyModel:
             callables are rebuilt, those given as expressions raise `TaxoptError`.
         """
         old = self.model
-        model = RebalanceModel(household, old.options, terms=list(old.terms),
+        model = type(old)(household, old.options, terms=list(old.terms),
                                constraints=list(old.constraints),
                                late_constraints=list(old.late_constraints))
         model.compile()
