@@ -84,7 +84,7 @@ def test_washed_loss_by_hand():
     assert row["year_tax_before"] == 2330.0 and row["year_tax_after"] == 2225.28
     assert row["est_tax"] == round(2225.28 - 2330.0, 2)
     assert row["orders_withdrawal"] == 2 and row["turnover_withdrawal"] == 14711.4
-    assert "($556 of loss disallowed by the wash-sale rule)" in json.loads(
+    assert "($556 of loss disallowed by the wash-sale rule, not counted)" in json.loads(
         row["why"])["joint-brokerage"]
 
 
