@@ -16,6 +16,7 @@ import numpy as np
 from ..errors import InvalidInput
 from ..limits import MONEY_MAX, shown
 from ..options import Options
+from .funding import Funding, pack_funding
 from .lots import LotColumns
 from .schema import HouseholdRecord
 
@@ -132,6 +133,7 @@ class Household:
     lots: Lots
     recent: RecentTrades
     options: Options
+    funding: Funding | None = None   # goal-level flows (contract 1.1); None: none given
 
     @property
     def cash_class(self) -> int:
@@ -209,7 +211,8 @@ def build_household(rec: HouseholdRecord, lots: LotColumns) -> Household:
                      tp.realized_ytd.long_term, tp.loss_carryforward.short_term,
                      tp.loss_carryforward.long_term, tp.ordinary_offset_limit)
     return Household(hh, np.datetime64(rec.as_of, "D"), tax, classes, sec, goals, accounts,
-                     lot_arrays, recent, Options.from_dict(rec.options, hh))
+                     lot_arrays, recent, Options.from_dict(rec.options, hh),
+                     pack_funding(rec))
 
 
 def _pack_securities(rec: HouseholdRecord, cls_ix: dict[str, int]) -> Securities:

@@ -114,12 +114,33 @@ class CarryPair(_Record):
     long_term: NonNeg = 0.0
 
 
+Bracket = Annotated[tuple[NonNeg, Fraction], Field(strict=False)]
+
+
 class TaxProfile(_Record):
     short_term_rate: Fraction
     long_term_rate: Fraction
     realized_ytd: TermPair = TermPair()
     loss_carryforward: CarryPair = CarryPair()
     ordinary_offset_limit: NonNeg = 3000.0
+    # Version 1.1 (goal-level cash flows): distributions from retirement accounts.
+    niit_rate: Fraction = 0.0
+    ordinary_rate: Fraction | None = None
+    early_withdrawal_penalty: Fraction = 0.10
+    ordinary_brackets: list[Bracket] | None = None
+    ordinary_income: NonNeg = 0.0
+
+    @field_validator("ordinary_brackets")
+    @classmethod
+    def _convex_brackets(cls, brackets: list[Bracket] | None) -> list[Bracket] | None:
+        for (lo0, r0), (lo1, r1) in zip(brackets or [], (brackets or [])[1:], strict=False):
+            if lo1 <= lo0:
+                raise ValueError(f"thresholds must increase, {lo1:g} follows {lo0:g}")
+            if r1 < r0:
+                raise ValueError(f"rates must not decrease, {r1:g} follows {r0:g}")
+        if brackets is not None and not brackets:
+            raise ValueError("'ordinary_brackets' is empty")
+        return brackets
 
 
 class Security(_Record):
@@ -159,6 +180,7 @@ class Goal(_Record):
     goal_id: Id
     targets: dict[Id, Fraction]
     drift_tolerance: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] | None = None
+    cash_flow: Money = 0.0
 
     @field_validator("targets")
     @classmethod
@@ -184,6 +206,24 @@ class Account(_Record):
     bands: dict[Id, Band] | None = None
     restricted: list[Id] | None = None
     allowed: list[Id] | None = None
+    # Version 1.1 (goal-level cash flows): limits on this account's share of the goal's flow.
+    max_withdrawal: NonNeg | None = None
+    max_deposit: NonNeg | None = None
+    min_withdrawal: NonNeg = 0.0
+    penalty_applies: bool = False
+
+    @model_validator(mode="after")
+    def _flow_limits(self) -> Account:
+        if self.tax_type != "tax_deferred":
+            if self.min_withdrawal > 0:
+                raise field_error("min_withdrawal", "a required distribution is paid from a "
+                                                    "tax_deferred account only")
+            if self.penalty_applies:
+                raise field_error("penalty_applies", "applies to tax_deferred accounts only")
+        if self.max_withdrawal is not None and self.min_withdrawal > self.max_withdrawal:
+            raise field_error("min_withdrawal", f"{self.min_withdrawal:g} is over "
+                                                f"max_withdrawal {self.max_withdrawal:g}")
+        return self
 
     @field_validator("bands")
     @classmethod
