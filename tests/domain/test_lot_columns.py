@@ -79,7 +79,7 @@ FIELDS = ["lot_id", "account_id", "symbol", "shares", "cost_basis", "acquired", 
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(edits=st.lists(st.tuples(st.integers(0, 59), st.sampled_from(FIELDS + ["drop"]),
+@given(edits=st.lists(st.tuples(st.integers(0, 59), st.sampled_from([*FIELDS, "drop"]),
                                 st.sampled_from(FIELDS[:6]), CELLS), min_size=1, max_size=3))
 def test_any_lot_edit_gets_the_pydantic_answer(edits):
     raw = copy.deepcopy(BOOK)
