@@ -276,7 +276,7 @@ def _locate(raw: dict[str, Any], loc: list[Any]) -> tuple[str, str | None]:
         field_path = loc[2:]
     elif len(loc) >= 1 and loc[0] in ("tax_profile", "options"):
         record, field_path = str(loc[0]), loc[1:]
-    field = ".".join(printable(p) for p in field_path
+    field = ".".join(str(p) for p in field_path
                      if not isinstance(p, int) and p not in ("", "[key]")) or None
     return record, field
 
