@@ -109,7 +109,8 @@ def _context(c: _Columns, manifest: dict[str, Any]) -> dict[str, Any]:
     counts = {s: int((c.status == s).sum()) for s in STATUSES}
     for s in sorted(set(c.status.tolist()) - set(STATUSES)):
         counts[s] = int((c.status == s).sum())
-    attention, flagged = _attention(c)
+    lists = _do_not_buy_lists(c)
+    attention, flagged = _attention(c, [len(x) for x in lists])
     charts = _charts(c)
     ctx = {
         "n": c.n,
@@ -125,7 +126,7 @@ def _context(c: _Columns, manifest: dict[str, Any]) -> dict[str, Any]:
         "money": _money(c),
         "reasons": _reasons(c),
         "drift": _drift(c),
-        "do_not_buy": _do_not_buy(c),
+        "do_not_buy": _do_not_buy(lists),
         "slowest": _slowest(c),
         "run": _run(manifest),
         "charts": charts,
@@ -148,7 +149,7 @@ def _attention_columns(c: _Columns) -> list[str]:
     return [*cols, "why"]
 
 
-def _attention(c: _Columns) -> tuple[list[dict[str, Any]], int]:
+def _attention(c: _Columns, groups: list[int]) -> tuple[list[dict[str, Any]], int]:
     """The households a human should look at, most urgent first, and how many there are."""
     if not c.n:
         return [], 0
@@ -177,7 +178,6 @@ def _attention(c: _Columns) -> tuple[list[dict[str, Any]], int]:
     picked.sort(key=lambda i: (min(rank[f] for f in flags[i]), c.ids[i]))
     total = len(picked)
     messages = c.text("message")
-    groups = _do_not_buy_counts(c)
     drift = c.num("drift_after")
     saved = c.num("tax_saved_vs_lockstep") if c.has("tax_saved_vs_lockstep") else None
     rows = []
@@ -294,30 +294,32 @@ def _drift(c: _Columns) -> list[dict[str, Any]]:
     return out
 
 
-def _do_not_buy_counts(c: _Columns) -> list[int]:
+def _do_not_buy_lists(c: _Columns) -> list[list[dict[str, Any]]]:
+    """Each household's do-not-buy list, parsed once (unreadable text reads as empty)."""
+    seen: dict[str, list[dict[str, Any]]] = {}
     out = []
     for text in c.text("do_not_buy"):
-        try:
-            out.append(len(json.loads(text)) if text else 0)
-        except ValueError:
-            out.append(0)
+        if text not in seen:
+            try:
+                items = json.loads(text) if text else []
+            except ValueError:
+                items = []
+            seen[text] = [i for i in items if isinstance(i, dict)] if isinstance(
+                items, list) else []
+        out.append(seen[text])
     return out
 
 
-def _do_not_buy(c: _Columns) -> list[dict[str, Any]]:
+def _do_not_buy(lists: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
     """Per wash group: its symbols, how many households must not buy it, and until when."""
     groups: dict[tuple[str, str], dict[str, Any]] = {}
-    for text in c.text("do_not_buy"):
-        if not text:
-            continue
-        try:
-            items = json.loads(text)
-        except ValueError:
-            continue
+    for items in lists:
         for item in items:
             key = (str(item.get("wash_group", "")), str(item.get("do_not_buy_before", "")))
-            g = groups.setdefault(key, {"wash_group": key[0], "until": key[1],
-                                        "symbols": set(), "households": 0})
+            g = groups.get(key)
+            if g is None:
+                g = groups[key] = {"wash_group": key[0], "until": key[1], "symbols": set(),
+                                   "households": 0}
             g["symbols"].update(str(s) for s in item.get("symbols") or [])
             g["households"] += 1
     rows = sorted(groups.values(), key=lambda g: (-g["households"], g["wash_group"],
@@ -442,12 +444,15 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def _visible(value: Any) -> Any:
-    """Every value printed: control characters (ANSI escapes ...) shown as \\xNN text."""
-    from markupsafe import Markup
+    """Every value printed: control characters (ANSI escapes ...) shown as \\xNN text.
 
-    if isinstance(value, Markup) or not isinstance(value, str):
-        return "" if value is None else value
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+    Markup (already escaped, e.g. ``tojson``) passes as it is; JSON escapes them itself.
+    """
+    if isinstance(value, str):
+        if isinstance(value, _MARKUP):
+            return value
+        return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+    return "" if value is None else value
 
 
 def _dollars(x: float | None, signed: bool = True) -> str:
@@ -487,12 +492,16 @@ def _sort_key(x: Any) -> str:
 
 
 _ENV: Any = None
+_MARKUP: Any = ()   # markupsafe.Markup once the environment is made (isinstance of () is False)
 
 
 def _environment() -> Any:
-    global _ENV
+    global _ENV, _MARKUP
     if _ENV is None:
         import jinja2
+        from markupsafe import Markup
+
+        _MARKUP = Markup
 
         env = jinja2.Environment(
             loader=jinja2.PackageLoader("taxopt.batch", "templates"),
