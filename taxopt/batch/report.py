@@ -110,7 +110,8 @@ def _context(c: _Columns, manifest: dict[str, Any]) -> dict[str, Any]:
     for s in sorted(set(c.status.tolist()) - set(STATUSES)):
         counts[s] = int((c.status == s).sum())
     lists = _do_not_buy_lists(c)
-    attention, flagged = _attention(c, [len(x) for x in lists])
+    attention, flagged = _attention(c, [len(x) if t else None for x, t in
+                                        zip(lists, c.text("do_not_buy"), strict=True)])
     charts = _charts(c)
     ctx = {
         "n": c.n,
@@ -149,7 +150,7 @@ def _attention_columns(c: _Columns) -> list[str]:
     return [*cols, "why"]
 
 
-def _attention(c: _Columns, groups: list[int]) -> tuple[list[dict[str, Any]], int]:
+def _attention(c: _Columns, groups: list[int | None]) -> tuple[list[dict[str, Any]], int]:
     """The households a human should look at, most urgent first, and how many there are."""
     if not c.n:
         return [], 0

@@ -68,6 +68,9 @@ def test_attention_lists_what_needs_a_human_most_urgent_first():
                                    "churner"]
     att = section(page, "attention")
     assert "Needs attention (7)" in att
+    # an invalid household has no figures: dashes, not zeros
+    bad = att.split('data-v="bad">', 1)[1].split("</tr>", 1)[0]
+    assert re.findall(r'<td class="n" data-v="">([^<]*)</td>', bad) == ["–"] * 6
     assert "gap 1.23 % when the solver stopped" in att
     assert "$556.00 of loss disallowed by the wash-sale rule" in att
     assert "the plan adds $1,234.50 of tax this year" in att
