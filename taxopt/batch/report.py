@@ -168,6 +168,8 @@ def _attention(c: _Columns, groups: list[int | None]) -> tuple[list[dict[str, An
             flags[i].append("infeasible")
         elif s == "feasible":
             flags[i].append("time limit")
+        elif s not in SOLVED:           # a status this report does not know: a human looks
+            flags[i].append("error")
     for i in np.flatnonzero(c.solved & (np.nan_to_num(washed) > 0.005)):
         flags[i].append("wash sale")
     for i in _largest(est, c.solved & (np.nan_to_num(est) >= TAX_FLOOR)):

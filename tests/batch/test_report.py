@@ -83,6 +83,12 @@ def test_attention_lists_what_needs_a_human_most_urgent_first():
     assert "stopped early (time limit)<b>1</b>" in status
 
 
+def test_an_unknown_status_still_needs_a_human():
+    page = render(columns([household("a"), household("b", "lost", message="gone")]), {})
+    assert attention_ids(page) == ["b"]
+    assert "lost<b>1</b>" in section(page, "status")
+
+
 def test_largest_tax_and_turnover_are_capped():
     rows = [household(f"h{i:03d}", est_tax=100.0 + i, turnover_pct=float(i),
                       turnover=1000.0 * i) for i in range(3 * N_LARGEST)]
