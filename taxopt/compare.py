@@ -30,10 +30,10 @@ from .heuristics import HEURISTICS
 
 OPTIMIZER = "taxopt"
 COLUMNS = ("household_id", "method", "tax", "drift_after", "turnover", "orders", "violations",
-           "seconds", "status")
+           "seconds", "status", "tax_distributions")
 SUMMARY_COLUMNS = ("method", "households", "tax_total", "tax_median", "drift_median",
                    "drift_max", "turnover_total", "violations", "plans_with_violations",
-                   "seconds_total")
+                   "seconds_total", "tax_distributions_total")
 SCENARIO_SUFFIXES = (".json", ".yaml", ".yml")
 
 
@@ -108,6 +108,8 @@ def run_method(hh: Household, method: str) -> dict[str, Any]:
         "violations": len(broken),
         "seconds": seconds,
         "status": status,
+        # tax and penalties on retirement-account payouts of goal-level flows
+        "tax_distributions": float(a.est_tax_distributions),
     }
 
 
@@ -157,6 +159,8 @@ def summarize(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             "violations": int(sum(r["violations"] for r in mine)),
             "plans_with_violations": int(sum(r["violations"] > 0 for r in mine)),
             "seconds_total": float(sum(r["seconds"] for r in mine)),
+            "tax_distributions_total": float(sum(r.get("tax_distributions", 0.0)
+                                                 for r in mine)),
         })
     return out
 
@@ -170,7 +174,8 @@ def format_row(row: dict[str, Any]) -> list[str]:
     """A row as the CSV writes it: money to the cent, weights to 1e-6, seconds to 1e-4."""
     return [str(row["household_id"]), str(row["method"]), _fmt(row["tax"], 2),
             _fmt(row["drift_after"], 6), _fmt(row["turnover"], 2), str(int(row["orders"])),
-            str(int(row["violations"])), _fmt(row["seconds"], 4), str(row["status"])]
+            str(int(row["violations"])), _fmt(row["seconds"], 4), str(row["status"]),
+            _fmt(row.get("tax_distributions", 0.0), 2)]
 
 
 def csv_text(rows: Sequence[dict[str, Any]]) -> str:

@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from ..engine import Result
 
 #: Reason groups as the report shows them (a reason not listed here shows as itself).
-REASON_GROUPS = {"withdrawal": "cash flows", "deposit": "cash flows", "rebalance": "drift",
+REASON_GROUPS = {"withdrawal": "cash flows", "withdrawal funding": "cash flows",
+                 "deposit": "cash flows", "rebalance": "drift",
                  "location": "location", "harvest": "harvesting",
                  "substitute": "harvesting", "rounding": "rounding"}
 

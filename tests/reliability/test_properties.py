@@ -30,9 +30,9 @@ from hypothesis import strategies as st
 import taxopt
 from taxopt import synth
 from taxopt.audit import assess, violations
+from taxopt.domain.orders import Orders
 from taxopt.options import Options
 from taxopt.output import summary_json, trades_csv
-from taxopt.plan.orders import Orders
 from taxopt.plan.reasons import REASONS
 
 SETTINGS = settings(max_examples=25, deadline=None,
@@ -278,4 +278,6 @@ def test_output_is_byte_identical_across_runs(seed, n_lots, options):
     summary = [summary_json(r.summary()) for r in runs]
     assert csv[0] == csv[1]
     assert summary[0] == summary[1]
-    assert csv[0].decode().splitlines()[0].endswith(",est_tax,wash_disallowed,reason")
+    assert csv[0].decode().splitlines()[0].endswith(
+        ",est_tax,wash_disallowed,reason,wash_kind,replacement_lot_id,replacement_basis,"
+        "replacement_acquired")
