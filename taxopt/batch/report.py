@@ -28,7 +28,7 @@ import numpy as np
 
 from ..errors import InvalidInput
 from ..plan.reasons import REASONS
-from .results_row import REASON_GROUPS
+from .results_row import REASON_GROUPS, reason_column
 from .sink import atomic_write
 from .work import SOLVED, STATUSES
 
@@ -172,7 +172,10 @@ def _attention(c: _Columns, groups: list[int | None]) -> tuple[list[dict[str, An
             flags[i].append("error")
     for i in np.flatnonzero(c.solved & (np.nan_to_num(washed) > 0.005)):
         flags[i].append("wash sale")
-    for i in _largest(est, c.solved & (np.nan_to_num(est) >= TAX_FLOOR)):
+    # the tax the client pays: capital gains plus tax on retirement payouts when known
+    paid = c.num("est_tax_total") if c.has("est_tax_total") else est
+    dist = np.nan_to_num(c.num("est_tax_distributions"))
+    for i in _largest(paid, c.solved & (np.nan_to_num(paid) >= TAX_FLOOR)):
         flags[i].append("largest tax")
     for i in _largest(turn_pct, c.solved & (np.nan_to_num(turn_pct) > 0)):
         flags[i].append("largest turnover")
@@ -191,7 +194,9 @@ def _attention(c: _Columns, groups: list[int | None]) -> tuple[list[dict[str, An
         if "wash sale" in flags[i]:
             said.append(f"${washed[i]:,.2f} of loss disallowed by the wash-sale rule")
         if "largest tax" in flags[i]:
-            said.append(f"the plan adds ${est[i]:,.2f} of tax this year")
+            said.append(f"the plan adds ${paid[i]:,.2f} of tax this year" + (
+                f" (${dist[i]:,.2f} of it on retirement-account payouts)"
+                if dist[i] > 0.005 else ""))
         if "largest turnover" in flags[i]:
             said.append(f"the plan trades {turn_pct[i]:,.1f} % of the household's value")
         why = "; ".join(said)
@@ -253,6 +258,8 @@ def _money(c: _Columns) -> dict[str, Any]:
         "lockstep_households": int(np.isfinite(c.num("tax_saved_vs_lockstep")[s]).sum())
         if c.has("tax_saved_vs_lockstep") else 0,
         "lockstep_tax": total("lockstep_est_tax"),
+        "distributions_tax": total("est_tax_distributions"),
+        "total_tax": total("est_tax_total"),
         "saving_households": int((np.nan_to_num(c.num("est_tax")[s]) < -0.005).sum()),
         "adding_households": int((np.nan_to_num(c.num("est_tax")[s]) > 0.005).sum()),
     }
@@ -267,9 +274,9 @@ def _reasons(c: _Columns) -> dict[str, Any]:
     rows = []
     total = float(np.nansum(c.num("turnover")[s]))
     for r in REASONS:
-        orders = int(np.nansum(c.num(f"orders_{r}")[s]))
-        dollars = float(np.nansum(c.num(f"turnover_{r}")[s]))
-        households = int((np.nan_to_num(c.num(f"orders_{r}")[s]) > 0).sum())
+        orders = int(np.nansum(c.num(reason_column("orders", r))[s]))
+        dollars = float(np.nansum(c.num(reason_column("turnover", r))[s]))
+        households = int((np.nan_to_num(c.num(reason_column("orders", r))[s]) > 0).sum())
         rows.append({"reason": r, "group": REASON_GROUPS.get(r, r), "orders": orders,
                      "turnover": dollars, "households": households,
                      "share": 100.0 * dollars / total if total > 0 else 0.0})
