@@ -64,15 +64,44 @@ def write_report(out_dir: str | Path, path: str | Path | None = None) -> Path:
             manifest = json.loads(mpath.read_text())
         except ValueError:
             manifest = {}
+    rejects = None
+    if (out_dir / "rejects.parquet").is_file():
+        rejects = pq.read_table(out_dir / "rejects.parquet").to_pydict()
     target = Path(path) if path is not None else out_dir / "report.html"
-    atomic_write(target, render(rows, manifest).encode())
+    atomic_write(target, render(rows, manifest, rejects).encode())
     return target
 
 
-def render(rows: dict[str, list[Any]], manifest: dict[str, Any]) -> str:
-    """The page as text, from the results columns and the manifest."""
-    ctx = _context(_Columns(rows), manifest)
+def render(rows: dict[str, list[Any]], manifest: dict[str, Any],
+           rejects: dict[str, list[Any]] | None = None) -> str:
+    """The page as text, from the results columns, the manifest and the rejects table."""
+    c = _Columns(rows)
+    ctx = _context(c, manifest)
+    ctx["orphans"], ctx["orphan_rows"] = _orphan_rows(c, rejects or {})
     return _environment().get_template("report.html.j2").render(**ctx)
+
+
+def _orphan_rows(c: _Columns, rejects: dict[str, list[Any]]) -> tuple[list[dict[str, Any]],
+                                                                       int]:
+    """Rejected input rows that belong to no household of the results, by problem.
+
+    (Rows of a household that was rejected are that household's ``invalid_input``.)
+    """
+    known = set(c.ids)
+    kinds: dict[tuple[str, str], dict[str, Any]] = {}
+    n = 0
+    cols = [rejects.get(k) or [] for k in ("household_id", "table", "field", "problem")]
+    for hid, table, field, problem in zip(*cols, strict=False):
+        if hid and hid in known:
+            continue
+        n += 1
+        k = kinds.setdefault((str(field or ""), str(problem or "")),
+                             {"field": field or "", "problem": problem or "", "rows": 0,
+                              "tables": set()})
+        k["rows"] += 1
+        k["tables"].add(str(table or ""))
+    top = sorted(kinds.values(), key=lambda k: (-k["rows"], k["problem"]))[:MAX_REASON_KINDS]
+    return [{**k, "tables": ", ".join(sorted(k["tables"]))} for k in top], n
 
 
 # --------------------------------------------------------------------------- columns

@@ -89,6 +89,24 @@ def test_an_unknown_status_still_needs_a_human():
     assert "lost<b>1</b>" in section(page, "status")
 
 
+def test_input_rows_of_no_household_are_counted():
+    problem = "'\\x1b[31mx' holds a control character; no household has this id"
+    rejects = {"household_id": ["", "", "", "bad"],
+               "table": ["lots", "lots", "accounts", "lots"],
+               "record": ["row 1", "row 2", "row 3", "lots[0]"],
+               "field": ["household_id"] * 3 + ["symbol"],
+               "problem": [problem] * 3 + ["unknown symbol 'Z'"]}
+    rows = [household("a"), household("bad", "invalid_input", message="household bad: x")]
+    page = render(columns(rows), {}, rejects)
+    assert "input rows of no household<b>3</b>" in section(page, "status")
+    att = section(page, "attention")
+    assert "Input rows of no household (3)" in att
+    assert ('<td class="n">3</td><td>accounts, lots</td><td>household_id</td>'
+            '<td class="msg">&#39;\\x1b[31mx&#39; holds a control character') in att
+    assert "unknown symbol" not in att.split("Input rows of no household", 1)[1]
+    assert "input rows of no household" not in render(columns(rows), {})
+
+
 def test_largest_tax_and_turnover_are_capped():
     rows = [household(f"h{i:03d}", est_tax=100.0 + i, turnover_pct=float(i),
                       turnover=1000.0 * i) for i in range(3 * N_LARGEST)]
