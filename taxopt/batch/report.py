@@ -20,6 +20,7 @@ report of a handful of households has no script but the table sorter.
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,8 @@ from .sink import atomic_write
 from .work import SOLVED, STATUSES
 
 MAX_ATTENTION = 1000     # rows of the attention table (the rest are in results.parquet)
-N_LARGEST = 10           # households listed for the largest tax and the largest turnover
+N_LARGEST = 10           # households listed for the largest tax and the largest turnover,
+LARGEST_SHARE = 0.1      # ... and no more than this share of the solved ones
 N_SLOWEST = 10
 MAX_REASON_KINDS = 20
 MIN_FOR_CHARTS = 20      # below this many solved households a table says it all
@@ -161,7 +163,7 @@ def _context(c: _Columns, manifest: dict[str, Any]) -> dict[str, Any]:
         "run": _run(manifest),
         "charts": charts,
         "vega_js": _vega_bundle() if charts else "",
-        "n_largest": N_LARGEST,
+        "n_largest": _n_largest(int(c.solved.sum())),
         "min_for_charts": MIN_FOR_CHARTS,
     }
     return ctx
@@ -204,9 +206,10 @@ def _attention(c: _Columns, groups: list[int | None]) -> tuple[list[dict[str, An
     # the tax the client pays: capital gains plus tax on retirement payouts when known
     paid = c.num("est_tax_total") if c.has("est_tax_total") else est
     dist = np.nan_to_num(c.num("est_tax_distributions"))
-    for i in _largest(paid, c.solved & (np.nan_to_num(paid) >= TAX_FLOOR)):
+    k = _n_largest(int(c.solved.sum()))
+    for i in _largest(paid, c.solved & (np.nan_to_num(paid) >= TAX_FLOOR), k):
         flags[i].append("largest tax")
-    for i in _largest(turn_pct, c.solved & (np.nan_to_num(turn_pct) > 0)):
+    for i in _largest(turn_pct, c.solved & (np.nan_to_num(turn_pct) > 0), k):
         flags[i].append("largest turnover")
     picked = [i for i in range(c.n) if flags[i]]
     rank = {f: k for k, f in enumerate(FLAGS)}
@@ -240,10 +243,15 @@ def _attention(c: _Columns, groups: list[int | None]) -> tuple[list[dict[str, An
     return rows, total
 
 
-def _largest(values: np.ndarray, mask: np.ndarray) -> list[int]:
+def _largest(values: np.ndarray, mask: np.ndarray, k: int = N_LARGEST) -> list[int]:
     idx = np.flatnonzero(mask)
     order = np.lexsort((idx, -values[idx]))   # largest first, ties by position
-    return idx[order][:N_LARGEST].tolist()
+    return idx[order][:k].tolist()
+
+
+def _n_largest(solved: int) -> int:
+    """How many 'largest' households to flag: a few of a small batch, ten of a large one."""
+    return min(N_LARGEST, max(1, math.ceil(LARGEST_SHARE * solved)))
 
 
 def _failure_kinds(c: _Columns) -> list[dict[str, Any]]:
