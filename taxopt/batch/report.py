@@ -33,7 +33,7 @@ from .results_row import REASON_GROUPS, reason_column
 from .sink import atomic_write
 from .work import SOLVED, STATUSES
 
-MAX_ATTENTION = 1000     # rows of the attention table (the rest are in results.parquet)
+MAX_ATTENTION = 500      # rows of the attention table (the rest are in results.parquet)
 N_LARGEST = 10           # households listed for the largest tax and the largest turnover,
 LARGEST_SHARE = 0.1      # ... and no more than this share of the solved ones
 N_SLOWEST = 10
