@@ -324,13 +324,17 @@ def _pack_lots(rec: HouseholdRecord, acct_ix: dict[str, int], sec_ix: dict[str, 
         i = int(np.argmax(future))
         raise fail(i, "acquired", f"{lots[i].acquired.isoformat()} is after as_of "
                                   f"{rec.as_of.isoformat()}")
+    # Lots in lot-id order, whatever the input's row order: the model's columns, and so
+    # the solver's choice between equally good lots, must not depend on it.
+    ids = [lot.lot_id for lot in lots]
+    order = np.array(sorted(range(len(ids)), key=ids.__getitem__), dtype=np.int64)
     return Lots(
-        lot_id=tuple(lot.lot_id for lot in lots),
-        account=account,
-        security=security,
-        shares=np.array([lot.shares for lot in lots], dtype=float),
-        basis=basis,
-        acquired=acquired,
+        lot_id=tuple(ids[i] for i in order),
+        account=account[order],
+        security=security[order],
+        shares=np.array([lot.shares for lot in lots], dtype=float)[order],
+        basis=basis[order],
+        acquired=acquired[order],
     )
 
 
