@@ -8,14 +8,15 @@ from .base import Solution, Status
 from .clock import Deadline
 
 
-def solve_program(prog: Program, options: Options) -> Solution:
-    """Solve with the adapter the options name.
+def solve_program(prog: Program, options: Options, deadline: Deadline | None = None) -> Solution:
+    """Solve with the adapter the options name, within ``deadline`` (the options'
+    ``time_limit`` from now when None).
 
     A program with quadratic terms and integers is a MIQP, which HiGHS does not solve
     (nor cvxpy's HiGHS interface): the integers are chosen first on the linear program
     with the proxy terms (the L1 tracking penalty), then fixed, and the QP is solved.
     """
-    deadline = Deadline(options.time_limit)
+    deadline = deadline or Deadline(options.time_limit)
     if prog.quadratic and prog.is_mip:
         import numpy as np
 
@@ -51,4 +52,4 @@ def _solve_one(prog: Program, options: Options, deadline: Deadline) -> Solution:
     return solve_highs(prog, options, deadline)
 
 
-__all__ = ["Solution", "Status", "solve_program"]
+__all__ = ["Deadline", "Solution", "Status", "solve_program"]

@@ -117,6 +117,9 @@ def solve_highs(prog: Program, options: Options, deadline: Deadline | None = Non
     relaxed at all: each of their combinations is a root of that search.
     """
     clock = deadline or Deadline(options.time_limit)
+    if clock.expired:    # spent building the model: do not even load it
+        return Solution(Status.ERROR, np.zeros(prog.n), float("nan"), "highs", "HiGHS",
+                        _version(), None, 0.0, TIME_LIMIT_MESSAGE, {"stopped": 1.0})
     h = new_highs(options, prog.is_mip, prog.n)
     loaded = load_program(h, prog)
     return solve_loaded(h, prog, clock, loaded)
@@ -157,7 +160,7 @@ class HighsSession:
             self._h = new_highs(self.options, prog.is_mip, prog.n)
         h = self._h
         loaded = load_program(h, prog)
-        shape = (*shape, loaded.n_total, loaded.members.tobytes(), loaded.group.tobytes())
+        shape = (*shape, *loaded.shape_key())
         if shape == self._shape and self._basis is not None:
             h.setBasis(self._basis)
             self.warm_solves += 1

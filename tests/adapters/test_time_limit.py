@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 import taxopt
-from taxopt import synth
+import taxopt.audit
+from taxopt import engine, synth
 from taxopt.adapters import Status
 from taxopt.adapters import highs as highs_adapter
 from taxopt.adapters.clock import Deadline
@@ -19,6 +20,7 @@ from taxopt.adapters.highs import HighsSession, new_highs, pass_program, solve_h
 from taxopt.model import build
 from taxopt.model.program import Program
 from taxopt.options import Options
+from taxopt.synth_book import direct_indexing_book
 
 # --- HiGHS's clock --------------------------------------------------------------------
 
@@ -174,3 +176,47 @@ def test_a_stopped_node_is_not_pruned_as_infeasible(count_lps):
         sol = solve_highs(knapsack(), Options(), LPsDeadline(lps))
         assert sol.status != Status.INFEASIBLE
         assert "infeasible" not in sol.message
+
+
+# --- the engine: an audited plan whatever the limit -------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_book():
+    """A direct-indexing book: 100 stocks, each its own wash group, 3,000 lots, two Roths."""
+    return taxopt.from_dict(direct_indexing_book(7, n_lots=3_000, n_stocks=100))
+
+
+@pytest.mark.parametrize("lps", range(0, 7))
+def test_time_limit_never_fails_a_book(monkeypatch, count_lps, small_book, lps):
+    # The limit passes after `lps` LPs: before the roots, between them, after a rounding.
+    monkeypatch.setattr(engine, "Deadline", lambda seconds: LPsDeadline(lps))
+    res = taxopt.rebalance(small_book)
+    assert res.status in ("optimal", "feasible"), res.message
+    assert res.violations == []
+    assert taxopt.audit.violations(small_book, res.orders, res.assessment) == []
+    if res.status == "feasible" and len(res.orders):
+        gap = res.solution.mip_gap
+        assert res.summary()["solver"]["mip_gap"] == gap
+        if gap is None:    # a netting piece's root LP was not solved: no bound for it
+            assert "proven gap unknown" in res.message
+        else:
+            assert gap > 0
+            assert f"proven gap {gap:.4%}" in res.message
+    elif res.status == "feasible":
+        assert res.message.startswith("time limit of 30 s reached before the solver found a "
+                                      "plan: no trades")
+
+
+def test_big_book_within_its_limit():
+    # 30,000 lots, 1,000 stocks each its own wash group; with a limit of a fraction of a
+    # second the answer is an audited plan (from the search, or the book as it stands).
+    # Building the model (~0.05 s) cannot be interrupted; the limits here exceed it.
+    hh = taxopt.from_dict(direct_indexing_book(1, n_lots=30_000))
+    for limit in (0.3, 1.0):
+        t0 = time.perf_counter()
+        res = taxopt.rebalance(hh, time_limit=limit)
+        elapsed = time.perf_counter() - t0
+        assert res.ok, res.message
+        assert res.violations == []
+        assert elapsed <= 1.2 * limit + 0.1, (limit, elapsed, res.timings)
