@@ -19,10 +19,11 @@ from .tax.distributions import distribution_tax
 from .tax.holding import is_long_term
 from .tax.netting import NettedYear, net_year
 from .tax.wash import (
-    disallowed_losses,
-    lots_bought_recently,
-    recent_buy_equivalents,
-    recent_loss_groups,
+    Replacements,
+    WashMatch,
+    match_sales,
+    open_recent_loss_groups,
+    recent_replacements,
 )
 
 CENT = 0.005           # dollars: what rounding to the cent may move
@@ -55,6 +56,8 @@ class Assessment:
     turnover: float              # dollars traded
     holdings_before: np.ndarray  # account x security dollars, before
     holdings_after: np.ndarray   # account x security dollars, after
+    wash: WashMatch | None = None           # loss sales matched to replacement purchases
+    replacements: Replacements | None = None
     # goal-level flows: per account, paid out, taken in, and the tax and penalty on payouts
     withdrawn: np.ndarray | None = None
     deposited: np.ndarray | None = None
@@ -82,13 +85,9 @@ def assess(hh: Household, orders: Orders) -> Assessment:
         basis_per_share = np.zeros(len(orders))
         long_term = np.zeros(len(orders), bool)
     gain = np.where(named, value - orders.shares * basis_per_share, 0.0)
-    # Shares of a lot that the recent purchase itself created are not its replacement.
-    replacement = recent_buy_equivalents(hh)
-    own = np.where(named, np.minimum(value, lots_bought_recently(hh)[li] if len(lots) else 0.0),
-                   0.0)
-    np.subtract.at(replacement, sec.wash_group[orders.security], own)
-    disallowed = disallowed_losses(sec.wash_group[orders.security], np.where(named, value, 0.0),
-                                   gain, np.maximum(replacement, 0.0))
+    rep = recent_replacements(hh)
+    match = wash_match(hh, orders, named, value, gain, rep)
+    disallowed = match.disallowed
     rate = np.where(long_term, hh.tax.long_term_rate, hh.tax.short_term_rate)
     row_tax = np.where(named, (gain + disallowed) * rate, 0.0)
     counted = gain + disallowed
@@ -116,8 +115,37 @@ def assess(hh: Household, orders: Orders) -> Assessment:
     return Assessment(value, long_term, gain, disallowed, row_tax, st, lt,
                       after.tax - before.tax, before, after, cash_before, cash_after,
                       class_before, class_after, class_after.sum(axis=1), w_before, w_after,
-                      d_before, d_after, float(value.sum()), held, held + traded,
+                      d_before, d_after, float(value.sum()), held, held + traded, match, rep,
                       paid, taken, None if paid is None else distribution_tax(hh, paid))
+
+
+def lot_rank(hh: Household) -> np.ndarray:
+    """Each lot's rank by lot id: the stable tie-break when acquisition dates are equal."""
+    return np.argsort(np.argsort(np.array(hh.lots.lot_id, dtype=object))) if len(
+        hh.lots) else np.zeros(0, np.int64)
+
+
+def wash_match(hh: Household, orders: Orders, named: np.ndarray, value: np.ndarray,
+               gain: np.ndarray, rep: Replacements | None = None) -> WashMatch:
+    """Today's taxable loss sales matched to the replacement purchases left over.
+
+    A replacement lot sold in this plan replaces nothing with the shares it sells
+    (selling it too restores the loss); recent loss sales have used their share first.
+    """
+    lots = hh.lots
+    rep = recent_replacements(hh) if rep is None else rep
+    li = np.maximum(orders.lot, 0)
+    available = rep.unused.copy()
+    has_lot = rep.lot >= 0
+    if has_lot.any():
+        sold = np.bincount(orders.lot[named], weights=value[named], minlength=len(lots))
+        held = lots.shares * hh.securities.price[lots.security] - sold
+        available[has_lot] = np.minimum(available[has_lot],
+                                        np.maximum(held[rep.lot[has_lot]], 0.0))
+    acquired = (lots.acquired[li] if len(lots) else np.zeros(len(orders), "datetime64[D]"))
+    rank = lot_rank(hh)[li] if len(lots) else np.zeros(len(orders), np.int64)
+    return match_sales(hh.securities.wash_group[orders.security], np.where(named, value, 0.0),
+                       gain, acquired, np.where(named, orders.lot, -1), rank, rep, available)
 
 
 def _goal_weights(hh: Household, account_class: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -194,7 +222,7 @@ def violations(hh: Household, orders: Orders, a: Assessment | None = None,
     group = sec.wash_group[orders.security]
     names = sec.wash_group_names
     loss_groups = set(group[(a.gain < -CENT) & sale].tolist())
-    blocked = recent_loss_groups(hh)
+    blocked = open_recent_loss_groups(hh)
     for i in np.flatnonzero(buy):
         g = group[i]
         if g in loss_groups:

@@ -1,7 +1,10 @@
 """The command line: argument parsing, exit codes and printing only; no math here.
 
-Exit codes (contract section 4): 0 solved; 1 infeasible or failed; 2 bad
-arguments or invalid input. No traceback unless ``--debug``.
+Exit codes (contract sections 4 and 5): 0 solved; 1 infeasible or failed;
+2 bad arguments or invalid input (for ``batch``: nothing valid to solve);
+3 an output or infrastructure failure (unwritable output, another batch
+holding ``--out``, an unreachable cluster), worth retrying; 130 interrupted.
+Every failure is one line on stderr; no traceback unless ``--debug``.
 """
 
 from __future__ import annotations
@@ -13,22 +16,47 @@ from typing import Any
 
 import click
 
-from .errors import InvalidInput
+from .errors import InvalidInput, TaxoptError
 
-EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INFRASTRUCTURE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+def failure(err: BaseException) -> tuple[str, int]:
+    """The one-line message and the exit code of an error that ends a command."""
+    from .batch.failures import InfrastructureFailure
+
+    if isinstance(err, InvalidInput):
+        return err.line(), EXIT_INVALID
+    if isinstance(err, KeyboardInterrupt):
+        return "interrupted", EXIT_INTERRUPTED
+    if isinstance(err, InfrastructureFailure):
+        return str(err), EXIT_INFRASTRUCTURE
+    if isinstance(err, OSError):
+        where = f"{err.filename}: " if err.filename else ""
+        return f"{where}{err.strerror or err}", EXIT_INFRASTRUCTURE
+    if isinstance(err, TaxoptError):
+        return str(err), EXIT_FAILED
+    return (f"internal error: {type(err).__name__}: {err} (run with --debug for the "
+            "traceback)", EXIT_FAILED)
 
 
 class _Cli(click.Group):
-    """Turns taxopt's own errors into one line and exit code 2, unless --debug."""
+    """Turns every error into one line and its exit code, unless --debug."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except InvalidInput as err:
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except (Exception, KeyboardInterrupt) as err:
             if ctx.meta.get("taxopt.debug"):
                 raise
-            click.echo(f"error: {err.line()}", err=True)
-            ctx.exit(EXIT_INVALID)
+            from .output import printable
+
+            message, code = failure(err)
+            click.echo(f"error: {printable(message)}" if code != EXIT_INTERRUPTED
+                       else "interrupted", err=True)
+            ctx.exit(code)
 
 
 def _parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
@@ -166,29 +194,59 @@ def batch_cmd(input_dir: Path, out_dir: Path, workers: int | None, engine: str,
               chunk_size: int | None, no_timings: bool, quiet: bool) -> None:
     """Rebalance every household of a folder of tables (CSV or Parquet).
 
-    Exit code 0 when every household is solved, 1 when some failed or are
-    infeasible (see results.parquet), 2 for bad arguments or malformed tables,
-    130 when interrupted (Ctrl-C or SIGTERM; --resume finishes the run).
+    Exit code 0 when every household is solved, 1 when some failed, are
+    infeasible or a row was rejected (see results.parquet and rejects.parquet),
+    2 for bad arguments, malformed tables or when every household is rejected,
+    3 when the output folder, the disk or the cluster fails (another batch
+    writing into --out, an unreachable scheduler, workers lost beyond retries;
+    worth retrying), 130 when interrupted (Ctrl-C or SIGTERM; --resume
+    finishes the run). Messages go to stderr through logging: JSON lines when
+    stderr is not a terminal, one line each on a terminal.
     """
-    from .batch.run import BatchAborted, run_batch, sigterm_as_interrupt
+    import datetime as dt
+    import logging
 
+    from .batch.logs import attach, detach, run_context
+    from .batch.run import new_run_id, run_batch, sigterm_as_interrupt
+
+    ctx = click.get_current_context()
+    handler = attach(level=logging.WARNING if quiet else logging.INFO)
+    log = logging.getLogger("taxopt.batch")
+    run_id = new_run_id(dt.datetime.now(dt.UTC))
     try:
-        with sigterm_as_interrupt():
-            outcome = run_batch(input_dir, out_dir, workers=workers, engine=engine,
-                                scheduler=scheduler, time_limit=time_limit, resume=resume,
-                                csv=csv_out, progress=None if quiet else "auto",
-                                chunk_size=chunk_size, timings=not no_timings)
-    except BatchAborted as err:
-        click.echo(f"error: {err}", err=True)
-        sys.exit(EXIT_FAILED)
-    except KeyboardInterrupt:
-        click.echo(f"interrupted: finished chunks are kept in {out_dir / '.parts'}; run the "
-                   "same command with --resume to finish", err=True)
-        sys.exit(130)
+        with run_context(run_id), sigterm_as_interrupt():
+            try:
+                outcome = run_batch(input_dir, out_dir, workers=workers, engine=engine,
+                                    scheduler=scheduler, time_limit=time_limit, resume=resume,
+                                    csv=csv_out, progress=None if quiet else "auto",
+                                    chunk_size=chunk_size, timings=not no_timings,
+                                    run_id=run_id)
+            except KeyboardInterrupt:
+                if ctx.meta.get("taxopt.debug"):
+                    raise
+                log.warning("interrupted: finished chunks are kept in %s; run the same "
+                            "command with --resume to finish", out_dir / ".parts",
+                            extra={"exit_code": EXIT_INTERRUPTED})
+                sys.exit(EXIT_INTERRUPTED)
+            except Exception as err:
+                if ctx.meta.get("taxopt.debug"):
+                    raise
+                message, code = failure(err)
+                log.error(message, extra={"exit_code": code})
+                sys.exit(code)
+    finally:
+        detach(handler)
     if not quiet:
+        if outcome.finished_before:
+            click.echo(f"{outcome.out_dir}: the batch already finished (run "
+                       f"{outcome.run_id}); nothing to resume")
+            sys.exit(outcome.exit_code)
         counts = ", ".join(f"{n} {s}" for s, n in outcome.counts.items() if n)
         click.echo(f"{outcome.total} households: {counts or 'none'} "
                    f"({outcome.seconds:.1f} s)")
+        if outcome.rejected_rows:
+            click.echo(f"{outcome.rejected_rows} rows rejected without a household "
+                       "(see rejects.parquet)")
         if outcome.reused:
             click.echo(f"{outcome.reused} of them finished by the interrupted run")
         click.echo(f"wrote {', '.join(p.name for p in outcome.files)} in {outcome.out_dir}")

@@ -10,7 +10,8 @@ import dataclasses
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
-from .errors import InvalidOptions
+from .errors import InvalidOptions, printable
+from .limits import DAYS_MAX, MONEY_MAX, OPTION_MAX, shown
 
 Adapter = Literal["highs", "cvxpy"]
 
@@ -151,37 +152,55 @@ class Options:
                      "harvest_min_loss", "harvest_min_loss_pct", "tracking_te_weight"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
-                raise bad(name, f"must be a number, got {value!r}")
+                raise bad(name, f"must be a number, got {_echo(value)}")
             if value < 0 or value == float("inf"):
-                raise bad(name, f"must be a finite number >= 0, got {value!r}")
+                raise bad(name, f"must be a finite number >= 0, got {_echo(value)}")
+            if value > OPTION_MAX[name]:
+                raise bad(name, f"exceeds taxopt's limit of {shown(OPTION_MAX[name])}, got "
+                                f"{_echo(value)}")
         for name in ("max_realized_short_term", "max_realized_long_term", "max_tax"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool)
                                       or not isinstance(value, int | float)
                                       or value != value or abs(value) == float("inf")):
-                raise bad(name, f"must be a finite number or null, got {value!r}")
+                raise bad(name, f"must be a finite number or null, got {_echo(value)}")
+            if value is not None and abs(value) > MONEY_MAX:
+                raise bad(name, f"exceeds taxopt's limit of {shown(MONEY_MAX)} for money, "
+                                f"got {_echo(value)}")
         if not isinstance(self.no_short_term_gains, bool):
             raise bad("no_short_term_gains", f"must be true or false, got "
-                      f"{self.no_short_term_gains!r}")
+                      f"{_echo(self.no_short_term_gains)}")
         if (isinstance(self.protect_long_term_days, bool)
                 or not isinstance(self.protect_long_term_days, int)
-                or self.protect_long_term_days < 0):
-            raise bad("protect_long_term_days", f"must be a whole number of days >= 0, got "
-                      f"{self.protect_long_term_days!r}")
+                or not 0 <= self.protect_long_term_days <= DAYS_MAX):
+            raise bad("protect_long_term_days", f"must be a whole number of days from 0 to "
+                      f"{shown(DAYS_MAX)}, got {_echo(self.protect_long_term_days)}")
         if self.lot_relief not in ("optimal", "fifo", "hifo", "min_tax"):
             raise bad("lot_relief", "must be 'optimal', 'fifo', 'hifo' or 'min_tax', got "
-                      f"{self.lot_relief!r}")
+                      f"{_echo(self.lot_relief)}")
         if self.time_limit <= 0:
             raise bad("time_limit", f"must be > 0, got {self.time_limit!r}")
         if self.tracking not in ("l1", "quadratic"):
-            raise bad("tracking", f"must be 'l1' or 'quadratic', got {self.tracking!r}")
+            raise bad("tracking", f"must be 'l1' or 'quadratic', got {_echo(self.tracking)}")
         if self.tax_model not in ("exact", "lot"):
-            raise bad("tax_model", f"must be 'exact' or 'lot', got {self.tax_model!r}")
+            raise bad("tax_model", f"must be 'exact' or 'lot', got {_echo(self.tax_model)}")
         if self.adapter not in ("highs", "cvxpy"):
-            raise bad("adapter", f"must be 'highs' or 'cvxpy', got {self.adapter!r}")
+            raise bad("adapter", f"must be 'highs' or 'cvxpy', got {_echo(self.adapter)}")
         if not isinstance(self.solver, str):
-            raise bad("solver", f"must be a cvxpy solver name, got {self.solver!r}")
+            raise bad("solver", f"must be a cvxpy solver name, got {_echo(self.solver)}")
 
     def as_dict(self) -> dict[str, Any]:
         """The knobs as plain values, for manifests and summaries."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def _echo(value: Any) -> str:
+    """A bad option value for a message: a short repr of a scalar, else its kind (never
+    the repr of a huge structure)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        return "an integer too large to show"
+    if isinstance(value, str):
+        return repr(value) if len(value) <= 40 else repr(printable(value, 40))
+    if value is None or isinstance(value, bool | int | float):
+        return repr(value)
+    return f"a {type(value).__name__}"

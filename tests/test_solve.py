@@ -50,7 +50,8 @@ def test_solve_cli_writes_contract_files(tmp_path):
     assert res.exit_code == 0, res.output
     header = (out / "trades.csv").read_text().splitlines()[0]
     assert header == ("household_id,account_id,symbol,side,shares,price,value,lot_id,term,"
-                      "realized_gain,est_tax,wash_disallowed,reason")
+                      "realized_gain,est_tax,wash_disallowed,reason,wash_kind,"
+                      "replacement_lot_id,replacement_basis,replacement_acquired")
     summary = json.loads((out / "summary.json").read_text())
     for key in ("household_id", "status", "message", "est_tax", "realized_short_term",
                 "realized_long_term", "goals"):

@@ -7,18 +7,85 @@ exists, targets name held classes) are checked in `household.py`.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
+
+from .. import limits
+from ..errors import char_name, unprintable_at
 
 FORMAT = "taxopt.household/1"
 
-Money = Annotated[float, Field(allow_inf_nan=False)]
-NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+def _within(lo: float | None, hi: float, what: str) -> AfterValidator:
+    """Taxopt's limit on a magnitude (see `taxopt.limits`), stated in the message."""
+    def check(value: float) -> float:
+        if value > hi:
+            raise ValueError(f"exceeds taxopt's limit of {limits.shown(hi)} for {what}")
+        if lo is not None and value < lo:
+            raise ValueError(f"is below taxopt's limit of {limits.shown(lo)} for {what}")
+        return value
+    return AfterValidator(check)
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+DATE_FORMAT = "expected an ISO date YYYY-MM-DD"
+
+
+def iso_date(value: Any) -> dt.date:
+    """A date given as an ISO ``YYYY-MM-DD`` string or a real date, and nothing else:
+    no Unix seconds, no ``"0"``, no ``YYYYMMDD``, no time of day."""
+    if isinstance(value, dt.datetime):
+        if value.time() != dt.time() or value.tzinfo is not None:
+            raise ValueError(f"{DATE_FORMAT}, not a date with a time of day")
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError as err:
+            raise ValueError(f"not a calendar date ({err})") from None
+    text = value if isinstance(value, str) else str(value) if type(value) is int else ""
+    if len(text) == 8 and text.isdigit():
+        raise ValueError(f"{DATE_FORMAT} (for {text} write {text[:4]}-{text[4:6]}-{text[6:]})")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError(f"{DATE_FORMAT} in quotes, not a number")
+    raise ValueError(DATE_FORMAT)
+
+
+def _printable_id(value: str) -> str:
+    """Ids reach terminals, logs and CSV files: no control characters, no padding."""
+    at = unprintable_at(value)
+    if at >= 0:
+        raise ValueError(f"contains a control character ({char_name(value[at])}) at "
+                         f"position {at}; ids must be printable")
+    if value != value.strip():
+        raise ValueError("has leading or trailing whitespace")
+    return value
+
+
+_MONEY, _SHARES = limits.MONEY_MAX, (limits.SHARES_MIN, limits.SHARES_MAX)
+Id = Annotated[str, Field(min_length=1, max_length=limits.ID_MAX),
+               AfterValidator(_printable_id)]
+Money = Annotated[float, Field(allow_inf_nan=False), _within(-_MONEY, _MONEY, "money")]
+NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False), _within(None, _MONEY, "money")]
+Price = Annotated[float, Field(gt=0, allow_inf_nan=False),
+                  _within(limits.PRICE_MIN, limits.PRICE_MAX, "prices")]
+Shares = Annotated[float, Field(gt=0, allow_inf_nan=False), _within(*_SHARES, "share counts")]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
-Date = Annotated[dt.date, Field(strict=False)]
+Date = Annotated[dt.date, PlainValidator(iso_date)]
 
 FIELD_ERROR = "taxopt_field"
 
@@ -77,11 +144,11 @@ class TaxProfile(_Record):
 
 
 class Security(_Record):
-    symbol: Annotated[str, Field(min_length=1)]
-    price: Positive
-    asset_class: Annotated[str, Field(min_length=1)] | None = None
-    exposures: dict[str, Fraction] | None = None
-    wash_group: Annotated[str, Field(min_length=1)] | None = None
+    symbol: Id
+    price: Price
+    asset_class: Id | None = None
+    exposures: dict[Id, Fraction] | None = None
+    wash_group: Id | None = None
     yield_: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False, alias="yield")] = 0.0
     qualified: Fraction = 1.0
     tax_exempt: bool = False
@@ -110,8 +177,8 @@ class Security(_Record):
 
 
 class Goal(_Record):
-    goal_id: Annotated[str, Field(min_length=1)]
-    targets: dict[str, Fraction]
+    goal_id: Id
+    targets: dict[Id, Fraction]
     drift_tolerance: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] | None = None
     cash_flow: Money = 0.0
 
@@ -130,15 +197,15 @@ Band = Annotated[tuple[Fraction, Fraction], Field(strict=False)]
 
 
 class Account(_Record):
-    account_id: Annotated[str, Field(min_length=1)]
-    goal_id: str
+    account_id: Id
+    goal_id: Id
     tax_type: Literal["taxable", "tax_deferred", "tax_free"]
     cash: NonNeg
     cash_flow: Money = 0.0
     min_cash: NonNeg = 0.0
-    bands: dict[str, Band] | None = None
-    restricted: list[str] | None = None
-    allowed: list[str] | None = None
+    bands: dict[Id, Band] | None = None
+    restricted: list[Id] | None = None
+    allowed: list[Id] | None = None
     # Version 1.1 (goal-level cash flows): limits on this account's share of the goal's flow.
     max_withdrawal: NonNeg | None = None
     max_deposit: NonNeg | None = None
@@ -168,19 +235,19 @@ class Account(_Record):
 
 
 class Lot(_Record):
-    lot_id: Annotated[str, Field(min_length=1)]
-    account_id: str
-    symbol: str
-    shares: Positive
+    lot_id: Id
+    account_id: Id
+    symbol: Id
+    shares: Shares
     cost_basis: NonNeg | None = None
     acquired: Date | None = None
 
 
 class RecentTrade(_Record):
-    account_id: str
-    symbol: str
+    account_id: Id
+    symbol: Id
     side: Literal["buy", "sell"]
-    shares: Positive
+    shares: Shares
     date: Date
     realized_gain: Money | None = None
 
@@ -194,7 +261,7 @@ class RecentTrade(_Record):
 
 class HouseholdRecord(_Record):
     format: Literal["taxopt.household/1"]
-    household_id: Annotated[str, Field(min_length=1)]
+    household_id: Id
     as_of: Date
     tax_profile: TaxProfile
     securities: Annotated[list[Security], Field(min_length=1)]

@@ -42,14 +42,16 @@ def sale_gains(ctx: ModelContext, harvest_min_loss: float = 0.0,
                harvest_min_loss_pct: float = 0.0) -> SaleGains:
     """Gain per dollar of each sell unit as the tax model counts it.
 
-    A loss disallowed by a purchase of the group in the last 30 days counts as zero,
-    and so does a loss below the harvesting thresholds (it is not worth harvesting).
+    The part of a loss that purchases of the group in the last 30 days disallow counts
+    as zero, pro rata over the lot (see `layout.washed_share`); a loss below the
+    harvesting thresholds counts as zero too (it is not worth harvesting).
     """
     lay, price = ctx.layout, ctx.hh.securities.price
     g = unit_gain_fraction(lay, price)
     value = lay.unit_shares * price[lay.unit_security]
     small = (g < 0) & ((-g * value < harvest_min_loss) | (-g < harvest_min_loss_pct))
-    g = np.where(lay.unit_washed | small, np.maximum(g, 0.0), g)
+    g = np.where(g < 0, g * (1.0 - lay.unit_washed), g)
+    g = np.where(small, np.maximum(g, 0.0), g)
     g = np.where(lay.unit_taxable, g, 0.0)
     return SaleGains(np.where(lay.unit_long, 0.0, g), np.where(lay.unit_long, g, 0.0))
 

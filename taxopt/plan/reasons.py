@@ -237,14 +237,16 @@ def _tax_clause(hh: Household, orders: Orders, a: Assessment, mine: np.ndarray, 
     if not sold.any():
         return "nothing sold, no gain realized"
     terms = []
+    counted = a.gain + a.disallowed   # what the summary's realized figures count
     for label, mask in (("short-term", sold & ~a.long_term), ("long-term", sold & a.long_term)):
-        g = round(float(a.gain[mask].sum()))
+        g = round(float(counted[mask].sum()))
         if g != 0:
             terms.append(f"{_dollars(g)} {label} {'loss' if g < 0 else 'gain'}")
     text = "realized " + " and ".join(terms) if terms else "no gain or loss realized"
     washed = float(a.disallowed[mine].sum())
     if washed >= 0.5:
-        text += f" ({_dollars(washed)} of loss disallowed by the wash-sale rule)"
+        text += (f" ({_dollars(washed)} of loss disallowed by the wash-sale rule, "
+                 "not counted)")
     return text
 
 

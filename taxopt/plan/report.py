@@ -15,7 +15,50 @@ from .reasons import account_lines, order_reasons  # issue 8: reasons
 
 # issue 8: `reason` appended at the end (contract: new columns only at the end)
 TRADE_COLUMNS = ("household_id", "account_id", "symbol", "side", "shares", "price", "value",
-                 "lot_id", "term", "realized_gain", "est_tax", "wash_disallowed", "reason")
+                 "lot_id", "term", "realized_gain", "est_tax", "wash_disallowed", "reason",
+                 "wash_kind", "replacement_lot_id", "replacement_basis", "replacement_acquired")
+
+
+def wash_columns(hh: Household, orders: Orders, a: Assessment) -> dict[str, list[Any]]:
+    """What happens to each washed loss (contract 1.1: `wash_kind` and the replacement).
+
+    ``deferred``: the first replacement purchase is in a taxable account; the
+    disallowed loss is added to its basis (IRC 1091(d)) and its holding period
+    includes the sold lot's (IRC 1223(3)): ``replacement_acquired`` is its purchase
+    date moved back by the days the sold lot was held. ``lost``: the replacement is
+    in a tax-deferred or tax-free account; the loss is gone for good (Rev. Rul.
+    2008-5). A replacement lot's basis is its cost plus every loss this plan defers
+    into it.
+    """
+    n = len(orders)
+    kind = [""] * n
+    lot_id = [""] * n
+    basis: list[float | None] = [None] * n
+    acquired = [""] * n
+    m, rep = a.wash, a.replacements
+    if m is None or rep is None or not len(rep):
+        return {"wash_kind": kind, "replacement_lot_id": lot_id, "replacement_basis": basis,
+                "replacement_acquired": acquired}
+    washed = np.flatnonzero((a.disallowed > 0.005) & (m.replacement >= 0))
+    r = m.replacement
+    taxable = hh.accounts.tax_type[rep.account] == TAXABLE
+    deferred_into = np.zeros(len(rep))
+    dfr = washed[taxable[r[washed]]]
+    np.add.at(deferred_into, r[dfr], a.disallowed[dfr])
+    lots = hh.lots
+    for i in washed:
+        j = int(r[i])
+        if not taxable[j]:
+            kind[i] = "lost"
+            continue
+        kind[i] = "deferred"
+        held = hh.as_of - lots.acquired[orders.lot[i]]
+        acquired[i] = str(rep.date[j] - held)
+        if rep.lot[j] >= 0:
+            lot_id[i] = lots.lot_id[rep.lot[j]]
+            basis[i] = round(float(lots.basis[rep.lot[j]] + deferred_into[j]), 2) + 0.0
+    return {"wash_kind": kind, "replacement_lot_id": lot_id, "replacement_basis": basis,
+            "replacement_acquired": acquired}
 
 
 def trade_columns(hh: Household, orders: Orders, a: Assessment,
@@ -39,6 +82,7 @@ def trade_columns(hh: Household, orders: Orders, a: Assessment,
         "est_tax": np.round(a.row_tax, 2).tolist(),
         "wash_disallowed": np.round(a.disallowed, 2).tolist(),
         "reason": (order_reasons(hh, orders, a) if reasons is None else reasons).tolist(),
+        **wash_columns(hh, orders, a),
     }
     _add_flow_rows(cols, hh, orders)
     return cols
@@ -54,9 +98,10 @@ def _add_flow_rows(cols: dict[str, list[Any]], hh: Household, orders: Orders) ->
                "symbol": "", "side": side, "shares": nan, "price": nan,
                "value": round(amount, 2) + 0.0, "lot_id": "", "term": "",
                "realized_gain": 0.0, "est_tax": round(tax, 2) + 0.0, "wash_disallowed": 0.0,
-               "reason": FUNDING_REASON if side == "withdraw" else "deposit"}
+               "reason": FUNDING_REASON if side == "withdraw" else "deposit",
+               "replacement_basis": None}
         for name, column in cols.items():
-            column.append(row[name])
+            column.append(row.get(name, ""))    # other appended columns: empty
 
 
 def _money(x: float) -> float:

@@ -112,8 +112,8 @@ CASES = [
      f"{HH}: accounts[0] (account_id tx): field 'tax_type': Input should be 'taxable', "
      "'tax_deferred' or 'tax_free', got 'roth'"),
     ("bad date", _set("lots.0.acquired", "15/01/2020"),
-     f"{HH}: lots[0] (lot_id A): field 'acquired': Input should be a valid date or datetime, "
-     "invalid character in year, got '15/01/2020'"),
+     f"{HH}: lots[0] (lot_id A): field 'acquired': expected an ISO date YYYY-MM-DD, "
+     "got '15/01/2020'"),
     ("NaN price from Python", _set("securities.0.price", float("nan")),
      f"{HH}: securities[0] (symbol EQ): field 'price': Input should be a finite number, "
      "got nan"),

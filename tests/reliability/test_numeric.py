@@ -116,15 +116,47 @@ def test_penny_price():
     assert sold and all(round(v, 2) == v for v in sold)
 
 
-def test_half_million_dollar_share():
-    """3 whole shares at $500,000 in taxable, $500,000 of bonds in the IRA: the nearest
-    whole-share plan sells one share."""
-    result = _check(_household([BIG, BD], [_lot("A", "tx", "BIG", 3, 1_000_000.0),
-                                               _lot("B", "ira", "BD", 50_000)]))
-    assert result.status == "optimal"
+def _trades(result) -> list[tuple[str, str, str, float]]:
     cols = result.trade_columns()
-    assert ("BIG", "sell", 1.0) in set(zip(cols["symbol"], cols["side"], cols["shares"],
-                                           strict=True))
+    return list(zip(cols["account_id"], cols["symbol"], cols["side"], cols["shares"],
+                    strict=True))
+
+
+@pytest.mark.parametrize(("tracking_weight", "expected", "tax"), [
+    # The LP sells 0.6 share ($300,000). In whole shares: holding costs 0.10 x $600,000
+    # of deviation = $60,000; selling one share (gain $166,667 at 20 % = $33,333) and
+    # buying $500,000 of bonds leaves $400,000 of deviation ($40,000): $73,333. Hold.
+    (0.10, [], 0.0),
+    # At 0.30 the same comparison is $180,000 against $120,000 + $33,333: sell one.
+    (0.30, [("tx", "BIG", "sell", 1.0), ("tx", "BD", "buy", 50_000.0)], 33_333.33),
+])
+def test_half_million_dollar_share(tracking_weight, expected, tax):
+    """3 whole shares at $500,000 in taxable (basis $1M), $500,000 of bonds in the IRA:
+    the whole-share plan is the best one in whole shares, not the LP's 0.6 share rounded
+    up (rounding moves a quarter of the household, so the repair MIP decides)."""
+    result = _check(_household([BIG, BD], [_lot("A", "tx", "BIG", 3, 1_000_000.0),
+                                               _lot("B", "ira", "BD", 50_000)],
+                                   tracking_weight=tracking_weight))
+    assert result.status == "optimal"
+    assert _trades(result) == expected
+    assert round(result.assessment.est_tax, 2) == tax
+
+
+def test_one_million_dollar_shares_are_not_rounded_into_a_dominated_plan():
+    """3 shares at $1,000,000 (basis $2.5M, long-term) and $10,000 of bonds in one
+    taxable account, 60/40. The LP sells 1.194 shares; rounded up that was 2 shares:
+    tax $66,667 and $806,000 (26.8 %) idle in cash, drift 0.268. One share costs
+    $33,333 (gain $166,667 at 20 %) and leaves drift 0.064 ($2M of $3.01M in equity
+    against a 60 % target): it is better on tax and on drift, so the plan sells one."""
+    raw = _household([{"symbol": "BIG", "price": 1_000_000.0, "asset_class": "equity"}, BD],
+                     [_lot("A", "tx", "BIG", 3, 2_500_000.0),
+                      _lot("B", "tx", "BD", 1_000, 10_000.0)])
+    raw["accounts"] = raw["accounts"][:1]
+    result = _check(raw)
+    assert result.status == "optimal"
+    assert _trades(result) == [("tx", "BIG", "sell", 1.0), ("tx", "BD", "buy", 100_000.0)]
+    assert round(result.assessment.est_tax, 2) == 33_333.33
+    assert result.assessment.drift_after[0] == pytest.approx(0.0645, abs=5e-4)
 
 
 def test_half_million_dollar_share_with_a_tolerance_it_cannot_meet():

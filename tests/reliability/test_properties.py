@@ -278,4 +278,6 @@ def test_output_is_byte_identical_across_runs(seed, n_lots, options):
     summary = [summary_json(r.summary()) for r in runs]
     assert csv[0] == csv[1]
     assert summary[0] == summary[1]
-    assert csv[0].decode().splitlines()[0].endswith(",est_tax,wash_disallowed,reason")
+    assert csv[0].decode().splitlines()[0].endswith(
+        ",est_tax,wash_disallowed,reason,wash_kind,replacement_lot_id,replacement_basis,"
+        "replacement_acquired")

@@ -211,7 +211,8 @@ def test_every_order_of_every_scenario_has_a_reason(path):
     assert len(cols["reason"]) == len(result.orders) + flows
     assert set(cols["reason"]) <= set(REASONS)
     header = trades_csv(cols).decode().splitlines()[0]
-    assert header.endswith(",est_tax,wash_disallowed,reason")
+    assert header.endswith(",est_tax,wash_disallowed,reason,wash_kind,replacement_lot_id,"
+                           "replacement_basis,replacement_acquired")
     summary = result.summary()
     for acc in summary["accounts"].values():
         assert isinstance(acc["why"], str) and acc["why"]
