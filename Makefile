@@ -27,7 +27,7 @@ bench: $(VENV)/.installed
 
 # API documentation (pdoc, numpy docstrings) into docs/_build (not versioned).
 DOC_MODULES := taxopt taxopt.api taxopt.api.cvx taxopt.api.labelled taxopt.api.plan \
-	taxopt.api.pipeline taxopt.api.export taxopt.api.data taxopt.engine taxopt.options \
+	taxopt.api.export taxopt.api.data taxopt.engine taxopt.options \
 	taxopt.model.builder taxopt.model.program taxopt.audit taxopt.domain.household \
 	taxopt.domain.load taxopt.adapters.base
 

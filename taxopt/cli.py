@@ -310,6 +310,45 @@ def backtest_cmd(households: int, years: int, seed: int, out_dir: Path | None,
     sys.exit(EXIT_OK)
 
 
+@cli.command("frontier")
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              required=True, help="Folder for frontier.csv and frontier.png.")
+@click.option("--points", type=click.IntRange(min=2, max=200), default=20, show_default=True,
+              help="Plans along tracking_weight, from 0 (tax only) to 5 (back to target).")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="Override an option, e.g. --set location_weight=0.3 (repeatable).")
+@click.option("--no-plot", is_flag=True, help="Write the table only.")
+def frontier_cmd(scenario: Path, out_dir: Path, points: int, settings: tuple[str, ...],
+                 no_plot: bool) -> None:
+    """Tax against drift for one household: audited plans along tracking_weight.
+
+    Writes OUT/frontier.csv (one row per plan) and OUT/frontier.png (the default
+    weight marked). Exit code 0 when every plan solved, 1 otherwise, 2 for bad input.
+    """
+    from .domain import from_file
+    from .frontier import frontier, write_outputs
+    from .options import Options
+
+    hh = from_file(scenario)
+    changes = _parse_options(settings)
+    opts = (Options.from_dict({**hh.options.as_dict(), **changes}, hh.household_id)
+            if changes else hh.options)
+    f = frontier(hh, opts, points=points)
+    written = write_outputs(f, out_dir, plot=not no_plot)
+    click.echo(f"{hh.household_id}: {len(f.points)} plans in {f.seconds:.2f} s "
+               f"({f.warm_solves} warm re-solves)")
+    click.echo(f"{'weight':>8}  {'tax $':>12}  {'drift %':>8}  {'off target %':>12}  "
+               f"{'traded $':>12}  audit")
+    for p in f.points:
+        mark = "  <- default" if p.is_default else ""
+        audit = "ok" if p.audit_ok else p.status
+        click.echo(f"{p.weight:8.4g}  {p.tax:12,.2f}  {p.drift_pct:8.3f}  "
+                   f"{p.off_target_pct:12.3f}  {p.turnover:12,.0f}  {audit}{mark}")
+    click.echo(f"wrote {', '.join(p.name for p in written)} in {out_dir}")
+    sys.exit(EXIT_OK if all(p.audit_ok for p in f.points) else EXIT_FAILED)
+
+
 def main() -> None:
     """Console entry point."""
     cli(prog_name="taxopt")

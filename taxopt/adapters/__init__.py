@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..model.program import Program
 from ..options import Options
 from .base import Solution, Status
@@ -12,28 +14,24 @@ def solve_program(prog: Program, options: Options) -> Solution:
 
     A program with quadratic terms and integers is a MIQP, which HiGHS does not solve
     (nor cvxpy's HiGHS interface): the integers are chosen first on the linear program
-    with the proxy terms (the L1 tracking penalty), then fixed, and the QP is solved.
+    with the stand-in terms (the L1 tracking penalty), then fixed, and the QP is solved.
     """
     if prog.quadratic and prog.is_mip:
-        import numpy as np
-
-        first = _solve_one(prog.without(quadratic=True), options)
+        first = choose_integers(prog, options)
         if not first.status.has_solution:
             return first
-        fixed = prog.without(terms=prog.proxies)
-        fixed.vars = dict(fixed.vars)
-        for name, block in prog.vars.items():
-            if np.any(block.integer):
-                z = np.round(first.x[block.slice])
-                fixed.vars[name] = type(block)(name, block.start, block.size, z, z, False)
-        fixed.pieces = []
-        second = _solve_one(fixed, options)
+        ints = np.flatnonzero(prog.integrality())
+        second = _solve_one(prog.quadratic_stage().with_integers_fixed(first.x[ints]), options)
         second.solver_seconds += first.solver_seconds
         second.message = (second.message + "; integers fixed by the linear stage").strip("; ")
         return second
-    if prog.quadratic:
-        return _solve_one(prog.without(terms=prog.proxies), options)
-    return _solve_one(prog, options)
+    return _solve_one(prog.quadratic_stage(), options)
+
+
+def choose_integers(prog: Program, options: Options) -> Solution:
+    """The linear stage: the program with the stand-ins in place of its quadratic terms,
+    solved as a (mixed-integer) LP; its integer values are the ones the QP keeps."""
+    return _solve_one(prog.linear_stage(), options)
 
 
 def _solve_one(prog: Program, options: Options) -> Solution:
@@ -46,4 +44,4 @@ def _solve_one(prog: Program, options: Options) -> Solution:
     return solve_highs(prog, options)
 
 
-__all__ = ["Solution", "Status", "solve_program"]
+__all__ = ["Solution", "Status", "choose_integers", "solve_program"]

@@ -42,13 +42,15 @@ from .run import BacktestResult
 from .simulate import BASELINE, OPTIMIZER_METHODS
 
 SUMMARY_COLUMNS = ("method", "after_tax_wealth", "taxes_paid", "mean_drift", "max_drift",
-                   "turnover", "bps_vs_lockstep", "ci_low", "ci_high")
+                   "turnover", "equity_share", "tracking_error", "bps_vs_lockstep", "ci_low",
+                   "ci_high", "matched_bps_vs_lockstep", "matched_ci_low", "matched_ci_high")
 DETAIL_COLUMNS = ("method", "households", "failed_steps", "steps", "failure_rate",
                   "capital_gains_tax", "distribution_tax", "liquidation_tax", "unpaid",
                   "after_tax_risky_share",
                   "median_bps_vs_lockstep", "final_lots_mean", "seconds", "first_failure")
 HEADLINE_COLUMNS = ("method", "versus", "households", "mean_bps", "ci_low", "ci_high",
-                    "median_bps", "share_better")
+                    "median_bps", "share_better", "equity_share", "versus_equity_share",
+                    "matched_bps", "matched_ci_low", "matched_ci_high", "matched_share_better")
 HOUSEHOLD_COLUMNS = ("household_id", "method", "initial_wealth", "terminal_wealth",
                      "bps_vs_lockstep", "taxes_paid", "liquidation_tax", "mean_drift",
                      "max_drift", "turnover", "failed_steps")
@@ -66,6 +68,22 @@ def paired_bps(result: BacktestResult, method: str, versus: str) -> np.ndarray:
             out.append(((wm / wb) ** (1.0 / h.years) - 1.0) * 1e4)
         else:
             out.append(math.nan)
+    return np.array(out)
+
+
+def matched_paired_bps(result: BacktestResult, method: str, versus: str) -> np.ndarray:
+    """Per household: the after-tax return difference with ``versus`` scaled to the after-tax
+    risky share ``method`` held, step by step (`taxopt.backtest.risk.matched_bps`)."""
+    from .risk import matched_bps
+
+    out = []
+    for h in result.households:
+        a, b = h.runs[method], h.runs[versus]
+        if len(h.risky_return) != len(a.after_tax_risky):
+            out.append(math.nan)
+            continue
+        out.append(matched_bps(a.terminal, b.terminal, h.years, a.after_tax_risky,
+                               b.after_tax_risky, h.risky_return, h.safe_return))
     return np.array(out)
 
 
@@ -97,6 +115,8 @@ def _per_household(result: BacktestResult, method: str) -> dict[str, np.ndarray]
         "taxes": np.array([sum(r.taxes.values()) for r in runs]),
         "cg_taxes": np.array([sum(r.cg_taxes.values()) for r in runs]),
         "risky": np.array([r.after_tax_risky.mean() for r in runs]),
+        "te": np.array([math.sqrt(float(np.mean(r.tracking_error ** 2)))
+                        if len(r.tracking_error) else math.nan for r in runs]),
         "liquidation": np.array([r.liquidation_tax for r in runs]),
         "drift_mean": np.array([r.drift.mean() for r in runs]),
         "drift_max": np.array([r.drift.max() for r in runs]),
@@ -118,6 +138,8 @@ def summary_rows(result: BacktestResult) -> list[dict[str, Any]]:
         p = _per_household(result, m)
         bps = (interval(paired_bps(result, m, BASELINE), result.config.ci, result.config.seed)
                if has_base else (math.nan,) * 3)
+        matched = (interval(matched_paired_bps(result, m, BASELINE), result.config.ci,
+                            result.config.seed) if has_base else (math.nan,) * 3)
         rows.append({
             "method": m,
             "after_tax_wealth": float(p["terminal"].mean()),
@@ -125,7 +147,11 @@ def summary_rows(result: BacktestResult) -> list[dict[str, Any]]:
             "mean_drift": float(p["drift_mean"].mean()),
             "max_drift": float(p["drift_max"].max()),
             "turnover": float(p["turnover"].mean()),
+            "equity_share": float(p["risky"].mean()),
+            "tracking_error": float(np.nanmean(p["te"])),
             "bps_vs_lockstep": bps[0], "ci_low": bps[1], "ci_high": bps[2],
+            "matched_bps_vs_lockstep": matched[0], "matched_ci_low": matched[1],
+            "matched_ci_high": matched[2],
         })
     return rows
 
@@ -171,10 +197,17 @@ def headline_rows(result: BacktestResult) -> list[dict[str, Any]]:
             d = paired_bps(result, m, b)
             mean, lo, hi = interval(d, result.config.ci, result.config.seed)
             fin = d[np.isfinite(d)]
+            dm = matched_paired_bps(result, m, b)
+            mm, mlo, mhi = interval(dm, result.config.ci, result.config.seed)
+            fm = dm[np.isfinite(dm)]
             rows.append({"method": m, "versus": b, "households": len(fin), "mean_bps": mean,
                          "ci_low": lo, "ci_high": hi,
                          "median_bps": float(np.median(fin)) if len(fin) else math.nan,
-                         "share_better": float(np.mean(fin > 0)) if len(fin) else math.nan})
+                         "share_better": float(np.mean(fin > 0)) if len(fin) else math.nan,
+                         "equity_share": float(_per_household(result, m)["risky"].mean()),
+                         "versus_equity_share": float(_per_household(result, b)["risky"].mean()),
+                         "matched_bps": mm, "matched_ci_low": mlo, "matched_ci_high": mhi,
+                         "matched_share_better": float(np.mean(fm > 0)) if len(fm) else math.nan})
     return rows
 
 

@@ -39,6 +39,7 @@ import pyarrow.parquet as pq
 from ..output import csv_text, format_number
 from ..plan.report import TRADE_COLUMNS
 from .failures import OutputFailure
+from .results_row import REVIEW_TYPES
 from .work import REJECT_COLUMNS, RESULT_COLUMNS
 
 PARTS = ".parts"
@@ -62,6 +63,7 @@ _RESULT_TYPES: dict[str, pa.DataType] = {
     "est_tax": pa.float64(), "drift_before": pa.float64(), "drift_after": pa.float64(),
     "orders": pa.int64(), "seconds": pa.float64(), "solver": pa.string(),
 }
+_RESULT_TYPES.update({c: getattr(pa, t)() for c, t in REVIEW_TYPES.items()})
 
 RESULTS_SCHEMA = pa.schema([(c, _RESULT_TYPES[c]) for c in RESULT_COLUMNS])
 # a trade column added upstream without a type here is written as text (see the tests)

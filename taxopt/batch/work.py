@@ -12,12 +12,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from .results_row import REVIEW_COLUMNS, review_fields
+
 #: One household of a chunk: (household_id, raw contract dict or None, its error or None).
 Item = tuple[str, "dict[str, Any] | None", "str | Exception | None"]
 
 #: The results table (one row per household), in column order.
 RESULT_COLUMNS = ("household_id", "status", "message", "est_tax", "drift_before",
-                  "drift_after", "orders", "seconds", "solver")
+                  "drift_after", "orders", "seconds", "solver", *REVIEW_COLUMNS)
 
 #: The rejects table: what to fix, as fields (never parsed back out of a message).
 REJECT_COLUMNS = ("household_id", "table", "record", "field", "problem")
@@ -32,7 +34,8 @@ def empty_columns(names: tuple[str, ...]) -> dict[str, list[Any]]:
 
 
 def solve_chunk(items: list[Item], time_limit: float | None = None,
-                timings: bool = True) -> dict[str, dict[str, list[Any]]]:
+                timings: bool = True,
+                lockstep: bool = False) -> dict[str, dict[str, list[Any]]]:
     """Rebalance each household of a chunk; return ``{"results": cols, "trades": cols}``.
 
     Parameters
@@ -44,6 +47,9 @@ def solve_chunk(items: list[Item], time_limit: float | None = None,
     timings
         Record each household's wall-clock seconds; ``False`` leaves them empty
         so that the results table is byte-identical across runs.
+    lockstep
+        Also score the lockstep heuristic on each solved household
+        (``tax_saved_vs_lockstep``; about 2 ms a household).
     """
     from ..plan.report import TRADE_COLUMNS
 
@@ -52,7 +58,7 @@ def solve_chunk(items: list[Item], time_limit: float | None = None,
     rejects = empty_columns(REJECT_COLUMNS)
     for hid, raw, error in items:
         t0 = time.perf_counter()
-        row, cols = _one(hid, raw, error, time_limit)
+        row, cols = _one(hid, raw, error, time_limit, lockstep)
         row["seconds"] = round(time.perf_counter() - t0, 6) if timings else None
         for c in RESULT_COLUMNS:
             results[c].append(row.get(c))
@@ -66,7 +72,8 @@ def solve_chunk(items: list[Item], time_limit: float | None = None,
 
 
 def _one(hid: str, raw: dict[str, Any] | None, error: str | None,
-         time_limit: float | None) -> tuple[dict[str, Any], dict[str, list[Any]] | None]:
+         time_limit: float | None,
+         lockstep: bool = False) -> tuple[dict[str, Any], dict[str, list[Any]] | None]:
     """One household's results row and trade columns; never raises for its failures."""
     from ..domain.load import from_dict
     from ..engine import rebalance
@@ -82,6 +89,7 @@ def _one(hid: str, raw: dict[str, Any] | None, error: str | None,
         result = rebalance(hh, opts)
         summary = result.summary()
         cols = result.trade_columns()
+        review = review_fields(result, summary, lockstep)
     except InvalidInput as err:
         return _invalid(base, err), None
     except TaxoptError as err:
@@ -102,6 +110,7 @@ def _one(hid: str, raw: dict[str, Any] | None, error: str | None,
         "drift_after": max((g["drift_after"] for g in goals.values()), default=None),
         "orders": int(summary.get("orders", 0)),
         "solver": _solver_name(solver),
+        **review,
     }
     return row, cols
 

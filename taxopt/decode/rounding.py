@@ -17,7 +17,7 @@ from ..adapters.base import Solution, Status
 from ..model.builder import RebalanceModel
 from ..model.expr import incidence
 from ..model.funding import fix_flows
-from ..model.program import Program, VarBlock, rescaled
+from ..model.program import Program, VarBlock
 from ..options import Options
 
 SHARE_DECIMALS = 6          # fractional securities trade in millionths of a share
@@ -113,11 +113,10 @@ def round_trades(model: RebalanceModel, sol: Solution, options: Options) -> Roun
 
     scale = np.ones(prog.n)
     scale[ctx.sell.slice], scale[ctx.buy.slice] = p_sell, p_buy
-    base = rescaled(prog, scale)
-    for name, block in prog.vars.items():  # keep every discrete choice the solve made
-        if name not in ("sell", "buy") and np.any(block.integer):
-            z = np.round(sol.x[block.slice])
-            base.vars[name] = VarBlock(name, block.start, block.size, z, z, block.integer)
+    # The repair is a MIP, so quadratic terms give way to their linear stand-ins; every
+    # discrete choice the solve made is kept (sell and buy are continuous here).
+    base = (prog.rescaled(scale).linear_stage()
+            .with_integers_fixed(sol.x[np.flatnonzero(prog.integrality())]))
     fix_flows(base, ctx, sol.x)    # goal-level flows keep the split the solve chose
 
     traded_accounts = np.zeros(len(hh.accounts), bool)
@@ -161,12 +160,7 @@ def _stage_program(base: Program, sell_b: VarBlock, buy_b: VarBlock, sell: np.nd
                    p_buy: np.ndarray, min_value: float, wide: bool) -> Program:
     """The repair program in shares: integer shares where the security needs them, and
     each order either zero or at least ``min_value`` (semi-continuous / semi-integer)."""
-    from copy import copy
-
-    stage = copy(base)
-    stage.vars = dict(base.vars)
-    stage.rows = dict(base.rows)
-    stage.terms = dict(base.terms)
+    stage = base.copy()
     whole = sell >= lot_shares - 1e-9
     if wide:
         s_ub = np.where(sell_on, np.where(sell_frac, lot_shares, np.floor(lot_shares + 1e-9)),

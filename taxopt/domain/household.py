@@ -211,7 +211,8 @@ def build_household(rec: HouseholdRecord, lots: LotColumns) -> Household:
                      tp.realized_ytd.long_term, tp.loss_carryforward.short_term,
                      tp.loss_carryforward.long_term, tp.ordinary_offset_limit)
     return Household(hh, np.datetime64(rec.as_of, "D"), tax, classes, sec, goals, accounts,
-                     lot_arrays, recent, Options.from_dict(rec.options, hh), pack_funding(rec))
+                     lot_arrays, recent, Options.from_dict(rec.options, hh),
+                     pack_funding(rec))
 
 
 def _pack_securities(rec: HouseholdRecord, cls_ix: dict[str, int]) -> Securities:

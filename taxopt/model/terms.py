@@ -105,7 +105,7 @@ class QuadraticTrackingTerm:
             prog.add_quadratic(f"{self.name}_{hh.goals.goal_id[g]}",
                                gap.start + g * K + np.arange(K), 2.0 * self.weight * S / total)
         TrackingTerm(self.proxy_weight).compile_named(ctx, "tracking_proxy")
-        prog.proxies.add("tracking_proxy")
+        prog.mark_stand_in("tracking_proxy")
 
 
 class CostTerm:

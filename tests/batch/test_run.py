@@ -147,7 +147,7 @@ def test_bad_households_are_rows_and_exit_code_1(tmp_path):
     assert (out / "rejects.csv").read_text().splitlines()[0] == (
         "household_id,table,record,field,problem")
     report = (out / "report.html").read_text()
-    assert "unknown symbol &#x27;ZZZZ&#x27;" in report and "Failures (2)" in report
+    assert "unknown symbol &#39;ZZZZ&#39;" in report and "Failures (2)" in report
     # the report can be made again from the folder alone
     (out / "report.html").unlink()
     again = CliRunner().invoke(cli, ["report", str(out)])
