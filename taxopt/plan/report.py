@@ -99,9 +99,10 @@ def _add_flow_rows(cols: dict[str, list[Any]], hh: Household, orders: Orders) ->
                "value": round(amount, 2) + 0.0, "lot_id": "", "term": "",
                "realized_gain": 0.0, "est_tax": round(tax, 2) + 0.0, "wash_disallowed": 0.0,
                "reason": FUNDING_REASON if side == "withdraw" else "deposit",
-               "replacement_basis": None}
+               "wash_kind": "", "replacement_lot_id": "", "replacement_basis": None,
+               "replacement_acquired": ""}
         for name, column in cols.items():
-            column.append(row.get(name, ""))    # other appended columns: empty
+            column.append(row[name])
 
 
 def _money(x: float) -> float:
