@@ -13,9 +13,8 @@ import numpy as np
 
 from .domain.household import TAXABLE, Household
 from .options import Options
-from .plan.funding import funding_violations
 from .plan.orders import Orders
-from .tax.distributions import distribution_tax
+from .tax.distributions import distribution_tax, funding_violations
 from .tax.holding import is_long_term
 from .tax.netting import NettedYear, net_year
 from .tax.wash import (
