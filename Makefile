@@ -39,13 +39,16 @@ docs: $(VENV)/.docs
 	rm -rf docs/_build
 	$(BIN)/pdoc --docformat numpy -o docs/_build $(DOC_MODULES)
 
-# The public embedding API under mypy --strict (not part of `make test`).
+# The embedding API, the model, the adapters and the engine under mypy --strict
+# (not part of `make test`).
+TYPED := taxopt/__init__.py taxopt/api taxopt/model taxopt/adapters taxopt/engine.py
+
 $(VENV)/.typecheck: $(VENV)/.installed
 	$(BIN)/pip install --quiet "mypy>=1.10" pandas-stubs scipy-stubs
 	touch $@
 
 typecheck: $(VENV)/.typecheck
-	$(BIN)/mypy --strict --follow-imports=silent taxopt/api taxopt/__init__.py
+	$(BIN)/mypy --strict --follow-imports=silent $(TYPED)
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache .mypy_cache docs/_build

@@ -31,7 +31,7 @@ _EXPORTS = {
     "write_mps": ("taxopt.api.export", "write_mps"),
     "write_lp": ("taxopt.api.export", "write_lp"),
     "Status": ("taxopt.adapters.base", "Status"),
-    "Orders": ("taxopt.plan.orders", "Orders"),
+    "Orders": ("taxopt.domain.orders", "Orders"),
     "assess": ("taxopt.audit", "assess"),
     "violations": ("taxopt.audit", "violations"),
     "InvalidInput": ("taxopt.errors", "InvalidInput"),
@@ -64,10 +64,10 @@ if TYPE_CHECKING:
     from .domain.household import Household
     from .domain.load import from_dict, from_file
     from .domain.load import from_json as load
+    from .domain.orders import Orders
     from .engine import Result
     from .errors import InvalidInput, InvalidOptions, ProgramInfeasible, TaxoptError
     from .options import Options
-    from .plan.orders import Orders
 
 
 def __getattr__(name: str) -> Any:

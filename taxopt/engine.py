@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .adapters import Status, solve_program
 from .adapters.base import Solution
@@ -19,11 +19,14 @@ from .audit import Assessment, assess, violations
 from .decode import decode
 from .decode.rounding import RoundedTrades
 from .domain.household import Household
+from .domain.orders import Orders
 from .errors import InvalidOptions
 from .model.builder import RebalanceModel, build
 from .options import Options
-from .plan.orders import Orders
 from .plan.report import summary_record, trade_columns
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(slots=True, eq=False)
@@ -60,7 +63,7 @@ class Result:
         """The trade list as columns in the contract's order."""
         return trade_columns(self.household, self.orders, self.assessment, self.order_reasons)
 
-    def trades(self):
+    def trades(self) -> pd.DataFrame:
         """The trade list as a pandas DataFrame (contract columns)."""
         import pandas as pd
 

@@ -9,7 +9,7 @@ import pytest
 
 import taxopt
 from taxopt.audit import assess, violations
-from taxopt.plan.orders import Orders
+from taxopt.domain.orders import Orders
 
 from .conftest import SCENARIOS
 

@@ -10,6 +10,7 @@ Clarabel) options used through cvxpy.
 
 from __future__ import annotations
 
+import functools
 import time
 import warnings
 from dataclasses import dataclass
@@ -40,15 +41,23 @@ class Rows:
 
 
 class ProgramData(Protocol):
-    """A program's numbers in the shape `CvxpyProgram` loads (all full length)."""
+    """A program's numbers in the shape `CvxpyProgram` loads (all full length):
+    bounds, rows, linear terms, and per quadratic term its indices and F, F'F = Q."""
 
-    n: int
-    integer: np.ndarray
-    lb: np.ndarray
-    ub: np.ndarray
-    rows: dict[str, Rows]
-    terms: dict[str, tuple[np.ndarray, float]]
-    quadratic: dict[str, tuple[np.ndarray, np.ndarray]]    # name -> (indices, F), F'F = Q
+    @property
+    def n(self) -> int: ...
+    @property
+    def integer(self) -> np.ndarray: ...
+    @property
+    def lb(self) -> np.ndarray: ...
+    @property
+    def ub(self) -> np.ndarray: ...
+    @property
+    def rows(self) -> dict[str, Rows]: ...
+    @property
+    def terms(self) -> dict[str, tuple[np.ndarray, float]]: ...
+    @property
+    def quadratic(self) -> dict[str, tuple[np.ndarray, np.ndarray]]: ...
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -93,7 +102,7 @@ def widen(A: Any, n: int) -> sp.csr_matrix:
 def factor(Q: np.ndarray) -> np.ndarray:
     """F with F'F = Q (Q symmetric PSD), so ``1/2 x'Qx = 1/2 |F x|^2`` keeps the problem DPP."""
     vals, vecs = np.linalg.eigh((Q + Q.T) / 2)
-    return np.sqrt(np.maximum(vals, 0.0))[:, None] * vecs.T
+    return np.asarray(np.sqrt(np.maximum(vals, 0.0))[:, None] * vecs.T)
 
 
 def row_parts(lo: np.ndarray, hi: np.ndarray) -> list[tuple[Kind, np.ndarray]]:
@@ -194,6 +203,7 @@ class CvxpyProgram:
     def __init__(self, data: ProgramData,
                  patterns: dict[str, tuple[tuple[int, int], np.ndarray]] | None = None) -> None:
         import cvxpy as cp
+        from cvxpy.atoms.sum_squares import sum_squares
 
         n = data.n
         x = cp.Variable(n, name="x", integer=(data.integer,) if len(data.integer) else False)
@@ -236,8 +246,8 @@ class CvxpyProgram:
         for name, (idx, F) in data.quadratic.items():
             pf, pw = cp.Parameter(F.shape), cp.Parameter(F.shape)   # F, sqrt(weight) F
             self._quad_params[name] = (pf, pw)
-            self.terms[name] = 0.5 * cp.sum_squares(pf @ x[idx])
-            quad_objective.append(0.5 * cp.sum_squares(pw @ x[idx]))
+            self.terms[name] = 0.5 * sum_squares(pf @ x[idx])
+            quad_objective.append(0.5 * sum_squares(pw @ x[idx]))
         self.objective = self._p_obj @ x + self._p_obj_k + sum(quad_objective)
 
     @property
@@ -304,6 +314,14 @@ def solver_options(solver: str, options: Options, mip: bool) -> dict[str, Any]:
     return {}
 
 
+@functools.cache
+def cvxpy_version() -> str:
+    """cvxpy's version, for the summary's solver record."""
+    from importlib.metadata import version
+
+    return version("cvxpy")
+
+
 _BANNER_SILENCED: list[bool] = []
 
 
@@ -322,7 +340,7 @@ def silence_highs_banner() -> None:
     try:
         with open(os.devnull, "w") as null:
             os.dup2(null.fileno(), 1)
-            highspy.Highs()
+            highspy.Highs()  # type: ignore[no-untyped-call]
     finally:
         os.dup2(saved, 1)
         os.close(saved)
@@ -375,10 +393,10 @@ def solve_cvxpy(prog: Program, options: Options) -> Solution:
                                                            prog.is_mip))
     except cp.error.SolverError as err:
         return Solution(Status.ERROR, np.zeros(prog.n), float("nan"), "cvxpy", options.solver,
-                        cp.__version__, message=str(err).splitlines()[0])
+                        cvxpy_version(), message=str(err).splitlines()[0])
     status = done.status
     if status.has_solution and x.value is None:
         status = Status.ERROR
     values = np.asarray(x.value, dtype=float) if status.has_solution else np.zeros(prog.n)
-    return Solution(status, values, done.objective, "cvxpy", done.solver, cp.__version__,
+    return Solution(status, values, done.objective, "cvxpy", done.solver, cvxpy_version(),
                     None, done.seconds, done.message)

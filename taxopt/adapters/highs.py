@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import itertools
 import time
+from typing import Any
 
 import numpy as np
 
@@ -18,12 +19,15 @@ from .base import Solution, Status
 
 _COLWISE, _MINIMIZE, _TRIANGULAR = 1, 1, 1
 
+Highs = Any
+"""A raw highspy ``_Highs`` instance (the binding is untyped)."""
+
 
 @functools.cache
 def _version() -> str:
     import highspy
 
-    h = highspy._Highs()
+    h = highspy._Highs()  # type: ignore[attr-defined]
     return f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
 
 
@@ -31,7 +35,7 @@ PRESOLVE_MAX_COLUMNS = 2000
 _SCHEDULER_RESET: list[bool] = []
 
 
-def new_highs(options: Options, is_mip: bool, n_cols: int = 0):
+def new_highs(options: Options, is_mip: bool, n_cols: int = 0) -> Highs:
     """A silent single-thread HiGHS instance with the time limit and gap set.
 
     Presolve is off for the LPs (measured: 5.3 ms against 6.2 ms a typical household,
@@ -40,7 +44,7 @@ def new_highs(options: Options, is_mip: bool, n_cols: int = 0):
     """
     import highspy
 
-    h = highspy._Highs()  # the raw binding: no Python callbacks, no banner on stdout
+    h = highspy._Highs()  # type: ignore[attr-defined]  # the raw binding: no callbacks, no banner
     h.setOptionValue("output_flag", False)
     h.setOptionValue("presolve", "off")
     if not _SCHEDULER_RESET:
@@ -59,12 +63,12 @@ def new_highs(options: Options, is_mip: bool, n_cols: int = 0):
     return h
 
 
-def mip_presolve(h, n_cols: int) -> None:
+def mip_presolve(h: Highs, n_cols: int) -> None:
     """Presolve helps HiGHS's branch and bound on small programs, not on large books."""
     h.setOptionValue("presolve", "on" if n_cols <= PRESOLVE_MAX_COLUMNS else "off")
 
 
-def pass_program(h, prog: Program) -> None:
+def pass_program(h: Highs, prog: Program) -> None:
     """Load the program into a HiGHS instance (pointer form, CSC arrays)."""
     A, lo, hi = prog.matrix("csc")
     c, const = prog.cost()
@@ -99,7 +103,7 @@ def solve_highs(prog: Program, options: Options) -> Solution:
     return solve_loaded(h, prog)
 
 
-def solve_loaded(h, prog: Program) -> Solution:
+def solve_loaded(h: Highs, prog: Program) -> Solution:
     """Solve a program already loaded into ``h`` (fresh or updated in place)."""
     ints = np.flatnonzero(prog.integrality()).astype(np.int32)
     pieces = np.asarray(prog.pieces, dtype=np.int32)
@@ -130,10 +134,10 @@ class HighsSession:
     in place is not, because a price move changes every lot's gain per dollar.
     """
 
-    def __init__(self, options: Options):
+    def __init__(self, options: Options) -> None:
         self.options = options
-        self._h = None
-        self._shape: tuple | None = None
+        self._h: Highs = None
+        self._shape: tuple[object, ...] | None = None
         self._basis = None
         self.warm_solves = 0
 
@@ -153,7 +157,7 @@ class HighsSession:
         return sol
 
 
-def _lp_first(h, prog: Program, ints: np.ndarray) -> Solution:
+def _lp_first(h: Highs, prog: Program, ints: np.ndarray) -> Solution:
     """Solve the relaxation; branch only if the integer variables come out fractional.
 
     Binary-only programs (the wash-sale choice) branch here, depth first on warm-started
@@ -195,7 +199,7 @@ def _integral(values: np.ndarray) -> bool:
     return bool(np.all(np.abs(values - np.round(values)) <= 1e-9))
 
 
-def _branch(h, prog: Program, ints: np.ndarray, lb0: np.ndarray, ub0: np.ndarray,
+def _branch(h: Highs, prog: Program, ints: np.ndarray, lb0: np.ndarray, ub0: np.ndarray,
             root: Solution) -> Solution | None:
     """Depth-first branch and bound over binaries; None if the tree grows too large."""
     best: Solution | None = None
@@ -240,7 +244,7 @@ def _branch(h, prog: Program, ints: np.ndarray, lb0: np.ndarray, ub0: np.ndarray
     return best
 
 
-def read_solution(h, prog: Program, seconds: float, relaxed: bool = False) -> Solution:
+def read_solution(h: Highs, prog: Program, seconds: float, relaxed: bool = False) -> Solution:
     """Map HiGHS's model status onto taxopt's status vocabulary."""
     import highspy
 

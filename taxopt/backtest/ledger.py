@@ -55,7 +55,7 @@ from ..domain.household import (
     RecentTrades,
     TaxProfile,
 )
-from ..plan.orders import Orders
+from ..domain.orders import Orders
 from ..tax.holding import is_long_term
 from ..tax.netting import NettedYear, net_year
 from ..tax.wash import WASH_WINDOW_DAYS

@@ -34,8 +34,8 @@ import numpy as np
 from ..audit import Assessment, assess, violations
 from ..domain import from_dict
 from ..domain.household import Household
+from ..domain.orders import Orders
 from ..heuristics import HEURISTICS
-from ..plan.orders import Orders
 from ..tax.netting import net_year
 from .ledger import Ledger
 from .market import (

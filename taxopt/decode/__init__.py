@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..adapters.base import Solution
+from ..domain.orders import Orders
 from ..model.builder import RebalanceModel
 from ..model.funding import flow_amounts
 from ..options import Options
-from ..plan.orders import Orders
 from .rounding import RoundedTrades, quick_round, round_trades
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..domain.household import Household
-from ..plan.orders import Orders
+from ..domain.orders import Orders
 from .book import Book, lot_keys
 from .rules import (
     cash_flow_only,

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..domain.funding import funding_of
 from ..domain.household import TAX_DEFERRED, TAX_FREE, TAXABLE, Household
-from ..plan.orders import Orders
+from ..domain.orders import Orders
 from ..tax.distributions import cents_by_goal, goal_totals
 
 Rule = Literal["taxable_first", "proportional"]

@@ -121,7 +121,7 @@ class Program:
         """Add ``1/2 x[idx]' Q x[idx]`` (Q symmetric positive semidefinite)."""
         self.quadratic[name] = (np.asarray(idx, np.int64), np.asarray(Q, float))
 
-    def hessian(self):
+    def hessian(self) -> sp.csc_matrix:
         """The objective's Hessian as a lower-triangular CSC matrix (HiGHS's format)."""
         rows, cols, vals = [], [], []
         for idx, Q in self.quadratic.values():
@@ -241,7 +241,8 @@ class Program:
     def is_mip(self) -> bool:
         return any(b.size and np.any(b.integer) for b in self.vars.values())
 
-    def matrix(self, fmt: str = "csr") -> tuple[sp.spmatrix, np.ndarray, np.ndarray]:
+    def matrix(self, fmt: str = "csr"
+               ) -> tuple[sp.csr_matrix | sp.csc_matrix, np.ndarray, np.ndarray]:
         """All rows stacked, padded to the full variable count (one scipy conversion)."""
         blocks = list(self.rows.values())
         if not blocks:

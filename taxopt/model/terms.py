@@ -72,7 +72,7 @@ def default_covariance(classes: tuple[str, ...]) -> np.ndarray:
                     np.where(eq[:, None] ^ eq[None, :], 0.1, OTHER_CORR))
     corr = np.where(cash[:, None] | cash[None, :], 0.0, corr)
     np.fill_diagonal(corr, 1.0)
-    return corr * vol[:, None] * vol[None, :]
+    return np.asarray(corr * vol[:, None] * vol[None, :])
 
 
 class QuadraticTrackingTerm:
@@ -155,7 +155,7 @@ def default_terms(options: Options) -> list[Term]:
     thresholds = {"harvest_min_loss": options.harvest_min_loss,
                   "harvest_min_loss_pct": options.harvest_min_loss_pct}
     tax: Term = (ExactTaxTerm(options.carryforward_value, **thresholds)
-                 if options.tax_model == "exact" else LotTaxTerm(**thresholds))
+                 if options.tax_model == "exact" else LotTaxTerm(None, **thresholds))
     tracking: Term = (TrackingTerm(options.tracking_weight) if options.tracking == "l1"
                       else QuadraticTrackingTerm(options.tracking_te_weight,
                                                  options.tracking_weight))

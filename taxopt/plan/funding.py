@@ -1,7 +1,7 @@
-"""Goal-level flows in a plan: the trade table's rows and the summary's table.
+"""Goal-level flows in a plan: the reported rows and funding table (the audit checks them).
 
 Read from the orders' per-account payouts and deposits alone (never from the
-optimizer); the audit's checks are `taxopt.tax.distributions.funding_violations`.
+optimizer), so heuristic plans and re-read trade tables are checked alike.
 """
 
 from __future__ import annotations
@@ -12,10 +12,9 @@ import numpy as np
 
 from ..domain.funding import funding_of
 from ..domain.household import TAX_TYPES, Household
-from ..tax.distributions import distribution_tax, funding_violations
+from ..tax.distributions import distribution_tax
 
-__all__ = ["FUNDING_REASON", "flow_rows", "funding_table", "funding_violations"]
-
+CENT = 0.005
 FUNDING_REASON = "withdrawal funding"
 
 

@@ -54,7 +54,7 @@ import numpy as np
 
 from ..audit import CENT, Assessment
 from ..domain.household import TAX_TYPES, TAXABLE, Household
-from .orders import Orders
+from ..domain.orders import Orders
 
 REASONS = ("withdrawal", "deposit", "rebalance", "location", "harvest", "substitute",
            "rounding", "withdrawal funding")

@@ -8,9 +8,9 @@ import numpy as np
 
 from ..audit import Assessment
 from ..domain.household import TAX_TYPES, TAXABLE, Household
+from ..domain.orders import Orders
 from ..tax.wash import WASH_WINDOW_DAYS
 from .funding import FUNDING_REASON, flow_rows, funding_table
-from .orders import Orders
 from .reasons import account_lines, order_reasons  # issue 8: reasons
 
 # issue 8: `reason` appended at the end (contract: new columns only at the end)

@@ -13,8 +13,6 @@ and the heuristics share them so the three agree to the cent.
   ``penalty_applies`` add the early-withdrawal penalty on their own payout.
   Taxable payouts carry no tax of their own (the sales that raise the cash
   do), Roth payouts are qualified and free.
-- `funding_violations` is the audit's check of a plan's payouts and deposits
-  against these rules and each account's limits.
 """
 
 from __future__ import annotations
@@ -25,8 +23,6 @@ import numpy as np
 
 from ..domain.funding import Funding, funding_of
 from ..domain.household import TAX_DEFERRED, TAXABLE, Household
-
-CENT = 0.005     # dollars: what rounding to the cent may move
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -103,45 +99,3 @@ def cents_by_goal(amount: np.ndarray, total: np.ndarray, goal: np.ndarray) -> np
         k = mine[np.argmax(out[mine])]
         out[k] = round(max(out[k] + short[g], 0.0), 2)
     return out + 0.0
-
-
-def funding_violations(hh: Household, withdraw: np.ndarray | None,
-                       deposit: np.ndarray | None) -> list[str]:
-    """Every rule of goal-level flows the plan breaks, in words."""
-    f = funding_of(hh)
-    n = len(hh.accounts)
-    w = np.zeros(n) if withdraw is None else np.asarray(withdraw, float)
-    d = np.zeros(n) if deposit is None else np.asarray(deposit, float)
-    acc, aid, gid = hh.accounts, hh.accounts.account_id, hh.goals.goal_id
-    out: list[str] = []
-    t = goal_totals(hh, f)
-    G = len(hh.goals)
-    paid = np.bincount(acc.goal, weights=w, minlength=G)
-    taken = np.bincount(acc.goal, weights=d, minlength=G)
-    for g in np.flatnonzero(np.abs(paid - np.round(t.withdraw, 2)) > CENT):
-        out.append(f"goal {gid[g]}: its accounts pay out {paid[g]:,.2f}, the goal withdraws "
-                   f"{t.withdraw[g]:,.2f}")
-    for g in np.flatnonzero(np.abs(taken - np.round(t.deposit, 2)) > CENT):
-        out.append(f"goal {gid[g]}: its accounts take in {taken[g]:,.2f}, the goal deposits "
-                   f"{t.deposit[g]:,.2f}")
-    sheltered = np.bincount(acc.goal, weights=d * (acc.tax_type != TAXABLE), minlength=G)
-    own = np.maximum(f.goal_flow, 0.0)
-    for g in np.flatnonzero(sheltered > own + CENT):
-        out.append(f"goal {gid[g]}: retirement accounts take in {sheltered[g]:,.2f}, more "
-                   f"than the goal's own deposit {own[g]:,.2f}")
-    checks = (
-        (w < -CENT, "pays out a negative amount", w, None),
-        (d < -CENT, "takes in a negative amount", d, None),
-        (w < f.min_withdrawal - CENT, "pays out {v:,.2f}, less than its required "
-                                      "distribution min_withdrawal {c:,.2f}", w,
-         f.min_withdrawal),
-        (w > f.max_withdrawal + CENT, "pays out {v:,.2f}, over max_withdrawal {c:,.2f}", w,
-         f.max_withdrawal),
-        (d > f.max_deposit + CENT, "takes in {v:,.2f}, over its contribution room "
-                                   "max_deposit {c:,.2f}", d, f.max_deposit),
-    )
-    for bad, text, v, cap in checks:
-        for i in np.flatnonzero(bad):
-            shown = text.format(v=v[i], c=0.0 if cap is None else cap[i])
-            out.append(f"account {aid[i]}: {shown}")
-    return out

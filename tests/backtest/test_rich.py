@@ -21,7 +21,7 @@ from taxopt.backtest.run import specs
 from taxopt.backtest.simulate import simulate_household
 from taxopt.domain import from_dict
 from taxopt.domain.household import TAX_DEFERRED, TAX_FREE, TAXABLE
-from taxopt.plan.orders import Orders
+from taxopt.domain.orders import Orders
 from taxopt.synth import household
 
 

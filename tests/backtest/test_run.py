@@ -22,8 +22,8 @@ from taxopt.backtest.ledger import Ledger
 from taxopt.backtest.market import class_returns
 from taxopt.backtest.simulate import build_path, planner, simulate_method, year_of
 from taxopt.cli import cli
+from taxopt.domain.orders import Orders
 from taxopt.heuristics import HEURISTICS
-from taxopt.plan.orders import Orders
 from taxopt.synth import household
 
 TINY = dict(households=2, years=1, step_months=3,

@@ -17,8 +17,8 @@ import pytest
 import taxopt
 from taxopt.audit import assess, violations
 from taxopt.domain.load import from_dict
+from taxopt.domain.orders import Orders
 from taxopt.errors import InvalidInput
-from taxopt.plan.orders import Orders
 from taxopt.tax.distributions import bracket_tax
 
 # 2025 federal brackets, married filing jointly (taxable income from, rate)

@@ -15,8 +15,8 @@ import pytest
 
 import taxopt
 from taxopt.audit import assess, violations
+from taxopt.domain.orders import Orders
 from taxopt.output import summary_json, trades_csv
-from taxopt.plan.orders import Orders
 
 EQ = {"symbol": "EQ", "price": 100.0, "asset_class": "equity"}
 BD = {"symbol": "BD", "price": 10.0, "asset_class": "bonds"}

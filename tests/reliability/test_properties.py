@@ -30,9 +30,9 @@ from hypothesis import strategies as st
 import taxopt
 from taxopt import synth
 from taxopt.audit import assess, violations
+from taxopt.domain.orders import Orders
 from taxopt.options import Options
 from taxopt.output import summary_json, trades_csv
-from taxopt.plan.orders import Orders
 from taxopt.plan.reasons import REASONS
 
 SETTINGS = settings(max_examples=25, deadline=None,

@@ -15,8 +15,8 @@ import pytest
 
 import taxopt
 from taxopt.audit import assess, violations
+from taxopt.domain.orders import Orders
 from taxopt.output import trades_csv
-from taxopt.plan.orders import Orders
 from taxopt.plan.reasons import REASONS, order_reasons
 
 from ..conftest import SCENARIOS

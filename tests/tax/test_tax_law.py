@@ -140,7 +140,7 @@ def trade(side, shares, date, account="ira", gain=None, symbol="AAA"):
 
 
 def sell_all(hh, lot_ids: list[str]):
-    from taxopt.plan.orders import Orders
+    from taxopt.domain.orders import Orders
     ix = [hh.lots.lot_id.index(x) for x in lot_ids]
     n = len(ix)
     return Orders.make(hh.lots.account[ix], hh.lots.security[ix], np.zeros(n, bool),

@@ -12,7 +12,7 @@ import pytest
 from taxopt.audit import assess, violations
 from taxopt.domain import from_dict
 from taxopt.domain.household import TaxProfile
-from taxopt.plan.orders import Orders
+from taxopt.domain.orders import Orders
 from taxopt.plan.report import summary_record, trade_columns
 from taxopt.tax import (
     WASH_WINDOW_DAYS,

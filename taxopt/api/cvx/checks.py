@@ -6,7 +6,6 @@ about reading sparse Parameters densely.
 
 from __future__ import annotations
 
-import functools
 import warnings
 from typing import Any
 
@@ -18,13 +17,6 @@ ACTIVE_RTOL = 1e-6
 """A constraint entry is active when its slack is below this share of its size (min 1)."""
 DUAL_TOL = 1e-9
 """An active entry binds when its dual exceeds this (dollars of objective per unit)."""
-
-
-@functools.cache
-def cvxpy_version() -> str:
-    from importlib.metadata import version
-
-    return version("cvxpy")
 
 
 def kind(c: Any) -> str:

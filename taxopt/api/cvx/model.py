@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from ...adapters.base import Solution, Status
+from ...adapters.base import Solution
 from ...adapters.cvxpy_adapter import CvxpyProgram
-from ...errors import ProgramInfeasible, SolverError, TaxoptError
+from ...errors import TaxoptError
 from ...model.builder import RebalanceModel
 from ...options import Options
 from ..labelled import Labelled
@@ -82,7 +82,7 @@ class CvxpyModel:
             # A QP with integers is a MIQP, which no default solver takes: as in the
             # engine, the integers are those of the linear stage (see `fix_integers`).
             self._fix_mode = "solve"
-            self._fixed = self._solve_integers(model)
+            self._fixed = solving.solve_integers(model)
         self._spec = spec_of(model, self._fixed)
         self._build_variables()
 
@@ -433,7 +433,7 @@ class CvxpyModel:
         prog = self.model.program
         ints = np.flatnonzero(prog.integrality())
         if values is None:
-            vals = self._solve_integers(self.model)
+            vals = solving.solve_integers(self.model)
             mode: Literal["solve", "given"] = "solve"
         else:
             vals = np.round(np.asarray(values, dtype=float))
@@ -452,26 +452,6 @@ class CvxpyModel:
         self._fix_mode, self._fixed = None, None
         self._spec = spec_of(self.model, None)
         self._build_variables()
-
-    @staticmethod
-    def _solve_integers(model: RebalanceModel) -> np.ndarray:
-        from ...adapters import choose_integers
-
-        prog = model.program
-        ints = np.flatnonzero(prog.integrality())
-        if not len(ints):
-            return np.zeros(0)
-        sol = choose_integers(prog, model.options.replace(adapter="highs"))
-        if sol.status == Status.INFEASIBLE:
-            from ...explain import explain_infeasible
-
-            raise ProgramInfeasible(model.household.household_id,
-                                    explain_infeasible(prog.linear_stage(), model.options))
-        if not sol.status.has_solution:
-            raise SolverError(f"household {model.household.household_id}: taxopt's own MILP "
-                              f"has no solution ({sol.status}: {sol.message}); cannot fix "
-                              "its integer variables")
-        return np.round(sol.x[ints])
 
     def update(self, household: Household) -> bool:
         """Load a changed household (new prices, targets, cash...) into the Parameters.
@@ -494,11 +474,11 @@ class CvxpyModel:
             callables are rebuilt, those given as expressions raise `TaxoptError`.
         """
         old = self.model
-        model = RebalanceModel(household, old.options, terms=list(old.terms),
+        model = type(old)(household, old.options, terms=list(old.terms),
                                constraints=list(old.constraints),
                                late_constraints=list(old.late_constraints))
         model.compile()
-        fixed = self._solve_integers(model) if self._fix_mode == "solve" else self._fixed
+        fixed = solving.solve_integers(model) if self._fix_mode == "solve" else self._fixed
         spec = spec_of(model, fixed)
         compatible = self._compatible(spec)
         if not compatible:

@@ -9,14 +9,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ...adapters import choose_integers
 from ...adapters.base import Solution, Status
+from ...adapters.cvxpy_adapter import cvxpy_version
 from ...adapters.cvxpy_adapter import run as run_cvxpy
 from ...adapters.cvxpy_adapter import solver_options as solver_options_of
 from ...engine import Result, finish, solve_options, with_relief
-from ...errors import TaxoptError
+from ...errors import ProgramInfeasible, SolverError, TaxoptError
+from ...explain import explain_infeasible
 from ...model.builder import RebalanceModel
 from ...options import Options
-from .checks import cvxpy_version, kind
+from .checks import kind
 from .pieces import EmbeddedResult
 from .repair import repair_model, user_check
 from .spec import spec_of
@@ -41,26 +44,7 @@ def default_solver(m: CvxpyModel) -> str:
 
 def solve(m: CvxpyModel, solver: str | None = None, *, duals: bool | None = None,
           **solver_options: Any) -> EmbeddedResult:
-    """Solve with a cvxpy solver, then decode, audit and report binding constraints.
-
-    Parameters
-    ----------
-    solver
-        A cvxpy solver name; `default_solver` when None.
-    duals
-        For a mixed-integer program (no duals), also solve the LP with the integer
-        variables fixed at the solution, for the duals of the constraint report.
-        None: only when there are user constraint groups.
-    **solver_options
-        Passed to ``cvxpy.Problem.solve`` (override taxopt's defaults: for HiGHS
-        ``time_limit``, ``threads=1``, ``mip_rel_gap``; for Clarabel ``time_limit``).
-
-    Returns
-    -------
-    EmbeddedResult
-        Audited like `taxopt.rebalance`'s, with ``binding``,
-        ``constraint_report``, ``objective_terms`` and ``compiled``.
-    """
+    """`CvxpyModel.solve`: the cvxpy solve, then the engine's decode and audit."""
     import cvxpy as cp
 
     name = (solver or m.default_solver()).upper()
@@ -181,3 +165,20 @@ def embed(res: Result, compiled: bool) -> EmbeddedResult:
     """The engine's result as an `EmbeddedResult` (the embedding's fields empty)."""
     base = {f.name: getattr(res, f.name) for f in fields(Result)}
     return EmbeddedResult(**base, compiled=compiled)
+
+
+def solve_integers(model: RebalanceModel) -> np.ndarray:
+    """The integer values of taxopt's own program (its linear stage), to fix them."""
+    prog = model.program
+    ints = np.flatnonzero(prog.integrality())
+    if not len(ints):
+        return np.zeros(0)
+    sol = choose_integers(prog, model.options.replace(adapter="highs"))
+    if sol.status == Status.INFEASIBLE:
+        raise ProgramInfeasible(model.household.household_id,
+                                explain_infeasible(prog.linear_stage(), model.options))
+    if not sol.status.has_solution:
+        raise SolverError(f"household {model.household.household_id}: taxopt's own MILP "
+                          f"has no solution ({sol.status}: {sol.message}); cannot fix "
+                          "its integer variables")
+    return np.round(sol.x[ints])

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..domain.household import Household
+from .household import Household
 
 
 @dataclass(frozen=True, slots=True, eq=False)
