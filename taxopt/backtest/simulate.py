@@ -142,16 +142,45 @@ def prepare(raw: dict[str, Any], keep_tolerance: bool = False,
 Planner = Callable[[Household], tuple[Orders, Assessment, bool, str]]
 
 
-def planner(method: str, options: dict[str, Any] | None = None) -> Planner:
+TRIGGERS = ("always", "drift:<x>")
+
+
+def trigger_band(trigger: str) -> float | None:
+    """None for ``always``; the drift band of ``drift:<x>`` (e.g. ``drift:0.03``)."""
+    if trigger == "always":
+        return None
+    if trigger.startswith("drift:"):
+        try:
+            band = float(trigger.split(":", 1)[1])
+        except ValueError:
+            band = -1.0
+        if band >= 0:
+            return band
+    raise ValueError(f"unknown rebalance trigger {trigger!r} (always or drift:<x>, e.g. "
+                     "drift:0.03)")
+
+
+def planner(method: str, options: dict[str, Any] | None = None,
+            trigger: str = "always") -> Planner:
     """The method as ``hh -> (orders, assessment, ok, message)``; ``options`` change the
-    optimizer's knobs (the method's own changes win)."""
+    optimizer's knobs (the method's own changes win).
+
+    ``trigger`` (optimizer methods only): ``always`` plans with the full objective at
+    every step; ``drift:<x>`` runs the optimizer every step too (harvesting, cash
+    flows) but with ``tracking_weight=0`` while the household's drift is within ``x``,
+    so it trades back to target only once the drift crosses the band.
+    """
     if method in OPTIMIZER_METHODS:
         from ..engine import rebalance
 
         changes = {**(options or {}), **OPTIMIZER_METHODS[method]}
+        band = trigger_band(trigger)
 
         def run_optimizer(hh: Household) -> tuple[Orders, Assessment, bool, str]:
-            r = rebalance(hh, **changes)
+            ch = changes
+            if band is not None and float(assess(hh, Orders.empty()).drift_before.max()) <= band:
+                ch = {**changes, "tracking_weight": 0.0}
+            r = rebalance(hh, **ch)
             return r.orders, r.assessment, r.ok, "" if r.ok else f"{r.status}: {r.message}"
 
         return run_optimizer
@@ -172,7 +201,9 @@ StepHook = Callable[[int, Household, Orders, "Assessment | None", bool, Ledger],
 def simulate_method(hh0: Household, method: str, dates: np.ndarray, sec_ret: np.ndarray,
                     dist_frac: np.ndarray, flows: np.ndarray,
                     on_step: StepHook | None = None, cov: np.ndarray | None = None,
-                    reinvest: bool = False, options: dict[str, Any] | None = None) -> MethodRun:
+                    reinvest: bool | np.ndarray = False,
+                    options: dict[str, Any] | None = None,
+                    trigger: str = "always") -> MethodRun:
     """Run one method through the path; ``flows`` per step and account (T x accounts).
 
     ``on_step(t, household, orders, assessment, ok, ledger)`` is called after each
@@ -259,6 +290,7 @@ class SimSpec:
     di_stocks: int = 0                  # stocks of a direct-indexing sleeve
     reinvest: bool = False              # dividend reinvestment
     options: tuple[tuple[str, Any], ...] = ()   # optimizer knobs for every optimizer method
+    trigger: str = "always"             # the optimizer's rebalance trigger (see `planner`)
 
 
 def market_rng(seed: int, index: int) -> np.random.Generator:
@@ -275,6 +307,7 @@ class MarketPath:
     security_returns: np.ndarray  # T x securities, total returns per step
     dist_fraction: np.ndarray   # per security: distribution per dollar of price per step
     flows: np.ndarray           # T x accounts: deposits (> 0) and withdrawals (< 0)
+    reinvest: np.ndarray | None = None        # per security: distributions reinvested
     class_returns: np.ndarray | None = None   # T x the household's classes (cash: cash rate)
     covariance: np.ndarray | None = None      # the household's classes, annual (cash: 0)
     regime: str = "calm"
@@ -300,8 +333,8 @@ def build_path(spec: SimSpec) -> MarketPath:
     ix = class_index(spec.market, hh0.classes)
     sec_ret = security_total_returns(sec.exposure, ix, cls_ret, spec.market.cash_rate,
                                      spec.step_months)
+    single = np.isin(np.asarray(sec.symbol), stocks)
     if stocks:
-        single = np.isin(np.asarray(sec.symbol), stocks)
         vol = np.where(single, IDIO_VOL, 0.0)
         factor = idiosyncratic(T, len(sec.symbol), vol, spec.step_months, _seeded(spec, 0x1D10))
         sec_ret = (1.0 + sec_ret) * factor - 1.0
@@ -317,7 +350,10 @@ def build_path(spec: SimSpec) -> MarketPath:
     known = ix >= 0
     cov = np.zeros((len(ix), len(ix)))
     cov[np.ix_(known, known)] = full[np.ix_(ix[known], ix[known])]
-    return MarketPath(hh0, dates, sec_ret, dist_frac, flows, hh_ret, cov, regime)
+    # funds reinvest their distributions; single stocks of a direct-indexing sleeve pay
+    # cash, which the next rebalance invests (as direct-indexing managers do)
+    reinvest = spec.reinvest & ~single
+    return MarketPath(hh0, dates, sec_ret, dist_frac, flows, reinvest, hh_ret, cov, regime)
 
 
 def household_target(hh: Household) -> np.ndarray:
@@ -348,6 +384,6 @@ def simulate_household(spec: SimSpec, on_step: StepHook | None = None) -> Househ
     out.traits = spec.traits
     for m in spec.methods:
         out.runs[m] = simulate_method(hh0, m, p.dates, p.security_returns, p.dist_fraction,
-                                      p.flows, on_step, p.covariance, spec.reinvest,
-                                      dict(spec.options))
+                                      p.flows, on_step, p.covariance, p.reinvest,
+                                      dict(spec.options), spec.trigger)
     return out
