@@ -186,12 +186,17 @@ def detail_rows(result: BacktestResult) -> list[dict[str, Any]]:
     return rows
 
 
+def is_optimizer(method: str) -> bool:
+    """The optimizer's methods, and variants a benchmark adds under a ``taxopt_`` name."""
+    return method in OPTIMIZER_METHODS or method.startswith("taxopt_")
+
+
 def headline_rows(result: BacktestResult) -> list[dict[str, Any]]:
     """Each optimizer method against every other method that ran (heuristics first)."""
     rows = []
-    optimizers = [m for m in result.methods if m in OPTIMIZER_METHODS]
+    optimizers = [m for m in result.methods if is_optimizer(m)]
     for m in optimizers:
-        others = [b for b in result.methods if b not in OPTIMIZER_METHODS]
+        others = [b for b in result.methods if not is_optimizer(b)]
         others += [b for b in optimizers if b != m]
         for b in others:
             d = paired_bps(result, m, b)

@@ -208,9 +208,13 @@ def simulate_method(hh0: Household, method: str, dates: np.ndarray, sec_ret: np.
 
     ``on_step(t, household, orders, assessment, ok, ledger)`` is called after each
     rebalance is planned, before it is booked (tests use it to audit every plan).
+    ``cov`` (the household's classes' annual covariance) prices the tracking error;
+    ``reinvest`` turns dividend reinvestment on (all securities, or a mask);
+    ``options`` change the optimizer methods' knobs, ``trigger`` their rebalance
+    trigger (see `planner`).
     """
     T = len(dates) - 1
-    plan = planner(method)
+    plan = planner(method, options, trigger)
     book = Ledger(hh0)
     wealth, value = np.zeros(T + 1), np.zeros(T)
     drift, drift_before = np.zeros(T), np.zeros(T)
