@@ -73,7 +73,8 @@ def paired_bps(result: BacktestResult, method: str, versus: str) -> np.ndarray:
 
 def matched_paired_bps(result: BacktestResult, method: str, versus: str) -> np.ndarray:
     """Per household: the after-tax return difference with ``versus`` scaled to the after-tax
-    risky share ``method`` held, step by step (`taxopt.backtest.risk.matched_bps`)."""
+    risky share ``method`` held, step by step, and both cleared of single stocks'
+    idiosyncratic luck (`taxopt.backtest.risk.matched_bps`)."""
     from .risk import matched_bps
 
     out = []
@@ -83,7 +84,8 @@ def matched_paired_bps(result: BacktestResult, method: str, versus: str) -> np.n
             out.append(math.nan)
             continue
         out.append(matched_bps(a.terminal, b.terminal, h.years, a.after_tax_risky,
-                               b.after_tax_risky, h.risky_return, h.safe_return))
+                               b.after_tax_risky, h.risky_return, h.safe_return,
+                               a.stock_luck, b.stock_luck))
     return np.array(out)
 
 

@@ -186,6 +186,8 @@ def test_tiny_rich_run_every_plan_audited():
         for r in run.runs.values():
             assert r.failures == 0 and np.isfinite(r.terminal)
             assert len(r.tracking_error) == 6
+            # single stocks' own returns on the holdings: nonzero, small per step
+            assert np.any(r.stock_luck != 0) and np.all(np.abs(r.stock_luck) < 0.2)
     assert seen["plans"] == 2 * 2 * 6 and seen["di"] == seen["plans"]
     result = run_backtest(config)
     assert [h.regime for h in result.households] == [traits(0, i).regime for i in range(2)]
