@@ -21,7 +21,10 @@ Design (CPU is scarce, so the search is small and every comparison is paired)
   ``harvest_min_loss_pct``, then the rebalance trigger (``always``, or tax-only
   plans while drift stays within 2 % / 5 %). Each coordinate keeps the best value
   found so far for the others; a candidate must beat the incumbent by
-  ``MIN_GAIN_BPS`` to replace it (ties go to the default), and must track the
+  ``MIN_GAIN_BPS`` *and* by one paired standard error over the training
+  households (with a handful of households, the best of several noisy scores is
+  mostly noise: a first run without this rule picked knobs that lost on held-out
+  households), and must track the
   goals within ``TE_CAP`` (1 % a year, ex ante, RMS over steps): matching the
   equity share does not price drift *within* equity or bonds, and a plan that lets
   the goals wander is not what an adviser sells. About 13 distinct candidates.
@@ -67,6 +70,16 @@ from taxopt.options import Options  # noqa: E402
 BASE = "lockstep_fifo"
 MIN_GAIN_BPS = 0.5
 TE_CAP = 0.01       # a candidate tracking the goals worse than 1 % a year is not picked
+SE_MULTIPLE = 1.0   # ... nor one whose paired gain is within this many standard errors
+
+
+def paired_gain(a: Candidate, b: Candidate) -> tuple[float, float]:
+    """Mean and standard error of ``a``'s matched bps over ``b``'s, household by household."""
+    d = np.asarray(a.per, float) - np.asarray(b.per, float)
+    d = d[np.isfinite(d)]
+    if len(d) < 2:
+        return float(d.mean()) if len(d) else 0.0, math.inf
+    return float(d.mean()), float(d.std(ddof=1) / math.sqrt(len(d)))
 DEFAULTS = Options()
 GRID: list[tuple[str, list[Any]]] = [
     ("tracking_weight", [0.003, 0.01, 0.03, 0.1, 0.3]),
@@ -92,6 +105,7 @@ class Candidate:
     te: float = math.nan               # tracking error, RMS over steps, mean over households
     equity: float = math.nan           # after-tax risky share, mean
     seconds: float = 0.0
+    per: list[float] = dataclasses.field(default_factory=list)   # matched bps per household
 
     def key(self) -> tuple:
         return tuple(sorted((k, str(v)) for k, v in self.params.items()))
@@ -164,7 +178,7 @@ def _cache_key(c: Candidate, size: dict[str, Any], seed: int) -> str:
 def score(c: Candidate, base: BacktestResult, size: dict[str, Any], n: int, seed: int,
           workers: int) -> None:
     hit = CACHE.get(_cache_key(c, size, seed))
-    if hit:
+    if hit and "per" in hit:
         for k, v in hit.items():
             setattr(c, k, v)
         return
@@ -172,7 +186,9 @@ def score(c: Candidate, base: BacktestResult, size: dict[str, Any], n: int, seed
     t0 = time.perf_counter()
     res = merge(base, run_on(cfg, 0, c.label()), "taxopt_candidate")
     c.seconds = time.perf_counter() - t0
-    c.score = float(np.nanmean(matched_paired_bps(res, "taxopt_candidate", BASE)))
+    per = matched_paired_bps(res, "taxopt_candidate", BASE)
+    c.per = [float(x) for x in per]
+    c.score = float(np.nanmean(per))
     c.raw = float(np.nanmean(paired_bps(res, "taxopt_candidate", BASE)))
     runs = [h.runs["taxopt_candidate"] for h in res.households]
     c.te = float(np.mean([math.sqrt(np.mean(r.tracking_error ** 2)) for r in runs]))
@@ -180,7 +196,7 @@ def score(c: Candidate, base: BacktestResult, size: dict[str, Any], n: int, seed
     for h in base.households:          # keep the base clean for the next candidate
         h.runs.pop("taxopt_candidate", None)
     CACHE[_cache_key(c, size, seed)] = {k: getattr(c, k) for k in
-                                        ("score", "raw", "te", "equity", "seconds")}
+                                        ("score", "raw", "te", "equity", "seconds", "per")}
     if CACHE_FILE is not None:
         import json
 
@@ -214,8 +230,12 @@ def calibrate(size: dict[str, Any], seed: int, workers: int
         coords.append((name, row))
         ok = [c for c in row if c.te <= TE_CAP]
         top = max(ok, key=lambda c: c.score) if ok else best
-        if top.score > best.score + MIN_GAIN_BPS:
+        gain, se = paired_gain(top, best)
+        if gain > MIN_GAIN_BPS and gain > SE_MULTIPLE * se:
             best = top
+        elif top.key() != best.key():
+            print(f"  {name}: best {top.params[name]} gains {gain:+.1f} bps, not above "
+                  f"{SE_MULTIPLE:g} paired standard error ({se:.1f})", flush=True)
         print(f"  {name}: keep {best.params[name]}", flush=True)
     return best, list(seen.values()), coords
 
