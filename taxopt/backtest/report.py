@@ -525,7 +525,10 @@ def text_report(result: BacktestResult) -> str:
     money = {"after_tax_wealth": ",.0f", "taxes_paid": ",.0f", "mean_drift": ".4f",
              "max_drift": ".4f", "turnover": ".3f", "bps_vs_lockstep": "+.1f",
              "ci_low": "+.1f", "ci_high": "+.1f", "mean_bps": "+.1f", "median_bps": "+.1f",
-             "share_better": ".2f"}
+             "share_better": ".2f", "equity_share": ".3f", "versus_equity_share": ".3f",
+             "tracking_error": ".2%", "matched_bps_vs_lockstep": "+.1f",
+             "matched_ci_low": "+.1f", "matched_ci_high": "+.1f", "matched_bps": "+.1f",
+             "matched_share_better": ".2f"}
     parts = [
         f"{len(result.households)} households, {c.years} years, every {c.step_months} "
         f"month(s), seed {c.seed}: {result.seconds:.1f} s",
