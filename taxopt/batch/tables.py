@@ -236,11 +236,12 @@ def date_problems(series: Any) -> list[tuple[int, str]]:
 def nan_problems(series: Any, nan_mask: np.ndarray | None) -> list[tuple[int, str]]:
     """Rows holding NaN in a number column (a NaN is not an empty cell: it is an error)."""
     import pandas as pd
+    from pandas.api import types as pt
 
     rows: np.ndarray
     if nan_mask is not None:
         rows = np.flatnonzero(nan_mask)
-    elif series.dtype == object:
+    elif not pt.is_numeric_dtype(series.dtype) and not pt.is_bool_dtype(series.dtype):
         text = pd.Series(series.to_numpy(dtype=object), dtype=object)
         low = text.where(text.map(lambda v: isinstance(v, str)), "").str.strip().str.lower()
         rows = np.flatnonzero(low.isin(["nan", "+nan", "-nan"]).to_numpy(dtype=bool))
@@ -746,12 +747,12 @@ class Tables:
         return out
 
     def items(self, ids: list[str] | None = None) -> Iterator[tuple[str, dict | None, str | None]]:
-        """``(household_id, raw dict, None)`` or ``(household_id, None, error line)``."""
+        """``(household_id, raw dict, None)`` or ``(household_id, None, its error)``."""
         for hid in self.household_ids if ids is None else ids:
             try:
                 yield hid, self.assemble(hid), None
-            except InvalidInput as err:
-                yield hid, None, err.line()
+            except InvalidInput as err:     # pickles; keeps its record and field
+                yield hid, None, err
             except Exception as err:   # rows no rule foresaw: this household fails, alone
                 yield hid, None, (f"household {hid}: its rows cannot be assembled: "
                                   f"{type(err).__name__}: {err}")
