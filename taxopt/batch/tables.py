@@ -446,6 +446,45 @@ class _BadRow:
         return f"table {self.table} ({self.file}) row {self.row + 1}"
 
 
+#: Each table's rows are read in this order within a household (then by every other
+#: column), so the order of the rows in the file never changes a plan.
+SORT_KEYS: dict[str, tuple[str, ...]] = {
+    "households": (),
+    "securities": ("symbol", "asset_class"),
+    "goals": ("goal_id", "asset_class"),
+    "accounts": ("account_id",),
+    "bands": ("account_id", "asset_class"),
+    "lots": ("lot_id", "account_id", "symbol"),
+    "recent_trades": ("date", "account_id", "symbol", "side"),
+}
+
+
+def _sort_key(values: np.ndarray) -> np.ndarray:
+    """One column as sortable integer codes (empty first; text in code-point order)."""
+    import pandas as pd
+
+    if values.dtype.kind == "f":
+        return values
+    text = np.array([None if v is None else (v.isoformat() if isinstance(v, dt.date)
+                                             else repr(v) if not isinstance(v, str) else v)
+                     for v in values], dtype=object) if values.dtype == object and any(
+        v is not None and not isinstance(v, str) for v in values) else values
+    codes, _ = pd.factorize(text, sort=True)
+    return codes
+
+
+def canonical_order(name: str, household_codes: np.ndarray,
+                    columns: dict[str, np.ndarray]) -> np.ndarray:
+    """The rows sorted by household, then by the table's key columns, then by every other
+    column: the same households however the file's rows are ordered."""
+    keys = [c for c in SORT_KEYS.get(name, ()) if c in columns]
+    keys += [c for c in columns if c not in keys]
+    if not keys or len(household_codes) < 2:
+        return np.argsort(household_codes, kind="stable")
+    # np.lexsort sorts by the last key first
+    return np.lexsort([_sort_key(columns[c]) for c in reversed(keys)] + [household_codes])
+
+
 def _split(name: str, path: Path, columns: dict[str, np.ndarray]
            ) -> tuple[_Split, list[_BadRow]]:
     """Sort a table's rows by household (stable), leaving out rows whose id is unusable."""
@@ -463,7 +502,7 @@ def _split(name: str, path: Path, columns: dict[str, np.ndarray]
         columns = {c: v[keep] for c, v in columns.items()}
     codes, uniques = pd.factorize(hid, sort=True)
     del hid
-    order = np.argsort(codes, kind="stable")
+    order = canonical_order(name, codes, columns)
     counts = np.bincount(codes, minlength=len(uniques))
     ends = np.cumsum(counts)
     starts = ends - counts
@@ -531,6 +570,10 @@ def _securities(path: Path, cols: dict[str, np.ndarray], value_problems: list[_B
     file = path.name
     shared_rows = np.flatnonzero(~own)
     shared_cols = {c: v[~own] for c, v in cols.items() if c != "household_id"}
+    order = canonical_order("securities", np.zeros(len(shared_rows), dtype=np.int64),
+                            shared_cols)
+    shared_rows = shared_rows[order]
+    shared_cols = {c: v[order] for c, v in shared_cols.items()}
     names = tuple(shared_cols)
     rows = [{k: v for k, v in zip(names, vals, strict=True) if v is not None}
             for vals in zip(*(_pylist(shared_cols[c]) for c in names), strict=True)]

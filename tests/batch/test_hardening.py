@@ -262,6 +262,19 @@ def test_manifest_has_a_run_id_and_counts_the_merged_table(batch300):
     assert sum(manifest["counts"].values()) == manifest["households"] == N
 
 
+def test_the_order_of_the_rows_in_the_files_never_changes_the_output(batch300, tmp_path):
+    shuffled = tmp_path / "shuffled"
+    shuffled.mkdir()
+    for k, path in enumerate(sorted(batch300["input"].iterdir())):
+        frame = pd.read_parquet(path)
+        frame.sample(frac=1.0, random_state=k).to_parquet(shuffled / path.name, index=False)
+    lots = pd.read_parquet(shuffled / "lots.parquet")
+    assert not lots.household_id.is_monotonic_increasing
+    out = tmp_path / "out"
+    run_batch(shuffled, out, workers=2, csv=True, timings=False, report=False)
+    assert_same_outputs(batch300["ref"], out)
+
+
 # --------------------------------------------------------------------------- ids and rows
 
 
@@ -452,12 +465,12 @@ def test_rejects_keep_table_and_field_when_ids_hold_colons(tmp_path):
     hhs = make_households(2)
     hhs[0]["household_id"] = "a: lots: field 'x': b"
     hhs[0]["lots"][2]["lot_id"] = "L: 3: field 'y'"
-    hhs[0]["lots"][2]["symbol"] = "ZZZZ"
+    hhs[0]["lots"][2]["symbol"] = "ZZZZ"     # read back last of 30: ':' sorts after '-'
     out = tmp_path / "out"
     run_batch(_folder(tmp_path, synth.to_tables(hhs)), out, workers=1, report=False)
     assert pq.read_table(out / "rejects.parquet").to_pylist() == [
         {"household_id": "a: lots: field 'x': b", "table": "lots",
-         "record": "lots[2] (lot_id L: 3: field 'y')", "field": "symbol",
+         "record": "lots[29] (lot_id L: 3: field 'y')", "field": "symbol",
          "problem": "unknown symbol 'ZZZZ'"}]
 
 
