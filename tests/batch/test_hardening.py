@@ -632,8 +632,78 @@ def test_resume_of_a_finished_run_says_so_and_computes_nothing(tmp_path):
                           "resume\n")
     assert (out / "manifest.json").read_bytes() == manifest
     assert (out / "results.parquet").stat().st_mtime_ns == stamp
-    # a finished run of other inputs is not silently recomputed under --resume
+    # after a run of other inputs (last night's), --resume runs the new batch
     (inp / "households.csv").write_text((inp / "households.csv").read_text()
                                         .replace("0.219", "0.2"))
-    res = _cli("batch", inp, "--out", out, "--resume", "--quiet")
-    assert res.exit_code == 2 and "the finished run in" in _records(res.stderr)[0]["message"]
+    res = _cli("batch", inp, "--out", out, "--resume")
+    assert res.exit_code == 0
+    assert _records(res.stderr)[0]["message"] == (
+        f"the finished run in {out} used other input tables, options or code; nothing to "
+        "resume, starting a new run")
+    assert json.loads((out / "manifest.json").read_text())["run_id"] != run_id
+
+
+def test_exit_3_when_workers_are_lost_beyond_retries(monkeypatch, tmp_path):
+    from taxopt.batch import run as run_mod
+
+    inp = write_tables(synth.to_tables(make_households(2)), tmp_path / "in", "csv")
+
+    def lost(*args, **kwargs):
+        raise run_mod.BatchAborted("the last 4 chunks failed in their workers, the last with "
+                                   "BrokenProcessPool: gone; finished chunks are kept, run "
+                                   "again with --resume once the cause is fixed")
+
+    monkeypatch.setattr(run_mod, "_drive", lost)
+    res = _cli("batch", inp, "--out", tmp_path / "o", "--quiet")
+    assert res.exit_code == 3
+    (rec,) = _records(res.stderr)
+    assert rec["message"].startswith("the last 4 chunks failed in their workers")
+    assert not (tmp_path / "o" / LOCK_NAME).exists()
+
+
+def test_a_rejected_row_alone_gives_exit_1_and_is_reported(tmp_path):
+    rows = synth.to_tables(make_households(3))
+    rows["lots"].append({**rows["lots"][0], "household_id": None})
+    folder = _folder(tmp_path, rows)
+    frame = pd.read_csv(folder / "accounts.csv")
+    frame["colour"] = "blue"
+    frame.to_csv(folder / "accounts.csv", index=False)
+    out = tmp_path / "o"
+    res = _cli("batch", folder, "--out", out, "--workers", "1")
+    assert res.exit_code == 1
+    assert "3 households: 3 optimal" in res.stdout
+    assert "1 rows rejected without a household (see rejects.parquet)" in res.stdout
+    warnings = [r["message"] for r in _records(res.stderr) if r["level"] == "warning"]
+    assert warnings == ["table accounts (accounts.csv): column 'colour' is not a column of "
+                        "this table; ignored (known columns: household_id, account_id, "
+                        "goal_id, tax_type, cash, cash_flow, min_cash, restricted, allowed)"]
+    manifest = _consistent(out)
+    assert manifest["warnings"] == warnings and manifest["rejected_rows"] == 1
+    assert manifest["exit_code"] == 1
+    assert pq.read_table(out / "rejects.parquet").to_pylist() == [
+        {"household_id": "", "table": "lots", "record": f"table lots (lots.csv) row "
+         f"{len(rows['lots'])}", "field": "household_id",
+         "problem": "empty; every row must name its household"}]
+
+
+def test_log_records_on_a_terminal_are_one_escaped_line(tmp_path):
+    import io
+    import logging
+
+    from taxopt.batch.logs import attach, detach, run_context
+
+    stream, lines = io.StringIO(), io.StringIO()
+    human = attach(stream, json_lines=False)
+    machine = attach(lines, json_lines=True)
+    try:
+        with run_context("r-1"):
+            logging.getLogger("taxopt.batch").warning("household %s: odd", "x\n\x1b[2Jerror: y",
+                                                      extra={"household_id": "x"})
+    finally:
+        detach(human)
+        detach(machine)
+    assert stream.getvalue() == "warning: household x\\n\\x1b[2Jerror: y: odd\n"
+    rec = json.loads(lines.getvalue())
+    assert rec["level"] == "warning" and rec["run_id"] == "r-1" and rec["household_id"] == "x"
+    assert rec["message"] == "household x\n\x1b[2Jerror: y: odd"    # JSON escapes it itself
+    assert logging.getLogger("taxopt").handlers == []
