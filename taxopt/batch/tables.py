@@ -426,8 +426,8 @@ class _Split:
 
     def first_row(self, hid: str) -> int:
         """The file row (0-based) of the household's first row in this table."""
-        a, _ = self.ranges[hid]
-        return int(self.source_rows[a]) if self.source_rows is not None else a
+        a, b = self.ranges[hid]
+        return int(self.source_rows[a:b].min()) if self.source_rows is not None else a
 
 
 @dataclass(frozen=True)
@@ -738,21 +738,18 @@ class Tables:
                 blame[hid] = key
 
         for b in bad_rows:
-            if b.field == "household_id" or b.hid in (None, ""):
+            if b.field == "household_id":
                 near = near_id(b.hid)
-                target = near if near in real else near if near in named else None
-                if b.field != "household_id" and b.hid == "":      # a shared security row
-                    self.rejects.append(("", b.table, b.record, b.field, b.problem))
-                elif target is not None:
-                    charge(target, b, f"{b.problem} (meant for household {shown(target)}?)"
-                           if b.field == "household_id" else b.problem)
+                if near in named:
+                    charge(near, b, f"{b.problem} (meant for household {shown(near)}?)")
                 else:
-                    self.rejects.append(("", b.table, b.record, b.field,
-                                         b.problem + "; no household has this id"
-                                         if b.field == "household_id" and b.hid not in
-                                         (None, "") else b.problem))
-            else:
+                    self.rejects.append(("", b.table, b.record, b.field, b.problem + (
+                        "; no household has this id" if b.hid else "")))
+            elif b.table == "securities" and b.hid == "":       # a shared security's row
+                self.rejects.append(("", b.table, b.record, b.field, b.problem))
+            elif isinstance(b.hid, str) and b.hid in named:
                 charge(b.hid, b, b.problem)
+            # else: the row's id is rejected itself, and reported as such
         for hid in sorted(named - real):
             near = near_id(hid)
             if near == hid or near not in real:
