@@ -78,8 +78,11 @@ class Options:
         and this fraction of the lot's value; smaller losses are valued at zero, so
         their lots are sold only when the rebalance needs them.
     protect_long_term_days
-        Lots at a gain that turn long-term within this many days are not sold:
-        waiting saves the rate difference.
+        Lots at a short-term gain that turn long-term within this many days carry a
+        price: selling one now is charged what waiting would save, the rate gap
+        ``short_term_rate - long_term_rate`` on its gain, discounted over the days
+        left at ``discount_rate``. Such a lot is avoided when another is cheaper and
+        still sold when it is the cheapest (or only) way; 0 turns the price off.
     lot_relief
         ``"optimal"`` (specific identification chosen by the optimizer) or a forced
         custodian method: ``"fifo"``, ``"hifo"``, ``"min_tax"``; the summary reports

@@ -193,28 +193,57 @@ class ExactTaxTerm:
 
 
 class SaleRules:
-    """Lots that must not be sold: short-term gains (on request) and gains about to turn
-    long-term within the protection window."""
+    """Short-term gains: never sold on request (a hard rule), and a price on selling a
+    gain that turns long-term soon.
+
+    Protection is a cost, not a wall: selling a lot within ``protect_days`` of turning
+    long-term is charged what waiting would have saved, the rate gap ``ts - tl`` on its
+    gain, discounted over the days left at ``discount_rate``. The lot is then avoided
+    when another is cheaper and still used when it is the cheapest way (or the only
+    way) to raise the cash.
+    """
 
     name = "sale_rules"
 
-    def __init__(self, no_short_term_gains: bool, protect_days: int):
+    def __init__(self, no_short_term_gains: bool, protect_days: int,
+                 discount_rate: float = 0.0):
         self.no_short_term_gains, self.protect_days = no_short_term_gains, protect_days
+        self.discount_rate = discount_rate
 
     def compile(self, ctx: ModelContext) -> None:
-        hh, lay = ctx.hh, ctx.layout
-        gain = unit_gain_fraction(lay, hh.securities.price) > 0
-        short_gain = lay.unit_taxable & ~lay.unit_long & gain
-        block = np.zeros(lay.n_units, bool)
-        if self.no_short_term_gains:
-            block |= short_gain
+        hh, lay, prog = ctx.hh, ctx.layout, ctx.program
+        g = unit_gain_fraction(lay, hh.securities.price)
+        short_gain = lay.unit_taxable & ~lay.unit_long & (g > 0)
+        if self.no_short_term_gains and short_gain.any():
+            units = np.flatnonzero(short_gain)
+            A = incidence(np.zeros(len(units), np.int64), ctx.sell.start + units,
+                          (1, prog.n))
+            prog.add_rows("no_short_term_gains", A, -np.inf, 0.0,
+                          ["no_short_term_gains: no lot is sold at a short-term gain"],
+                          elastic=True)
         if self.protect_days > 0 and short_gain.any():
-            lots = hh.lots
-            acq = np.where(lay.unit_lot >= 0, lots.acquired[np.maximum(lay.unit_lot, 0)]
-                           if len(lots) else np.datetime64("NaT"), np.datetime64("NaT"))
-            days = days_to_long_term(acq.astype("datetime64[D]"), hh.as_of)
-            block |= short_gain & (days <= self.protect_days)
-        ctx.program.vars["sell"].ub[block] = 0.0
+            cost = protection_cost(ctx, self.protect_days, self.discount_rate)
+            if cost.any():
+                prog.add_term("protection", _padded(ctx, cost))
+
+
+def protection_cost(ctx: ModelContext, protect_days: int, discount_rate: float) -> np.ndarray:
+    """Per dollar sold of each unit, what waiting for long-term would have saved.
+
+    A short-term gain ``g`` per dollar that turns long-term in ``d <= protect_days`` days
+    saves ``(ts - tl) g`` if the sale waits, worth ``(1 + r)^(-d / 365)`` today.
+    """
+    hh, lay = ctx.hh, ctx.layout
+    t = hh.tax
+    g = unit_gain_fraction(lay, hh.securities.price)
+    lots = hh.lots
+    acq = np.where(lay.unit_lot >= 0, lots.acquired[np.maximum(lay.unit_lot, 0)]
+                   if len(lots) else np.datetime64("NaT"), np.datetime64("NaT"))
+    days = days_to_long_term(acq.astype("datetime64[D]"), hh.as_of)
+    soon = lay.unit_taxable & ~lay.unit_long & (g > 0) & (days > 0) & (days <= protect_days)
+    gap = max(t.short_term_rate - t.long_term_rate, 0.0)
+    disc = (1.0 + discount_rate) ** (-np.maximum(days, 0) / 365.0)
+    return np.where(soon, gap * g * disc, 0.0)
 
 
 class GainBudget:
