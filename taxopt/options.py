@@ -66,7 +66,9 @@ class Options:
         fastest; it overvalues losses beyond what the year can use).
     carryforward_value
         Dollars of objective credited per dollar of net loss carried to later
-        years (e.g. 0.15: the long-term rate, discounted). 0 values it at nothing.
+        years; 0 values it at nothing. None (the default): its present value, the
+        household's long-term rate discounted at ``discount_rate`` over the
+        expected years until it is used (`taxopt.model.taxes.CARRYFORWARD_YEARS`).
     max_realized_short_term, max_realized_long_term
         Caps on the plan's net realized short- / long-term gains (dollars); None: no cap.
     max_tax
@@ -108,7 +110,7 @@ class Options:
     drag_horizon_years: float = 5.0
     min_trade_value: float = 10.0
     tax_model: Literal["exact", "lot"] = "exact"
-    carryforward_value: float = 0.0
+    carryforward_value: float | None = None
     max_realized_short_term: float | None = None
     max_realized_long_term: float | None = None
     max_tax: float | None = None
@@ -153,6 +155,8 @@ class Options:
                      "min_trade_value", "time_limit", "mip_rel_gap", "carryforward_value",
                      "harvest_min_loss", "harvest_min_loss_pct", "tracking_te_weight"):
             value = getattr(self, name)
+            if value is None and name == "carryforward_value":
+                continue
             if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
                 raise bad(name, f"must be a number, got {value!r}")
             if value < 0 or value == float("inf"):

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..domain.household import TaxProfile
 from ..tax.holding import days_to_long_term
 from ..tax.netting import net_year
 from .context import ModelContext
@@ -82,6 +83,23 @@ class LotTaxTerm:
 
 TIEBREAK = 0.001
 
+# Expected years until a dollar of loss carried forward is used. A carried loss first
+# meets the next year's gains (taxopt's own rebalances realize some every year) and
+# the $3,000 ordinary offset; it cannot be used before next year's return, and a
+# larger one takes longer. Two years is the middle of that range; at a 4 % discount
+# rate a dollar carried is worth 0.92 of the long-term rate.
+CARRYFORWARD_YEARS = 2.0
+
+
+def default_carryforward_value(tax: TaxProfile, discount_rate: float) -> float:
+    """Present value of a dollar of loss carried forward, per dollar.
+
+    It will offset a future gain, taxed at worst at the long-term rate (a short-term
+    gain or the ordinary offset saves more, so this is the prudent value), one to a
+    few years from now: ``tl / (1 + discount_rate) ** CARRYFORWARD_YEARS``.
+    """
+    return tax.long_term_rate / (1.0 + discount_rate) ** CARRYFORWARD_YEARS
+
 
 def _term_sums(ctx: ModelContext, g: SaleGains, st: int, lt: int):
     """The two rows defining the plan's net short- and long-term results.
@@ -111,8 +129,10 @@ class ExactTaxTerm:
 
     name = "tax"
 
-    def __init__(self, carryforward_value: float = 0.0, **thresholds: float):
+    def __init__(self, carryforward_value: float | None = 0.0, discount_rate: float = 0.04,
+                 **thresholds: float):
         self.carryforward_value = carryforward_value
+        self.discount_rate = discount_rate
         self.thresholds = thresholds
 
     def compile(self, ctx: ModelContext) -> None:
@@ -169,11 +189,13 @@ class ExactTaxTerm:
         # and whole-share rounding then crossed the edge: $3-$20 of tax that selling the
         # short-term lot alone avoids.)
         prog.add_term("tax_tiebreak", _padded(ctx, TIEBREAK * ts * g.total))
-        if self.carryforward_value > 0:
-            self._credit_carryforward(ctx, nst0 + nlt0, limit, big)
+        value = (default_carryforward_value(t, self.discount_rate)
+                 if self.carryforward_value is None else self.carryforward_value)
+        if value > 0:
+            self._credit_carryforward(ctx, nst0 + nlt0, limit, big, value)
 
     def _credit_carryforward(self, ctx: ModelContext, t0: float, limit: float,
-                             big: float) -> None:
+                             big: float, value: float) -> None:
         """Credit the net loss carried to later years: c <= max(0, -T - limit)."""
         prog = ctx.program
         c = prog.add_vars("carryforward", 1, 0.0, big)
@@ -188,8 +210,8 @@ class ExactTaxTerm:
                       np.array([-t0 - limit + big, 0.0]), ["carryforward", "carryforward"])
         before = max(0.0, -t0 - limit)
         coef = np.zeros(n)
-        coef[c.start] = -self.carryforward_value
-        prog.add_term("carryforward", coef, self.carryforward_value * before)
+        coef[c.start] = -value
+        prog.add_term("carryforward", coef, value * before)
 
 
 class SaleRules:

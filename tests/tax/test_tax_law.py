@@ -374,3 +374,52 @@ def test_default_protection_costs_little_tax_on_direct_indexing_books():
     on, off = sum(r[1] for r in rows), sum(r[2] for r in rows)
     assert off > 100_000                      # books that realize real gains
     assert on <= off * 1.005
+
+
+# --------------------------------------------------------------------------------------
+# Losses carried forward are worth their present value by default.
+# --------------------------------------------------------------------------------------
+
+class TestCarryforwardValue:
+    def test_default_value_is_the_discounted_long_term_rate(self):
+        from taxopt.domain.household import TaxProfile
+        from taxopt.model.taxes import CARRYFORWARD_YEARS, default_carryforward_value
+        # 0.20 / 1.04 ** 2 = 0.20 / 1.0816 = 0.184911...
+        assert CARRYFORWARD_YEARS == 2.0
+        tp = TaxProfile(0.40, 0.20, 0.0, 0.0, 0.0, 0.0, 3000.0)
+        assert default_carryforward_value(tp, 0.04) == pytest.approx(0.184911, abs=1e-6)
+
+    RAW: ClassVar[dict[str, Any]] = {
+        "format": "taxopt.household/1", "household_id": "hh-carry", "as_of": "2026-11-24",
+        "tax_profile": {"short_term_rate": 0.40, "long_term_rate": 0.20},
+        "securities": [{"symbol": "AAA", "price": 100.0, "asset_class": "equity"},
+                       {"symbol": "BBB", "price": 100.0, "asset_class": "equity"},
+                       {"symbol": "CCC", "price": 100.0, "asset_class": "equity"}],
+        "goals": [{"goal_id": "g", "targets": {"equity": 1.0}}],
+        "accounts": [{"account_id": "tx", "goal_id": "g", "tax_type": "taxable",
+                      "cash": 0.0}],
+        # AAA: 100 sh, basis $13,000: a $3,000 short-term loss.
+        # BBB: 100 sh, basis $15,000: a $5,000 short-term loss.
+        "lots": [lot("A", 100, 13_000.0, "2026-03-02", symbol="AAA"),
+                 lot("B", 100, 15_000.0, "2026-03-02", symbol="BBB")],
+    }
+
+    def test_a_household_without_gains_harvests_past_the_offset(self):
+        # All $8,000 harvested: this year -0.40 * 3,000 = -$1,200; $5,000 carried, worth
+        # 5,000 * 0.1849 = $924.56 later: far more than trading $40,000 at 5 bps ($20).
+        result, frame = solve(self.RAW)
+        assert sold_lots(frame) == {"A": 100.0, "B": 100.0}
+        s = result.summary()
+        assert s["est_tax"] == -1200.0
+        assert s["year"]["after"]["carryforward_short_term"] == 5000.0
+        assert s["objective"]["carryforward"] == pytest.approx(-924.56, abs=0.01)
+
+    def test_valued_at_zero_it_stops_at_the_offset(self):
+        # The old default: beyond the $3,000 offset a loss is worth nothing, so the plan
+        # harvests $3,000 of loss and stops (the year's tax is the same -1,200).
+        # It sells 60 BBB ($50 loss a share): exactly $3,000, nothing carried.
+        result, _ = solve(self.RAW, carryforward_value=0.0)
+        s = result.summary()
+        assert s["est_tax"] == -1200.0
+        assert s["realized_short_term"] == -3000.0
+        assert s["year"]["after"]["carryforward_short_term"] == 0.0
