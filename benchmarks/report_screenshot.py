@@ -116,12 +116,13 @@ def lockstep_cost(n: int = 200) -> tuple[float, float]:
 
     items = [(h["household_id"], h, None) for h in synth.households(n, seed=5, n_lots=30)]
     solve_chunk(items[:5])
-    out = []
-    for flag in (False, True):
-        t = time.perf_counter()
-        solve_chunk(items, timings=False, lockstep=flag)
-        out.append(1000 * (time.perf_counter() - t) / n)
-    return out[0], out[1]
+    best = {False: float("inf"), True: float("inf")}
+    for _ in range(3):            # interleaved, best of 3: the machine is shared
+        for flag in (False, True):
+            t = time.perf_counter()
+            solve_chunk(items, timings=False, lockstep=flag)
+            best[flag] = min(best[flag], 1000 * (time.perf_counter() - t) / n)
+    return best[False], best[True]
 
 
 def main() -> None:
@@ -184,7 +185,8 @@ def main() -> None:
         f"{seen_big['load_s']:.2f} s | {1000 * seen_big['sort_s']:.0f} ms | "
         f"{seen_big['charts']} | {len(seen_big['problems'])} |",
         "",
-        f"Lockstep comparison (`solve_chunk(..., lockstep=True)`), 200 households of 30 lots: "
+        f"Lockstep comparison (`solve_chunk(..., lockstep=True)`), 200 households of 30 lots, "
+        "best of 3 interleaved: "
         f"{plain:.2f} ms a household without, {with_lockstep:.2f} ms with "
         f"(+{100 * (with_lockstep / plain - 1):.0f} %).",
         "",

@@ -141,15 +141,22 @@ def compare_cmd(source: Path, out_dir: Path | None, methods: tuple[str, ...]) ->
     from rich.console import Console
     from rich.table import Table
 
-    from .compare import check_methods, compare, load_households, summarize, write_outputs
+    from .compare import (
+        UNITS,
+        check_methods,
+        compare,
+        load_households,
+        summarize,
+        write_outputs,
+    )
 
     chosen = check_methods(methods)
     households = load_households(source)
     rows = compare(households, chosen)
     table = Table(title=f"{len(households)} household(s): totals and medians per method",
                   title_justify="left")
-    for name in ("method", "households", "tax total", "tax median", "drift median",
-                 "drift max", "turnover", "violations", "seconds", "payout tax"):
+    for name in ("method", "households", "tax total $", "tax median $", "drift median",
+                 "drift max", "turnover $", "violations", "seconds", "payout tax $"):
         table.add_column(name, justify="left" if name == "method" else "right", no_wrap=True)
     for s in summarize(rows):
         table.add_row(s["method"], str(s["households"]), f"{s['tax_total']:,.2f}",
@@ -160,6 +167,7 @@ def compare_cmd(source: Path, out_dir: Path | None, methods: tuple[str, ...]) ->
     # a pipe or a file gets the whole table, not one folded to 80 columns
     console = Console(width=None if sys.stdout.isatty() else 160)
     console.print(table)
+    console.print(f"units: {UNITS}", style="dim")
     if out_dir is not None:
         written, warnings = write_outputs(rows, out_dir)
         for w in warnings:
@@ -287,9 +295,16 @@ def report_cmd(out_dir: Path, output: Path | None) -> None:
               help="Keep the households' drift tolerances and bands (a plan that breaks one "
               "is a failed step).")
 @click.option("--no-plots", is_flag=True, help="With --out: tables and page, no figures.")
+@click.option("--population", type=click.Choice(["classic", "rich"]), default="classic",
+              show_default=True, help="rich: savers and retirees with monthly flows, "
+              "direct-indexing sleeves, drawdown regimes, reinvested distributions.")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="Override an optimizer option for the optimizer methods (repeatable).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
 def backtest_cmd(households: int, years: int, seed: int, out_dir: Path | None,
                  methods: tuple[str, ...], step_months: str, n_lots: int, workers: int, ci: str,
-                 keep_hard_rules: bool, no_plots: bool) -> None:
+                 keep_hard_rules: bool, no_plots: bool, population: str,
+                 settings: tuple[str, ...], quiet: bool) -> None:
     """Simulate households over years of markets under every method; compare after-tax wealth.
 
     Exit code 0 when the run completes (failed rebalances are counted in the
@@ -301,8 +316,22 @@ def backtest_cmd(households: int, years: int, seed: int, out_dir: Path | None,
     config = BacktestConfig(households=households, years=years, seed=seed,
                             methods=check_methods(methods), step_months=int(step_months),
                             n_lots=n_lots, workers=workers, ci=ci,
-                            keep_tolerance=keep_hard_rules, keep_bands=keep_hard_rules)
-    result = run_backtest(config)
+                            keep_tolerance=keep_hard_rules, keep_bands=keep_hard_rules,
+                            population=population, reinvest=population == "rich",
+                            options=tuple(_parse_options(settings).items()))
+    config.check()
+    if quiet or not sys.stderr.isatty():
+        result = run_backtest(config)
+    else:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+        with Progress("[progress.description]{task.description}", BarColumn(),
+                      MofNCompleteColumn(), TimeRemainingColumn(), transient=True,
+                      console=Console(stderr=True)) as bar:
+            task = bar.add_task(f"{households} households x {years} years", total=households)
+            result = run_backtest(config, progress=lambda done, n: bar.update(task,
+                                                                               completed=done))
     click.echo(text_report(result))
     if out_dir is not None:
         written = write_outputs(result, out_dir, plots=not no_plots)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .adapters import Status, solve_program
+from .adapters import Deadline, Status, solve_program
 from .adapters.base import Solution
 from .audit import Assessment, assess, violations
 from .decode import decode
@@ -130,11 +130,12 @@ def rebalance(household: Household, options: Options | None = None, **changes: A
     if changes:
         opts = opts.replace(**changes)
     timings: dict[str, float] = {}
+    deadline = Deadline(opts.time_limit)     # the time limit covers building and solving
     t0 = time.perf_counter()
     model = build(household, opts)
     t1 = time.perf_counter()
     timings["build"] = t1 - t0
-    sol = solve_program(model.program, opts)
+    sol = solve_program(model.program, opts, deadline)
     timings["solve"] = time.perf_counter() - t1
     return with_relief(finish(model, sol, opts, timings), opts, _solve_free)
 
@@ -292,6 +293,8 @@ def _nothing(hh: Household, status: str, message: str, sol: Solution | None,
 
 def _failed(hh: Household, model: RebalanceModel, sol: Solution, opts: Options,
             timings: dict[str, float]) -> Result:
+    if sol.info.get("stopped") and sol.status != Status.INFEASIBLE:
+        return _stopped_without_plan(hh, model, sol, opts, timings)
     if sol.status == Status.INFEASIBLE:
         from .explain import explain_infeasible
 
@@ -305,3 +308,21 @@ def _failed(hh: Household, model: RebalanceModel, sol: Solution, opts: Options,
         return res
     return _nothing(hh, "error", f"solver {sol.adapter}/{sol.solver}: {sol.status} "
                     f"({sol.message})", sol, model, timings)
+
+
+def _stopped_without_plan(hh: Household, model: RebalanceModel, sol: Solution, opts: Options,
+                          timings: dict[str, float]) -> Result:
+    """The time limit passed before the solver had any plan: the household as it stands
+    is the plan, if it keeps every hard rule (the audit decides); otherwise an error."""
+    t = time.perf_counter()
+    orders = Orders.empty()
+    a = assess(hh, orders)
+    broken = violations(hh, orders, a, opts)
+    timings["audit"] = time.perf_counter() - t
+    if broken:
+        return _nothing(hh, "error", f"time limit of {opts.time_limit:g} s reached before "
+                        f"any plan was found, and no trades would break a rule: {broken[0]}",
+                        sol, model, timings)
+    msg = (f"time limit of {opts.time_limit:g} s reached before the solver found a plan: no "
+           "trades (the household as it stands keeps every rule); gap unknown")
+    return Result(hh, "feasible", msg, orders, a, sol, model, timings=timings)

@@ -7,41 +7,49 @@ import numpy as np
 from ..model.program import Program
 from ..options import Options
 from .base import Solution, Status
+from .clock import Deadline
 
 
-def solve_program(prog: Program, options: Options) -> Solution:
-    """Solve with the adapter the options name.
+def solve_program(prog: Program, options: Options, deadline: Deadline | None = None) -> Solution:
+    """Solve with the adapter the options name, within ``deadline`` (the options'
+    ``time_limit`` from now when None).
 
     A program with quadratic terms and integers is a MIQP, which HiGHS does not solve
     (nor cvxpy's HiGHS interface): the integers are chosen first on the linear program
     with the stand-in terms (the L1 tracking penalty), then fixed, and the QP is solved.
     """
+    deadline = deadline or Deadline(options.time_limit)
     if prog.quadratic and prog.is_mip:
-        first = choose_integers(prog, options)
+        first = choose_integers(prog, options, deadline)
         if not first.status.has_solution:
             return first
         ints = np.flatnonzero(prog.integrality())
-        second = _solve_one(prog.quadratic_stage().with_integers_fixed(first.x[ints]), options)
+        second = _solve_one(prog.quadratic_stage().with_integers_fixed(first.x[ints]), options,
+                            deadline)
         second.solver_seconds += first.solver_seconds
         second.message = (second.message + "; integers fixed by the linear stage").strip("; ")
         return second
-    return _solve_one(prog.quadratic_stage(), options)
+    return _solve_one(prog.quadratic_stage(), options, deadline)
 
 
-def choose_integers(prog: Program, options: Options) -> Solution:
+def choose_integers(prog: Program, options: Options, deadline: Deadline | None = None
+                    ) -> Solution:
     """The linear stage: the program with the stand-ins in place of its quadratic terms,
     solved as a (mixed-integer) LP; its integer values are the ones the QP keeps."""
-    return _solve_one(prog.linear_stage(), options)
+    return _solve_one(prog.linear_stage(), options, deadline or Deadline(options.time_limit))
 
 
-def _solve_one(prog: Program, options: Options) -> Solution:
+def _solve_one(prog: Program, options: Options, deadline: Deadline) -> Solution:
+    """One solve with whatever is left of the time limit."""
     if options.adapter == "cvxpy":
         from .cvxpy_adapter import solve_cvxpy
 
-        return solve_cvxpy(prog, options)
+        left = max(deadline.left(), 1e-3)
+        return solve_cvxpy(prog, options if left >= options.time_limit
+                           else options.replace(time_limit=left))
     from .highs import solve_highs
 
-    return solve_highs(prog, options)
+    return solve_highs(prog, options, deadline)
 
 
-__all__ = ["Solution", "Status", "choose_integers", "solve_program"]
+__all__ = ["Deadline", "Solution", "Status", "choose_integers", "solve_program"]

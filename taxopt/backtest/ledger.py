@@ -253,14 +253,16 @@ class Ledger:
 
     # --- market ------------------------------------------------------------------------
     def move(self, total_return: np.ndarray, dist_fraction: np.ndarray,
-             as_of: np.datetime64 | None = None, reinvest: bool = False) -> None:
+             as_of: np.datetime64 | None = None,
+             reinvest: bool | np.ndarray = False) -> None:
         """One step of the market: pay distributions, then move prices.
 
         ``total_return`` per security over the step; ``dist_fraction`` per
         security: the distribution per dollar of start-of-step price (``yield x
         months / 12``). The price moves by ``total_return - dist_fraction``.
-        With ``reinvest`` the distributions buy the same security on ``as_of`` at
-        the new price (dividend reinvestment, see `reinvest`); they are taxed the same.
+        With ``reinvest`` (True, or a mask per security) the distributions buy the same
+        security on ``as_of`` at the new price (dividend reinvestment, see `reinvest`);
+        they are taxed the same.
         """
         sec = self.base.securities
         paid = self.shares * self.price[self.security] * dist_fraction[self.security]
@@ -270,9 +272,10 @@ class Ledger:
         self.dist_qualified += float(np.sum(paid[taxed] * q[taxed]))
         self.dist_ordinary += float(np.sum(paid[taxed] * (1.0 - q[taxed])))
         self.price = np.maximum(self.price * (1.0 + total_return - dist_fraction), 1e-6)
-        if reinvest and as_of is not None:
+        mask = np.broadcast_to(np.asarray(reinvest, bool), (self.n_sec,))
+        if mask.any() and as_of is not None:
             amount = np.zeros((self.n_acc, self.n_sec))
-            np.add.at(amount, (self.account, self.security), paid)
+            np.add.at(amount, (self.account, self.security), paid * mask[self.security])
             self.reinvest(np.datetime64(as_of, "D"), amount)
 
     def reinvest(self, date: np.datetime64, amount: np.ndarray) -> None:

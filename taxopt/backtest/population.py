@@ -8,7 +8,8 @@ its index, three independent traits on top of the synthetic household:
   the taxable and tax-deferred accounts pro rata to their starting values; both
   monthly (per step). Withdrawals are gross: the IRA part's income tax is the same
   for every method and is not charged.
-- a direct-indexing sleeve (``DI_SHARE`` of households): the taxable account's
+- a direct-indexing sleeve (``DI_SHARE`` of households; its stocks pay cash dividends,
+  which the next rebalance invests, while funds reinvest theirs): the taxable account's
   US-equity fund lots become ``di_stocks`` single stocks of equal weight (class
   ``us_equity``, each its own wash group, so any other stock is a legal
   substitute), each bought in one to four lots over the past five years at

@@ -26,6 +26,12 @@ check it by hand. What it does not do: it prices exposure differences at the
 sleeve level (the mix within equity, e.g. US against international, is not
 matched), and it matches the share held *after* each rebalance.
 
+Stock-specific luck: in a direct-indexing sleeve two methods hold different
+stocks, and each stock has its own (mean-zero) idiosyncratic return. The
+matched comparison divides each method's wealth by ``prod_t (1 + L_t)``, ``L_t``
+the idiosyncratic return its holdings earned in step t per dollar of value, so
+it compares tax and allocation, not which stocks happened to do well.
+
 Tracking error is ex ante, per step: ``sqrt(d' S d)`` with ``d`` the goal's
 class weights less its targets and ``S`` the market's annual class covariance
 (cash riskless), goals weighted by value; reported as the root mean square
@@ -68,13 +74,29 @@ def exposure_multiplier(share_m: np.ndarray, share_b: np.ndarray, risky_ret: np.
     return float(np.exp(np.sum(np.log(num) - np.log(den))))
 
 
+def luck_multiplier(luck: np.ndarray | None) -> float:
+    """``prod_t (1 + luck_t)``: what single stocks' own returns did to the holdings."""
+    if luck is None or not len(luck):
+        return 1.0
+    return float(np.exp(np.sum(np.log1p(luck))))
+
+
 def matched_bps(wealth_m: float, wealth_b: float, years: float, share_m: np.ndarray,
-                share_b: np.ndarray, risky_ret: np.ndarray, safe_ret: np.ndarray) -> float:
-    """Annualized after-tax return of the method over the comparator scaled to its risk, bps."""
+                share_b: np.ndarray, risky_ret: np.ndarray, safe_ret: np.ndarray,
+                luck_m: np.ndarray | None = None, luck_b: np.ndarray | None = None) -> float:
+    """Annualized after-tax return of the method over the comparator scaled to its risk, bps.
+
+    ``luck_m`` / ``luck_b``: per step, the idiosyncratic return of the single stocks each
+    held (per dollar of value); each wealth is divided by its luck multiplier, so two
+    methods that hold different stocks of a direct-indexing sleeve are not ranked by
+    which stocks happened to do well (mean zero, but large in a small sample).
+    """
     if wealth_m <= 0 or wealth_b <= 0:
         return math.nan
     m = exposure_multiplier(share_m, share_b, risky_ret, safe_ret)
-    return ((wealth_m / (wealth_b * m)) ** (1.0 / years) - 1.0) * 1e4
+    wm = wealth_m / luck_multiplier(luck_m)
+    wb = wealth_b / luck_multiplier(luck_b)
+    return ((wm / (wb * m)) ** (1.0 / years) - 1.0) * 1e4
 
 
 def tracking_error(weights: np.ndarray, target: np.ndarray, cov: np.ndarray,

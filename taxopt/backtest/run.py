@@ -18,7 +18,14 @@ from typing import Any
 from ..errors import InvalidInput
 from .market import MarketParams
 from .population import traits
-from .simulate import BASELINE, HouseholdRun, SimSpec, all_methods, simulate_household
+from .simulate import (
+    BASELINE,
+    HouseholdRun,
+    SimSpec,
+    all_methods,
+    simulate_household,
+    trigger_band,
+)
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,9 @@ class BacktestConfig:
         Reinvest distributions in the security that paid them (wash-sale purchases).
     options
         Optimizer knobs applied to every optimizer method, as ``(name, value)`` pairs.
+    trigger
+        The optimizer methods' rebalance trigger: ``always`` or ``drift:<x>`` (tax-only
+        plans while the drift is within ``x``; see `taxopt.backtest.simulate.planner`).
     """
 
     households: int = 50
@@ -81,6 +91,7 @@ class BacktestConfig:
     di_stocks: int = 200
     reinvest: bool = False
     options: tuple[tuple[str, Any], ...] = ()
+    trigger: str = "always"
 
     def check(self) -> None:
         def bad(name: str, why: str) -> InvalidInput:
@@ -104,6 +115,10 @@ class BacktestConfig:
             from ..options import Options
 
             Options.from_dict(dict(self.options))
+        try:
+            trigger_band(self.trigger)
+        except ValueError as err:
+            raise bad("trigger", str(err)) from None
         if self.ci not in ("t", "bootstrap"):
             raise bad("ci", "must be 't' or 'bootstrap'")
         known = all_methods()
@@ -159,7 +174,7 @@ def specs(config: BacktestConfig, first: int = 0) -> list[SimSpec]:
     return [SimSpec(i, raw, config.years, config.step_months, config.seed, config.methods,
                     config.market, config.flow_scale, config.keep_tolerance, config.keep_bands,
                     traits(config.seed, i) if rich else None, config.di_stocks if rich else 0,
-                    config.reinvest, config.options)
+                    config.reinvest, config.options, config.trigger)
             for i, raw in enumerate(raws, start=first)]
 
 

@@ -83,6 +83,9 @@ class MethodRun:
     #                              cash, after each rebalance (IRA at 1 - ordinary rate)
     tracking_error: np.ndarray = field(default_factory=lambda: np.zeros(0))
     #                              ex-ante annual tracking error vs the goals, after each rebalance
+    stock_luck: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    #                              per step: the idiosyncratic part of single stocks' returns on
+    #                              the holdings after the rebalance, per dollar of value
 
     @property
     def terminal(self) -> float:
@@ -142,16 +145,45 @@ def prepare(raw: dict[str, Any], keep_tolerance: bool = False,
 Planner = Callable[[Household], tuple[Orders, Assessment, bool, str]]
 
 
-def planner(method: str, options: dict[str, Any] | None = None) -> Planner:
+TRIGGERS = ("always", "drift:<x>")
+
+
+def trigger_band(trigger: str) -> float | None:
+    """None for ``always``; the drift band of ``drift:<x>`` (e.g. ``drift:0.03``)."""
+    if trigger == "always":
+        return None
+    if trigger.startswith("drift:"):
+        try:
+            band = float(trigger.split(":", 1)[1])
+        except ValueError:
+            band = -1.0
+        if band >= 0:
+            return band
+    raise ValueError(f"unknown rebalance trigger {trigger!r} (always or drift:<x>, e.g. "
+                     "drift:0.03)")
+
+
+def planner(method: str, options: dict[str, Any] | None = None,
+            trigger: str = "always") -> Planner:
     """The method as ``hh -> (orders, assessment, ok, message)``; ``options`` change the
-    optimizer's knobs (the method's own changes win)."""
+    optimizer's knobs (the method's own changes win).
+
+    ``trigger`` (optimizer methods only): ``always`` plans with the full objective at
+    every step; ``drift:<x>`` runs the optimizer every step too (harvesting, cash
+    flows) but with ``tracking_weight=0`` while the household's drift is within ``x``,
+    so it trades back to target only once the drift crosses the band.
+    """
     if method in OPTIMIZER_METHODS:
         from ..engine import rebalance
 
         changes = {**(options or {}), **OPTIMIZER_METHODS[method]}
+        band = trigger_band(trigger)
 
         def run_optimizer(hh: Household) -> tuple[Orders, Assessment, bool, str]:
-            r = rebalance(hh, **changes)
+            ch = changes
+            if band is not None and float(assess(hh, Orders.empty()).drift_before.max()) <= band:
+                ch = {**changes, "tracking_weight": 0.0}
+            r = rebalance(hh, **ch)
             return r.orders, r.assessment, r.ok, "" if r.ok else f"{r.status}: {r.message}"
 
         return run_optimizer
@@ -172,18 +204,25 @@ StepHook = Callable[[int, Household, Orders, "Assessment | None", bool, Ledger],
 def simulate_method(hh0: Household, method: str, dates: np.ndarray, sec_ret: np.ndarray,
                     dist_frac: np.ndarray, flows: np.ndarray,
                     on_step: StepHook | None = None, cov: np.ndarray | None = None,
-                    reinvest: bool = False, options: dict[str, Any] | None = None) -> MethodRun:
+                    reinvest: bool | np.ndarray = False,
+                    options: dict[str, Any] | None = None,
+                    trigger: str = "always", idio: np.ndarray | None = None) -> MethodRun:
     """Run one method through the path; ``flows`` per step and account (T x accounts).
 
     ``on_step(t, household, orders, assessment, ok, ledger)`` is called after each
     rebalance is planned, before it is booked (tests use it to audit every plan).
+    ``cov`` (the household's classes' annual covariance) prices the tracking error;
+    ``reinvest`` turns dividend reinvestment on (all securities, or a mask);
+    ``options`` change the optimizer methods' knobs, ``trigger`` their rebalance
+    trigger (see `planner`); ``idio`` (steps x securities) is the idiosyncratic part
+    of each step's returns, whose effect on the holdings is recorded as ``stock_luck``.
     """
     T = len(dates) - 1
-    plan = planner(method)
+    plan = planner(method, options, trigger)
     book = Ledger(hh0)
     wealth, value = np.zeros(T + 1), np.zeros(T)
     drift, drift_before = np.zeros(T), np.zeros(T)
-    risky, te = np.zeros(T), np.zeros(T)
+    risky, te, luck = np.zeros(T), np.zeros(T), np.zeros(T)
     cov = np.zeros((len(hh0.classes),) * 2) if cov is None else cov
     taxes: dict[int, float] = {}
     cg_taxes: dict[int, float] = {}
@@ -225,6 +264,10 @@ def simulate_method(hh0: Household, method: str, dates: np.ndarray, sec_ret: np.
         risky[t] = book.after_tax_risky_share()
         w, gv = book.goal_weights()
         te[t] = tracking_error(w, hh0.goals.target, cov, gv)
+        if idio is not None:
+            held = book.holdings().sum(axis=0)
+            total = float(held.sum() + book.cash.sum())
+            luck[t] = float(held @ idio[t]) / total if total > 0 else 0.0
         value[t] = float(book.account_values().sum())
         wealth[t] = book.after_tax_wealth(d)
     # liquidation on the last date: the year's regular tax, then the sale of everything
@@ -238,7 +281,7 @@ def simulate_method(hh0: Household, method: str, dates: np.ndarray, sec_ret: np.
     wealth[T] = book.after_tax_wealth(end)
     return MethodRun(method, wealth, value, drift, drift_before, book.traded, taxes, cg_taxes,
                      liquidation, failures, messages, book.unpaid, seconds, len(book.shares),
-                     risky, te)
+                     risky, te, luck)
 
 
 @dataclass(frozen=True)
@@ -259,6 +302,7 @@ class SimSpec:
     di_stocks: int = 0                  # stocks of a direct-indexing sleeve
     reinvest: bool = False              # dividend reinvestment
     options: tuple[tuple[str, Any], ...] = ()   # optimizer knobs for every optimizer method
+    trigger: str = "always"             # the optimizer's rebalance trigger (see `planner`)
 
 
 def market_rng(seed: int, index: int) -> np.random.Generator:
@@ -275,6 +319,8 @@ class MarketPath:
     security_returns: np.ndarray  # T x securities, total returns per step
     dist_fraction: np.ndarray   # per security: distribution per dollar of price per step
     flows: np.ndarray           # T x accounts: deposits (> 0) and withdrawals (< 0)
+    reinvest: np.ndarray | None = None        # per security: distributions reinvested
+    idiosyncratic: np.ndarray | None = None   # T x securities: the single stocks' own part
     class_returns: np.ndarray | None = None   # T x the household's classes (cash: cash rate)
     covariance: np.ndarray | None = None      # the household's classes, annual (cash: 0)
     regime: str = "calm"
@@ -300,11 +346,14 @@ def build_path(spec: SimSpec) -> MarketPath:
     ix = class_index(spec.market, hh0.classes)
     sec_ret = security_total_returns(sec.exposure, ix, cls_ret, spec.market.cash_rate,
                                      spec.step_months)
+    single = np.isin(np.asarray(sec.symbol), stocks)
+    idio = None
     if stocks:
-        single = np.isin(np.asarray(sec.symbol), stocks)
         vol = np.where(single, IDIO_VOL, 0.0)
         factor = idiosyncratic(T, len(sec.symbol), vol, spec.step_months, _seeded(spec, 0x1D10))
+        systematic = sec_ret
         sec_ret = (1.0 + sec_ret) * factor - 1.0
+        idio = sec_ret - systematic
     dist_frac = sec.dist_yield * spec.step_months / 12.0
     if tr is not None and tr.life != "synthetic":
         start = Ledger(hh0).account_values()
@@ -317,7 +366,11 @@ def build_path(spec: SimSpec) -> MarketPath:
     known = ix >= 0
     cov = np.zeros((len(ix), len(ix)))
     cov[np.ix_(known, known)] = full[np.ix_(ix[known], ix[known])]
-    return MarketPath(hh0, dates, sec_ret, dist_frac, flows, hh_ret, cov, regime)
+    # funds reinvest their distributions; single stocks of a direct-indexing sleeve pay
+    # cash, which the next rebalance invests (as direct-indexing managers do)
+    reinvest = spec.reinvest & ~single
+    return MarketPath(hh0, dates, sec_ret, dist_frac, flows, reinvest, idio, hh_ret, cov,
+                      regime)
 
 
 def household_target(hh: Household) -> np.ndarray:
@@ -348,6 +401,6 @@ def simulate_household(spec: SimSpec, on_step: StepHook | None = None) -> Househ
     out.traits = spec.traits
     for m in spec.methods:
         out.runs[m] = simulate_method(hh0, m, p.dates, p.security_returns, p.dist_fraction,
-                                      p.flows, on_step, p.covariance, spec.reinvest,
-                                      dict(spec.options))
+                                      p.flows, on_step, p.covariance, p.reinvest,
+                                      dict(spec.options), spec.trigger, p.idiosyncratic)
     return out

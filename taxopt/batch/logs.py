@@ -88,7 +88,7 @@ def attach(stream: Any = None, json_lines: bool | None = None,
     handler.setLevel(level)
     log = logging.getLogger("taxopt")
     log.addHandler(handler)
-    log.setLevel(min(level, log.level or logging.WARNING) if log.level else level)
+    log.setLevel(min(h.level for h in log.handlers))
     log.propagate = False
     return handler
 

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..errors import InvalidInput
 from ..plan.reasons import REASONS
-from .results_row import REASON_GROUPS
+from .results_row import REASON_GROUPS, reason_column
 from .sink import atomic_write
 from .work import SOLVED, STATUSES
 
@@ -109,7 +109,9 @@ def _context(c: _Columns, manifest: dict[str, Any]) -> dict[str, Any]:
     counts = {s: int((c.status == s).sum()) for s in STATUSES}
     for s in sorted(set(c.status.tolist()) - set(STATUSES)):
         counts[s] = int((c.status == s).sum())
-    attention, flagged = _attention(c)
+    lists = _do_not_buy_lists(c)
+    attention, flagged = _attention(c, [len(x) if t else None for x, t in
+                                        zip(lists, c.text("do_not_buy"), strict=True)])
     charts = _charts(c)
     ctx = {
         "n": c.n,
@@ -125,7 +127,7 @@ def _context(c: _Columns, manifest: dict[str, Any]) -> dict[str, Any]:
         "money": _money(c),
         "reasons": _reasons(c),
         "drift": _drift(c),
-        "do_not_buy": _do_not_buy(c),
+        "do_not_buy": _do_not_buy(lists),
         "slowest": _slowest(c),
         "run": _run(manifest),
         "charts": charts,
@@ -148,7 +150,7 @@ def _attention_columns(c: _Columns) -> list[str]:
     return [*cols, "why"]
 
 
-def _attention(c: _Columns) -> tuple[list[dict[str, Any]], int]:
+def _attention(c: _Columns, groups: list[int | None]) -> tuple[list[dict[str, Any]], int]:
     """The households a human should look at, most urgent first, and how many there are."""
     if not c.n:
         return [], 0
@@ -166,9 +168,14 @@ def _attention(c: _Columns) -> tuple[list[dict[str, Any]], int]:
             flags[i].append("infeasible")
         elif s == "feasible":
             flags[i].append("time limit")
+        elif s not in SOLVED:           # a status this report does not know: a human looks
+            flags[i].append("error")
     for i in np.flatnonzero(c.solved & (np.nan_to_num(washed) > 0.005)):
         flags[i].append("wash sale")
-    for i in _largest(est, c.solved & (np.nan_to_num(est) >= TAX_FLOOR)):
+    # the tax the client pays: capital gains plus tax on retirement payouts when known
+    paid = c.num("est_tax_total") if c.has("est_tax_total") else est
+    dist = np.nan_to_num(c.num("est_tax_distributions"))
+    for i in _largest(paid, c.solved & (np.nan_to_num(paid) >= TAX_FLOOR)):
         flags[i].append("largest tax")
     for i in _largest(turn_pct, c.solved & (np.nan_to_num(turn_pct) > 0)):
         flags[i].append("largest turnover")
@@ -177,7 +184,6 @@ def _attention(c: _Columns) -> tuple[list[dict[str, Any]], int]:
     picked.sort(key=lambda i: (min(rank[f] for f in flags[i]), c.ids[i]))
     total = len(picked)
     messages = c.text("message")
-    groups = _do_not_buy_counts(c)
     drift = c.num("drift_after")
     saved = c.num("tax_saved_vs_lockstep") if c.has("tax_saved_vs_lockstep") else None
     rows = []
@@ -188,7 +194,9 @@ def _attention(c: _Columns) -> tuple[list[dict[str, Any]], int]:
         if "wash sale" in flags[i]:
             said.append(f"${washed[i]:,.2f} of loss disallowed by the wash-sale rule")
         if "largest tax" in flags[i]:
-            said.append(f"the plan adds ${est[i]:,.2f} of tax this year")
+            said.append(f"the plan adds ${paid[i]:,.2f} of tax this year" + (
+                f" (${dist[i]:,.2f} of it on retirement-account payouts)"
+                if dist[i] > 0.005 else ""))
         if "largest turnover" in flags[i]:
             said.append(f"the plan trades {turn_pct[i]:,.1f} % of the household's value")
         why = "; ".join(said)
@@ -250,6 +258,8 @@ def _money(c: _Columns) -> dict[str, Any]:
         "lockstep_households": int(np.isfinite(c.num("tax_saved_vs_lockstep")[s]).sum())
         if c.has("tax_saved_vs_lockstep") else 0,
         "lockstep_tax": total("lockstep_est_tax"),
+        "distributions_tax": total("est_tax_distributions"),
+        "total_tax": total("est_tax_total"),
         "saving_households": int((np.nan_to_num(c.num("est_tax")[s]) < -0.005).sum()),
         "adding_households": int((np.nan_to_num(c.num("est_tax")[s]) > 0.005).sum()),
     }
@@ -264,9 +274,9 @@ def _reasons(c: _Columns) -> dict[str, Any]:
     rows = []
     total = float(np.nansum(c.num("turnover")[s]))
     for r in REASONS:
-        orders = int(np.nansum(c.num(f"orders_{r}")[s]))
-        dollars = float(np.nansum(c.num(f"turnover_{r}")[s]))
-        households = int((np.nan_to_num(c.num(f"orders_{r}")[s]) > 0).sum())
+        orders = int(np.nansum(c.num(reason_column("orders", r))[s]))
+        dollars = float(np.nansum(c.num(reason_column("turnover", r))[s]))
+        households = int((np.nan_to_num(c.num(reason_column("orders", r))[s]) > 0).sum())
         rows.append({"reason": r, "group": REASON_GROUPS.get(r, r), "orders": orders,
                      "turnover": dollars, "households": households,
                      "share": 100.0 * dollars / total if total > 0 else 0.0})
@@ -294,30 +304,32 @@ def _drift(c: _Columns) -> list[dict[str, Any]]:
     return out
 
 
-def _do_not_buy_counts(c: _Columns) -> list[int]:
+def _do_not_buy_lists(c: _Columns) -> list[list[dict[str, Any]]]:
+    """Each household's do-not-buy list, parsed once (unreadable text reads as empty)."""
+    seen: dict[str, list[dict[str, Any]]] = {}
     out = []
     for text in c.text("do_not_buy"):
-        try:
-            out.append(len(json.loads(text)) if text else 0)
-        except ValueError:
-            out.append(0)
+        if text not in seen:
+            try:
+                items = json.loads(text) if text else []
+            except ValueError:
+                items = []
+            seen[text] = [i for i in items if isinstance(i, dict)] if isinstance(
+                items, list) else []
+        out.append(seen[text])
     return out
 
 
-def _do_not_buy(c: _Columns) -> list[dict[str, Any]]:
+def _do_not_buy(lists: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
     """Per wash group: its symbols, how many households must not buy it, and until when."""
     groups: dict[tuple[str, str], dict[str, Any]] = {}
-    for text in c.text("do_not_buy"):
-        if not text:
-            continue
-        try:
-            items = json.loads(text)
-        except ValueError:
-            continue
+    for items in lists:
         for item in items:
             key = (str(item.get("wash_group", "")), str(item.get("do_not_buy_before", "")))
-            g = groups.setdefault(key, {"wash_group": key[0], "until": key[1],
-                                        "symbols": set(), "households": 0})
+            g = groups.get(key)
+            if g is None:
+                g = groups[key] = {"wash_group": key[0], "until": key[1], "symbols": set(),
+                                   "households": 0}
             g["symbols"].update(str(s) for s in item.get("symbols") or [])
             g["households"] += 1
     rows = sorted(groups.values(), key=lambda g: (-g["households"], g["wash_group"],
@@ -442,12 +454,15 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def _visible(value: Any) -> Any:
-    """Every value printed: control characters (ANSI escapes ...) shown as \\xNN text."""
-    from markupsafe import Markup
+    """Every value printed: control characters (ANSI escapes ...) shown as \\xNN text.
 
-    if isinstance(value, Markup) or not isinstance(value, str):
-        return "" if value is None else value
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+    Markup (already escaped, e.g. ``tojson``) passes as it is; JSON escapes them itself.
+    """
+    if isinstance(value, str):
+        if isinstance(value, _MARKUP):
+            return value
+        return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+    return "" if value is None else value
 
 
 def _dollars(x: float | None, signed: bool = True) -> str:
@@ -487,12 +502,16 @@ def _sort_key(x: Any) -> str:
 
 
 _ENV: Any = None
+_MARKUP: Any = ()   # markupsafe.Markup once the environment is made (isinstance of () is False)
 
 
 def _environment() -> Any:
-    global _ENV
+    global _ENV, _MARKUP
     if _ENV is None:
         import jinja2
+        from markupsafe import Markup
+
+        _MARKUP = Markup
 
         env = jinja2.Environment(
             loader=jinja2.PackageLoader("taxopt.batch", "templates"),

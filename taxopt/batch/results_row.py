@@ -35,6 +35,11 @@ REASON_GROUPS = {"withdrawal": "cash flows", "withdrawal funding": "cash flows",
                  "location": "location", "harvest": "harvesting",
                  "substitute": "harvesting", "rounding": "rounding"}
 
+def reason_column(prefix: str, reason: str) -> str:
+    """The column of a reason's orders or dollars ('withdrawal funding' -> ..._funding)."""
+    return f"{prefix}_{reason.replace(' ', '_')}"
+
+
 #: The columns this module adds, in order, with their Arrow type names.
 REVIEW_TYPES: dict[str, str] = {
     "household_value": "float64",
@@ -48,11 +53,13 @@ REVIEW_TYPES: dict[str, str] = {
     "wash_disallowed_loss": "float64",
     "do_not_buy": "string",
     "mip_gap": "float64",
-    **{f"orders_{r}": "int64" for r in REASONS},
-    **{f"turnover_{r}": "float64" for r in REASONS},
+    **{reason_column("orders", r): "int64" for r in REASONS},
+    **{reason_column("turnover", r): "float64" for r in REASONS},
     "why": "string",
     "lockstep_est_tax": "float64",
     "tax_saved_vs_lockstep": "float64",
+    "est_tax_distributions": "float64",
+    "est_tax_total": "float64",
 }
 REVIEW_COLUMNS = tuple(REVIEW_TYPES)
 
@@ -100,11 +107,13 @@ def review_fields(result: Result, summary: dict[str, Any],
         "do_not_buy": _json(summary.get("wash_sale_restrictions") or []),
         "mip_gap": (summary.get("solver") or {}).get("mip_gap"),
         "why": _json({aid: acc["why"] for aid, acc in summary["accounts"].items()}),
+        "est_tax_distributions": summary.get("est_tax_distributions"),
+        "est_tax_total": summary.get("est_tax_total"),
     }
     for r in REASONS:
         mine = reasons == r
-        row[f"orders_{r}"] = int(mine.sum())
-        row[f"turnover_{r}"] = _money(a.value[mine].sum())
+        row[reason_column("orders", r)] = int(mine.sum())
+        row[reason_column("turnover", r)] = _money(a.value[mine].sum())
     if lockstep and result.ok:
         row.update(_against_lockstep(result))
     return row

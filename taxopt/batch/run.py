@@ -299,8 +299,9 @@ def _state_hash(state: dict[str, Any]) -> str:
 def _finished_run(out_dir: Path, state: dict[str, Any], t_start: float) -> BatchOutcome | None:
     """The outcome of the finished run in ``out_dir`` when ``--resume`` has nothing to do.
 
-    Its manifest must describe the same inputs, options and code; another run's
-    manifest is an error (resuming would recompute a different batch).
+    Its manifest must describe the same inputs, options and code; after a run of
+    other inputs (last night's), ``--resume`` starts a new run, so a scheduler
+    may always pass it.
     """
     mpath = out_dir / "manifest.json"
     if not mpath.is_file():
@@ -310,9 +311,9 @@ def _finished_run(out_dir: Path, state: dict[str, Any], t_start: float) -> Batch
     except ValueError:
         return None
     if not isinstance(manifest, dict) or manifest.get("state_sha256") != _state_hash(state):
-        raise InvalidInput(None, "--resume", None,
-                           f"the finished run in {out_dir} used other input tables, options "
-                           "or code; run again without --resume")
+        log.info("the finished run in %s used other input tables, options or code; nothing "
+                 "to resume, starting a new run", out_dir)
+        return None
     counts = {k: int(v) for k, v in (manifest.get("counts") or {}).items()}
     total = int(manifest.get("households") or 0)
     log.info("the batch in %s already finished (run %s at %s): nothing to resume",

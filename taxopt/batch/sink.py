@@ -193,9 +193,9 @@ def publish(staging: Path, out_dir: Path) -> list[Path]:
     before = _listed_outputs(old_manifest)
     old_manifest.unlink(missing_ok=True)
     _sync_dir(out_dir)
-    for name in sorted(set(OUTPUT_NAMES) | before):
-        if name != "manifest.json" and name not in new:
-            (out_dir / name).unlink(missing_ok=True)
+    for name in sorted(set(OUTPUT_NAMES) | before):    # every old output, not only stale
+        (out_dir / name).unlink(missing_ok=True)
+    _sync_dir(out_dir)
     for name in new:
         if name != "manifest.json":
             os.replace(staging / name, out_dir / name)

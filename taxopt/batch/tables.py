@@ -236,11 +236,12 @@ def date_problems(series: Any) -> list[tuple[int, str]]:
 def nan_problems(series: Any, nan_mask: np.ndarray | None) -> list[tuple[int, str]]:
     """Rows holding NaN in a number column (a NaN is not an empty cell: it is an error)."""
     import pandas as pd
+    from pandas.api import types as pt
 
     rows: np.ndarray
     if nan_mask is not None:
         rows = np.flatnonzero(nan_mask)
-    elif series.dtype == object:
+    elif not pt.is_numeric_dtype(series.dtype) and not pt.is_bool_dtype(series.dtype):
         text = pd.Series(series.to_numpy(dtype=object), dtype=object)
         low = text.where(text.map(lambda v: isinstance(v, str)), "").str.strip().str.lower()
         rows = np.flatnonzero(low.isin(["nan", "+nan", "-nan"]).to_numpy(dtype=bool))
@@ -425,8 +426,8 @@ class _Split:
 
     def first_row(self, hid: str) -> int:
         """The file row (0-based) of the household's first row in this table."""
-        a, _ = self.ranges[hid]
-        return int(self.source_rows[a]) if self.source_rows is not None else a
+        a, b = self.ranges[hid]
+        return int(self.source_rows[a:b].min()) if self.source_rows is not None else a
 
 
 @dataclass(frozen=True)
@@ -443,6 +444,45 @@ class _BadRow:
     @property
     def record(self) -> str:
         return f"table {self.table} ({self.file}) row {self.row + 1}"
+
+
+#: Each table's rows are read in this order within a household (then by every other
+#: column), so the order of the rows in the file never changes a plan.
+SORT_KEYS: dict[str, tuple[str, ...]] = {
+    "households": (),
+    "securities": ("symbol", "asset_class"),
+    "goals": ("goal_id", "asset_class"),
+    "accounts": ("account_id",),
+    "bands": ("account_id", "asset_class"),
+    "lots": ("lot_id", "account_id", "symbol"),
+    "recent_trades": ("date", "account_id", "symbol", "side"),
+}
+
+
+def _sort_key(values: np.ndarray) -> np.ndarray:
+    """One column as sortable integer codes (empty first; text in code-point order)."""
+    import pandas as pd
+
+    if values.dtype.kind == "f":
+        return values
+    text = np.array([None if v is None else (v.isoformat() if isinstance(v, dt.date)
+                                             else repr(v) if not isinstance(v, str) else v)
+                     for v in values], dtype=object) if values.dtype == object and any(
+        v is not None and not isinstance(v, str) for v in values) else values
+    codes, _ = pd.factorize(text, sort=True)
+    return codes
+
+
+def canonical_order(name: str, household_codes: np.ndarray,
+                    columns: dict[str, np.ndarray]) -> np.ndarray:
+    """The rows sorted by household, then by the table's key columns, then by every other
+    column: the same households however the file's rows are ordered."""
+    keys = [c for c in SORT_KEYS.get(name, ()) if c in columns]
+    keys += [c for c in columns if c not in keys]
+    if not keys or len(household_codes) < 2:
+        return np.argsort(household_codes, kind="stable")
+    # np.lexsort sorts by the last key first
+    return np.lexsort([_sort_key(columns[c]) for c in reversed(keys)] + [household_codes])
 
 
 def _split(name: str, path: Path, columns: dict[str, np.ndarray]
@@ -462,7 +502,7 @@ def _split(name: str, path: Path, columns: dict[str, np.ndarray]
         columns = {c: v[keep] for c, v in columns.items()}
     codes, uniques = pd.factorize(hid, sort=True)
     del hid
-    order = np.argsort(codes, kind="stable")
+    order = canonical_order(name, codes, columns)
     counts = np.bincount(codes, minlength=len(uniques))
     ends = np.cumsum(counts)
     starts = ends - counts
@@ -530,6 +570,10 @@ def _securities(path: Path, cols: dict[str, np.ndarray], value_problems: list[_B
     file = path.name
     shared_rows = np.flatnonzero(~own)
     shared_cols = {c: v[~own] for c, v in cols.items() if c != "household_id"}
+    order = canonical_order("securities", np.zeros(len(shared_rows), dtype=np.int64),
+                            shared_cols)
+    shared_rows = shared_rows[order]
+    shared_cols = {c: v[order] for c, v in shared_cols.items()}
     names = tuple(shared_cols)
     rows = [{k: v for k, v in zip(names, vals, strict=True) if v is not None}
             for vals in zip(*(_pylist(shared_cols[c]) for c in names), strict=True)]
@@ -694,21 +738,18 @@ class Tables:
                 blame[hid] = key
 
         for b in bad_rows:
-            if b.field == "household_id" or b.hid in (None, ""):
+            if b.field == "household_id":
                 near = near_id(b.hid)
-                target = near if near in real else near if near in named else None
-                if b.field != "household_id" and b.hid == "":      # a shared security row
-                    self.rejects.append(("", b.table, b.record, b.field, b.problem))
-                elif target is not None:
-                    charge(target, b, f"{b.problem} (meant for household {shown(target)}?)"
-                           if b.field == "household_id" else b.problem)
+                if near in named:
+                    charge(near, b, f"{b.problem} (meant for household {shown(near)}?)")
                 else:
-                    self.rejects.append(("", b.table, b.record, b.field,
-                                         b.problem + "; no household has this id"
-                                         if b.field == "household_id" and b.hid not in
-                                         (None, "") else b.problem))
-            else:
+                    self.rejects.append(("", b.table, b.record, b.field, b.problem + (
+                        "; no household has this id" if b.hid else "")))
+            elif b.table == "securities" and b.hid == "":       # a shared security's row
+                self.rejects.append(("", b.table, b.record, b.field, b.problem))
+            elif isinstance(b.hid, str) and b.hid in named:
                 charge(b.hid, b, b.problem)
+            # else: the row's id is rejected itself, and reported as such
         for hid in sorted(named - real):
             near = near_id(hid)
             if near == hid or near not in real:
@@ -746,12 +787,12 @@ class Tables:
         return out
 
     def items(self, ids: list[str] | None = None) -> Iterator[tuple[str, dict | None, str | None]]:
-        """``(household_id, raw dict, None)`` or ``(household_id, None, error line)``."""
+        """``(household_id, raw dict, None)`` or ``(household_id, None, its error)``."""
         for hid in self.household_ids if ids is None else ids:
             try:
                 yield hid, self.assemble(hid), None
-            except InvalidInput as err:
-                yield hid, None, err.line()
+            except InvalidInput as err:     # pickles; keeps its record and field
+                yield hid, None, err
             except Exception as err:   # rows no rule foresaw: this household fails, alone
                 yield hid, None, (f"household {hid}: its rows cannot be assembled: "
                                   f"{type(err).__name__}: {err}")

@@ -340,13 +340,17 @@ def _pack_lots(rec: HouseholdRecord, cols: LotColumns, acct_ix: dict[str, int],
         raise InvalidInput(hh, "household", "lots",
                            f"holdings and cash are worth {total:,.0f} dollars, over taxopt's "
                            f"limit of {shown(MONEY_MAX)} for money")
+    # Lots in lot-id order, whatever the input's row order: the model's columns, and so
+    # the solver's choice between equally good lots, must not depend on it.
+    ids = np.asarray(cols.lot_id, dtype=str)
+    order = np.argsort(ids, kind="stable")
     return Lots(
-        lot_id=tuple(cols.lot_id),
-        account=account,
-        security=security,
-        shares=cols.shares,
-        basis=basis,
-        acquired=acquired,
+        lot_id=tuple(ids[order].tolist()),
+        account=account[order],
+        security=security[order],
+        shares=cols.shares[order],
+        basis=basis[order],
+        acquired=acquired[order],
     )
 
 

@@ -15,7 +15,6 @@ from ..domain.funding import funding_of
 from ..domain.household import TAXABLE, Household
 from ..tax.distributions import goal_totals
 from .expr import Affine, incidence
-from .layout import Layout
 from .program import Program, VarBlock
 
 
@@ -51,7 +50,7 @@ class FlowBounds:
                       np.zeros(withdraw.size))
 
 
-def declare_flows(hh: Household, lay: Layout) -> FlowBounds:
+def declare_flows(hh: Household) -> FlowBounds:
     """Bounds of each account's share of its goal's flow.
 
     An account pays out at least its required distribution and at most its

@@ -162,9 +162,13 @@ class ExactTaxTerm:
         coef[tau.start], coef[pref.start] = ts, tl - ts
         prog.add_term(self.name, coef, -before)
         # Where netting makes the year's tax flat (losses absorbed, gains offset), lots
-        # tie; realizing less per-lot gain keeps carryforwards and future room. A small
-        # share of the per-lot tax breaks those ties the way an adviser would.
-        prog.add_term("tax_tiebreak", _padded(ctx, TIEBREAK * (ts * g.short + tl * g.long)))
+        # tie; realizing less gain keeps carryforwards and future room. A small share of
+        # the realized gain, whatever its term, breaks those ties. (Per-lot tax, ts on
+        # short-term and tl on long-term gains, was tried: it prefers a long-term lot
+        # with a larger gain, so a plan filled the flat region up to its edge with it
+        # and whole-share rounding then crossed the edge: $3-$20 of tax that selling the
+        # short-term lot alone avoids.)
+        prog.add_term("tax_tiebreak", _padded(ctx, TIEBREAK * ts * g.total))
         if self.carryforward_value > 0:
             self._credit_carryforward(ctx, nst0 + nlt0, limit, big)
 

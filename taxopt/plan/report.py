@@ -154,9 +154,9 @@ def summary_record(hh: Household, orders: Orders, a: Assessment, status: str,
     loss_sale = ~orders.is_buy & (a.gain < 0)
     until = str(hh.as_of + np.timedelta64(WASH_WINDOW_DAYS + 1, "D"))
     groups = sorted({sec.wash_group_names[g] for g in sec.wash_group[orders.security[loss_sale]]})
-    wash = [{"wash_group": g, "symbols": [s for s, gg in zip(sec.symbol, sec.wash_group,
-                                                              strict=True)
-                                           if sec.wash_group_names[gg] == g],
+    wash = [{"wash_group": g, "symbols": sorted(s for s, gg in zip(sec.symbol, sec.wash_group,
+                                                                    strict=True)
+                                                 if sec.wash_group_names[gg] == g),
              "do_not_buy_before": until} for g in groups]
     rec = {
         "household_id": hh.household_id,

@@ -186,6 +186,23 @@ def test_tiny_rich_run_every_plan_audited():
         for r in run.runs.values():
             assert r.failures == 0 and np.isfinite(r.terminal)
             assert len(r.tracking_error) == 6
+            # single stocks' own returns on the holdings: nonzero, small per step
+            assert np.any(r.stock_luck != 0) and np.all(np.abs(r.stock_luck) < 0.2)
     assert seen["plans"] == 2 * 2 * 6 and seen["di"] == seen["plans"]
     result = run_backtest(config)
     assert [h.regime for h in result.households] == [traits(0, i).regime for i in range(2)]
+
+
+def test_options_and_trigger_reach_the_optimizer():
+    def run(**kw):
+        cfg = BacktestConfig(households=1, years=1, step_months=3, methods=("taxopt",), **kw)
+        return run_backtest(cfg).households[0].runs["taxopt"]
+
+    free = run(options=(("tracking_weight", 0.0),))
+    tight = run(options=(("tracking_weight", 1.0),))
+    assert free.drift.mean() > tight.drift.mean() + 0.005
+    # a 100 % band: never outside it, so every plan is tax-only like tracking_weight 0
+    banded = run(trigger="drift:1.0")
+    assert banded.drift == pytest.approx(free.drift)
+    with pytest.raises(Exception, match="trigger"):
+        BacktestConfig(trigger="sometimes").check()

@@ -65,3 +65,15 @@ def test_tracking_error_by_hand():
     te2 = tracking_error(np.array([[0.6, 0.4], [0.5, 0.5]]), np.array([[0.5, 0.5]] * 2), cov,
                          np.array([1.0, 3.0]))
     assert te2 == pytest.approx(0.0162788 / 2, abs=1e-7)
+
+
+def test_stock_luck_is_divided_out():
+    # A's stocks beat their class by 5 % in step 1 on 40 % of its value: luck 2 %; B no luck.
+    # Same risky share: A's 2 % extra wealth is luck, and the matched difference is zero.
+    sa = sb = np.full(2, 0.5)
+    wb = 1.110 * 0.965
+    wa = wb * 1.02
+    assert matched_bps(wa, wb, 2.0, sa, sb, STOCK, BOND) == pytest.approx(
+        (1.02 ** 0.5 - 1) * 1e4)
+    assert matched_bps(wa, wb, 2.0, sa, sb, STOCK, BOND, np.array([0.02, 0.0]),
+                       np.zeros(2)) == pytest.approx(0.0, abs=1e-9)

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from taxopt.batch.report import MIN_FOR_CHARTS, N_LARGEST, render, write_report
-from taxopt.batch.results_row import REVIEW_COLUMNS
+from taxopt.batch.results_row import REVIEW_COLUMNS, reason_column
 from taxopt.batch.work import RESULT_COLUMNS
 from taxopt.plan.reasons import REASONS
 
@@ -29,8 +29,8 @@ def household(hid: str, status: str = "optimal", **values: Any) -> dict[str, Any
                    realized_long_term=0.0, year_tax_before=0.0, year_tax_after=0.0,
                    losses_harvested=0.0, wash_disallowed_loss=0.0, do_not_buy="[]",
                    mip_gap=0.0, why="{}", seconds=0.01, solver="highs/HiGHS")
-        row.update({f"orders_{r}": 0 for r in REASONS})
-        row.update({f"turnover_{r}": 0.0 for r in REASONS})
+        row.update({reason_column("orders", r): 0 for r in REASONS})
+        row.update({reason_column("turnover", r): 0.0 for r in REASONS})
     row.update(values)
     return row
 
@@ -68,6 +68,9 @@ def test_attention_lists_what_needs_a_human_most_urgent_first():
                                    "churner"]
     att = section(page, "attention")
     assert "Needs attention (7)" in att
+    # an invalid household has no figures: dashes, not zeros
+    bad = att.split('data-v="bad">', 1)[1].split("</tr>", 1)[0]
+    assert re.findall(r'<td class="n" data-v="">([^<]*)</td>', bad) == ["–"] * 6
     assert "gap 1.23 % when the solver stopped" in att
     assert "$556.00 of loss disallowed by the wash-sale rule" in att
     assert "the plan adds $1,234.50 of tax this year" in att
@@ -78,6 +81,12 @@ def test_attention_lists_what_needs_a_human_most_urgent_first():
     status = section(page, "status")
     assert re.search(r"optimal<b>9</b>", status) and re.search(r"infeasible<b>1</b>", status)
     assert "stopped early (time limit)<b>1</b>" in status
+
+
+def test_an_unknown_status_still_needs_a_human():
+    page = render(columns([household("a"), household("b", "lost", message="gone")]), {})
+    assert attention_ids(page) == ["b"]
+    assert "lost<b>1</b>" in section(page, "status")
 
 
 def test_largest_tax_and_turnover_are_capped():
@@ -126,6 +135,20 @@ def test_money_totals_and_lockstep_column():
     plain = render(columns([household("a")]), {})
     assert "No lockstep comparison in this batch" in plain
     assert "saved vs lockstep" not in plain
+
+
+def test_payout_tax_counts_in_the_largest_tax():
+    rows = [household("gains", est_tax=500.0, est_tax_total=500.0, est_tax_distributions=0.0),
+            household("payout", est_tax=-100.0, est_tax_total=2900.0,
+                      est_tax_distributions=3000.0)]
+    page = render(columns(rows), {})
+    assert attention_ids(page) == ["gains", "payout"]
+    assert ("the plan adds $2,900.00 of tax this year ($3,000.00 of it on "
+            "retirement-account payouts)") in page
+    money = section(page, "money")
+    assert "capital-gains tax added this year by the plans<b>$400.00</b>" in money
+    assert re.search(r"payouts</td><td class=\"n\">\$3,000.00<", money)
+    assert re.search(r"and payouts\)</td><td class=\"n\">\$3,400.00<", money)
 
 
 def test_reasons_grouped_as_the_ops_team_reads_them():

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from taxopt.batch.results_row import REVIEW_COLUMNS
+from taxopt.batch.results_row import REVIEW_COLUMNS, reason_column
 from taxopt.batch.work import RESULT_COLUMNS, solve_chunk
 from taxopt.plan.reasons import REASONS
 
@@ -31,6 +31,9 @@ def test_columns_are_appended_after_the_old_ones():
     assert RESULT_COLUMNS[:9] == ("household_id", "status", "message", "est_tax",
                                   "drift_before", "drift_after", "orders", "seconds", "solver")
     assert RESULT_COLUMNS[9:] == REVIEW_COLUMNS
+    # names a query language takes without quoting
+    assert all(c.isidentifier() for c in REVIEW_COLUMNS)
+    assert "orders_withdrawal_funding" in REVIEW_COLUMNS
 
 
 def test_base_household_by_hand():
@@ -51,11 +54,11 @@ def test_base_household_by_hand():
     # EQ was sold at a loss on 2026-11-24: not to be bought for 30 days after
     assert json.loads(row["do_not_buy"]) == [
         {"wash_group": "EQ", "symbols": ["EQ"], "do_not_buy_before": "2026-12-25"}]
-    assert {r: row[f"orders_{r}"] for r in REASONS if row[f"orders_{r}"]} == {
-        "rebalance": 2, "substitute": 1}
+    counts = {r: row[reason_column("orders", r)] for r in REASONS}
+    assert {r: k for r, k in counts.items() if k} == {"rebalance": 2, "substitute": 1}
     assert row["turnover_rebalance"] == 3800.0 and row["turnover_substitute"] == 200.0
-    assert sum(row[f"turnover_{r}"] for r in REASONS) == row["turnover"]
-    assert sum(row[f"orders_{r}"] for r in REASONS) == row["orders"] == 3
+    assert sum(row[reason_column("turnover", r)] for r in REASONS) == row["turnover"]
+    assert sum(row[reason_column("orders", r)] for r in REASONS) == row["orders"] == 3
     assert json.loads(row["why"]) == {
         "tx": "sold $2,000 of equity and bought $1,800 of bonds to restore the goal; bought "
               "EQ2 in place of the loss lots sold; realized $400 short-term loss",
@@ -84,8 +87,21 @@ def test_washed_loss_by_hand():
     assert row["year_tax_before"] == 2330.0 and row["year_tax_after"] == 2225.28
     assert row["est_tax"] == round(2225.28 - 2330.0, 2)
     assert row["orders_withdrawal"] == 2 and row["turnover_withdrawal"] == 14711.4
-    assert "($556 of loss disallowed by the wash-sale rule)" in json.loads(
+    assert "($556 of loss disallowed by the wash-sale rule, not counted)" in json.loads(
         row["why"])["joint-brokerage"]
+
+
+def test_goal_withdrawal_funding_and_payout_tax():
+    # the retiree's goal takes $72,000 out: $23,050 from the brokerage, $48,950 from the
+    # IRA; the sales raising it are 'withdrawal funding': BND $29,720 in the brokerage,
+    # VTI $32,103.60 and VXUS $66,690 in the IRA = $128,513.60 in 3 orders
+    row = _row(_scenario("goal_withdrawal_retiree"))
+    assert row["orders_withdrawal_funding"] == 3
+    assert row["turnover_withdrawal_funding"] == 128513.6
+    assert row["orders"] == 7 == sum(row[reason_column("orders", r)] for r in REASONS)
+    assert row["est_tax"] == -879.2
+    assert row["est_tax_distributions"] == 5874.0          # on the IRA's $48,950 payout
+    assert row["est_tax_total"] == 4994.8                  # 5,874 - 879.20
 
 
 def test_infeasible_household_has_zero_turnover_and_says_why():
@@ -112,6 +128,6 @@ def test_results_parquet_types(small_batch):
     assert schema.field("why").type == pa.string()
     res = pq.read_table(small_batch["out"] / "results.parquet").to_pydict()
     for i, orders in enumerate(res["orders"]):
-        assert sum(res[f"orders_{r}"][i] for r in REASONS) == orders
-        assert sum(res[f"turnover_{r}"][i] for r in REASONS) == pytest.approx(
+        assert sum(res[reason_column("orders", r)][i] for r in REASONS) == orders
+        assert sum(res[reason_column("turnover", r)][i] for r in REASONS) == pytest.approx(
             res["turnover"][i], abs=0.01 * len(REASONS))

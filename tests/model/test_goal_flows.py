@@ -349,3 +349,19 @@ def test_goal_flows_can_be_set_on_a_built_household():
     result = taxopt.rebalance(hh)
     assert result.orders.withdraw.tolist() == [0.0, 10000.0]     # 12 % < 13.5 %
     assert result.summary()["est_tax_distributions"] == 1200.0
+
+
+def test_a_goal_flow_stays_within_its_own_goal():
+    # A second goal's account (a child's custodial account, $200,000 of VTI with no gain)
+    # would be the cheapest source of all, but it is not the retirement goal's.
+    raw = retiree()
+    raw["tax_profile"]["ordinary_rate"] = 0.12
+    raw["goals"].append({"goal_id": "college", "targets": {"us_equity": 1.0}})
+    raw["accounts"].append({"account_id": "utma", "goal_id": "college",
+                            "tax_type": "taxable", "cash": 0.0})
+    raw["lots"].append({"lot_id": "U1", "account_id": "utma", "symbol": "VTI",
+                        "shares": 2000, "cost_basis": 200000.0, "acquired": "2020-01-02"})
+    _, _, trades, summary = solve(raw)
+    assert flows(trades, "withdraw") == {"ira": 60000.0}
+    assert summary["accounts"]["utma"]["orders"] == 0
+    assert [r["account_id"] for r in summary["funding"]] == ["ira"]   # accounts that moved money

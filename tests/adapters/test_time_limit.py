@@ -1,0 +1,222 @@
+"""The time limit is a promise: each run() gets the time that is left, a node the limit
+stopped is never taken for solved, and the best plan found comes back as `feasible`
+with its proven gap."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+import numpy as np
+import pytest
+
+import taxopt
+import taxopt.audit
+from taxopt import engine, synth
+from taxopt.adapters import Status
+from taxopt.adapters import highs as highs_adapter
+from taxopt.adapters.clock import Deadline
+from taxopt.adapters.highs import HighsSession, new_highs, pass_program, solve_highs, timed_run
+from taxopt.model import build
+from taxopt.model.program import Program
+from taxopt.options import Options
+from taxopt.synth_book import direct_indexing_book
+
+# --- HiGHS's clock --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module", autouse=True)
+def highs_started():
+    """HiGHS starts its thread scheduler on the first run() of a process (~0.1 s)."""
+    hh = taxopt.from_dict(synth.household(3, n_lots=150))
+    solve_highs(build(hh).program, hh.options)
+
+
+def test_fresh_instance_solves_within_a_tiny_limit():
+    # A typical household solves in a few milliseconds.
+    hh = taxopt.from_dict(synth.household(3, n_lots=150))
+    opts = hh.options.replace(time_limit=0.03)
+    sol = solve_highs(build(hh, opts).program, opts)
+    assert sol.status == Status.OPTIMAL
+    assert sol.message == "Optimal"
+
+
+def test_reused_instance_is_not_stopped_by_its_earlier_runs():
+    # HiGHS's run clock keeps counting over the life of an instance: before taxopt kept
+    # the clock itself, the third solve of this session came back "Time limit reached".
+    hh = taxopt.from_dict(synth.household(3, n_lots=150))
+    opts = hh.options.replace(time_limit=0.03)
+    prog = build(hh, opts).program
+    session = HighsSession(opts)
+    first = session.solve(prog)
+    for _ in range(30):
+        sol = session.solve(prog)
+        assert sol.status == Status.OPTIMAL, sol.message
+        assert sol.objective == pytest.approx(first.objective, rel=1e-9, abs=1e-9)
+    assert session._h.getRunTime() > 0.03     # the instance has lived past the limit
+
+
+def test_each_run_gets_the_time_left_on_taxopts_clock():
+    hh = taxopt.from_dict(synth.household(3, n_lots=150))
+    prog = build(hh).program
+    h = new_highs(hh.options, prog.is_mip, prog.n)
+    pass_program(h, prog)
+    h.run()
+    h.run()
+    before = h.getRunTime()
+    deadline = Deadline(5.0)
+    timed_run(h, prog, deadline)
+    _, limit = h.getOptionValue("time_limit")
+    assert before + 4.9 < limit <= before + 5.0 + 1e-9
+
+
+def test_no_run_once_the_deadline_has_passed():
+    hh = taxopt.from_dict(synth.household(3, n_lots=150))
+    prog = build(hh).program
+    h = new_highs(hh.options, prog.is_mip, prog.n)
+    pass_program(h, prog)
+    gone = Deadline(0.0)
+    sol = timed_run(h, prog, gone)
+    assert sol.status == Status.ERROR
+    assert sol.message == "time limit reached"
+    assert sol.info["stopped"] == 1.0
+    assert h.getRunTime() == 0.0
+
+
+# --- branch and bound -----------------------------------------------------------------
+
+# A knapsack with nine binaries: maximise value within the weight, written as a minimum.
+# Its relaxation takes items by value per weight and splits one; rounding it down,
+# to the nearer side or up does not give the optimum, so the search has to branch.
+VALUE = np.array([10.0, 13.0, 18.0, 31.0, 7.0, 15.0, 11.0, 17.0, 23.0])
+WEIGHT = np.array([11.0, 15.0, 20.0, 35.0, 10.0, 33.0, 12.0, 24.0, 27.0])
+CAPACITY = 61.0
+
+
+def knapsack() -> Program:
+    prog = Program()
+    x = prog.add_vars("take", len(VALUE), 0.0, 1.0, integer=True)
+    prog.add_rows("weight", WEIGHT[None, :], -np.inf, CAPACITY)
+    prog.add_term("value", -VALUE)
+    assert x.start == 0
+    return prog
+
+
+def best_by_enumeration() -> float:
+    best = 0.0
+    for pick in itertools.product((0, 1), repeat=len(VALUE)):
+        p = np.array(pick)
+        if WEIGHT @ p <= CAPACITY:
+            best = max(best, float(VALUE @ p))
+    return -best
+
+
+class LPsDeadline(Deadline):
+    """A deadline that passes after a set number of LPs (a deterministic time limit)."""
+
+    def __init__(self, lps: int):
+        super().__init__(60.0)
+        self.lps = lps
+
+    def spend(self) -> None:
+        self.lps -= 1
+        if self.lps < 0:
+            self.end = time.monotonic() - 1.0
+
+
+@pytest.fixture
+def count_lps(monkeypatch):
+    """Let an `LPsDeadline` count the LPs: the one after the last allowed is stopped."""
+    real = highs_adapter.timed_run
+
+    def counted(h, prog, deadline, relaxed=False):
+        if isinstance(deadline, LPsDeadline):
+            deadline.spend()
+        return real(h, prog, deadline, relaxed)
+
+    monkeypatch.setattr(highs_adapter, "timed_run", counted)
+
+
+def test_knapsack_search_finds_the_optimum():
+    sol = solve_highs(knapsack(), Options())
+    assert sol.status == Status.OPTIMAL
+    assert sol.objective == pytest.approx(best_by_enumeration())
+    assert sol.mip_gap == 0.0
+    assert sol.info["nodes"] > 0          # the roundings alone do not close it
+
+
+@pytest.mark.parametrize("lps", [4, 6, 9, 12])
+def test_stopped_search_returns_its_best_plan_with_the_proven_gap(count_lps, lps):
+    # Root (1 LP), three roundings (up to 3 LPs), then branching: the limit falls in the
+    # middle of the tree. Never `infeasible`: the stopped node stays open.
+    sol = solve_highs(knapsack(), Options(), LPsDeadline(lps))
+    opt = best_by_enumeration()
+    assert sol.status in (Status.FEASIBLE, Status.OPTIMAL)
+    assert sol.objective >= opt - 1e-9                     # a real plan ...
+    bound = sol.info["best_bound"]
+    assert bound <= opt + 1e-9                             # ... and a true bound
+    if sol.status == Status.FEASIBLE:
+        assert sol.mip_gap == pytest.approx((sol.objective - bound) / abs(sol.objective))
+        assert sol.mip_gap > 0
+        assert "time limit reached: best plan found, proven gap" in sol.message
+        assert f"{sol.mip_gap:.4%}" in sol.message
+
+
+def test_search_stopped_before_any_plan_says_so(count_lps):
+    sol = solve_highs(knapsack(), Options(), LPsDeadline(1))   # the root only
+    assert sol.status == Status.ERROR
+    assert sol.message == "time limit reached before any plan was found"
+    assert sol.status != Status.INFEASIBLE
+
+
+def test_a_stopped_node_is_not_pruned_as_infeasible(count_lps):
+    # Every LP after the root is stopped: the old search dropped such nodes as
+    # infeasible and could report "infeasible in every branch".
+    for lps in range(1, 30):
+        sol = solve_highs(knapsack(), Options(), LPsDeadline(lps))
+        assert sol.status != Status.INFEASIBLE
+        assert "infeasible" not in sol.message
+
+
+# --- the engine: an audited plan whatever the limit -------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_book():
+    """A direct-indexing book: 100 stocks, each its own wash group, 3,000 lots, two Roths."""
+    return taxopt.from_dict(direct_indexing_book(7, n_lots=3_000, n_stocks=100))
+
+
+@pytest.mark.parametrize("lps", range(0, 7))
+def test_time_limit_never_fails_a_book(monkeypatch, count_lps, small_book, lps):
+    # The limit passes after `lps` LPs: before the roots, between them, after a rounding.
+    monkeypatch.setattr(engine, "Deadline", lambda seconds: LPsDeadline(lps))
+    res = taxopt.rebalance(small_book)
+    assert res.status in ("optimal", "feasible"), res.message
+    assert res.violations == []
+    assert taxopt.audit.violations(small_book, res.orders, res.assessment) == []
+    if res.status == "feasible" and len(res.orders):
+        gap = res.solution.mip_gap
+        assert res.summary()["solver"]["mip_gap"] == gap
+        if gap is None:    # a netting piece's root LP was not solved: no bound for it
+            assert "proven gap unknown" in res.message
+        else:
+            assert gap > 0
+            assert f"proven gap {gap:.4%}" in res.message
+    elif res.status == "feasible":
+        assert res.message.startswith("time limit of 30 s reached before the solver found a "
+                                      "plan: no trades")
+
+
+def test_big_book_within_its_limit():
+    # 30,000 lots, 1,000 stocks each its own wash group; with a limit of a fraction of a
+    # second the answer is an audited plan (from the search, or the book as it stands).
+    # Building the model (~0.05 s) cannot be interrupted; the limits here exceed it.
+    hh = taxopt.from_dict(direct_indexing_book(1, n_lots=30_000))
+    for limit in (0.3, 1.0):
+        t0 = time.perf_counter()
+        res = taxopt.rebalance(hh, time_limit=limit)
+        elapsed = time.perf_counter() - t0
+        assert res.ok, res.message
+        assert res.violations == []
+        assert elapsed <= 1.2 * limit + 0.1, (limit, elapsed, res.timings)
