@@ -76,9 +76,8 @@ def _fast(lots: Any) -> LotColumns | None:
     if set(map(type, lots)) != {dict} or not set(chain.from_iterable(lots)) <= _KNOWN:
         return None
     col = {name: list(map(dict.get, lots, repeat(name))) for name in FIELDS}
-    for name in _ID_FIELDS:
-        if not _plain_ids(col[name]):
-            return None
+    if not _plain_ids([v for name in _ID_FIELDS for v in col[name]]):
+        return None
     shares = _numbers(col["shares"], optional=False)
     basis = _numbers(col["cost_basis"], optional=True)
     acquired = _dates(col["acquired"])

@@ -66,7 +66,7 @@ def iso_date(value: Any) -> dt.date:
 
 def _printable_id(value: str) -> str:
     """Ids reach terminals, logs and CSV files: no control characters, no padding."""
-    at = unprintable_at(value)
+    at = -1 if value.isprintable() else unprintable_at(value)   # isprintable: C speed
     if at >= 0:
         raise ValueError(f"contains a control character ({char_name(value[at])}) at "
                          f"position {at}; ids must be printable")
