@@ -432,6 +432,11 @@ def calibrate_main(argv: list[str]) -> int:
                f"{r['mean_drift']:.2%} | {r['turnover']:.0%} | {r['equity_share']:.3f} | "
                f"{r['tracking_error']:.2%} | {f(r['matched_bps_vs_lockstep'])} |"
                for r in summary_rows(res)), ""]
+    if not cal_rows:                  # --heldout-only: no winners, no candidates
+        a = lines.index(next(x for x in lines if x.startswith("## Winners")))
+        b = lines.index(next(x for x in lines if x.startswith("## Held out (")))
+        lines[a:b] = ["The calibration was skipped (`--heldout-only`): taxopt at its "
+                      "defaults.", ""]
     (out / "measured.md").write_text("\n".join(lines))
     print("\n".join(lines))
     print(f"\nwrote {out}/")
