@@ -82,6 +82,18 @@ def one_sided(loaded: Condensed, ints: np.ndarray) -> np.ndarray:
 SETTLE_COST = 1.5e-6   # the wash tie-break (1e-6 a binary) and no more
 
 
+def _dual_bound(root: _Node, reduced: np.ndarray, other: _Node) -> float:
+    """A lower bound for ``other`` from ``root``'s optimal duals, without solving it.
+
+    The root's dual solution stays feasible when only the bounds on the binaries change,
+    and its objective then moves by each reduced cost times the bound it sits on (the
+    lower one for a positive reduced cost, the upper one for a negative).
+    """
+    step = np.where(reduced > 0, reduced * (other.lo - root.lo),
+                    reduced * (other.hi - root.hi))
+    return float(root.bound + step.sum())
+
+
 class _Search:
     """State of one search: the incumbent, the open nodes and the counters."""
 
@@ -198,6 +210,7 @@ class _Search:
         are still open with their reduced costs; integral ones are incumbents already."""
         pieces = np.flatnonzero(self.piece)
         out: list[tuple[_Node, np.ndarray]] = []
+        solved: list[tuple[_Node, np.ndarray]] = []
         basis = None
         for combo in itertools.product((0.0, 1.0), repeat=len(pieces)):
             lo, hi = self.lb0.copy(), self.ub0.copy()
@@ -218,14 +231,18 @@ class _Search:
             basis = self.h.getBasis()
             node = _Node(sol.objective, lo, hi, sol.x)
             vals = sol.x[self.ints]
+            reduced = np.asarray(self.h.getSolution().col_dual, float)[self.ints]
+            solved.append((node, reduced))
             if self.integral(sol.x):
                 self.offer(sol)
                 continue
             self.stats["fractional_at_root"] += float(
                 (self.decide & (np.abs(vals - np.round(vals)) > _TOL)).sum())
-            reduced = np.asarray(self.h.getSolution().col_dual, float)[self.ints]
             self.round(node, basis)
             out.append((node, reduced))
+        for node in self.open:          # roots the limit left unsolved
+            if node.x is None and solved:
+                node.bound = max(_dual_bound(r, d, node) for r, d in solved)
         return sorted(out, key=lambda r: r[0].bound)
 
     def round(self, node: _Node, basis) -> None:
