@@ -28,6 +28,10 @@ Three kinds of problem, three outcomes:
   JSON contract already has are left to `taxopt.domain.from_dict`, so a
   household read from tables fails with the same message as from JSON.
 
+Within a household, each table's rows are taken in one canonical order (its
+key columns in `SORT_KEYS`, then every other column), so shuffling the rows of
+any file never changes a household, and so never a plan.
+
 Ids are text, made one way for every table: a number becomes its digits (an
 integer-valued float without ``.0``: int64 ``1000`` and float64 ``1000.0``
 are both ``"1000"``). Dates are ISO text (``YYYY-MM-DD``) or real Parquet
