@@ -61,9 +61,13 @@ def one_sided(loaded: Condensed, ints: np.ndarray) -> np.ndarray:
     buys) or nowhere to be bought (it only restricts loss sales): only a group with
     both is a decision.
     """
-    A = loaded.A[:, ints].tocoo()
-    keep = A.data != 0
-    r, j, a = A.row[keep], A.col[keep], A.data[keep]
+    A = loaded.A                                   # CSC: the binaries' columns, gathered
+    start, length = A.indptr[ints], A.indptr[ints + 1] - A.indptr[ints]
+    j = np.repeat(np.arange(len(ints)), length)
+    at = np.arange(len(j)) - np.repeat(np.cumsum(length) - length, length) + start[j]
+    r, a = A.indices[at], A.data[at]
+    keep = a != 0
+    r, j, a = r[keep], j[keep], a[keep]
     upper = np.isfinite(loaded.hi[r])            # the row has an upper side ...
     lower = np.isfinite(loaded.lo[r])            # ... and/or a lower side
     # Raising the binary tightens the row where it pushes towards a finite side.
