@@ -27,7 +27,7 @@ bench: $(VENV)/.installed
 
 # API documentation (pdoc, numpy docstrings) into docs/_build (not versioned).
 DOC_MODULES := taxopt taxopt.api taxopt.api.cvx taxopt.api.labelled taxopt.api.plan \
-	taxopt.api.pipeline taxopt.api.export taxopt.api.data taxopt.engine taxopt.options \
+	taxopt.api.export taxopt.api.data taxopt.engine taxopt.options \
 	taxopt.model.builder taxopt.model.program taxopt.audit taxopt.domain.household \
 	taxopt.domain.load taxopt.adapters.base
 
@@ -39,13 +39,16 @@ docs: $(VENV)/.docs
 	rm -rf docs/_build
 	$(BIN)/pdoc --docformat numpy -o docs/_build $(DOC_MODULES)
 
-# The public embedding API under mypy --strict (not part of `make test`).
+# The embedding API, the model, the adapters and the engine under mypy --strict
+# (not part of `make test`).
+TYPED := taxopt/__init__.py taxopt/api taxopt/model taxopt/adapters taxopt/engine.py
+
 $(VENV)/.typecheck: $(VENV)/.installed
 	$(BIN)/pip install --quiet "mypy>=1.10" pandas-stubs scipy-stubs
 	touch $@
 
 typecheck: $(VENV)/.typecheck
-	$(BIN)/mypy --strict --follow-imports=silent taxopt/api taxopt/__init__.py
+	$(BIN)/mypy --strict --follow-imports=silent $(TYPED)
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache .mypy_cache docs/_build

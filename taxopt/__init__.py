@@ -23,19 +23,22 @@ _EXPORTS = {
     "from_file": ("taxopt.domain.load", "from_file"),
     "Household": ("taxopt.domain.household", "Household"),
     "Options": ("taxopt.options", "Options"),
-    "rebalance": ("taxopt.engine", "rebalance"),
+    "rebalance": ("taxopt.api.model", "rebalance"),
     "Result": ("taxopt.engine", "Result"),
-    "build": ("taxopt.model.builder", "build"),
-    "RebalanceModel": ("taxopt.model.builder", "RebalanceModel"),
+    "build": ("taxopt.api.model", "build"),
+    "solve": ("taxopt.api.model", "solve_model"),
+    "RebalanceModel": ("taxopt.api.model", "RebalanceModel"),
+    "write_mps": ("taxopt.api.export", "write_mps"),
+    "write_lp": ("taxopt.api.export", "write_lp"),
     "Status": ("taxopt.adapters.base", "Status"),
-    "Orders": ("taxopt.plan.orders", "Orders"),
+    "Orders": ("taxopt.domain.orders", "Orders"),
     "assess": ("taxopt.audit", "assess"),
     "violations": ("taxopt.audit", "violations"),
     "InvalidInput": ("taxopt.errors", "InvalidInput"),
     "InvalidOptions": ("taxopt.errors", "InvalidOptions"),
     "ProgramInfeasible": ("taxopt.errors", "ProgramInfeasible"),
     "TaxoptError": ("taxopt.errors", "TaxoptError"),
-    # issue 7: the embedding API
+    # the embedding API
     "CvxpyModel": ("taxopt.api.cvx", "CvxpyModel"),
     "EmbeddedResult": ("taxopt.api.cvx", "EmbeddedResult"),
     "Plan": ("taxopt.api.plan", "Plan"),
@@ -46,22 +49,25 @@ _EXPORTS = {
 __all__ = ["CvxpyModel", "EmbeddedResult", "Household", "InvalidInput", "InvalidOptions",
            "Options", "Orders", "Plan", "ProgramInfeasible", "RebalanceModel", "Result",
            "Status", "TaxoptError", "assess", "build", "from_dict", "from_file", "load",
-           "plan_of", "rebalance", "violations", "with_targets"]
+           "plan_of", "rebalance", "solve", "violations", "with_targets", "write_lp",
+           "write_mps"]
 
 if TYPE_CHECKING:
     from .adapters.base import Status
     from .api.cvx import CvxpyModel, EmbeddedResult
     from .api.data import with_targets
+    from .api.export import write_lp, write_mps
+    from .api.model import RebalanceModel, build, rebalance
+    from .api.model import solve_model as solve
     from .api.plan import Plan, plan_of
     from .audit import assess, violations
     from .domain.household import Household
     from .domain.load import from_dict, from_file
     from .domain.load import from_json as load
-    from .engine import Result, rebalance
+    from .domain.orders import Orders
+    from .engine import Result
     from .errors import InvalidInput, InvalidOptions, ProgramInfeasible, TaxoptError
-    from .model.builder import RebalanceModel, build
     from .options import Options
-    from .plan.orders import Orders
 
 
 def __getattr__(name: str) -> Any:

@@ -11,16 +11,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .domain.funding import funding_of
 from .domain.household import TAXABLE, Household
+from .domain.orders import Orders
 from .options import Options
-from .plan.orders import Orders
+from .tax.distributions import distribution_tax, goal_totals
 from .tax.holding import is_long_term
 from .tax.netting import NettedYear, net_year
 from .tax.wash import (
-    disallowed_losses,
-    lots_bought_recently,
-    recent_buy_equivalents,
-    recent_loss_groups,
+    Replacements,
+    WashMatch,
+    match_sales,
+    open_recent_loss_groups,
+    recent_replacements,
 )
 
 CENT = 0.005           # dollars: what rounding to the cent may move
@@ -53,6 +56,17 @@ class Assessment:
     turnover: float              # dollars traded
     holdings_before: np.ndarray  # account x security dollars, before
     holdings_after: np.ndarray   # account x security dollars, after
+    wash: WashMatch | None = None           # loss sales matched to replacement purchases
+    replacements: Replacements | None = None
+    # goal-level flows: per account, paid out, taken in, and the tax and penalty on payouts
+    withdrawn: np.ndarray | None = None
+    deposited: np.ndarray | None = None
+    distribution_tax: np.ndarray | None = None
+
+    @property
+    def est_tax_distributions(self) -> float:
+        """Tax and penalties on retirement-account payouts (0 without goal-level flows)."""
+        return 0.0 if self.distribution_tax is None else float(self.distribution_tax.sum())
 
 
 def assess(hh: Household, orders: Orders) -> Assessment:
@@ -71,13 +85,9 @@ def assess(hh: Household, orders: Orders) -> Assessment:
         basis_per_share = np.zeros(len(orders))
         long_term = np.zeros(len(orders), bool)
     gain = np.where(named, value - orders.shares * basis_per_share, 0.0)
-    # Shares of a lot that the recent purchase itself created are not its replacement.
-    replacement = recent_buy_equivalents(hh)
-    own = np.where(named, np.minimum(value, lots_bought_recently(hh)[li] if len(lots) else 0.0),
-                   0.0)
-    np.subtract.at(replacement, sec.wash_group[orders.security], own)
-    disallowed = disallowed_losses(sec.wash_group[orders.security], np.where(named, value, 0.0),
-                                   gain, np.maximum(replacement, 0.0))
+    rep = recent_replacements(hh)
+    match = wash_match(hh, orders, named, value, gain, rep)
+    disallowed = match.disallowed
     rate = np.where(long_term, hh.tax.long_term_rate, hh.tax.short_term_rate)
     row_tax = np.where(named, (gain + disallowed) * rate, 0.0)
     counted = gain + disallowed
@@ -93,6 +103,9 @@ def assess(hh: Household, orders: Orders) -> Assessment:
     cash_before = acc.cash.copy()
     cash_after = acc.cash + acc.cash_flow - np.bincount(orders.account, weights=signed,
                                                          minlength=n_acc)
+    paid, taken = orders.withdraw, orders.deposit
+    if paid is not None and taken is not None:
+        cash_after = cash_after + taken - paid
     class_before = held @ sec.exposure
     class_before[:, hh.cash_class] += cash_before
     class_after = (held + traded) @ sec.exposure
@@ -102,7 +115,37 @@ def assess(hh: Household, orders: Orders) -> Assessment:
     return Assessment(value, long_term, gain, disallowed, row_tax, st, lt,
                       after.tax - before.tax, before, after, cash_before, cash_after,
                       class_before, class_after, class_after.sum(axis=1), w_before, w_after,
-                      d_before, d_after, float(value.sum()), held, held + traded)
+                      d_before, d_after, float(value.sum()), held, held + traded, match, rep,
+                      paid, taken, None if paid is None else distribution_tax(hh, paid))
+
+
+def lot_rank(hh: Household) -> np.ndarray:
+    """Each lot's rank by lot id: the stable tie-break when acquisition dates are equal."""
+    return np.argsort(np.argsort(np.array(hh.lots.lot_id, dtype=object))) if len(
+        hh.lots) else np.zeros(0, np.int64)
+
+
+def wash_match(hh: Household, orders: Orders, named: np.ndarray, value: np.ndarray,
+               gain: np.ndarray, rep: Replacements | None = None) -> WashMatch:
+    """Today's taxable loss sales matched to the replacement purchases left over.
+
+    A replacement lot sold in this plan replaces nothing with the shares it sells
+    (selling it too restores the loss); recent loss sales have used their share first.
+    """
+    lots = hh.lots
+    rep = recent_replacements(hh) if rep is None else rep
+    li = np.maximum(orders.lot, 0)
+    available = rep.unused.copy()
+    has_lot = rep.lot >= 0
+    if has_lot.any():
+        sold = np.bincount(orders.lot[named], weights=value[named], minlength=len(lots))
+        held = lots.shares * hh.securities.price[lots.security] - sold
+        available[has_lot] = np.minimum(available[has_lot],
+                                        np.maximum(held[rep.lot[has_lot]], 0.0))
+    acquired = (lots.acquired[li] if len(lots) else np.zeros(len(orders), "datetime64[D]"))
+    rank = lot_rank(hh)[li] if len(lots) else np.zeros(len(orders), np.int64)
+    return match_sales(hh.securities.wash_group[orders.security], np.where(named, value, 0.0),
+                       gain, acquired, np.where(named, orders.lot, -1), rank, rep, available)
 
 
 def _goal_weights(hh: Household, account_class: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -179,7 +222,7 @@ def violations(hh: Household, orders: Orders, a: Assessment | None = None,
     group = sec.wash_group[orders.security]
     names = sec.wash_group_names
     loss_groups = set(group[(a.gain < -CENT) & sale].tolist())
-    blocked = recent_loss_groups(hh)
+    blocked = open_recent_loss_groups(hh)
     for i in np.flatnonzero(buy):
         g = group[i]
         if g in loss_groups:
@@ -192,6 +235,9 @@ def violations(hh: Household, orders: Orders, a: Assessment | None = None,
     for ai in np.flatnonzero(a.cash_after < acc.min_cash - CENT):
         out.append(f"account {aid[ai]}: cash after trades {a.cash_after[ai]:,.2f} is below "
                    f"min_cash {acc.min_cash[ai]:,.2f}")
+
+    # Goal-level flows: each goal's total, each account's limits and required distribution.
+    out += funding_violations(hh, orders.withdraw, orders.deposit)
 
     # Asset-location bands on the account's value after trades.
     value = np.maximum(a.account_value, 1e-12)
@@ -224,4 +270,46 @@ def violations(hh: Household, orders: Orders, a: Assessment | None = None,
             out.append(f"goal {hh.goals.goal_id[g]}: {hh.classes[k]} weight "
                        f"{a.weights_after[g, k]:.4f} is more than {tol[g]:.2%} from target "
                        f"{hh.goals.target[g, k]:.2%}")
+    return out
+
+
+def funding_violations(hh: Household, withdraw: np.ndarray | None,
+                       deposit: np.ndarray | None) -> list[str]:
+    """Every rule of goal-level flows the plan breaks, in words."""
+    f = funding_of(hh)
+    n = len(hh.accounts)
+    w = np.zeros(n) if withdraw is None else np.asarray(withdraw, float)
+    d = np.zeros(n) if deposit is None else np.asarray(deposit, float)
+    acc, aid, gid = hh.accounts, hh.accounts.account_id, hh.goals.goal_id
+    out: list[str] = []
+    t = goal_totals(hh, f)
+    G = len(hh.goals)
+    paid = np.bincount(acc.goal, weights=w, minlength=G)
+    taken = np.bincount(acc.goal, weights=d, minlength=G)
+    for g in np.flatnonzero(np.abs(paid - np.round(t.withdraw, 2)) > CENT):
+        out.append(f"goal {gid[g]}: its accounts pay out {paid[g]:,.2f}, the goal withdraws "
+                   f"{t.withdraw[g]:,.2f}")
+    for g in np.flatnonzero(np.abs(taken - np.round(t.deposit, 2)) > CENT):
+        out.append(f"goal {gid[g]}: its accounts take in {taken[g]:,.2f}, the goal deposits "
+                   f"{t.deposit[g]:,.2f}")
+    sheltered = np.bincount(acc.goal, weights=d * (acc.tax_type != TAXABLE), minlength=G)
+    own = np.maximum(f.goal_flow, 0.0)
+    for g in np.flatnonzero(sheltered > own + CENT):
+        out.append(f"goal {gid[g]}: retirement accounts take in {sheltered[g]:,.2f}, more "
+                   f"than the goal's own deposit {own[g]:,.2f}")
+    checks = (
+        (w < -CENT, "pays out a negative amount", w, None),
+        (d < -CENT, "takes in a negative amount", d, None),
+        (w < f.min_withdrawal - CENT, "pays out {v:,.2f}, less than its required "
+                                      "distribution min_withdrawal {c:,.2f}", w,
+         f.min_withdrawal),
+        (w > f.max_withdrawal + CENT, "pays out {v:,.2f}, over max_withdrawal {c:,.2f}", w,
+         f.max_withdrawal),
+        (d > f.max_deposit + CENT, "takes in {v:,.2f}, over its contribution room "
+                                   "max_deposit {c:,.2f}", d, f.max_deposit),
+    )
+    for bad, text, v, cap in checks:
+        for i in np.flatnonzero(bad):
+            shown = text.format(v=v[i], c=0.0 if cap is None else cap[i])
+            out.append(f"account {aid[i]}: {shown}")
     return out

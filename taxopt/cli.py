@@ -1,7 +1,10 @@
 """The command line: argument parsing, exit codes and printing only; no math here.
 
-Exit codes (contract section 4): 0 solved; 1 infeasible or failed; 2 bad
-arguments or invalid input. No traceback unless ``--debug``.
+Exit codes (contract sections 4 and 5): 0 solved; 1 infeasible or failed;
+2 bad arguments or invalid input (for ``batch``: nothing valid to solve);
+3 an output or infrastructure failure (unwritable output, another batch
+holding ``--out``, an unreachable cluster), worth retrying; 130 interrupted.
+Every failure is one line on stderr; no traceback unless ``--debug``.
 """
 
 from __future__ import annotations
@@ -13,22 +16,47 @@ from typing import Any
 
 import click
 
-from .errors import InvalidInput
+from .errors import InvalidInput, TaxoptError
 
-EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INFRASTRUCTURE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+def failure(err: BaseException) -> tuple[str, int]:
+    """The one-line message and the exit code of an error that ends a command."""
+    from .batch.failures import InfrastructureFailure
+
+    if isinstance(err, InvalidInput):
+        return err.line(), EXIT_INVALID
+    if isinstance(err, KeyboardInterrupt):
+        return "interrupted", EXIT_INTERRUPTED
+    if isinstance(err, InfrastructureFailure):
+        return str(err), EXIT_INFRASTRUCTURE
+    if isinstance(err, OSError):
+        where = f"{err.filename}: " if err.filename else ""
+        return f"{where}{err.strerror or err}", EXIT_INFRASTRUCTURE
+    if isinstance(err, TaxoptError):
+        return str(err), EXIT_FAILED
+    return (f"internal error: {type(err).__name__}: {err} (run with --debug for the "
+            "traceback)", EXIT_FAILED)
 
 
 class _Cli(click.Group):
-    """Turns taxopt's own errors into one line and exit code 2, unless --debug."""
+    """Turns every error into one line and its exit code, unless --debug."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except InvalidInput as err:
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except (Exception, KeyboardInterrupt) as err:
             if ctx.meta.get("taxopt.debug"):
                 raise
-            click.echo(f"error: {err.line()}", err=True)
-            ctx.exit(EXIT_INVALID)
+            from .output import printable
+
+            message, code = failure(err)
+            click.echo(f"error: {printable(message)}" if code != EXIT_INTERRUPTED
+                       else "interrupted", err=True)
+            ctx.exit(code)
 
 
 def _parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
@@ -113,25 +141,33 @@ def compare_cmd(source: Path, out_dir: Path | None, methods: tuple[str, ...]) ->
     from rich.console import Console
     from rich.table import Table
 
-    from .compare import check_methods, compare, load_households, summarize, write_outputs
+    from .compare import (
+        UNITS,
+        check_methods,
+        compare,
+        load_households,
+        summarize,
+        write_outputs,
+    )
 
     chosen = check_methods(methods)
     households = load_households(source)
     rows = compare(households, chosen)
     table = Table(title=f"{len(households)} household(s): totals and medians per method",
                   title_justify="left")
-    for name in ("method", "households", "tax total", "tax median", "drift median",
-                 "drift max", "turnover", "violations", "seconds"):
+    for name in ("method", "households", "tax total $", "tax median $", "drift median",
+                 "drift max", "turnover $", "violations", "seconds", "payout tax $"):
         table.add_column(name, justify="left" if name == "method" else "right", no_wrap=True)
     for s in summarize(rows):
         table.add_row(s["method"], str(s["households"]), f"{s['tax_total']:,.2f}",
                       f"{s['tax_median']:,.2f}", f"{s['drift_median']:.4%}",
                       f"{s['drift_max']:.4%}", f"{s['turnover_total']:,.0f}",
                       f"{s['violations']} in {s['plans_with_violations']}",
-                      f"{s['seconds_total']:.2f}")
+                      f"{s['seconds_total']:.2f}", f"{s['tax_distributions_total']:,.2f}")
     # a pipe or a file gets the whole table, not one folded to 80 columns
     console = Console(width=None if sys.stdout.isatty() else 160)
     console.print(table)
+    console.print(f"units: {UNITS}", style="dim")
     if out_dir is not None:
         written, warnings = write_outputs(rows, out_dir)
         for w in warnings:
@@ -166,29 +202,59 @@ def batch_cmd(input_dir: Path, out_dir: Path, workers: int | None, engine: str,
               chunk_size: int | None, no_timings: bool, quiet: bool) -> None:
     """Rebalance every household of a folder of tables (CSV or Parquet).
 
-    Exit code 0 when every household is solved, 1 when some failed or are
-    infeasible (see results.parquet), 2 for bad arguments or malformed tables,
-    130 when interrupted (Ctrl-C or SIGTERM; --resume finishes the run).
+    Exit code 0 when every household is solved, 1 when some failed, are
+    infeasible or a row was rejected (see results.parquet and rejects.parquet),
+    2 for bad arguments, malformed tables or when every household is rejected,
+    3 when the output folder, the disk or the cluster fails (another batch
+    writing into --out, an unreachable scheduler, workers lost beyond retries;
+    worth retrying), 130 when interrupted (Ctrl-C or SIGTERM; --resume
+    finishes the run). Messages go to stderr through logging: JSON lines when
+    stderr is not a terminal, one line each on a terminal.
     """
-    from .batch.run import BatchAborted, run_batch, sigterm_as_interrupt
+    import datetime as dt
+    import logging
 
+    from .batch.logs import attach, detach, run_context
+    from .batch.run import new_run_id, run_batch, sigterm_as_interrupt
+
+    ctx = click.get_current_context()
+    handler = attach(level=logging.WARNING if quiet else logging.INFO)
+    log = logging.getLogger("taxopt.batch")
+    run_id = new_run_id(dt.datetime.now(dt.UTC))
     try:
-        with sigterm_as_interrupt():
-            outcome = run_batch(input_dir, out_dir, workers=workers, engine=engine,
-                                scheduler=scheduler, time_limit=time_limit, resume=resume,
-                                csv=csv_out, progress=None if quiet else "auto",
-                                chunk_size=chunk_size, timings=not no_timings)
-    except BatchAborted as err:
-        click.echo(f"error: {err}", err=True)
-        sys.exit(EXIT_FAILED)
-    except KeyboardInterrupt:
-        click.echo(f"interrupted: finished chunks are kept in {out_dir / '.parts'}; run the "
-                   "same command with --resume to finish", err=True)
-        sys.exit(130)
+        with run_context(run_id), sigterm_as_interrupt():
+            try:
+                outcome = run_batch(input_dir, out_dir, workers=workers, engine=engine,
+                                    scheduler=scheduler, time_limit=time_limit, resume=resume,
+                                    csv=csv_out, progress=None if quiet else "auto",
+                                    chunk_size=chunk_size, timings=not no_timings,
+                                    run_id=run_id)
+            except KeyboardInterrupt:
+                if ctx.meta.get("taxopt.debug"):
+                    raise
+                log.warning("interrupted: finished chunks are kept in %s; run the same "
+                            "command with --resume to finish", out_dir / ".parts",
+                            extra={"exit_code": EXIT_INTERRUPTED})
+                sys.exit(EXIT_INTERRUPTED)
+            except Exception as err:
+                if ctx.meta.get("taxopt.debug"):
+                    raise
+                message, code = failure(err)
+                log.error(message, extra={"exit_code": code})
+                sys.exit(code)
+    finally:
+        detach(handler)
     if not quiet:
+        if outcome.finished_before:
+            click.echo(f"{outcome.out_dir}: the batch already finished (run "
+                       f"{outcome.run_id}); nothing to resume")
+            sys.exit(outcome.exit_code)
         counts = ", ".join(f"{n} {s}" for s, n in outcome.counts.items() if n)
         click.echo(f"{outcome.total} households: {counts or 'none'} "
                    f"({outcome.seconds:.1f} s)")
+        if outcome.rejected_rows:
+            click.echo(f"{outcome.rejected_rows} rows rejected without a household "
+                       "(see rejects.parquet)")
         if outcome.reused:
             click.echo(f"{outcome.reused} of them finished by the interrupted run")
         click.echo(f"wrote {', '.join(p.name for p in outcome.files)} in {outcome.out_dir}")
@@ -229,9 +295,16 @@ def report_cmd(out_dir: Path, output: Path | None) -> None:
               help="Keep the households' drift tolerances and bands (a plan that breaks one "
               "is a failed step).")
 @click.option("--no-plots", is_flag=True, help="With --out: tables and page, no figures.")
+@click.option("--population", type=click.Choice(["classic", "rich"]), default="classic",
+              show_default=True, help="rich: savers and retirees with monthly flows, "
+              "direct-indexing sleeves, drawdown regimes, reinvested distributions.")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="Override an optimizer option for the optimizer methods (repeatable).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
 def backtest_cmd(households: int, years: int, seed: int, out_dir: Path | None,
                  methods: tuple[str, ...], step_months: str, n_lots: int, workers: int, ci: str,
-                 keep_hard_rules: bool, no_plots: bool) -> None:
+                 keep_hard_rules: bool, no_plots: bool, population: str,
+                 settings: tuple[str, ...], quiet: bool) -> None:
     """Simulate households over years of markets under every method; compare after-tax wealth.
 
     Exit code 0 when the run completes (failed rebalances are counted in the
@@ -243,13 +316,66 @@ def backtest_cmd(households: int, years: int, seed: int, out_dir: Path | None,
     config = BacktestConfig(households=households, years=years, seed=seed,
                             methods=check_methods(methods), step_months=int(step_months),
                             n_lots=n_lots, workers=workers, ci=ci,
-                            keep_tolerance=keep_hard_rules, keep_bands=keep_hard_rules)
-    result = run_backtest(config)
+                            keep_tolerance=keep_hard_rules, keep_bands=keep_hard_rules,
+                            population=population, reinvest=population == "rich",
+                            options=tuple(_parse_options(settings).items()))
+    config.check()
+    if quiet or not sys.stderr.isatty():
+        result = run_backtest(config)
+    else:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+        with Progress("[progress.description]{task.description}", BarColumn(),
+                      MofNCompleteColumn(), TimeRemainingColumn(), transient=True,
+                      console=Console(stderr=True)) as bar:
+            task = bar.add_task(f"{households} households x {years} years", total=households)
+            result = run_backtest(config, progress=lambda done, n: bar.update(task,
+                                                                               completed=done))
     click.echo(text_report(result))
     if out_dir is not None:
         written = write_outputs(result, out_dir, plots=not no_plots)
         click.echo(f"wrote {', '.join(p.name for p in written)} in {out_dir}")
     sys.exit(EXIT_OK)
+
+
+@cli.command("frontier")
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              required=True, help="Folder for frontier.csv and frontier.png.")
+@click.option("--points", type=click.IntRange(min=2, max=200), default=20, show_default=True,
+              help="Plans along tracking_weight, from 0 (tax only) to 5 (back to target).")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="Override an option, e.g. --set location_weight=0.3 (repeatable).")
+@click.option("--no-plot", is_flag=True, help="Write the table only.")
+def frontier_cmd(scenario: Path, out_dir: Path, points: int, settings: tuple[str, ...],
+                 no_plot: bool) -> None:
+    """Tax against drift for one household: audited plans along tracking_weight.
+
+    Writes OUT/frontier.csv (one row per plan) and OUT/frontier.png (the default
+    weight marked). Exit code 0 when every plan solved, 1 otherwise, 2 for bad input.
+    """
+    from .domain import from_file
+    from .frontier import frontier, write_outputs
+    from .options import Options
+
+    hh = from_file(scenario)
+    changes = _parse_options(settings)
+    opts = (Options.from_dict({**hh.options.as_dict(), **changes}, hh.household_id)
+            if changes else hh.options)
+    f = frontier(hh, opts, points=points)
+    written = write_outputs(f, out_dir, plot=not no_plot)
+    click.echo(f"{hh.household_id}: {len(f.points)} plans in {f.seconds:.2f} s "
+               f"({f.warm_solves} warm re-solves)")
+    click.echo(f"{'weight':>8}  {'tax $':>12}  {'drift %':>8}  {'off target %':>12}  "
+               f"{'traded $':>12}  audit")
+    for p in f.points:
+        mark = "  <- default" if p.is_default else ""
+        audit = "ok" if p.audit_ok else p.status
+        click.echo(f"{p.weight:8.4g}  {p.tax:12,.2f}  {p.drift_pct:8.3f}  "
+                   f"{p.off_target_pct:12.3f}  {p.turnover:12,.0f}  {audit}{mark}")
+    click.echo(f"wrote {', '.join(p.name for p in written)} in {out_dir}")
+    sys.exit(EXIT_OK if all(p.audit_ok for p in f.points) else EXIT_FAILED)
 
 
 def main() -> None:

@@ -16,36 +16,52 @@ def print_result(result: Result, out_dir: Path | None = None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(width=None if sys.stdout.isatty() else 132)
+    from .output import printable
+
+    # ids and messages come from the input: never markup, never a raw control character
+    console = Console(width=None if sys.stdout.isatty() else 132, markup=False,
+                      highlight=False, emoji=False)
     cols = result.trade_columns()
     hh = result.household
-    table = Table(title=f"{hh.household_id}: {len(result.orders)} orders", title_justify="left")
+    table = Table(title=f"{printable(hh.household_id)}: {len(result.orders)} orders",
+                  title_justify="left")
     headers = {"account_id": "account", "symbol": "symbol", "side": "side", "shares": "shares",
                "price": "price", "value": "value", "lot_id": "lot", "term": "term",
                "realized_gain": "gain", "est_tax": "est. tax"}
     for name, header in headers.items():
         table.add_column(header, no_wrap=True, justify="right" if name in (
             "shares", "price", "value", "realized_gain", "est_tax") else "left")
-    for i in range(len(result.orders)):
-        table.add_row(*[_shares(cols[n][i]) if n == "shares" else _fmt(cols[n][i])
+    n_rows = len(cols["side"])      # the orders, then goal-level withdraw / deposit rows
+    for i in range(n_rows):
+        table.add_row(*["" if cols[n][i] != cols[n][i] else
+                        _shares(cols[n][i]) if n == "shares" else _fmt(cols[n][i])
                         for n in headers])
-    if len(result.orders):
+    if n_rows:
         console.print(table)
     s = result.summary()
-    console.print(f"[bold]status[/bold] {s['status']}" + (f": {s['message']}" if s["message"]
-                                                          else ""))
+    console.print(f"status {s['status']}" + (f": {printable(s['message'])}" if s["message"]
+                                              else ""))
     console.print(f"est. tax added this year {_usd(s['est_tax'])}  (realized short-term "
                   f"{_usd(s['realized_short_term'])}, long-term "
                   f"{_usd(s['realized_long_term'])}; turnover {_usd(s['turnover'])})")
+    if s.get("funding"):
+        console.print(f"tax on retirement-account payouts {_usd(s['est_tax_distributions'])}; "
+                      f"total {_usd(s['est_tax_total'])}")
+        for f in s["funding"]:
+            moved = (f"paid out {_usd(f['withdraw'])}" if f["withdraw"] else
+                     f"took in {_usd(f['deposit'])}")
+            console.print(f"  {f['account_id']} ({f['tax_type']}): {moved}; tax of its sales "
+                          f"{_usd(f['sale_tax'])}, on its payout {_usd(f['distribution_tax'])}")
     for gid, g in s["goals"].items():
-        console.print(f"goal {gid}: drift {g['drift_before']:.2%} -> {g['drift_after']:.2%}"
+        console.print(f"goal {printable(gid)}: drift {g['drift_before']:.2%} -> "
+                      f"{g['drift_after']:.2%}"
                       + (f" (tolerance {g['drift_tolerance']:.2%})" if g["drift_tolerance"]
                          else ""))
         drift = Table()
         for name in ("class", "target", "before", "after"):
             drift.add_column(name, justify="left" if name == "class" else "right")
         for cls, t in g["targets"].items():
-            drift.add_row(cls, f"{t:.2%}", f"{g['weights_before'][cls]:.2%}",
+            drift.add_row(printable(cls), f"{t:.2%}", f"{g['weights_before'][cls]:.2%}",
                           f"{g['weights_after'][cls]:.2%}")
         console.print(drift)
     if "location" in s:
@@ -55,17 +71,20 @@ def print_result(result: Result, out_dir: Path | None = None) -> None:
                       f" ({loc['added']:+,.0f}, present value over {loc['horizon_years']:g} "
                       "years)")
     for w in s["wash_sale_restrictions"]:
-        console.print(f"wash sale: do not buy {', '.join(w['symbols'])} before "
+        console.print(f"wash sale: do not buy {printable(', '.join(w['symbols']))} before "
                       f"{w['do_not_buy_before']}")
     for reason in result.reasons:
-        console.print(f"[red]infeasible[/red]: {reason}")
+        console.print(f"infeasible: {printable(reason)}")
     if out_dir is not None:
         console.print(f"wrote {out_dir / 'trades.csv'} and {out_dir / 'summary.json'}")
 
 
 def _fmt(v: object) -> str:
-    """Money with cents; text as it is."""
-    return f"{v:,.2f}" if isinstance(v, float | int) and not isinstance(v, bool) else str(v)
+    """Money with cents; text as it is, control characters escaped."""
+    from .output import printable
+
+    return (f"{v:,.2f}" if isinstance(v, float | int) and not isinstance(v, bool)
+            else printable(str(v)))
 
 
 def _usd(v: float) -> str:

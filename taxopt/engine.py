@@ -1,7 +1,9 @@
 """The pipeline of one household: build, solve, decode, audit. No I/O here.
 
 Every stage is timed; every plan leaves through the audit, and a plan that
-fails it is replaced by an `error` result that says why.
+fails it is replaced by an `error` result that says why. `rebalance` runs the
+whole pipeline from a household; `solve` takes an already built model (an
+embedding user's, with extra terms or constraints) through the same steps.
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ from .audit import Assessment, assess, violations
 from .decode import decode
 from .decode.rounding import RoundedTrades
 from .domain.household import Household
+from .domain.orders import Orders
+from .errors import InvalidOptions
 from .model.builder import RebalanceModel, build
 from .options import Options
-from .plan.orders import Orders
 from .plan.report import summary_record, trade_columns
 
 if TYPE_CHECKING:
-    from .api.plan import Plan
+    import pandas as pd
 
 
 @dataclass(slots=True, eq=False)
@@ -56,18 +59,11 @@ class Result:
     def ok(self) -> bool:
         return self.status in ("optimal", "feasible")
 
-    @property
-    def plan(self) -> Plan:
-        """The plan as pandas objects indexed by named levels (`taxopt.api.plan_of`)."""
-        from .api.plan import plan_of
-
-        return plan_of(self)
-
     def trade_columns(self) -> dict[str, list[Any]]:
         """The trade list as columns in the contract's order."""
         return trade_columns(self.household, self.orders, self.assessment, self.order_reasons)
 
-    def trades(self):
+    def trades(self) -> pd.DataFrame:
         """The trade list as a pandas DataFrame (contract columns)."""
         import pandas as pd
 
@@ -103,7 +99,9 @@ class Result:
 
         a, hh = self.assessment, self.household
         h, d = opts.location_horizon_years, opts.discount_rate
-        cash_now = a.cash_before + hh.accounts.cash_flow
+        from .plan.reasons import account_flow
+
+        cash_now = a.cash_before + account_flow(hh, a)   # flows as the plan placed them
         before = account_after_tax_values(hh, a.holdings_before, cash_now, h, d)
         after = account_after_tax_values(hh, a.holdings_after, a.cash_after, h, d)
         for i, aid in enumerate(hh.accounts.account_id):
@@ -139,7 +137,60 @@ def rebalance(household: Household, options: Options | None = None, **changes: A
     timings["build"] = t1 - t0
     sol = solve_program(model.program, opts, deadline)
     timings["solve"] = time.perf_counter() - t1
-    return finish(model, sol, opts, timings)
+    return with_relief(finish(model, sol, opts, timings), opts, _solve_free)
+
+
+SOLVE_KNOBS = frozenset({"adapter", "solver", "time_limit", "mip_rel_gap", "min_trade_value"})
+"""Options that a solve may change without rebuilding the program."""
+
+
+def solve_options(model: RebalanceModel, changes: dict[str, Any]) -> Options:
+    """The model's options with solve-time knobs changed; other knobs are refused.
+
+    Raises
+    ------
+    InvalidOptions
+        For a knob that changes the program (weights, tax model, rules): those
+        need ``taxopt.build(household, options.replace(...))``.
+    """
+    given = {k: v for k, v in changes.items() if v is not None}
+    for key in sorted(given):
+        if key not in SOLVE_KNOBS:
+            raise InvalidOptions(model.household.household_id, "solve", key,
+                                 "changes the program; build a new model with "
+                                 "taxopt.build(household, options.replace(...)) "
+                                 f"(a solve may change {', '.join(sorted(SOLVE_KNOBS))})")
+    if given.get("adapter") == "cvxpy" and "solver" not in given \
+            and model.options.adapter != "cvxpy":
+        given["solver"] = "HIGHS"
+    return model.options.replace(**given) if given else model.options
+
+
+def solve(model: RebalanceModel, adapter: str | None = None, solver: str | None = None,
+          **changes: Any) -> Result:
+    """Solve a built model with one of taxopt's adapters, then decode and audit.
+
+    Parameters
+    ----------
+    model
+        From `taxopt.build` (or `taxopt.model.build`).
+    adapter
+        ``"highs"`` (direct, fast; the default) or ``"cvxpy"``.
+    solver
+        The cvxpy solver name when ``adapter="cvxpy"`` (``"HIGHS"`` by default).
+    **changes
+        Solve-time options: ``time_limit``, ``mip_rel_gap``, ``min_trade_value``.
+
+    Returns
+    -------
+    Result
+        Audited like `rebalance`'s.
+    """
+    opts = solve_options(model, {"adapter": adapter, "solver": solver, **changes})
+    t0 = time.perf_counter()
+    sol = solve_program(model.program, opts)
+    timings = {"solve": time.perf_counter() - t0}
+    return with_relief(finish(model, sol, opts, timings), opts, _solve_free)
 
 
 Check = Callable[[RoundedTrades], list[str]]
@@ -191,26 +242,41 @@ def finish(model: RebalanceModel, sol: Solution, opts: Options, timings: dict[st
         return res
     status = "optimal" if sol.status == Status.OPTIMAL else "feasible"
     message = "" if status == "optimal" else f"solver stopped early: {sol.message}"
-    result = Result(hh, status, message, orders, a, sol, model, timings=timings)
-    if opts.lot_relief != "optimal":
-        result.lot_relief = _relief_difference(hh, opts, a)
+    return Result(hh, status, message, orders, a, sol, model, timings=timings)
+
+
+def with_relief(result: Result, opts: Options,
+                solve_free: Callable[[RebalanceModel, Options], Result | None]) -> Result:
+    """Add the cost of a forced lot order to a result (nothing when lots are free).
+
+    ``solve_free`` solves the same model without the forced order (see
+    `RebalanceModel.without_lot_order`) the way the result was solved, so an
+    embedding model's own terms and constraints hold in both; None when it cannot.
+    """
+    if result.ok and result.model is not None and opts.lot_relief != "optimal":
+        free = solve_free(result.model.without_lot_order(), opts.replace(lot_relief="optimal"))
+        result.lot_relief = relief_difference(result.assessment, opts.lot_relief, free)
     return result
 
 
-def _relief_difference(hh: Household, opts: Options, forced: Assessment) -> dict[str, Any]:
+def _solve_free(model: RebalanceModel, opts: Options) -> Result:
+    """The engine's way: solve the program, decode and audit (no further comparison)."""
+    return finish(model, solve_program(model.program, opts), opts, {})
+
+
+def relief_difference(forced: Assessment, method: str, free: Result | None) -> dict[str, Any]:
     """What the forced custodian method costs against the optimizer's own lot choice.
 
     Both plans' drift is reported beside their tax: when the forced order makes
     selling dearer, the plan may also rebalance less, and the tax difference alone
     would flatter it.
     """
-    free = rebalance(hh, opts.replace(lot_relief="optimal"))
-    out: dict[str, Any] = {"method": opts.lot_relief,
+    out: dict[str, Any] = {"method": method,
                            "est_tax": round(forced.est_tax, 2) + 0.0,
                            "drift_after": round(float(forced.drift_after.max()), 6),
                            "optimal_est_tax": None, "optimal_drift_after": None,
                            "difference": None}
-    if free.ok:
+    if free is not None and free.ok:
         best = free.assessment
         out.update(optimal_est_tax=round(best.est_tax, 2) + 0.0,
                    optimal_drift_after=round(float(best.drift_after.max()), 6),

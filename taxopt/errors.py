@@ -6,6 +6,41 @@ the input without reading a traceback.
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
+# What a terminal or a log line must never receive raw from the input: C0 and C1 controls
+# (newline, ESC of ANSI and OSC sequences, DEL), line and paragraph separators, and the
+# bidirectional overrides that make one id look like another.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+SHOWN_MAX = 80      # characters of an input value echoed in a message
+
+
+def printable(text: object, limit: int = SHOWN_MAX) -> str:
+    """A value as a message may show it: controls escaped, at most ``limit`` characters.
+
+    Only a bounded prefix is ever examined, so a huge value costs nothing to show.
+    """
+    raw = text if isinstance(text, str) else str(text)
+    cut = len(raw) > limit
+    head = raw[:limit]
+    if _UNPRINTABLE.search(head):
+        head = _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"),
+                                head)
+    return f"{head}... ({len(raw):,} characters)" if cut else head
+
+
+def unprintable_at(text: str) -> int:
+    """Position of the first character `printable` would escape, or -1."""
+    m = _UNPRINTABLE.search(text)
+    return m.start() if m else -1
+
+
+def char_name(ch: str) -> str:
+    """'U+001B' plus the character's name where Unicode gives one."""
+    name = unicodedata.name(ch, "")
+    return f"U+{ord(ch):04X}" + (f" {name}" if name else "")
+
 
 class TaxoptError(Exception):
     """Base of every error taxopt raises on purpose."""
@@ -26,10 +61,10 @@ class InvalidInput(TaxoptError):
 
     def line(self) -> str:
         """The one-line message shown to users."""
-        where = f"household {self.household}" if self.household else "input"
-        rec = f": {self.record}" if self.record else ""
-        fld = f": field '{self.field}'" if self.field else ""
-        return f"{where}{rec}{fld}: {self.problem}"
+        where = f"household {printable(self.household)}" if self.household else "input"
+        rec = f": {printable(self.record, 4 * SHOWN_MAX)}" if self.record else ""
+        fld = f": field '{printable(self.field)}'" if self.field else ""
+        return f"{where}{rec}{fld}: {printable(self.problem, 12 * SHOWN_MAX)}"
 
 
 class InvalidOptions(InvalidInput):

@@ -21,7 +21,9 @@ def explain_infeasible(prog: Program, options: Options) -> list[str]:
     elastic = [r for r in prog.rows.values() if r.elastic]
     if not elastic:
         return []
-    relaxed = Program(vars=dict(prog.vars), rows={}, terms={}, n=prog.n)  # costs dropped
+    relaxed = prog.copy()  # the rows are rebuilt below, the costs dropped
+    relaxed.rows, relaxed.terms, relaxed.quadratic, relaxed.proxies = {}, {}, {}, set()
+    relaxed.pieces = []
     slack_of: list[tuple[object, int, int]] = []
     cost = []
     for r in prog.rows.values():

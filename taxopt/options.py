@@ -10,7 +10,8 @@ import dataclasses
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
-from .errors import InvalidOptions
+from .errors import InvalidOptions, printable
+from .limits import DAYS_MAX, MONEY_MAX, OPTION_MAX, shown
 
 Adapter = Literal["highs", "cvxpy"]
 
@@ -66,7 +67,9 @@ class Options:
         fastest; it overvalues losses beyond what the year can use).
     carryforward_value
         Dollars of objective credited per dollar of net loss carried to later
-        years (e.g. 0.15: the long-term rate, discounted). 0 values it at nothing.
+        years; 0 values it at nothing. None (the default): its present value, the
+        household's long-term rate discounted at ``discount_rate`` over the
+        expected years until it is used (`taxopt.model.taxes.CARRYFORWARD_YEARS`).
     max_realized_short_term, max_realized_long_term
         Caps on the plan's net realized short- / long-term gains (dollars); None: no cap.
     max_tax
@@ -78,8 +81,11 @@ class Options:
         and this fraction of the lot's value; smaller losses are valued at zero, so
         their lots are sold only when the rebalance needs them.
     protect_long_term_days
-        Lots at a gain that turn long-term within this many days are not sold:
-        waiting saves the rate difference.
+        Lots at a short-term gain that turn long-term within this many days carry a
+        price: selling one now is charged what waiting would save, the rate gap
+        ``short_term_rate - long_term_rate`` on its gain, discounted over the days
+        left at ``discount_rate``. Such a lot is avoided when another is cheaper and
+        still sold when it is the cheapest (or only) way; 0 turns the price off.
     lot_relief
         ``"optimal"`` (specific identification chosen by the optimizer) or a forced
         custodian method: ``"fifo"``, ``"hifo"``, ``"min_tax"``; the summary reports
@@ -105,7 +111,7 @@ class Options:
     drag_horizon_years: float = 5.0
     min_trade_value: float = 10.0
     tax_model: Literal["exact", "lot"] = "exact"
-    carryforward_value: float = 0.0
+    carryforward_value: float | None = None
     max_realized_short_term: float | None = None
     max_realized_long_term: float | None = None
     max_tax: float | None = None
@@ -150,38 +156,58 @@ class Options:
                      "min_trade_value", "time_limit", "mip_rel_gap", "carryforward_value",
                      "harvest_min_loss", "harvest_min_loss_pct", "tracking_te_weight"):
             value = getattr(self, name)
+            if value is None and name == "carryforward_value":
+                continue
             if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
-                raise bad(name, f"must be a number, got {value!r}")
+                raise bad(name, f"must be a number, got {_echo(value)}")
             if value < 0 or value == float("inf"):
-                raise bad(name, f"must be a finite number >= 0, got {value!r}")
+                raise bad(name, f"must be a finite number >= 0, got {_echo(value)}")
+            if value > OPTION_MAX[name]:
+                raise bad(name, f"exceeds taxopt's limit of {shown(OPTION_MAX[name])}, got "
+                                f"{_echo(value)}")
         for name in ("max_realized_short_term", "max_realized_long_term", "max_tax"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool)
                                       or not isinstance(value, int | float)
                                       or value != value or abs(value) == float("inf")):
-                raise bad(name, f"must be a finite number or null, got {value!r}")
+                raise bad(name, f"must be a finite number or null, got {_echo(value)}")
+            if value is not None and abs(value) > MONEY_MAX:
+                raise bad(name, f"exceeds taxopt's limit of {shown(MONEY_MAX)} for money, "
+                                f"got {_echo(value)}")
         if not isinstance(self.no_short_term_gains, bool):
             raise bad("no_short_term_gains", f"must be true or false, got "
-                      f"{self.no_short_term_gains!r}")
+                      f"{_echo(self.no_short_term_gains)}")
         if (isinstance(self.protect_long_term_days, bool)
                 or not isinstance(self.protect_long_term_days, int)
-                or self.protect_long_term_days < 0):
-            raise bad("protect_long_term_days", f"must be a whole number of days >= 0, got "
-                      f"{self.protect_long_term_days!r}")
+                or not 0 <= self.protect_long_term_days <= DAYS_MAX):
+            raise bad("protect_long_term_days", f"must be a whole number of days from 0 to "
+                      f"{shown(DAYS_MAX)}, got {_echo(self.protect_long_term_days)}")
         if self.lot_relief not in ("optimal", "fifo", "hifo", "min_tax"):
             raise bad("lot_relief", "must be 'optimal', 'fifo', 'hifo' or 'min_tax', got "
-                      f"{self.lot_relief!r}")
+                      f"{_echo(self.lot_relief)}")
         if self.time_limit <= 0:
             raise bad("time_limit", f"must be > 0, got {self.time_limit!r}")
         if self.tracking not in ("l1", "quadratic"):
-            raise bad("tracking", f"must be 'l1' or 'quadratic', got {self.tracking!r}")
+            raise bad("tracking", f"must be 'l1' or 'quadratic', got {_echo(self.tracking)}")
         if self.tax_model not in ("exact", "lot"):
-            raise bad("tax_model", f"must be 'exact' or 'lot', got {self.tax_model!r}")
+            raise bad("tax_model", f"must be 'exact' or 'lot', got {_echo(self.tax_model)}")
         if self.adapter not in ("highs", "cvxpy"):
-            raise bad("adapter", f"must be 'highs' or 'cvxpy', got {self.adapter!r}")
+            raise bad("adapter", f"must be 'highs' or 'cvxpy', got {_echo(self.adapter)}")
         if not isinstance(self.solver, str):
-            raise bad("solver", f"must be a cvxpy solver name, got {self.solver!r}")
+            raise bad("solver", f"must be a cvxpy solver name, got {_echo(self.solver)}")
 
     def as_dict(self) -> dict[str, Any]:
         """The knobs as plain values, for manifests and summaries."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def _echo(value: Any) -> str:
+    """A bad option value for a message: a short repr of a scalar, else its kind (never
+    the repr of a huge structure)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        return "an integer too large to show"
+    if isinstance(value, str):
+        return repr(value) if len(value) <= 40 else repr(printable(value, 40))
+    if value is None or isinstance(value, bool | int | float):
+        return repr(value)
+    return f"a {type(value).__name__}"

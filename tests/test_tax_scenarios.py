@@ -279,21 +279,33 @@ def test_fifo_relief_sells_oldest_lots_first_and_reports_its_cost():
 
 
 # --- 7. protection of lots about to turn long-term -------------------------------------
-def test_lot_turning_long_term_in_five_days_is_not_sold():
+def test_lot_turning_long_term_in_five_days_carries_the_rate_gap():
     # California rates 54.1 % / 37.1 %. LT-SMH-02 (110 sh bought 2025-11-28 @ $268.50,
     # +27.9 %) is long-term from 2026-11-29, 5 days after as_of. Per dollar sold:
     #   LT-SMH-02 today 0.541 x 0.279 = 0.151 (in 5 days 0.371 x 0.279 = 0.104)
     #   LT-VTI-02 0.371 x 0.647 = 0.240, LT-SMH-01 0.371 x 0.691 = 0.256,
     #   LT-VTI-01 0.371 x 0.797 = 0.296: more than the 0.20 a dollar of drift is worth.
-    # Protected (default 30 days), the plan sells no equity and waits; us_equity stays
-    # 72.4 % (target 70 %), within the 5 % tolerance.
+    # Protection is a price: selling LT-SMH-02 now also costs what waiting would save,
+    # (0.541 - 0.371) x 0.279 = 0.047 a dollar, so 0.198 in all. (It used to be a wall;
+    # the old test asserted that nothing is sold.)
+    # At the default 0.20 a dollar of drift that is still worth it: 33 shares are sold.
     _, _, frame, s = run("tax_protect_long_term")
-    assert (frame.side == "sell").sum() == 0
-    assert s["est_tax"] == 0.0
-    goal = s["goals"]["growth"]
+    assert sold(frame) == {"LT-SMH-02": 33.0}
+    assert s["est_tax"] == 1854.93
+    # The charge: 0.17 x gain on what the LP sells (a little under 33 shares before
+    # whole-share rounding), discounted 5 days at 4 %: about $576 of objective.
+    assert 570.0 < s["objective"]["protection"] < 583.0
+    # At 0.18 a dollar of drift (tracking_weight 0.09) the protected lot is dearer
+    # than the drift (0.198 > 0.18) and the plan waits; unprotected it is not
+    # (0.151 < 0.18) and the lot is sold.
+    _, _, frame9, s9 = run("tax_protect_long_term", tracking_weight=0.09)
+    assert (frame9.side == "sell").sum() == 0
+    assert s9["est_tax"] == 0.0
+    goal = s9["goals"]["growth"]
     assert goal["drift_after"] <= goal["drift_tolerance"]
-    _, _, frame5, _ = run("tax_protect_long_term", protect_long_term_days=5)
-    assert "LT-SMH-02" not in sold(frame5)
+    _, _, frame0, _ = run("tax_protect_long_term", tracking_weight=0.09,
+                          protect_long_term_days=0)
+    assert sold(frame0) == {"LT-SMH-02": 33.0}
 
 
 def test_unprotected_lot_is_sold_at_the_short_term_rate():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..model.program import Program
 from ..options import Options
 from .base import Solution, Status
@@ -14,29 +16,27 @@ def solve_program(prog: Program, options: Options, deadline: Deadline | None = N
 
     A program with quadratic terms and integers is a MIQP, which HiGHS does not solve
     (nor cvxpy's HiGHS interface): the integers are chosen first on the linear program
-    with the proxy terms (the L1 tracking penalty), then fixed, and the QP is solved.
+    with the stand-in terms (the L1 tracking penalty), then fixed, and the QP is solved.
     """
     deadline = deadline or Deadline(options.time_limit)
     if prog.quadratic and prog.is_mip:
-        import numpy as np
-
-        first = _solve_one(prog.without(quadratic=True), options, deadline)
+        first = choose_integers(prog, options, deadline)
         if not first.status.has_solution:
             return first
-        fixed = prog.without(terms=prog.proxies)
-        fixed.vars = dict(fixed.vars)
-        for name, block in prog.vars.items():
-            if np.any(block.integer):
-                z = np.round(first.x[block.slice])
-                fixed.vars[name] = type(block)(name, block.start, block.size, z, z, False)
-        fixed.pieces = []
-        second = _solve_one(fixed, options, deadline)
+        ints = np.flatnonzero(prog.integrality())
+        second = _solve_one(prog.quadratic_stage().with_integers_fixed(first.x[ints]), options,
+                            deadline)
         second.solver_seconds += first.solver_seconds
         second.message = (second.message + "; integers fixed by the linear stage").strip("; ")
         return second
-    if prog.quadratic:
-        return _solve_one(prog.without(terms=prog.proxies), options, deadline)
-    return _solve_one(prog, options, deadline)
+    return _solve_one(prog.quadratic_stage(), options, deadline)
+
+
+def choose_integers(prog: Program, options: Options, deadline: Deadline | None = None
+                    ) -> Solution:
+    """The linear stage: the program with the stand-ins in place of its quadratic terms,
+    solved as a (mixed-integer) LP; its integer values are the ones the QP keeps."""
+    return _solve_one(prog.linear_stage(), options, deadline or Deadline(options.time_limit))
 
 
 def _solve_one(prog: Program, options: Options, deadline: Deadline) -> Solution:
@@ -52,4 +52,4 @@ def _solve_one(prog: Program, options: Options, deadline: Deadline) -> Solution:
     return solve_highs(prog, options, deadline)
 
 
-__all__ = ["Deadline", "Solution", "Status", "solve_program"]
+__all__ = ["Deadline", "Solution", "Status", "choose_integers", "solve_program"]

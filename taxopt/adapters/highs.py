@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import time
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -20,12 +21,15 @@ from .condense import Condensed, condense
 
 _COLWISE, _MINIMIZE, _TRIANGULAR = 1, 1, 1
 
+Highs = Any
+"""A raw highspy ``_Highs`` instance (the binding is untyped)."""
+
 
 @functools.cache
 def _version() -> str:
     import highspy
 
-    h = highspy._Highs()
+    h = highspy._Highs()  # type: ignore[attr-defined]
     return f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
 
 
@@ -33,7 +37,7 @@ PRESOLVE_MAX_COLUMNS = 2000
 _SCHEDULER_RESET: list[bool] = []
 
 
-def new_highs(options: Options, is_mip: bool, n_cols: int = 0):
+def new_highs(options: Options, is_mip: bool, n_cols: int = 0) -> Highs:
     """A silent single-thread HiGHS instance with the time limit and gap set.
 
     Presolve is off for the LPs (measured: 5.3 ms against 6.2 ms a typical household,
@@ -42,7 +46,7 @@ def new_highs(options: Options, is_mip: bool, n_cols: int = 0):
     """
     import highspy
 
-    h = highspy._Highs()  # the raw binding: no Python callbacks, no banner on stdout
+    h = highspy._Highs()  # type: ignore[attr-defined]  # the raw binding: no callbacks, no banner
     h.setOptionValue("output_flag", False)
     h.setOptionValue("presolve", "off")
     if not _SCHEDULER_RESET:
@@ -61,12 +65,12 @@ def new_highs(options: Options, is_mip: bool, n_cols: int = 0):
     return h
 
 
-def mip_presolve(h, n_cols: int) -> None:
+def mip_presolve(h: Highs, n_cols: int) -> None:
     """Presolve helps HiGHS's branch and bound on small programs, not on large books."""
     h.setOptionValue("presolve", "on" if n_cols <= PRESOLVE_MAX_COLUMNS else "off")
 
 
-def pass_program(h, prog: Program) -> None:
+def pass_program(h: Highs, prog: Program) -> None:
     """Load the program into a HiGHS instance as it is (pointer form, CSC arrays)."""
     A, lo, hi = prog.matrix("csc")
     c, const = prog.cost()
@@ -125,7 +129,7 @@ def solve_highs(prog: Program, options: Options, deadline: Deadline | None = Non
     return solve_loaded(h, prog, clock, loaded)
 
 
-def solve_loaded(h, prog: Program, deadline: Deadline, loaded: Condensed) -> Solution:
+def solve_loaded(h: Highs, prog: Program, deadline: Deadline, loaded: Condensed) -> Solution:
     """Solve a program already loaded into ``h`` (by `load_program`)."""
     from .branch import search
 
@@ -145,10 +149,10 @@ class HighsSession:
     Every `solve` gets the whole time limit, however long the instance has lived.
     """
 
-    def __init__(self, options: Options):
+    def __init__(self, options: Options) -> None:
         self.options = options
-        self._h = None
-        self._shape: tuple | None = None
+        self._h: Highs = None
+        self._shape: tuple[object, ...] | None = None
         self._basis = None
         self.warm_solves = 0
 
@@ -173,7 +177,7 @@ class HighsSession:
 TIME_LIMIT_MESSAGE = "time limit reached"
 
 
-def timed_run(h, prog: Program, deadline: Deadline, relaxed: bool = False) -> Solution:
+def timed_run(h: Highs, prog: Program, deadline: Deadline, relaxed: bool = False) -> Solution:
     """One ``run()`` given the time that is left on taxopt's clock.
 
     HiGHS compares its ``time_limit`` with a run clock that accumulates over the
@@ -190,7 +194,7 @@ def timed_run(h, prog: Program, deadline: Deadline, relaxed: bool = False) -> So
     return read_solution(h, prog, time.perf_counter() - t0, relaxed=relaxed)
 
 
-def read_solution(h, prog: Program, seconds: float, relaxed: bool = False) -> Solution:
+def read_solution(h: Highs, prog: Program, seconds: float, relaxed: bool = False) -> Solution:
     """Map HiGHS's model status onto taxopt's status vocabulary."""
     import highspy
 

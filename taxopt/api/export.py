@@ -1,66 +1,23 @@
-"""Write a model's program as an MPS or LP file through HiGHS, for any other solver.
+"""Write a model's program as an MPS or LP file, for any other solver.
 
-Columns are named ``<block>_<i>`` (``sell_0``, ``buy_3``, ``wash_1``) and rows
-``<block>_<i>`` (``cash_0``, ``tolerance_2``), in the order of
-`taxopt.model.program.Program`; the objective is the sum of the program's terms
-with their constant as the objective offset.
+The file is written by `taxopt.adapters.export.write_program` (HiGHS): columns
+``<block>_<i>`` (``sell_0``, ``buy_3``), rows ``<block>_<i>`` (``cash_0``), the
+objective the sum of the program's terms with their constant as the offset.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from ..model.builder import RebalanceModel
-
-_FORMATS = {".mps": "MPS", ".lp": "LP"}
+from ..adapters.export import write_program
+from ..model.builder import RebalanceModel
 
 
 def write_model(model: RebalanceModel, path: str | os.PathLike[str], suffix: str) -> Path:
-    """Write ``model``'s program to ``path`` in the format of ``suffix`` (``.mps``/``.lp``).
-
-    HiGHS picks the format from the file name, so a path with another suffix is
-    written through a temporary file of the right one.
-
-    Returns
-    -------
-    pathlib.Path
-        The file written.
-
-    Raises
-    ------
-    OSError
-        When HiGHS cannot write the file.
-    """
-    from ..adapters.highs import new_highs, pass_program
-
-    if suffix not in _FORMATS:
-        raise ValueError(f"unknown model format {suffix!r}; use one of {sorted(_FORMATS)}")
-    prog = model.program
-    h = new_highs(model.options, prog.is_mip, prog.n)
-    pass_program(h, prog)
-    for block in prog.vars.values():
-        for i in range(block.size):
-            h.passColName(block.start + i, f"{block.name}_{i}")
-    at = 0
-    for name, rows in prog.rows.items():
-        safe = name.replace("-", "_")
-        for i in range(rows.A.shape[0]):
-            h.passRowName(at + i, f"{safe}_{i}")
-        at += rows.A.shape[0]
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / f"model{suffix}"
-        status = h.writeModel(str(out))
-        if not out.exists():
-            raise OSError(f"HiGHS could not write {_FORMATS[suffix]} file {target} ({status})")
-        shutil.move(str(out), target)
-    return target
+    """Write ``model``'s program to ``path`` in the format of ``suffix`` (``.mps``/``.lp``);
+    see `taxopt.adapters.export.write_program`."""
+    return write_program(model.program, model.options, path, suffix)
 
 
 def write_mps(model: RebalanceModel, path: str | os.PathLike[str]) -> Path:

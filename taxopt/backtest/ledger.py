@@ -55,7 +55,7 @@ from ..domain.household import (
     RecentTrades,
     TaxProfile,
 )
-from ..plan.orders import Orders
+from ..domain.orders import Orders
 from ..tax.holding import is_long_term
 from ..tax.netting import NettedYear, net_year
 from ..tax.wash import WASH_WINDOW_DAYS
@@ -104,6 +104,14 @@ class Ledger:
         self.r_account, self.r_security = r.account.copy(), r.security.copy()
         self.r_buy, self.r_shares = r.is_buy.copy(), r.shares.copy()
         self.r_date, self.r_gain = r.date.copy(), r.realized_gain.copy()
+        # a recent sale's term (the contract's recent trades do not say: short assumed)
+        self.r_long = np.zeros(len(r.account), bool)
+        # a recent loss sale's shares not yet replaced, and its loss per share
+        loss = ~r.is_buy & (r.realized_gain < 0)
+        self.r_open = np.where(loss, r.shares, 0.0)
+        self.r_lps = np.where(loss, -r.realized_gain / np.maximum(r.shares, 1e-12), 0.0)
+        self.reinvested = 0.0          # distributions reinvested (dividend reinvestment)
+        self.washed_after = 0.0        # losses disallowed by a later reinvestment
 
     # --- views -------------------------------------------------------------------------
     def profile(self) -> TaxProfile:
@@ -131,6 +139,17 @@ class Ledger:
         total = goal.sum(axis=1, keepdims=True)
         w = np.divide(goal, total, out=np.zeros_like(goal), where=total > 0)
         return float(np.abs(w - hh.goals.target).max())
+
+    def goal_weights(self) -> tuple[np.ndarray, np.ndarray]:
+        """Goals x classes weights (cash included) and each goal's value."""
+        hh = self.base
+        cls = self.holdings() @ hh.securities.exposure
+        cls[:, hh.cash_class] += self.cash
+        goal = np.zeros((len(hh.goals), cls.shape[1]))
+        np.add.at(goal, hh.accounts.goal, cls)
+        total = goal.sum(axis=1)
+        w = np.divide(goal, total[:, None], out=np.zeros_like(goal), where=total[:, None] > 0)
+        return w, total
 
     def after_tax_risky_share(self) -> float:
         """Share of the after-tax value (IRA dollars at 1 - ordinary rate, liquidation tax
@@ -233,12 +252,17 @@ class Ledger:
         return out
 
     # --- market ------------------------------------------------------------------------
-    def move(self, total_return: np.ndarray, dist_fraction: np.ndarray) -> None:
+    def move(self, total_return: np.ndarray, dist_fraction: np.ndarray,
+             as_of: np.datetime64 | None = None,
+             reinvest: bool | np.ndarray = False) -> None:
         """One step of the market: pay distributions, then move prices.
 
         ``total_return`` per security over the step; ``dist_fraction`` per
         security: the distribution per dollar of start-of-step price (``yield x
         months / 12``). The price moves by ``total_return - dist_fraction``.
+        With ``reinvest`` (True, or a mask per security) the distributions buy the same
+        security on ``as_of`` at the new price (dividend reinvestment, see `reinvest`);
+        they are taxed the same.
         """
         sec = self.base.securities
         paid = self.shares * self.price[self.security] * dist_fraction[self.security]
@@ -248,6 +272,60 @@ class Ledger:
         self.dist_qualified += float(np.sum(paid[taxed] * q[taxed]))
         self.dist_ordinary += float(np.sum(paid[taxed] * (1.0 - q[taxed])))
         self.price = np.maximum(self.price * (1.0 + total_return - dist_fraction), 1e-6)
+        mask = np.broadcast_to(np.asarray(reinvest, bool), (self.n_sec,))
+        if mask.any() and as_of is not None:
+            amount = np.zeros((self.n_acc, self.n_sec))
+            np.add.at(amount, (self.account, self.security), paid * mask[self.security])
+            self.reinvest(np.datetime64(as_of, "D"), amount)
+
+    def reinvest(self, date: np.datetime64, amount: np.ndarray) -> None:
+        """Buy ``amount`` (accounts x securities, dollars) of each security on ``date``.
+
+        The purchases are wash-sale purchases like any other, both ways: they are
+        recorded as recent buys, so a loss sale of the group in the next 30 days is
+        (partly) disallowed by the audit; and a loss sale of the group in the 30 days
+        *before* is disallowed here, share for share (another symbol of the group counts
+        by value at today's prices), oldest sale first; the loss of the replaced shares is
+        added back to the year and, when the purchase is in a taxable account, to the new
+        lot's basis (in an IRA or Roth it is lost). A sale from last year's closed books is
+        added back to this year (an approximation: the loss was used last year).
+        """
+        acc, sec = np.nonzero(amount > 0.005)
+        if not len(acc):
+            return
+        dollars = amount[acc, sec]
+        shares = dollars / self.price[sec]
+        self.cash -= np.bincount(acc, weights=dollars, minlength=self.n_acc)
+        self.reinvested += float(dollars.sum())
+        first_new = len(self.shares)
+        self._open(date, acc, sec, shares)
+        group = self.base.securities.wash_group
+        age = (date - self.r_date).astype(np.int64)
+        open_sale = (~self.r_buy & (self.r_open > 0) & (age >= 0) & (age <= WASH_WINDOW_DAYS))
+        for i in range(len(acc)) if open_sale.any() else ():
+            left = dollars[i]           # replacement value still to match, today's prices
+            for j in np.flatnonzero(open_sale & (group[self.r_security] == group[sec[i]])):
+                matched = min(left / self.price[self.r_security[j]], self.r_open[j])
+                if matched <= 0:
+                    continue
+                washed = matched * self.r_lps[j]
+                self.r_open[j] -= matched
+                left -= matched * self.price[self.r_security[j]]
+                self.r_gain[j] += washed
+                self.washed_after += washed
+                if self.r_long[j]:
+                    self.ytd_long += washed
+                else:
+                    self.ytd_short += washed
+                if self.taxable[acc[i]]:
+                    lot = np.flatnonzero((self.account[first_new:] == acc[i])
+                                         & (self.security[first_new:] == sec[i]))
+                    if len(lot):
+                        self.basis[first_new + lot[0]] += washed
+                if left <= 1e-9:
+                    break
+        self._record(date, acc, sec, np.ones(len(acc), bool), shares, np.zeros(len(acc)),
+                     np.zeros(len(acc), bool))
 
     # --- trades ------------------------------------------------------------------------
     def apply(self, hh: Household, orders: Orders, a: Assessment) -> None:
@@ -283,30 +361,7 @@ class Ledger:
             self._add_disallowed(hh, orders, a)
 
         buy = orders.is_buy
-        tb = buy & self.taxable[orders.account]
-        k = int(tb.sum())
-        if k:
-            acc, sec, sh = orders.account[tb], orders.security[tb], orders.shares[tb]
-            self.account = np.concatenate([self.account, acc])
-            self.security = np.concatenate([self.security, sec])
-            self.shares = np.concatenate([self.shares, sh])
-            self.basis = np.concatenate([self.basis, sh * self.price[sec]])
-            self.acquired = np.concatenate([self.acquired, np.full(k, date)])
-            self.uid = np.concatenate([self.uid, self.next_uid + np.arange(k)])
-            self.next_uid += k
-        for i in np.flatnonzero(buy & ~self.taxable[orders.account]):
-            ai, si = orders.account[i], orders.security[i]
-            mine = np.flatnonzero((self.account == ai) & (self.security == si))
-            if len(mine):
-                self.shares[mine[0]] += orders.shares[i]
-            else:
-                self.account = np.append(self.account, ai)
-                self.security = np.append(self.security, si)
-                self.shares = np.append(self.shares, orders.shares[i])
-                self.basis = np.append(self.basis, np.nan)
-                self.acquired = np.append(self.acquired, NAT)
-                self.uid = np.append(self.uid, self.next_uid)
-                self.next_uid += 1
+        self._open(date, orders.account[buy], orders.security[buy], orders.shares[buy])
         keep = self.shares > 0
         if not keep.all():
             self.account, self.security = self.account[keep], self.security[keep]
@@ -318,14 +373,63 @@ class Ledger:
         self.traded += float(a.turnover)
 
         # recent trades: keep the window, add this plan's orders
+        # a sale's gain is recorded net of what the wash-sale rule already disallowed; its
+        # shares whose loss is still allowed stay open to a later replacement
+        taxed_sale = sale & self.taxable[orders.account]
+        gain = np.where(taxed_sale, a.gain + a.disallowed, 0.0)
+        loss = taxed_sale & (a.gain < 0)
+        lps = np.where(loss, -a.gain / np.maximum(orders.shares, 1e-12), 0.0)
+        allowed = np.clip(np.divide(gain, a.gain, out=np.zeros(len(gain)), where=loss), 0, 1)
+        self._record(date, orders.account, orders.security, orders.is_buy, orders.shares, gain,
+                     sale & a.long_term, np.where(loss, orders.shares * allowed, 0.0), lps)
+
+    def _record(self, date: np.datetime64, account: np.ndarray, security: np.ndarray,
+                is_buy: np.ndarray, shares: np.ndarray, gain: np.ndarray,
+                long_term: np.ndarray, open_shares: np.ndarray | None = None,
+                loss_per_share: np.ndarray | None = None) -> None:
+        """Keep the last 30 days of trades and add these."""
         m = self.recent_mask(date)
-        gain = np.where(sale & self.taxable[orders.account], a.gain, 0.0)
-        self.r_account = np.concatenate([self.r_account[m], orders.account])
-        self.r_security = np.concatenate([self.r_security[m], orders.security])
-        self.r_buy = np.concatenate([self.r_buy[m], orders.is_buy])
-        self.r_shares = np.concatenate([self.r_shares[m], orders.shares])
-        self.r_date = np.concatenate([self.r_date[m], np.full(len(orders), date)])
+        n = len(account)
+        self.r_open = np.concatenate([self.r_open[m], np.zeros(n) if open_shares is None
+                                      else open_shares])
+        self.r_lps = np.concatenate([self.r_lps[m], np.zeros(n) if loss_per_share is None
+                                     else loss_per_share])
+        self.r_account = np.concatenate([self.r_account[m], account])
+        self.r_security = np.concatenate([self.r_security[m], security])
+        self.r_buy = np.concatenate([self.r_buy[m], is_buy])
+        self.r_shares = np.concatenate([self.r_shares[m], shares])
+        self.r_date = np.concatenate([self.r_date[m], np.full(n, date)])
         self.r_gain = np.concatenate([self.r_gain[m], gain])
+        self.r_long = np.concatenate([self.r_long[m], long_term])
+
+    def _open(self, date: np.datetime64, acc: np.ndarray, sec: np.ndarray,
+              sh: np.ndarray) -> None:
+        """Book purchases: a new lot each in taxable accounts (cost = value today),
+        added to the position's single lot elsewhere."""
+        tb = self.taxable[acc]
+        k = int(tb.sum())
+        if k:
+            a, s, n = acc[tb], sec[tb], sh[tb]
+            self.account = np.concatenate([self.account, a])
+            self.security = np.concatenate([self.security, s])
+            self.shares = np.concatenate([self.shares, n])
+            self.basis = np.concatenate([self.basis, n * self.price[s]])
+            self.acquired = np.concatenate([self.acquired, np.full(k, date)])
+            self.uid = np.concatenate([self.uid, self.next_uid + np.arange(k)])
+            self.next_uid += k
+        for i in np.flatnonzero(~tb):
+            ai, si = acc[i], sec[i]
+            mine = np.flatnonzero((self.account == ai) & (self.security == si))
+            if len(mine):
+                self.shares[mine[0]] += sh[i]
+            else:
+                self.account = np.append(self.account, ai)
+                self.security = np.append(self.security, si)
+                self.shares = np.append(self.shares, sh[i])
+                self.basis = np.append(self.basis, np.nan)
+                self.acquired = np.append(self.acquired, NAT)
+                self.uid = np.append(self.uid, self.next_uid)
+                self.next_uid += 1
 
     def _add_disallowed(self, hh: Household, orders: Orders, a: Assessment) -> None:
         """Disallowed losses go into the basis of recent taxable replacement lots."""

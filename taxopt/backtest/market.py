@@ -107,6 +107,76 @@ def class_returns(params: MarketParams, steps: int, step_months: int,
     return np.maximum((1.0 + r) ** dt - 1.0 + z, -0.99)
 
 
+# Drawdown regimes: (months down, months back up, cumulative log shock of US equity).
+# Other classes move by their beta to it; volatility is scaled up while the market falls.
+# The recovery undoes the shock, so a regime changes the path, not the expected return.
+REGIMES: dict[str, tuple[int, int, float]] = {
+    "calm": (0, 0, 0.0),
+    "gfc": (16, 48, float(np.log(0.50))),     # 2007-09: -50 % over 16 months, 4 years back
+    "covid": (1, 5, float(np.log(0.66))),     # 2020: -34 % in a month, back in 5 months
+}
+SHOCK_BETA = {"us_equity": 1.0, "intl_equity": 1.1, "reit": 1.3, "us_bonds": -0.08}
+SHOCK_VOL_SCALE = 1.8
+
+
+def regime_shock(params: MarketParams, regime: str, steps: int, step_months: int,
+                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Per step and class: an additive log-return shock and a volatility multiplier.
+
+    The drawdown starts in a seeded month between the end of year 1 and three years
+    before the end (or as early as it fits); calm: zeros and ones.
+    """
+    if regime not in REGIMES:
+        raise ValueError(f"unknown regime {regime!r} (known: {', '.join(REGIMES)})")
+    down, up, shock = REGIMES[regime]
+    n = len(params.classes)
+    add, scale = np.zeros((steps, n)), np.ones((steps, n))
+    if down == 0:
+        return add, scale
+    months = steps * step_months
+    latest = max(months - down - up, 0)
+    start = int(rng.integers(min(12, latest), max(min(12, latest), latest - 24) + 1))
+    beta = np.array([SHOCK_BETA.get(c, 0.0) for c in params.classes])
+    month_shock = np.zeros(months)
+    month_shock[start:start + down] = shock / down
+    month_shock[start + down:start + down + up] = -shock / up if up else 0.0
+    falling = np.zeros(months, bool)
+    falling[start:start + down] = True
+    per_step = month_shock[: steps * step_months].reshape(steps, step_months).sum(axis=1)
+    fall = falling[: steps * step_months].reshape(steps, step_months).any(axis=1)
+    add = per_step[:, None] * beta[None, :]
+    scale[fall] = np.where(beta != 0, SHOCK_VOL_SCALE, 1.0)
+    return add, scale
+
+
+def class_returns_in(params: MarketParams, steps: int, step_months: int,
+                     rng: np.random.Generator, regime: str = "calm") -> np.ndarray:
+    """`class_returns` in a regime: the calm draw, then the regime's shock and volatility.
+
+    The same seed gives the same underlying draw whatever the regime, so a household's
+    calm and drawdown paths differ only by the drawdown.
+    """
+    base = class_returns(params, steps, step_months, rng)
+    if regime == "calm":
+        return base
+    add, scale = regime_shock(params, regime, steps, step_months, rng)
+    dt = step_months / 12.0
+    vol = np.asarray(params.volatility, float)
+    mu = dt * np.log1p(np.asarray(params.expected_return)) - 0.5 * dt * vol**2
+    x = np.log1p(base) - mu                      # the zero-mean part of the draw
+    x = x * scale - 0.5 * dt * vol**2 * (scale**2 - 1.0)
+    return np.expm1(mu + x + add)
+
+
+def idiosyncratic(n_steps: int, n_securities: int, vol: np.ndarray, step_months: int,
+                  rng: np.random.Generator) -> np.ndarray:
+    """Multiplicative idiosyncratic factors per step and security, mean one:
+    ``exp(e - vol^2 dt / 2)``, ``e ~ N(0, vol^2 dt)`` (vol 0: exactly one)."""
+    dt = step_months / 12.0
+    e = rng.standard_normal((n_steps, n_securities)) * vol * np.sqrt(dt)
+    return np.exp(e - 0.5 * vol**2 * dt)
+
+
 def class_index(params: MarketParams, household_classes: tuple[str, ...]) -> np.ndarray:
     """Column of each of the household's classes (cash excluded: -1) in the market model."""
     out = np.full(len(household_classes), -1, np.int64)

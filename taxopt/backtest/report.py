@@ -42,13 +42,15 @@ from .run import BacktestResult
 from .simulate import BASELINE, OPTIMIZER_METHODS
 
 SUMMARY_COLUMNS = ("method", "after_tax_wealth", "taxes_paid", "mean_drift", "max_drift",
-                   "turnover", "bps_vs_lockstep", "ci_low", "ci_high")
+                   "turnover", "equity_share", "tracking_error", "bps_vs_lockstep", "ci_low",
+                   "ci_high", "matched_bps_vs_lockstep", "matched_ci_low", "matched_ci_high")
 DETAIL_COLUMNS = ("method", "households", "failed_steps", "steps", "failure_rate",
                   "capital_gains_tax", "distribution_tax", "liquidation_tax", "unpaid",
                   "after_tax_risky_share",
                   "median_bps_vs_lockstep", "final_lots_mean", "seconds", "first_failure")
 HEADLINE_COLUMNS = ("method", "versus", "households", "mean_bps", "ci_low", "ci_high",
-                    "median_bps", "share_better")
+                    "median_bps", "share_better", "equity_share", "versus_equity_share",
+                    "matched_bps", "matched_ci_low", "matched_ci_high", "matched_share_better")
 HOUSEHOLD_COLUMNS = ("household_id", "method", "initial_wealth", "terminal_wealth",
                      "bps_vs_lockstep", "taxes_paid", "liquidation_tax", "mean_drift",
                      "max_drift", "turnover", "failed_steps")
@@ -66,6 +68,24 @@ def paired_bps(result: BacktestResult, method: str, versus: str) -> np.ndarray:
             out.append(((wm / wb) ** (1.0 / h.years) - 1.0) * 1e4)
         else:
             out.append(math.nan)
+    return np.array(out)
+
+
+def matched_paired_bps(result: BacktestResult, method: str, versus: str) -> np.ndarray:
+    """Per household: the after-tax return difference with ``versus`` scaled to the after-tax
+    risky share ``method`` held, step by step, and both cleared of single stocks'
+    idiosyncratic luck (`taxopt.backtest.risk.matched_bps`)."""
+    from .risk import matched_bps
+
+    out = []
+    for h in result.households:
+        a, b = h.runs[method], h.runs[versus]
+        if len(h.risky_return) != len(a.after_tax_risky):
+            out.append(math.nan)
+            continue
+        out.append(matched_bps(a.terminal, b.terminal, h.years, a.after_tax_risky,
+                               b.after_tax_risky, h.risky_return, h.safe_return,
+                               a.stock_luck, b.stock_luck))
     return np.array(out)
 
 
@@ -97,6 +117,8 @@ def _per_household(result: BacktestResult, method: str) -> dict[str, np.ndarray]
         "taxes": np.array([sum(r.taxes.values()) for r in runs]),
         "cg_taxes": np.array([sum(r.cg_taxes.values()) for r in runs]),
         "risky": np.array([r.after_tax_risky.mean() for r in runs]),
+        "te": np.array([math.sqrt(float(np.mean(r.tracking_error ** 2)))
+                        if len(r.tracking_error) else math.nan for r in runs]),
         "liquidation": np.array([r.liquidation_tax for r in runs]),
         "drift_mean": np.array([r.drift.mean() for r in runs]),
         "drift_max": np.array([r.drift.max() for r in runs]),
@@ -118,6 +140,8 @@ def summary_rows(result: BacktestResult) -> list[dict[str, Any]]:
         p = _per_household(result, m)
         bps = (interval(paired_bps(result, m, BASELINE), result.config.ci, result.config.seed)
                if has_base else (math.nan,) * 3)
+        matched = (interval(matched_paired_bps(result, m, BASELINE), result.config.ci,
+                            result.config.seed) if has_base else (math.nan,) * 3)
         rows.append({
             "method": m,
             "after_tax_wealth": float(p["terminal"].mean()),
@@ -125,7 +149,11 @@ def summary_rows(result: BacktestResult) -> list[dict[str, Any]]:
             "mean_drift": float(p["drift_mean"].mean()),
             "max_drift": float(p["drift_max"].max()),
             "turnover": float(p["turnover"].mean()),
+            "equity_share": float(p["risky"].mean()),
+            "tracking_error": float(np.nanmean(p["te"])),
             "bps_vs_lockstep": bps[0], "ci_low": bps[1], "ci_high": bps[2],
+            "matched_bps_vs_lockstep": matched[0], "matched_ci_low": matched[1],
+            "matched_ci_high": matched[2],
         })
     return rows
 
@@ -160,21 +188,33 @@ def detail_rows(result: BacktestResult) -> list[dict[str, Any]]:
     return rows
 
 
+def is_optimizer(method: str) -> bool:
+    """The optimizer's methods, and variants a benchmark adds under a ``taxopt_`` name."""
+    return method in OPTIMIZER_METHODS or method.startswith("taxopt_")
+
+
 def headline_rows(result: BacktestResult) -> list[dict[str, Any]]:
     """Each optimizer method against every other method that ran (heuristics first)."""
     rows = []
-    optimizers = [m for m in result.methods if m in OPTIMIZER_METHODS]
+    optimizers = [m for m in result.methods if is_optimizer(m)]
     for m in optimizers:
-        others = [b for b in result.methods if b not in OPTIMIZER_METHODS]
+        others = [b for b in result.methods if not is_optimizer(b)]
         others += [b for b in optimizers if b != m]
         for b in others:
             d = paired_bps(result, m, b)
             mean, lo, hi = interval(d, result.config.ci, result.config.seed)
             fin = d[np.isfinite(d)]
+            dm = matched_paired_bps(result, m, b)
+            mm, mlo, mhi = interval(dm, result.config.ci, result.config.seed)
+            fm = dm[np.isfinite(dm)]
             rows.append({"method": m, "versus": b, "households": len(fin), "mean_bps": mean,
                          "ci_low": lo, "ci_high": hi,
                          "median_bps": float(np.median(fin)) if len(fin) else math.nan,
-                         "share_better": float(np.mean(fin > 0)) if len(fin) else math.nan})
+                         "share_better": float(np.mean(fin > 0)) if len(fin) else math.nan,
+                         "equity_share": float(_per_household(result, m)["risky"].mean()),
+                         "versus_equity_share": float(_per_household(result, b)["risky"].mean()),
+                         "matched_bps": mm, "matched_ci_low": mlo, "matched_ci_high": mhi,
+                         "matched_share_better": float(np.mean(fm > 0)) if len(fm) else math.nan})
     return rows
 
 
@@ -259,6 +299,18 @@ def write_outputs(result: BacktestResult, out_dir: str | Path,
 
 
 # --- figures -----------------------------------------------------------------------------
+def months_in_year(result: BacktestResult, years: list[int]) -> list[int]:
+    """Months (rounded) of each calendar year that the simulation covers; 12: a full year."""
+    d = result.households[0].dates
+    start, end = d[0].astype("datetime64[D]"), d[-1].astype("datetime64[D]")
+    out = []
+    for y in years:
+        lo = max(np.datetime64(f"{y}-01-01", "D"), start)
+        hi = min(np.datetime64(f"{y + 1}-01-01", "D"), end)
+        out.append(min(12, max(0, round(int((hi - lo).astype(np.int64)) / 30.44))))
+    return out
+
+
 def _years_axis(result: BacktestResult) -> np.ndarray:
     d = result.households[0].dates
     return (d - d[0]).astype(np.int64) / 365.25
@@ -290,9 +342,9 @@ def make_figures(result: BacktestResult) -> dict[str, bytes]:
                             for h in result.households])
             axes[1].plot(x, np.median(rel, axis=0), label=m, lw=1.6 if m == "taxopt" else 1.0)
     axes[0].set(title="After-tax liquidation wealth / start (population median)",
-                xlabel="years", ylabel="multiple of the start")
+                xlabel="years since the start", ylabel="multiple of the starting wealth")
     axes[1].set(title=f"After-tax wealth vs {BASELINE} (median, bps of wealth)",
-                xlabel="years", ylabel="bps")
+                xlabel="years since the start", ylabel="bps of the comparator's wealth")
     axes[1].axhline(0, color="grey", lw=0.6)
     axes[0].legend(fontsize=7)
     save(fig, "wealth_paths")
@@ -302,7 +354,7 @@ def make_figures(result: BacktestResult) -> dict[str, bytes]:
         drift = np.array([h.runs[m].drift for h in result.households])
         ax.plot(x[:-1], drift.mean(axis=0) * 100, label=m)
     ax.set(title="Goal-level drift after each rebalance (mean over households)",
-           xlabel="years", ylabel="percentage points")
+           xlabel="years since the start", ylabel="largest class gap, percentage points")
     ax.legend(fontsize=7)
     save(fig, "drift")
 
@@ -311,9 +363,12 @@ def make_figures(result: BacktestResult) -> dict[str, bytes]:
     width = 0.8 / len(methods)
     for i, m in enumerate(methods):
         ax.bar(np.arange(len(years)) + i * width, tax[m], width, label=m)
-    ax.set_xticks(np.arange(len(years)) + 0.4 - width / 2, [str(y) for y in years])
-    ax.set(title="Taxes paid by year (capital gains + distributions, mean per household)",
-           ylabel="$")
+    months = months_in_year(result, years)
+    ax.set_xticks(np.arange(len(years)) + 0.4 - width / 2,
+                  [str(y) if k >= 12 else f"{y}\n({k} mo)" for y, k in zip(years, months,
+                                                                          strict=True)])
+    ax.set(title="Taxes paid by year (capital gains + distributions, mean per household; "
+           "partial years marked)", ylabel="$ per household")
     ax.axhline(0, color="grey", lw=0.6)
     ax.legend(fontsize=7)
     save(fig, "taxes_by_year")
@@ -326,21 +381,88 @@ def make_figures(result: BacktestResult) -> dict[str, bytes]:
         lo = np.array([r["ci_low"] for r in rows])
         hi = np.array([r["ci_high"] for r in rows])
         y = np.arange(len(rows))[::-1]
-        ax.errorbar(mean, y, xerr=[np.nan_to_num(mean - lo), np.nan_to_num(hi - mean)],
-                    fmt="o", capsize=3)
+        ax.errorbar(mean, y + 0.15, xerr=[np.nan_to_num(mean - lo), np.nan_to_num(hi - mean)],
+                    fmt="o", capsize=3, color="#999999", label="raw")
+        mm = np.array([r["matched_bps"] for r in rows])
+        mlo = np.array([r["matched_ci_low"] for r in rows])
+        mhi = np.array([r["matched_ci_high"] for r in rows])
+        ax.errorbar(mm, y - 0.15, xerr=[np.nan_to_num(mm - mlo), np.nan_to_num(mhi - mm)],
+                    fmt="o", capsize=3, color="#35608d", label="at matched risk")
         ax.set_yticks(y, labels, fontsize=8)
         ax.axvline(0, color="grey", lw=0.6)
-        ax.set(title="After-tax return difference, bps/year (mean, 95 % CI)", xlabel="bps/yr")
+        ax.legend(fontsize=8)
+        ax.set(title="After-tax return difference (mean, 95 % CI)", xlabel="bps a year")
         save(fig, "headline")
     return figs
 
 
 # --- the page ----------------------------------------------------------------------------
+_DOLLARS = {"after_tax_wealth", "taxes_paid", "capital_gains_tax", "distribution_tax",
+            "liquidation_tax", "unpaid", "initial_wealth", "terminal_wealth"}
+_PERCENT = {"mean_drift", "max_drift", "failure_rate", "turnover", "equity_share",
+            "after_tax_risky_share", "versus_equity_share", "tracking_error", "share_better",
+            "matched_share_better"}
+_HEADERS = {"after_tax_wealth": "after-tax wealth ($)", "taxes_paid": "taxes paid ($)",
+            "mean_drift": "mean drift", "max_drift": "worst drift",
+            "turnover": "turnover / yr (both sides)", "equity_share": "after-tax equity share",
+            "tracking_error": "tracking error (ex ante, /yr)",
+            "bps_vs_lockstep": "bps/yr vs lockstep", "ci_low": "95 % CI low",
+            "ci_high": "95 % CI high", "matched_bps_vs_lockstep": "matched-risk bps/yr",
+            "matched_ci_low": "matched CI low", "matched_ci_high": "matched CI high",
+            "mean_bps": "bps/yr", "median_bps": "median bps/yr", "matched_bps":
+            "matched-risk bps/yr", "share_better": "households better",
+            "matched_share_better": "better at matched risk",
+            "versus_equity_share": "versus equity share"}
+
+
+def cell(column: str, v: Any) -> str:
+    """A value as the page shows it: dollars with separators, shares in percent, bps signed."""
+    if isinstance(v, bool) or not isinstance(v, float | int | np.floating | np.integer):
+        return str(v)
+    if isinstance(v, float | np.floating) and math.isnan(v):
+        return ""
+    if column in _DOLLARS:
+        return f"{v:,.0f}"
+    if column in _PERCENT:
+        return f"{v:.1%}" if abs(v) >= 0.01 or v == 0 else f"{v:.2%}"
+    if "bps" in column or column.startswith(("ci_", "matched_ci")):
+        return f"{v:+,.1f}"
+    if column == "seconds":
+        return f"{v:,.1f}"
+    if isinstance(v, int | np.integer):
+        return f"{v:,d}"
+    return f"{v:,.2f}"
+
+
 def _table(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(_fmt(r[c])))}</td>" for c in columns)
+    head = "".join(f"<th>{html.escape(_HEADERS.get(c, c.replace('_', ' ')))}</th>"
+                   for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(cell(c, r[c]))}</td>" for c in columns)
                    + "</tr>" for r in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def verdict(result: BacktestResult) -> str:
+    """One sentence: the optimizer against the baseline, raw and at matched risk."""
+    rows = [r for r in headline_rows(result) if r["versus"] == BASELINE]
+    if not rows:
+        return (f"{len(result.households)} households simulated; no optimizer-versus-"
+                f"{BASELINE} comparison ran.")
+    r = next((x for x in rows if x["method"] == "taxopt"), rows[0])
+    c = result.config
+
+    def said(mean: float, lo: float, hi: float) -> str:
+        if math.isnan(lo):
+            return f"{mean:+.1f} bps a year"
+        word = ("more" if lo > 0 else "less" if hi < 0 else
+                "no significantly different")
+        return (f"{mean:+.1f} bps a year (95 % CI {lo:+.1f} to {hi:+.1f}; {word} "
+                "after-tax wealth)")
+
+    matched = said(r["matched_bps"], r["matched_ci_low"], r["matched_ci_high"])
+    return (f"Over {c.years} years and {len(result.households)} households, {r['method']} "
+            f"against {BASELINE}: {matched} at matched risk, {r['mean_bps']:+.1f} raw; "
+            f"richer at matched risk in {r['matched_share_better']:.0%} of households.")
 
 
 def html_page(result: BacktestResult, figures: dict[str, bytes]) -> str:
@@ -359,11 +481,15 @@ table{{border-collapse:collapse;margin:1em 0;font-size:13px}}
 td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}
 td:first-child,th:first-child{{text-align:left}}img{{max-width:100%}}</style></head><body>
 <h1>taxopt backtest</h1>
+<p><strong>{html.escape(verdict(result))}</strong></p>
 <p>{len(result.households)} synthetic households, {c.years} years, a rebalance every
 {c.step_months} month(s), seed {c.seed}, {c.n_lots} lots and {c.n_accounts} accounts each;
 {result.seconds:.0f} s; written {dt.date.today().isoformat()}. Confidence intervals: {c.ci}
-(95 %). Wealth is after-tax liquidation wealth at the end (taxable gains taxed, IRA at
-(1 - ordinary rate), Roth in full).</p>
+(95 %); population {c.population}. Wealth is after-tax liquidation wealth at the end
+(taxable gains taxed, IRA at (1 - ordinary rate), Roth in full). <em>Matched risk</em>: the
+comparator's portfolio scaled, step by step on the same market path, to the method's
+after-tax equity share (see <code>taxopt.backtest.risk</code>); turnover counts buys plus
+sells per year over the mean value; drift is the largest goal-level class gap.</p>
 <h2>Per method</h2>{_table(summary_rows(result), SUMMARY_COLUMNS)}
 <h2>Failed steps and more</h2>{_table(detail_rows(result), DETAIL_COLUMNS)}
 <h2>Headline: after-tax return difference (bps/yr)</h2>
@@ -399,7 +525,10 @@ def text_report(result: BacktestResult) -> str:
     money = {"after_tax_wealth": ",.0f", "taxes_paid": ",.0f", "mean_drift": ".4f",
              "max_drift": ".4f", "turnover": ".3f", "bps_vs_lockstep": "+.1f",
              "ci_low": "+.1f", "ci_high": "+.1f", "mean_bps": "+.1f", "median_bps": "+.1f",
-             "share_better": ".2f"}
+             "share_better": ".2f", "equity_share": ".3f", "versus_equity_share": ".3f",
+             "tracking_error": ".2%", "matched_bps_vs_lockstep": "+.1f",
+             "matched_ci_low": "+.1f", "matched_ci_high": "+.1f", "matched_bps": "+.1f",
+             "matched_share_better": ".2f"}
     parts = [
         f"{len(result.households)} households, {c.years} years, every {c.step_months} "
         f"month(s), seed {c.seed}: {result.seconds:.1f} s",

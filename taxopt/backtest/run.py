@@ -17,7 +17,15 @@ from typing import Any
 
 from ..errors import InvalidInput
 from .market import MarketParams
-from .simulate import BASELINE, HouseholdRun, SimSpec, all_methods, simulate_household
+from .population import traits
+from .simulate import (
+    BASELINE,
+    HouseholdRun,
+    SimSpec,
+    all_methods,
+    simulate_household,
+    trigger_band,
+)
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,19 @@ class BacktestConfig:
         ``"t"`` (Student t over households) or ``"bootstrap"`` (percentile, seeded).
     market
         The return model (`MarketParams`).
+    population
+        ``"classic"``: the synthetic households as they are, calm markets, their one-time
+        cash flow as a yearly flow. ``"rich"``: savers and retirees with monthly flows,
+        direct-indexing sleeves and drawdown regimes (`taxopt.backtest.population`).
+    di_stocks
+        Stocks in a direct-indexing sleeve (rich population).
+    reinvest
+        Reinvest distributions in the security that paid them (wash-sale purchases).
+    options
+        Optimizer knobs applied to every optimizer method, as ``(name, value)`` pairs.
+    trigger
+        The optimizer methods' rebalance trigger: ``always`` or ``drift:<x>`` (tax-only
+        plans while the drift is within ``x``; see `taxopt.backtest.simulate.planner`).
     """
 
     households: int = 50
@@ -66,6 +87,11 @@ class BacktestConfig:
     workers: int = 1
     ci: str = "t"
     market: MarketParams = field(default_factory=MarketParams)
+    population: str = "classic"
+    di_stocks: int = 200
+    reinvest: bool = False
+    options: tuple[tuple[str, Any], ...] = ()
+    trigger: str = "always"
 
     def check(self) -> None:
         def bad(name: str, why: str) -> InvalidInput:
@@ -81,6 +107,18 @@ class BacktestConfig:
             raise bad("n_lots", "need n_accounts >= 1 and n_lots >= n_accounts")
         if self.workers < 1:
             raise bad("workers", "must be >= 1")
+        if self.population not in ("classic", "rich"):
+            raise bad("population", "must be 'classic' or 'rich'")
+        if self.di_stocks < 0:
+            raise bad("di_stocks", "must be >= 0")
+        if self.options:
+            from ..options import Options
+
+            Options.from_dict(dict(self.options))
+        try:
+            trigger_band(self.trigger)
+        except ValueError as err:
+            raise bad("trigger", str(err)) from None
         if self.ci not in ("t", "bootstrap"):
             raise bad("ci", "must be 't' or 'bootstrap'")
         known = all_methods()
@@ -126,14 +164,18 @@ class BacktestResult:
         return BASELINE
 
 
-def specs(config: BacktestConfig) -> list[SimSpec]:
+def specs(config: BacktestConfig, first: int = 0) -> list[SimSpec]:
+    """One spec per household (``first``: the index of the first, for held-out seeds)."""
     from ..synth import households
 
+    raws = list(households(first + config.households, config.seed, n_lots=config.n_lots,
+                           n_accounts=config.n_accounts))[first:]
+    rich = config.population == "rich"
     return [SimSpec(i, raw, config.years, config.step_months, config.seed, config.methods,
-                    config.market, config.flow_scale, config.keep_tolerance, config.keep_bands)
-            for i, raw in enumerate(households(config.households, config.seed,
-                                               n_lots=config.n_lots,
-                                               n_accounts=config.n_accounts))]
+                    config.market, config.flow_scale, config.keep_tolerance, config.keep_bands,
+                    traits(config.seed, i) if rich else None, config.di_stocks if rich else 0,
+                    config.reinvest, config.options, config.trigger)
+            for i, raw in enumerate(raws, start=first)]
 
 
 def _init_worker() -> None:

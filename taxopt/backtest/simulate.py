@@ -34,11 +34,19 @@ import numpy as np
 from ..audit import Assessment, assess, violations
 from ..domain import from_dict
 from ..domain.household import Household
+from ..domain.orders import Orders
 from ..heuristics import HEURISTICS
-from ..plan.orders import Orders
 from ..tax.netting import net_year
 from .ledger import Ledger
-from .market import MarketParams, class_index, class_returns, security_total_returns
+from .market import (
+    MarketParams,
+    class_index,
+    class_returns_in,
+    idiosyncratic,
+    security_total_returns,
+)
+from .population import IDIO_VOL, Traits, life_flows, with_direct_index
+from .risk import sleeve_returns, tracking_error
 
 OPTIMIZER_METHODS: dict[str, dict[str, Any]] = {
     "taxopt": {},
@@ -73,6 +81,11 @@ class MethodRun:
     final_lots: int
     after_tax_risky: np.ndarray  # share of after-tax value in classes other than bonds and
     #                              cash, after each rebalance (IRA at 1 - ordinary rate)
+    tracking_error: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    #                              ex-ante annual tracking error vs the goals, after each rebalance
+    stock_luck: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    #                              per step: the idiosyncratic part of single stocks' returns on
+    #                              the holdings after the rebalance, per dollar of value
 
     @property
     def terminal(self) -> float:
@@ -88,6 +101,10 @@ class HouseholdRun:
     years: float
     dates: np.ndarray
     runs: dict[str, MethodRun] = field(default_factory=dict)
+    risky_return: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per step: the
+    safe_return: np.ndarray = field(default_factory=lambda: np.zeros(0))   # goal's sleeves
+    regime: str = "calm"
+    traits: Traits | None = None
 
 
 def step_dates(start: np.datetime64, steps: int, step_months: int) -> np.ndarray:
@@ -128,15 +145,45 @@ def prepare(raw: dict[str, Any], keep_tolerance: bool = False,
 Planner = Callable[[Household], tuple[Orders, Assessment, bool, str]]
 
 
-def planner(method: str) -> Planner:
-    """The method as ``hh -> (orders, assessment, ok, message)``."""
+TRIGGERS = ("always", "drift:<x>")
+
+
+def trigger_band(trigger: str) -> float | None:
+    """None for ``always``; the drift band of ``drift:<x>`` (e.g. ``drift:0.03``)."""
+    if trigger == "always":
+        return None
+    if trigger.startswith("drift:"):
+        try:
+            band = float(trigger.split(":", 1)[1])
+        except ValueError:
+            band = -1.0
+        if band >= 0:
+            return band
+    raise ValueError(f"unknown rebalance trigger {trigger!r} (always or drift:<x>, e.g. "
+                     "drift:0.03)")
+
+
+def planner(method: str, options: dict[str, Any] | None = None,
+            trigger: str = "always") -> Planner:
+    """The method as ``hh -> (orders, assessment, ok, message)``; ``options`` change the
+    optimizer's knobs (the method's own changes win).
+
+    ``trigger`` (optimizer methods only): ``always`` plans with the full objective at
+    every step; ``drift:<x>`` runs the optimizer every step too (harvesting, cash
+    flows) but with ``tracking_weight=0`` while the household's drift is within ``x``,
+    so it trades back to target only once the drift crosses the band.
+    """
     if method in OPTIMIZER_METHODS:
         from ..engine import rebalance
 
-        changes = OPTIMIZER_METHODS[method]
+        changes = {**(options or {}), **OPTIMIZER_METHODS[method]}
+        band = trigger_band(trigger)
 
         def run_optimizer(hh: Household) -> tuple[Orders, Assessment, bool, str]:
-            r = rebalance(hh, **changes)
+            ch = changes
+            if band is not None and float(assess(hh, Orders.empty()).drift_before.max()) <= band:
+                ch = {**changes, "tracking_weight": 0.0}
+            r = rebalance(hh, **ch)
             return r.orders, r.assessment, r.ok, "" if r.ok else f"{r.status}: {r.message}"
 
         return run_optimizer
@@ -156,25 +203,34 @@ StepHook = Callable[[int, Household, Orders, "Assessment | None", bool, Ledger],
 
 def simulate_method(hh0: Household, method: str, dates: np.ndarray, sec_ret: np.ndarray,
                     dist_frac: np.ndarray, flows: np.ndarray,
-                    on_step: StepHook | None = None) -> MethodRun:
+                    on_step: StepHook | None = None, cov: np.ndarray | None = None,
+                    reinvest: bool | np.ndarray = False,
+                    options: dict[str, Any] | None = None,
+                    trigger: str = "always", idio: np.ndarray | None = None) -> MethodRun:
     """Run one method through the path; ``flows`` per step and account (T x accounts).
 
     ``on_step(t, household, orders, assessment, ok, ledger)`` is called after each
     rebalance is planned, before it is booked (tests use it to audit every plan).
+    ``cov`` (the household's classes' annual covariance) prices the tracking error;
+    ``reinvest`` turns dividend reinvestment on (all securities, or a mask);
+    ``options`` change the optimizer methods' knobs, ``trigger`` their rebalance
+    trigger (see `planner`); ``idio`` (steps x securities) is the idiosyncratic part
+    of each step's returns, whose effect on the holdings is recorded as ``stock_luck``.
     """
     T = len(dates) - 1
-    plan = planner(method)
+    plan = planner(method, options, trigger)
     book = Ledger(hh0)
     wealth, value = np.zeros(T + 1), np.zeros(T)
     drift, drift_before = np.zeros(T), np.zeros(T)
-    risky = np.zeros(T)
+    risky, te, luck = np.zeros(T), np.zeros(T), np.zeros(T)
+    cov = np.zeros((len(hh0.classes),) * 2) if cov is None else cov
     taxes: dict[int, float] = {}
     cg_taxes: dict[int, float] = {}
     failures, messages, seconds = 0, [], 0.0
     for t in range(T + 1):
         d = dates[t]
         if t > 0:
-            book.move(sec_ret[t - 1], dist_frac)
+            book.move(sec_ret[t - 1], dist_frac, d, reinvest)
             if year_of(d) != year_of(dates[t - 1]):
                 ny, dist = book.close_year()
                 y = year_of(dates[t - 1])
@@ -206,6 +262,12 @@ def simulate_method(hh0: Household, method: str, dates: np.ndarray, sec_ret: np.
             book.settle(d, flow)
         drift[t] = book.drift()
         risky[t] = book.after_tax_risky_share()
+        w, gv = book.goal_weights()
+        te[t] = tracking_error(w, hh0.goals.target, cov, gv)
+        if idio is not None:
+            held = book.holdings().sum(axis=0)
+            total = float(held.sum() + book.cash.sum())
+            luck[t] = float(held @ idio[t]) / total if total > 0 else 0.0
         value[t] = float(book.account_values().sum())
         wealth[t] = book.after_tax_wealth(d)
     # liquidation on the last date: the year's regular tax, then the sale of everything
@@ -219,7 +281,7 @@ def simulate_method(hh0: Household, method: str, dates: np.ndarray, sec_ret: np.
     wealth[T] = book.after_tax_wealth(end)
     return MethodRun(method, wealth, value, drift, drift_before, book.traded, taxes, cg_taxes,
                      liquidation, failures, messages, book.unpaid, seconds, len(book.shares),
-                     risky)
+                     risky, te, luck)
 
 
 @dataclass(frozen=True)
@@ -236,6 +298,11 @@ class SimSpec:
     flow_scale: float = 1.0
     keep_tolerance: bool = False
     keep_bands: bool = False
+    traits: Traits | None = None        # the rich population's traits (None: classic)
+    di_stocks: int = 0                  # stocks of a direct-indexing sleeve
+    reinvest: bool = False              # dividend reinvestment
+    options: tuple[tuple[str, Any], ...] = ()   # optimizer knobs for every optimizer method
+    trigger: str = "always"             # the optimizer's rebalance trigger (see `planner`)
 
 
 def market_rng(seed: int, index: int) -> np.random.Generator:
@@ -252,20 +319,72 @@ class MarketPath:
     security_returns: np.ndarray  # T x securities, total returns per step
     dist_fraction: np.ndarray   # per security: distribution per dollar of price per step
     flows: np.ndarray           # T x accounts: deposits (> 0) and withdrawals (< 0)
+    reinvest: np.ndarray | None = None        # per security: distributions reinvested
+    idiosyncratic: np.ndarray | None = None   # T x securities: the single stocks' own part
+    class_returns: np.ndarray | None = None   # T x the household's classes (cash: cash rate)
+    covariance: np.ndarray | None = None      # the household's classes, annual (cash: 0)
+    regime: str = "calm"
+
+
+def _seeded(spec: SimSpec, tag: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence([spec.seed, spec.index, tag]))
 
 
 def build_path(spec: SimSpec) -> MarketPath:
     """The start household, the step dates, the market path and the flows of ``spec``."""
-    hh0, yearly = prepare(spec.raw, spec.keep_tolerance, spec.keep_bands)
+    raw, stocks = spec.raw, ()
+    tr = spec.traits
+    if tr is not None and tr.direct_index and spec.di_stocks > 0:
+        raw, stocks = with_direct_index(raw, spec.di_stocks, _seeded(spec, 0x6469))
+    hh0, yearly = prepare(raw, spec.keep_tolerance, spec.keep_bands)
     T = round(spec.years * 12 / spec.step_months)
     dates = step_dates(hh0.as_of, T, spec.step_months)
-    cls_ret = class_returns(spec.market, T, spec.step_months, market_rng(spec.seed, spec.index))
+    regime = tr.regime if tr is not None else "calm"
+    cls_ret = class_returns_in(spec.market, T, spec.step_months,
+                               market_rng(spec.seed, spec.index), regime)
     sec = hh0.securities
-    sec_ret = security_total_returns(sec.exposure, class_index(spec.market, hh0.classes),
-                                     cls_ret, spec.market.cash_rate, spec.step_months)
+    ix = class_index(spec.market, hh0.classes)
+    sec_ret = security_total_returns(sec.exposure, ix, cls_ret, spec.market.cash_rate,
+                                     spec.step_months)
+    single = np.isin(np.asarray(sec.symbol), stocks)
+    idio = None
+    if stocks:
+        vol = np.where(single, IDIO_VOL, 0.0)
+        factor = idiosyncratic(T, len(sec.symbol), vol, spec.step_months, _seeded(spec, 0x1D10))
+        systematic = sec_ret
+        sec_ret = (1.0 + sec_ret) * factor - 1.0
+        idio = sec_ret - systematic
     dist_frac = sec.dist_yield * spec.step_months / 12.0
-    flows = np.tile(yearly * spec.flow_scale * spec.step_months / 12.0, (T, 1))
-    return MarketPath(hh0, dates, sec_ret, dist_frac, flows)
+    if tr is not None and tr.life != "synthetic":
+        start = Ledger(hh0).account_values()
+        flows = life_flows(tr.life, start, hh0.accounts.tax_type, T, spec.step_months)
+    else:
+        flows = np.tile(yearly * spec.flow_scale * spec.step_months / 12.0, (T, 1))
+    hh_ret = security_total_returns(np.eye(len(ix)), ix, cls_ret, spec.market.cash_rate,
+                                    spec.step_months)
+    full = spec.market.covariance()
+    known = ix >= 0
+    cov = np.zeros((len(ix), len(ix)))
+    cov[np.ix_(known, known)] = full[np.ix_(ix[known], ix[known])]
+    # funds reinvest their distributions; single stocks of a direct-indexing sleeve pay
+    # cash, which the next rebalance invests (as direct-indexing managers do)
+    reinvest = spec.reinvest & ~single
+    return MarketPath(hh0, dates, sec_ret, dist_frac, flows, reinvest, idio, hh_ret, cov,
+                      regime)
+
+
+def household_target(hh: Household) -> np.ndarray:
+    """The household's target per class: its goals' targets weighted by their values."""
+    _, value = Ledger(hh).goal_weights()
+    total = value.sum()
+    if total <= 0:
+        return hh.goals.target.mean(axis=0)
+    return (hh.goals.target * value[:, None]).sum(axis=0) / total
+
+
+def risky_classes(classes: tuple[str, ...]) -> np.ndarray:
+    """Classes other than bonds and cash (the ledger's after-tax risky share counts these)."""
+    return np.array([not (c == "cash" or "bond" in c) for c in classes])
 
 
 def simulate_household(spec: SimSpec, on_step: StepHook | None = None) -> HouseholdRun:
@@ -275,7 +394,13 @@ def simulate_household(spec: SimSpec, on_step: StepHook | None = None) -> Househ
     start = Ledger(hh0).after_tax_wealth(hh0.as_of)
     T = len(p.dates) - 1
     out = HouseholdRun(hh0.household_id, start, T * spec.step_months / 12.0, p.dates)
+    assert p.class_returns is not None
+    out.risky_return, out.safe_return = sleeve_returns(
+        p.class_returns, household_target(hh0), risky_classes(hh0.classes))
+    out.regime = p.regime
+    out.traits = spec.traits
     for m in spec.methods:
         out.runs[m] = simulate_method(hh0, m, p.dates, p.security_returns, p.dist_fraction,
-                                      p.flows, on_step)
+                                      p.flows, on_step, p.covariance, p.reinvest,
+                                      dict(spec.options), spec.trigger, p.idiosyncratic)
     return out

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import sys
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -42,13 +45,16 @@ def single_threaded_env() -> Iterator[None]:
                 os.environ[v] = old
 
 
-def _init_worker() -> None:
-    """One core per worker: BLAS/OpenMP threads in every worker would fight over the cores.
+def _init_worker(driver_pid: int | None = None) -> None:
+    """One core per worker, and no worker outliving the batch that started it.
 
-    On Linux the forkserver already started single-threaded; with spawn this runs
-    before numpy is imported. threadpoolctl, when installed, also caps libraries
-    that were loaded earlier.
+    BLAS/OpenMP threads in every worker would fight over the cores: on Linux
+    the forkserver already started single-threaded; with spawn this runs
+    before numpy is imported. threadpoolctl, when installed, also caps
+    libraries that were loaded earlier.
     """
+    if driver_pid is not None:
+        die_with_parent(driver_pid)
     for v in THREAD_VARS:
         os.environ.setdefault(v, "1")
     try:
@@ -56,6 +62,57 @@ def _init_worker() -> None:
     except ImportError:
         return
     threadpool_limits(1)
+
+
+#: How often a worker checks that the batch that started it is still alive (seconds).
+WATCH_EVERY = 0.5
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(driver_pid: int) -> None:
+    """End this worker when its parent or the batch driver dies (even by ``kill -9``).
+
+    Two guards: on Linux the kernel sends SIGKILL when the parent (the
+    forkserver, which itself exits when the driver is gone) dies
+    (``prctl(PR_SET_PDEATHSIG)``); and a daemon thread checks every
+    `WATCH_EVERY` seconds that the parent is unchanged and the driver alive,
+    which also covers platforms without prctl.
+    """
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent or not process_alive(driver_pid):
+        os._exit(1)      # the parent died before the guard was set
+
+    def watch() -> None:
+        while True:
+            time.sleep(WATCH_EVERY)
+            if os.getppid() != parent or not process_alive(driver_pid):
+                os._exit(1)
+
+    threading.Thread(target=watch, name="taxopt-watch-parent", daemon=True).start()
+
+
+def process_alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, killed but not yet reaped, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            state = fh.read().rsplit(b")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state not in (b"Z", b"X")
 
 
 def default_workers() -> int:
@@ -73,7 +130,9 @@ class LocalEngine:
     engine (fast start, and no fork of a parent that runs a progress thread),
     started with numerical libraries single-threaded: a worker per core, each
     with its own BLAS thread pool, ran 35 % slower than one thread each.
-    A pool broken by a dying worker is replaced on the next submit.
+    A pool broken by a dying worker is replaced on the next submit. Workers
+    exit when the driver dies (`die_with_parent`), so a ``kill -9`` of the
+    batch leaves no process behind.
     """
 
     name = "local"
@@ -99,7 +158,8 @@ class LocalEngine:
     def _ensure(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=self._context(),
-                                             initializer=_init_worker)
+                                             initializer=_init_worker,
+                                             initargs=(os.getpid(),))
         return self._pool
 
     def describe(self) -> dict[str, Any]:
@@ -153,6 +213,26 @@ class LocalEngine:
             pool.shutdown(wait=True)
 
 
+#: Seconds to reach a Dask scheduler before the batch gives up (exit code 3, retryable).
+CONNECT_TIMEOUT = 10.0
+
+
+def check_reachable(address: str, timeout: float = 3.0) -> None:
+    """Fail at once (`OSError`) when nothing listens at a ``tcp://host:port`` address.
+
+    Dask's client retries a refused connection until its timeout; a scheduler
+    that is down should fail the night's job in seconds, not in half a minute.
+    """
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme not in ("tcp", "tls") or not parts.hostname or parts.port is None:
+        return          # another transport (inproc, ucx ...): let Dask decide
+    with socket.create_connection((parts.hostname, parts.port), timeout=timeout):
+        pass
+
+
 class DaskEngine:
     """Chunks as Dask tasks: on the cluster at ``scheduler``, or a LocalCluster of processes.
 
@@ -172,7 +252,8 @@ class DaskEngine:
         self.scheduler = scheduler
         self._cluster = None
         if scheduler:
-            self.client = Client(scheduler)
+            check_reachable(scheduler)
+            self.client = Client(scheduler, timeout=CONNECT_TIMEOUT)
         else:
             self._cluster = LocalCluster(n_workers=workers or default_workers(),
                                          threads_per_worker=1, processes=True,

@@ -3,13 +3,14 @@
 `run_batch` reports events (plain dicts) to a callable: ``start``, ``chunk``
 (after each finished chunk) and ``end``. `make_reporter` picks the display:
 ``"auto"`` is rich when stderr is a terminal, JSON lines on stderr when not
-(a log collector reads one object per line); ``None`` is silent; any
-callable receives the events itself.
+(a log collector reads one object per line: `logging` records of the
+``taxopt.batch`` logger, formatted by `logs.JsonFormatter`); ``None`` is
+silent; any callable receives the events itself.
 """
 
 from __future__ import annotations
 
-import json
+import logging
 import sys
 import time
 from collections.abc import Callable
@@ -28,12 +29,23 @@ class _Silent:
 
 
 class JsonLines:
-    """One JSON object per line on a stream; chunk events at most every ``every`` seconds."""
+    """Each event as a `logging` record of ``taxopt.batch.progress``, written as one JSON line
+    on ``stream``; chunk events at most every ``every`` seconds."""
 
     def __init__(self, stream: Any = None, every: float = 1.0):
-        self.stream = stream if stream is not None else sys.stderr
+        from .logs import JsonFormatter
+
         self.every = every
         self._last = 0.0
+        self.log = logging.getLogger("taxopt.batch.progress")
+        self.log.setLevel(logging.INFO)
+        self.handler: logging.Handler | None = None
+        if stream is None and logging.getLogger("taxopt").handlers:
+            return                     # the command line's handler writes the records
+        self.handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+        self.handler.setFormatter(JsonFormatter())
+        self.log.addHandler(self.handler)
+        self.log.propagate = False     # its own handler writes them; not twice
 
     def __call__(self, event: Event) -> None:
         now = time.monotonic()
@@ -41,12 +53,14 @@ class JsonLines:
                 now - self._last < self.every):
             return
         self._last = now
-        rec = {"ts": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "logger": "taxopt.batch", **event}
-        self.stream.write(json.dumps(rec, default=str) + "\n")
-        self.stream.flush()
+        self.log.info(event["event"], extra=event)
 
     def close(self) -> None:
-        pass
+        if self.handler is not None:
+            self.log.removeHandler(self.handler)
+            self.handler.flush()
+            self.log.propagate = True
+            self.handler = None
 
 
 class RichBar:

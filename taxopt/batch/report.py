@@ -1,16 +1,26 @@
-"""``report.html``: one self-contained page about a finished batch.
+"""``report.html``: the morning review of a finished batch, one self-contained page.
 
-Inline CSS, charts as inline SVG drawn here (no plotting library, no
-network, no script): counts by status, total estimated tax, the distribution
-of drift before and after, the slowest households, and every failure with
-its reason. Built from ``results.parquet`` and ``manifest.json`` alone, so it
-can be re-made for any finished batch with ``taxopt report OUT_DIR``.
+It opens with what needs a human (counts by status, then a sortable table of
+the households to look at: infeasible with its reasons, stopped at the time
+limit, invalid input, wash sales triggered, the largest tax and the largest
+turnover), then the money (tax added or saved, against lockstep when the
+batch scored it, turnover, losses harvested), then why the plans trade
+(location, drift, cash flows, harvesting), the do-not-buy list, and how the
+run went. Built from ``results.parquet`` and ``manifest.json`` alone, so it can
+be re-made for any finished batch with ``taxopt report OUT_DIR``.
+
+The page is a Jinja2 template (``templates/report.html.j2``, autoescaped; every
+value also has its control characters made visible, since ids may be hostile)
+with Vega-Lite charts made by Altair. The Vega JavaScript (vl-convert's bundle)
+is inlined once, so the page opens offline; charts appear only where a chart
+says more than a table (``MIN_FOR_CHARTS`` solved households or more), so a
+report of a handful of households has no script but the table sorter.
 """
 
 from __future__ import annotations
 
-import html
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -18,29 +28,25 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidInput
+from ..plan.reasons import REASONS
+from .results_row import REASON_GROUPS, reason_column
 from .sink import atomic_write
 from .work import SOLVED, STATUSES
 
-MAX_FAILURES = 1000
-N_SLOWEST = 15
-_COLORS = {"optimal": "#2e7d32", "feasible": "#9e9d24", "infeasible": "#ef6c00",
-           "invalid_input": "#6a1b9a", "error": "#c62828"}
+MAX_ATTENTION = 500      # rows of the attention table (the rest are in results.parquet)
+N_LARGEST = 10           # households listed for the largest tax and the largest turnover,
+LARGEST_SHARE = 0.1      # ... and no more than this share of the solved ones
+N_SLOWEST = 10
+MAX_REASON_KINDS = 20
+MIN_FOR_CHARTS = 20      # below this many solved households a table says it all
+TAX_FLOOR = 100.0        # dollars: a plan adding less tax is not worth a human's look
 
-_CSS = """
-body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;
-max-width:1100px;color:#222;padding:0 1em}
-h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.2em;margin-top:2em;
-border-bottom:1px solid #ddd;padding-bottom:.2em}
-.meta{color:#666}.cards{display:flex;flex-wrap:wrap;gap:1em;margin:1em 0}
-.card{border:1px solid #ddd;border-radius:6px;padding:.6em 1em;min-width:9em}
-.card b{display:block;font-size:1.5em}
-table{border-collapse:collapse;margin:.5em 0}td,th{border-bottom:1px solid #eee;
-padding:.25em .7em;text-align:left;vertical-align:top}th{background:#f6f6f6}
-td.n{text-align:right;font-variant-numeric:tabular-nums}
-.msg{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px}
-.dot{display:inline-block;width:.8em;height:.8em;border-radius:2px;margin-right:.4em}
-svg text{font:11px system-ui,sans-serif;fill:#444}
-"""
+STATUS_LABELS = {"optimal": "optimal", "feasible": "stopped early (time limit)",
+                 "infeasible": "infeasible", "invalid_input": "invalid input",
+                 "error": "error"}
+# flags in the order a human should look at them
+FLAGS = ("error", "invalid input", "infeasible", "time limit", "wash sale", "largest tax",
+         "largest turnover")
 
 
 def write_report(out_dir: str | Path, path: str | Path | None = None) -> Path:
@@ -60,237 +66,495 @@ def write_report(out_dir: str | Path, path: str | Path | None = None) -> Path:
             manifest = json.loads(mpath.read_text())
         except ValueError:
             manifest = {}
+    rejects = None
+    if (out_dir / "rejects.parquet").is_file():
+        rejects = pq.read_table(out_dir / "rejects.parquet").to_pydict()
     target = Path(path) if path is not None else out_dir / "report.html"
-    atomic_write(target, render(rows, manifest).encode())
+    atomic_write(target, render(rows, manifest, rejects).encode())
     return target
 
 
-def _f(x: float | None, digits: int = 2) -> str:
-    if x is None or (isinstance(x, float) and x != x):
+def render(rows: dict[str, list[Any]], manifest: dict[str, Any],
+           rejects: dict[str, list[Any]] | None = None) -> str:
+    """The page as text, from the results columns, the manifest and the rejects table."""
+    c = _Columns(rows)
+    ctx = _context(c, manifest)
+    ctx["orphans"], ctx["orphan_rows"] = _orphan_rows(c, rejects or {})
+    return _environment().get_template("report.html.j2").render(**ctx)
+
+
+def _orphan_rows(c: _Columns, rejects: dict[str, list[Any]]) -> tuple[list[dict[str, Any]],
+                                                                       int]:
+    """Rejected input rows that belong to no household of the results, by problem.
+
+    (Rows of a household that was rejected are that household's ``invalid_input``.)
+    """
+    known = set(c.ids)
+    kinds: dict[tuple[str, str], dict[str, Any]] = {}
+    n = 0
+    cols = [rejects.get(k) or [] for k in ("household_id", "table", "field", "problem")]
+    for hid, table, field, problem in zip(*cols, strict=False):
+        if hid and hid in known:
+            continue
+        n += 1
+        k = kinds.setdefault((str(field or ""), str(problem or "")),
+                             {"field": field or "", "problem": problem or "", "rows": 0,
+                              "tables": set()})
+        k["rows"] += 1
+        k["tables"].add(str(table or ""))
+    top = sorted(kinds.values(), key=lambda k: (-k["rows"], k["problem"]))[:MAX_REASON_KINDS]
+    return [{**k, "tables": ", ".join(sorted(k["tables"]))} for k in top], n
+
+
+# --------------------------------------------------------------------------- columns
+
+
+class _Columns:
+    """The results columns as numpy arrays; a column an older batch lacks reads as empty."""
+
+    def __init__(self, rows: dict[str, list[Any]]):
+        self.rows = rows
+        self.ids: list[str] = ["" if v is None else str(v) for v in
+                               rows.get("household_id", [])]
+        self.n = len(self.ids)
+        self.status = np.array([s or "" for s in rows.get("status", [])], dtype=object)
+        self.solved = np.isin(self.status, SOLVED) if self.n else np.zeros(0, bool)
+
+    def has(self, name: str) -> bool:
+        return name in self.rows and any(v is not None for v in self.rows[name])
+
+    def num(self, name: str) -> np.ndarray:
+        values = self.rows.get(name)
+        if values is None:
+            return np.full(self.n, np.nan)
+        return np.array([np.nan if v is None else v for v in values], dtype=float)
+
+    def text(self, name: str) -> list[str]:
+        return ["" if v is None else str(v) for v in self.rows.get(name, [None] * self.n)]
+
+
+# --------------------------------------------------------------------------- context
+
+
+def _context(c: _Columns, manifest: dict[str, Any]) -> dict[str, Any]:
+    counts = {s: int((c.status == s).sum()) for s in STATUSES}
+    for s in sorted(set(c.status.tolist()) - set(STATUSES)):
+        counts[s] = int((c.status == s).sum())
+    lists = _do_not_buy_lists(c)
+    attention, flagged = _attention(c, [len(x) if t else None for x, t in
+                                        zip(lists, c.text("do_not_buy"), strict=True)])
+    charts = _charts(c)
+    ctx = {
+        "n": c.n,
+        "counts": [{"status": s, "label": STATUS_LABELS.get(s, s), "count": k,
+                    "share": 100.0 * k / c.n if c.n else 0.0}
+                   for s, k in counts.items() if k or s in SOLVED],
+        "solved": int(c.solved.sum()),
+        "attention": attention,
+        "attention_total": flagged,
+        "attention_columns": _attention_columns(c),
+        "max_attention": MAX_ATTENTION,
+        "failure_kinds": _failure_kinds(c),
+        "money": _money(c),
+        "reasons": _reasons(c),
+        "drift": _drift(c),
+        "do_not_buy": _do_not_buy(lists),
+        "slowest": _slowest(c),
+        "run": _run(manifest),
+        "charts": charts,
+        "vega_js": _vega_bundle() if charts else "",
+        "n_largest": _n_largest(int(c.solved.sum())),
+        "min_for_charts": MIN_FOR_CHARTS,
+    }
+    return ctx
+
+
+def _finite(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None
+
+
+def _attention_columns(c: _Columns) -> list[str]:
+    cols = ["household", "flags", "tax added", "turnover", "turnover %", "drift after",
+            "washed loss", "do-not-buy"]
+    if c.has("tax_saved_vs_lockstep"):
+        cols.append("saved vs lockstep")
+    return [*cols, "why"]
+
+
+def _attention(c: _Columns, groups: list[int | None]) -> tuple[list[dict[str, Any]], int]:
+    """The households a human should look at, most urgent first, and how many there are."""
+    if not c.n:
+        return [], 0
+    est = c.num("est_tax")
+    turn, turn_pct = c.num("turnover"), c.num("turnover_pct")
+    washed = c.num("wash_disallowed_loss")
+    gap = c.num("mip_gap")
+    flags: list[list[str]] = [[] for _ in range(c.n)]
+    for i, s in enumerate(c.status.tolist()):
+        if s == "error":
+            flags[i].append("error")
+        elif s == "invalid_input":
+            flags[i].append("invalid input")
+        elif s == "infeasible":
+            flags[i].append("infeasible")
+        elif s == "feasible":
+            flags[i].append("time limit")
+        elif s not in SOLVED:           # a status this report does not know: a human looks
+            flags[i].append("error")
+    for i in np.flatnonzero(c.solved & (np.nan_to_num(washed) > 0.005)):
+        flags[i].append("wash sale")
+    # the tax the client pays: capital gains plus tax on retirement payouts when known
+    paid = c.num("est_tax_total") if c.has("est_tax_total") else est
+    dist = np.nan_to_num(c.num("est_tax_distributions"))
+    k = _n_largest(int(c.solved.sum()))
+    for i in _largest(paid, c.solved & (np.nan_to_num(paid) >= TAX_FLOOR), k):
+        flags[i].append("largest tax")
+    for i in _largest(turn_pct, c.solved & (np.nan_to_num(turn_pct) > 0), k):
+        flags[i].append("largest turnover")
+    picked = [i for i in range(c.n) if flags[i]]
+    rank = {f: k for k, f in enumerate(FLAGS)}
+    picked.sort(key=lambda i: (min(rank[f] for f in flags[i]), c.ids[i]))
+    total = len(picked)
+    messages = c.text("message")
+    drift = c.num("drift_after")
+    saved = c.num("tax_saved_vs_lockstep") if c.has("tax_saved_vs_lockstep") else None
+    rows = []
+    for i in picked[:MAX_ATTENTION]:
+        said = [messages[i]] if messages[i] else []
+        if "time limit" in flags[i] and np.isfinite(gap[i]):
+            said.append(f"gap {100 * gap[i]:.2f} % when the solver stopped")
+        if "wash sale" in flags[i]:
+            said.append(f"${washed[i]:,.2f} of loss disallowed by the wash-sale rule")
+        if "largest tax" in flags[i]:
+            said.append(f"the plan adds ${paid[i]:,.2f} of tax this year" + (
+                f" (${dist[i]:,.2f} of it on retirement-account payouts)"
+                if dist[i] > 0.005 else ""))
+        if "largest turnover" in flags[i]:
+            said.append(f"the plan trades {turn_pct[i]:,.1f} % of the household's value")
+        why = "; ".join(said)
+        row = {"id": c.ids[i], "flags": flags[i], "status": str(c.status[i]),
+               "est_tax": _finite(est[i]), "turnover": _finite(turn[i]),
+               "turnover_pct": _finite(turn_pct[i]), "drift_after": _finite(drift[i]),
+               "washed": _finite(washed[i]), "groups": groups[i], "why": why,
+               "urgency": min(rank[f] for f in flags[i])}
+        if saved is not None:
+            row["saved"] = _finite(saved[i])
+        rows.append(row)
+    return rows, total
+
+
+def _largest(values: np.ndarray, mask: np.ndarray, k: int = N_LARGEST) -> list[int]:
+    idx = np.flatnonzero(mask)
+    order = np.lexsort((idx, -values[idx]))   # largest first, ties by position
+    return idx[order][:k].tolist()
+
+
+def _n_largest(solved: int) -> int:
+    """How many 'largest' households to flag: a few of a small batch, ten of a large one."""
+    return min(N_LARGEST, max(1, math.ceil(LARGEST_SHARE * solved)))
+
+
+def _failure_kinds(c: _Columns) -> list[dict[str, Any]]:
+    """The same failure in many households once, with its count (names stripped)."""
+    kinds: dict[str, int] = {}
+    messages = c.text("message")
+    for i in np.flatnonzero(~c.solved):
+        msg = messages[i].replace(f"household {c.ids[i]}: ", "")
+        msg = re.sub(r"\[\d+\]", "[…]", msg)
+        msg = re.sub(r"\((\w+) [^)]*\)", r"(\1 …)", msg)
+        key = f"{STATUS_LABELS.get(c.status[i], c.status[i])}: {msg}"
+        kinds[key] = kinds.get(key, 0) + 1
+    top = sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_REASON_KINDS]
+    return [{"count": k, "reason": r} for r, k in top]
+
+
+def _money(c: _Columns) -> dict[str, Any]:
+    s = c.solved
+
+    def total(name: str) -> float | None:
+        if not c.has(name):
+            return None
+        v = c.num(name)[s]
+        return float(np.nansum(v)) + 0.0
+
+    value = total("household_value")
+    turnover = total("turnover")
+    out = {
+        "est_tax": total("est_tax") or 0.0,
+        "year_tax_before": total("year_tax_before"),
+        "year_tax_after": total("year_tax_after"),
+        "realized_short_term": total("realized_short_term"),
+        "realized_long_term": total("realized_long_term"),
+        "losses_harvested": total("losses_harvested"),
+        "wash_disallowed_loss": total("wash_disallowed_loss"),
+        "turnover": turnover,
+        "value": value,
+        "turnover_pct": 100.0 * turnover / value if turnover is not None and value else None,
+        "orders": int(np.nansum(c.num("orders")[s])),
+        "saved_vs_lockstep": total("tax_saved_vs_lockstep"),
+        "lockstep_households": int(np.isfinite(c.num("tax_saved_vs_lockstep")[s]).sum())
+        if c.has("tax_saved_vs_lockstep") else 0,
+        "lockstep_tax": total("lockstep_est_tax"),
+        "distributions_tax": total("est_tax_distributions"),
+        "total_tax": total("est_tax_total"),
+        "saving_households": int((np.nan_to_num(c.num("est_tax")[s]) < -0.005).sum()),
+        "adding_households": int((np.nan_to_num(c.num("est_tax")[s]) > 0.005).sum()),
+    }
+    return out
+
+
+def _reasons(c: _Columns) -> dict[str, Any]:
+    """Orders and dollars by reason, and by the group the ops team thinks in."""
+    s = c.solved
+    if not c.has("turnover") or not s.any():
+        return {"rows": [], "groups": []}
+    rows = []
+    total = float(np.nansum(c.num("turnover")[s]))
+    for r in REASONS:
+        orders = int(np.nansum(c.num(reason_column("orders", r))[s]))
+        dollars = float(np.nansum(c.num(reason_column("turnover", r))[s]))
+        households = int((np.nan_to_num(c.num(reason_column("orders", r))[s]) > 0).sum())
+        rows.append({"reason": r, "group": REASON_GROUPS.get(r, r), "orders": orders,
+                     "turnover": dollars, "households": households,
+                     "share": 100.0 * dollars / total if total > 0 else 0.0})
+    groups: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        g = groups.setdefault(row["group"], {"group": row["group"], "orders": 0,
+                                             "turnover": 0.0, "share": 0.0})
+        g["orders"] += row["orders"]
+        g["turnover"] += row["turnover"]
+        g["share"] += row["share"]
+    ordered = sorted(groups.values(), key=lambda g: (-g["turnover"], g["group"]))
+    return {"rows": rows, "groups": ordered, "total": total}
+
+
+def _drift(c: _Columns) -> list[dict[str, Any]]:
+    qs = (0.5, 0.9, 0.99, 1.0)
+    out = []
+    for name in ("drift_before", "drift_after"):
+        v = c.num(name)[c.solved]
+        v = v[np.isfinite(v)]
+        if not len(v):
+            return []
+        out.append({"name": name.replace("_", " "), "mean": float(v.mean()),
+                    "quantiles": [float(x) for x in np.quantile(v, qs)]})
+    return out
+
+
+def _do_not_buy_lists(c: _Columns) -> list[list[dict[str, Any]]]:
+    """Each household's do-not-buy list, parsed once (unreadable text reads as empty)."""
+    seen: dict[str, list[dict[str, Any]]] = {}
+    out = []
+    for text in c.text("do_not_buy"):
+        if text not in seen:
+            try:
+                items = json.loads(text) if text else []
+            except ValueError:
+                items = []
+            seen[text] = [i for i in items if isinstance(i, dict)] if isinstance(
+                items, list) else []
+        out.append(seen[text])
+    return out
+
+
+def _do_not_buy(lists: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Per wash group: its symbols, how many households must not buy it, and until when."""
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    for items in lists:
+        for item in items:
+            key = (str(item.get("wash_group", "")), str(item.get("do_not_buy_before", "")))
+            g = groups.get(key)
+            if g is None:
+                g = groups[key] = {"wash_group": key[0], "until": key[1], "symbols": set(),
+                                   "households": 0}
+            g["symbols"].update(str(s) for s in item.get("symbols") or [])
+            g["households"] += 1
+    rows = sorted(groups.values(), key=lambda g: (-g["households"], g["wash_group"],
+                                                  g["until"]))
+    return [{**g, "symbols": ", ".join(sorted(g["symbols"]))} for g in rows]
+
+
+def _slowest(c: _Columns) -> dict[str, Any]:
+    secs = c.num("seconds")
+    if not c.n or not np.isfinite(secs).any():
+        return {"rows": [], "total": None, "median": None}
+    order = _largest(secs, np.isfinite(secs))[:N_SLOWEST]
+    orders = c.num("orders")
+    return {"rows": [{"id": c.ids[i], "status": str(c.status[i]), "seconds": float(secs[i]),
+                      "orders": int(np.nan_to_num(orders[i]))} for i in order],
+            "total": float(np.nansum(secs)), "median": float(np.nanmedian(secs))}
+
+
+def _run(m: dict[str, Any]) -> dict[str, Any]:
+    if not m:
+        return {}
+    eng = m.get("engine") or {}
+    return {
+        "input_dir": m.get("input_dir"), "started": m.get("started"),
+        "finished": m.get("finished"), "seconds": m.get("seconds"),
+        "rate": m.get("households_per_second"), "exit_code": m.get("exit_code"),
+        "run_id": m.get("run_id"),
+        "engine": eng.get("engine"), "workers": eng.get("workers"),
+        "chunk_size": eng.get("chunk_size"), "scheduler": eng.get("scheduler"),
+        "resume": bool(m.get("resume")), "reused": m.get("households_reused", 0),
+        "versions": sorted((m.get("versions") or {}).items()),
+        "inputs": [(str(v.get("file")), str(v.get("sha256", ""))[:12])
+                   for v in (m.get("inputs") or {}).values() if isinstance(v, dict)],
+    }
+
+
+# --------------------------------------------------------------------------- charts
+
+
+def _charts(c: _Columns) -> dict[str, dict[str, Any]]:
+    """Vega-Lite specs (Altair) of the charts that say more than a table, by name."""
+    s = c.solved
+    if int(s.sum()) < MIN_FOR_CHARTS:
+        return {}
+    import altair as alt
+
+    out = {}
+    est, pct = c.num("est_tax"), c.num("turnover_pct")
+    keep = s & np.isfinite(est) & np.isfinite(pct)
+    if keep.any():
+        idx = np.flatnonzero(keep)
+        data = [{"household": c.ids[i], "status": str(c.status[i]),
+                 "tax": round(float(est[i]), 2), "turnover_pct": round(float(pct[i]), 2)}
+                for i in idx]
+        top = float(np.abs(est[idx]).max())
+        ticks = [0.0, *(sign * 10.0 ** k for k in range(2, 9) for sign in (-1.0, 1.0)
+                        if 10.0 ** k <= max(top, 100.0) * 1.01)]
+        chart = alt.Chart(alt.NamedData("households")).mark_circle(
+            size=28, opacity=0.55).encode(
+            x=alt.X("turnover_pct:Q", title="turnover (% of household value)"),
+            y=alt.Y("tax:Q", title="tax the plan adds ($; below 0 = saved)",
+                    scale=alt.Scale(type="symlog", constant=100),
+                    axis=alt.Axis(format="$,.0f", values=sorted(ticks))),
+            color=alt.Color("status:N", scale=alt.Scale(domain=["optimal", "feasible"],
+                                                        range=["#1565c0", "#ef6c00"]),
+                            legend=alt.Legend(title="status", orient="top")),
+            tooltip=[alt.Tooltip("household:N"), alt.Tooltip("tax:Q", format="$,.2f"),
+                     alt.Tooltip("turnover_pct:Q", title="turnover %", format=",.1f"),
+                     alt.Tooltip("status:N")],
+        ).properties(width=760, height=320)
+        out["tax_vs_turnover"] = _spec("tax_vs_turnover", chart, {"households": data},
+                         "Each solved household: the tax its plan adds against how much "
+                         "of its value it trades. Outliers at the top right are the ones "
+                         "to read first.")
+    before, after = c.num("drift_before"), c.num("drift_after")
+    b, a = before[s & np.isfinite(before)], after[s & np.isfinite(after)]
+    if len(b) and len(a):
+        grid = np.linspace(0.0, 1.0, 101)
+        data = [{"when": when, "drift": round(float(q), 6), "share": round(float(p), 2)}
+                for when, v in (("before", b), ("after", a))
+                for q, p in zip(np.quantile(v, grid), grid, strict=True)]
+        chart = alt.Chart(alt.NamedData("drift")).mark_line(interpolate="step-after").encode(
+            x=alt.X("drift:Q", title="worst goal's drift (largest gap to target)",
+                    axis=alt.Axis(format=".1%")),
+            y=alt.Y("share:Q", title="share of households at or below",
+                    axis=alt.Axis(format=".0%")),
+            color=alt.Color("when:N", sort=["before", "after"],
+                            scale=alt.Scale(domain=["before", "after"],
+                                            range=["#ef6c00", "#1565c0"]),
+                            legend=alt.Legend(title=None, orient="top")),
+        ).properties(width=760, height=260)
+        out["drift"] = _spec("drift", chart, {"drift": data},
+                         "Drift before and after, over all solved households: the further "
+                         "left the 'after' line, the closer the plans bring the households "
+                         "to target.")
+    return out
+
+
+def _spec(key: str, chart: Any, datasets: dict[str, list[dict[str, Any]]],
+          caption: str) -> dict[str, Any]:
+    chart = chart.configure_axis(labelFontSize=12, titleFontSize=13).configure_legend(
+        labelFontSize=12, titleFontSize=12)
+    spec = chart.to_dict()
+    spec["datasets"] = datasets
+    spec.pop("$schema", None)   # a URL: the page must not look anything up
+    return {"id": f"chart-{key}", "spec": spec, "caption": caption}
+
+
+def _vega_bundle() -> str:
+    """Vega, Vega-Lite and vega-embed as one script (vl-convert's bundle), for offline use."""
+    import vl_convert
+
+    # only "</script" (any case) would end the inline <script> early; "<\/" means "</"
+    # in JavaScript strings and regular expressions alike
+    return re.sub(r"</(script)", r"<\\/\1", vl_convert.javascript_bundle(),
+                  flags=re.IGNORECASE)
+
+
+# --------------------------------------------------------------------------- template
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _visible(value: Any) -> Any:
+    """Every value printed: control characters (ANSI escapes ...) shown as \\xNN text.
+
+    Markup (already escaped, e.g. ``tojson``) passes as it is; JSON escapes them itself.
+    """
+    if isinstance(value, str):
+        if isinstance(value, _MARKUP):
+            return value
+        return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+    return "" if value is None else value
+
+
+def _dollars(x: float | None, signed: bool = True) -> str:
+    if x is None or not np.isfinite(x):
+        return "–"
+    x = round(float(x), 2) + 0.0
+    if x < 0 and signed:
+        return f"−${-x:,.2f}"
+    return f"${abs(x):,.2f}"
+
+
+def _number(x: float | None, digits: int = 0) -> str:
+    if x is None or not np.isfinite(x):
         return "–"
     return f"{x:,.{digits}f}"
 
 
-def _dollars(x: float) -> str:
-    return f"−${-x:,.2f}" if x < 0 else f"${x:,.2f}"
+def _percent(x: float | None, digits: int = 1) -> str:
+    """A share given in percent (12.5 → '12.5 %')."""
+    if x is None or not np.isfinite(x):
+        return "–"
+    return f"{x:,.{digits}f} %"
 
 
-def _e(x: Any) -> str:
-    return html.escape("" if x is None else str(x))
+def _weight(x: float | None, digits: int = 2) -> str:
+    """An absolute weight (0.125 → '12.50 %')."""
+    if x is None or not np.isfinite(x):
+        return "–"
+    return f"{100 * x:,.{digits}f} %"
 
 
-def render(rows: dict[str, list[Any]], manifest: dict[str, Any]) -> str:
-    """The page as text, from the results columns and the manifest."""
-    ids = rows.get("household_id", [])
-    status = rows.get("status", [])
-    n = len(ids)
-    counts = {s: 0 for s in STATUSES}
-    for s in status:
-        counts[s] = counts.get(s, 0) + 1
-    solved = np.array([s in SOLVED for s in status], dtype=bool)
-    est = _arr(rows.get("est_tax"), n)
-    before, after = _arr(rows.get("drift_before"), n), _arr(rows.get("drift_after"), n)
-    secs = _arr(rows.get("seconds"), n)
-    orders = np.array([o or 0 for o in rows.get("orders", [0] * n)], dtype=float)
-    failed = n - int(solved.sum())
-
-    parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-             f"<title>taxopt batch report</title><style>{_CSS}</style></head><body>",
-             "<h1>taxopt batch report</h1>", _meta(manifest)]
-    total_tax = float(np.nansum(est[solved])) if solved.any() else 0.0
-    cards = [("households", f"{n:,}"), ("solved", f"{int(solved.sum()):,}"),
-             ("failed or infeasible", f"{failed:,}"),
-             ("total est. tax", _dollars(total_tax)),
-             ("orders", f"{int(orders[solved].sum()):,}")]
-    if manifest.get("households_per_second"):
-        cards.append(("households / s", _f(manifest["households_per_second"], 1)))
-    parts.append("<div class='cards'>" + "".join(
-        f"<div class='card'>{_e(k)}<b>{_e(v)}</b></div>" for k, v in cards) + "</div>")
-
-    parts.append("<h2>Households by status</h2>")
-    parts.append(_status_bar(counts, n))
-    parts.append("<table><tr><th>status</th><th>households</th><th>share</th></tr>" + "".join(
-        f"<tr><td><span class='dot' style='background:{_COLORS.get(s, '#888')}'></span>"
-        f"{_e(s)}</td><td class='n'>{c:,}</td><td class='n'>{_f(100 * c / n if n else 0, 1)} %"
-        f"</td></tr>" for s, c in counts.items() if c or s in ("optimal",)) + "</table>")
-
-    parts.append("<h2>Drift before and after (worst goal of each solved household)</h2>")
-    b, a = before[solved & ~np.isnan(before)], after[solved & ~np.isnan(after)]
-    if len(b):
-        # one chart each, same bins: after the plans most drift sits in the first bin
-        top = float(max(b.max(), a.max() if len(a) else 0.0))
-        parts.append(_histogram([("before", b, "#ef6c00")], "drift before (absolute weight)",
-                                pct=True, span=(0.0, top)))
-        parts.append(_histogram([("after", a, "#1565c0")], "drift after (absolute weight)",
-                                pct=True, span=(0.0, top)))
-        parts.append(_quantiles([("before", b), ("after", a)], pct=True))
-    else:
-        parts.append("<p>No solved household.</p>")
-
-    parts.append("<h2>Estimated tax of the plans</h2>")
-    t = est[solved & ~np.isnan(est)]
-    if len(t):
-        lo, hi = (float(x) for x in np.quantile(t, (0.01, 0.99)))
-        if hi <= lo:
-            lo, hi = float(t.min()), float(t.max())
-        parts.append(_histogram([("est_tax", np.clip(t, lo, hi), "#6d4c41")],
-                                "est. tax ($; the 1 % at each end in the edge bins)",
-                                pct=False, span=(lo, hi)))
-        parts.append(_quantiles([("est_tax", t)], pct=False))
-    else:
-        parts.append("<p>No solved household.</p>")
-
-    parts.append(_slowest(ids, status, secs, orders))
-    parts.append(_failures(ids, status, rows.get("message", [""] * n)))
-    parts.append("</body></html>\n")
-    return "\n".join(parts)
+def _sort_key(x: Any) -> str:
+    """The value a table cell sorts by (numbers as numbers, empty last)."""
+    if x is None or (isinstance(x, float) and not np.isfinite(x)):
+        return ""
+    return repr(float(x)) if isinstance(x, int | float) else str(x)
 
 
-def _arr(values: list[Any] | None, n: int) -> np.ndarray:
-    if values is None:
-        return np.full(n, np.nan)
-    return np.array([np.nan if v is None else v for v in values], dtype=float)
+_ENV: Any = None
+_MARKUP: Any = ()   # markupsafe.Markup once the environment is made (isinstance of () is False)
 
 
-def _meta(m: dict[str, Any]) -> str:
-    if not m:
-        return "<p class='meta'>No manifest.json found.</p>"
-    eng = m.get("engine") or {}
-    ver = m.get("versions") or {}
-    inputs = m.get("inputs") or {}
-    lines = [
-        f"input {_e(m.get('input_dir'))}",
-        f"started {_e(m.get('started'))}, finished {_e(m.get('finished'))}, "
-        f"{_f(m.get('seconds'), 1)} s",
-        f"engine {_e(eng.get('engine'))}, {_e(eng.get('workers'))} workers, "
-        f"chunks of {_e(eng.get('chunk_size'))}"
-        + (f", scheduler {_e(eng['scheduler'])}" if eng.get("scheduler") else "")
-        + (f"; resumed, {m.get('households_reused', 0):,} households from the earlier run"
-           if m.get("resume") else ""),
-        "taxopt " + _e(ver.get("taxopt")) + ", " + ", ".join(
-            f"{_e(k)} {_e(v)}" for k, v in ver.items() if k != "taxopt"),
-        "tables: " + ", ".join(f"{_e(v.get('file'))} ({_e(str(v.get('sha256', ''))[:12])})"
-                               for v in inputs.values()),
-    ]
-    return "<p class='meta'>" + "<br>".join(lines) + "</p>"
+def _environment() -> Any:
+    global _ENV, _MARKUP
+    if _ENV is None:
+        import jinja2
+        from markupsafe import Markup
 
+        _MARKUP = Markup
 
-def _status_bar(counts: dict[str, int], n: int) -> str:
-    if not n:
-        return "<p>No household.</p>"
-    w, h, x = 800.0, 26.0, 0.0
-    rects = []
-    for s, c in counts.items():
-        if not c:
-            continue
-        width = w * c / n
-        rects.append(f"<rect x='{x:.2f}' y='0' width='{width:.2f}' height='{h}' "
-                     f"fill='{_COLORS.get(s, '#888')}'><title>{_e(s)}: {c:,}</title></rect>")
-        x += width
-    return (f"<svg width='{w:.0f}' height='{h:.0f}' viewBox='0 0 {w:.0f} {h:.0f}' "
-            f"role='img' aria-label='households by status'>{''.join(rects)}</svg>")
-
-
-def _histogram(series: list[tuple[str, np.ndarray, str]], label: str, pct: bool,
-               span: tuple[float, float] | None = None) -> str:
-    """Histograms side by side in shared bins (over ``span``, else the data), as an SVG."""
-    allv = np.concatenate([v for _, v, _ in series])
-    lo, hi = span if span is not None else (float(allv.min()), float(allv.max()))
-    if hi <= lo:
-        hi = lo + 1e-9
-    bins = np.linspace(lo, hi, 31)
-    hists = [np.histogram(v, bins=bins)[0] for _, v, _ in series]
-    top = max(int(hh.max()) for hh in hists) or 1
-    W, H, L, B = 800.0, 180.0, 50.0, 34.0
-    pw, ph = W - L - 10, H - B - 10
-    bw = pw / (len(bins) - 1)
-    out = [f"<svg width='{W:.0f}' height='{H:.0f}' viewBox='0 0 {W:.0f} {H:.0f}' role='img' "
-           f"aria-label='{_e(label)}'>"]
-    k = len(series)
-    for si, ((name, _, color), hist) in enumerate(zip(series, hists, strict=True)):
-        for i, c in enumerate(hist):
-            if not c:
-                continue
-            bh = ph * c / top
-            x = L + i * bw + si * bw / k
-            out.append(f"<rect x='{x:.2f}' y='{10 + ph - bh:.2f}' width='{bw / k - 1:.2f}' "
-                       f"height='{bh:.2f}' fill='{color}' opacity='.85'><title>{_e(name)} "
-                       f"{_tick(bins[i], pct)}–{_tick(bins[i + 1], pct)}: {int(c):,}"
-                       f"</title></rect>")
-    out.append(f"<line x1='{L}' y1='{10 + ph}' x2='{L + pw}' y2='{10 + ph}' stroke='#999'/>")
-    for i in range(0, len(bins), 5):
-        x = L + i * bw
-        out.append(f"<text x='{x:.1f}' y='{10 + ph + 14}' text-anchor='middle'>"
-                   f"{_tick(bins[i], pct)}</text>")
-    out.append(f"<text x='{L - 6}' y='16' text-anchor='end'>{top:,}</text>"
-               f"<text x='{L - 6}' y='{10 + ph}' text-anchor='end'>0</text>")
-    out.append(f"<text x='{L + pw / 2}' y='{H - 4}' text-anchor='middle'>{_e(label)}</text>")
-    for si, (name, _, color) in enumerate(series):
-        y = 14 + 16 * si
-        out.append(f"<rect x='{L + pw - 90}' y='{y}' width='10' height='10' fill='{color}'/>"
-                   f"<text x='{L + pw - 75}' y='{y + 9}'>{_e(name)}</text>")
-    out.append("</svg>")
-    return "".join(out)
-
-
-def _tick(x: float, pct: bool) -> str:
-    return f"{100 * x:.1f}%" if pct else f"{x:,.0f}"
-
-
-def _quantiles(series: list[tuple[str, np.ndarray]], pct: bool) -> str:
-    qs = (0.5, 0.9, 0.99, 1.0)
-    head = "".join(f"<th>{'max' if q == 1 else f'p{round(100 * q)}'}</th>" for q in qs)
-    body = []
-    for name, v in series:
-        vals = np.quantile(v, qs) if len(v) else [np.nan] * len(qs)
-        cells = "".join(f"<td class='n'>{_tick(float(x), pct) if pct else _f(float(x))}</td>"
-                        for x in vals)
-        mean = float(np.mean(v)) * (100 if pct else 1)
-        body.append(f"<tr><td>{_e(name)}</td><td class='n'>{_f(mean, 2)}"
-                    f"{' %' if pct else ''}</td>{cells}</tr>")
-    return f"<table><tr><th></th><th>mean</th>{head}</tr>{''.join(body)}</table>"
-
-
-def _slowest(ids: list[str], status: list[str], secs: np.ndarray, orders: np.ndarray) -> str:
-    out = ["<h2>Slowest households</h2>"]
-    if not len(ids) or np.isnan(secs).all():
-        out.append("<p>No timings recorded (the batch ran without timings).</p>")
-        return "".join(out)
-    order = np.argsort(-np.nan_to_num(secs, nan=-1.0), kind="stable")[:N_SLOWEST]
-    out.append(f"<p class='meta'>total solve time {_f(float(np.nansum(secs)), 1)} s; median "
-               f"{_f(float(np.nanmedian(secs)), 3)} s per household</p>")
-    out.append("<table><tr><th>household</th><th>status</th><th>seconds</th><th>orders</th>"
-               "</tr>" + "".join(
-                   f"<tr><td>{_e(ids[i])}</td><td>{_e(status[i])}</td>"
-                   f"<td class='n'>{_f(float(secs[i]), 3)}</td>"
-                   f"<td class='n'>{int(orders[i]):,}</td></tr>" for i in order) + "</table>")
-    return "".join(out)
-
-
-def _failures(ids: list[str], status: list[str], messages: list[str]) -> str:
-    bad = [i for i, s in enumerate(status) if s not in SOLVED]
-    out = [f"<h2>Failures ({len(bad):,})</h2>"]
-    if not bad:
-        out.append("<p>None: every household was solved.</p>")
-        return "".join(out)
-    # the same reason in many households: strip the household and record names
-    kinds: dict[str, int] = {}
-    for i in bad:
-        msg = messages[i] or ""
-        msg = msg.replace(f"household {ids[i]}: ", "")
-        msg = re.sub(r"\[\d+\]", "[…]", msg)
-        msg = re.sub(r"\((\w+) [^)]*\)", r"(\1 …)", msg)
-        key = f"{status[i]}: {msg}"
-        kinds[key] = kinds.get(key, 0) + 1
-    top = sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))[:20]
-    out.append("<table><tr><th>households</th><th>reason</th></tr>" + "".join(
-        f"<tr><td class='n'>{c:,}</td><td class='msg'>{_e(k)}</td></tr>" for k, c in top)
-        + "</table>")
-    shown = bad[:MAX_FAILURES]
-    out.append("<table><tr><th>household</th><th>status</th><th>reason</th></tr>" + "".join(
-        f"<tr><td>{_e(ids[i])}</td><td>{_e(status[i])}</td><td class='msg'>{_e(messages[i])}"
-        f"</td></tr>" for i in shown) + "</table>")
-    if len(bad) > len(shown):
-        out.append(f"<p class='meta'>{len(bad) - len(shown):,} more failures are in "
-                   f"results.parquet.</p>")
-    return "".join(out)
+        env = jinja2.Environment(
+            loader=jinja2.PackageLoader("taxopt.batch", "templates"),
+            autoescape=True, undefined=jinja2.StrictUndefined, finalize=_visible,
+            trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+        env.filters.update(dollars=_dollars, number=_number, percent=_percent,
+                           weight=_weight, sortkey=_sort_key)
+        _ENV = env
+    return _ENV

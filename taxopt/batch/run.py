@@ -9,6 +9,10 @@ write ``manifest.json`` and ``report.html``, and remove the parts.
 
 ``resume=True`` keeps the parts of an interrupted run (same input files and
 options, checked by fingerprint) and solves only the households they lack.
+
+One run at a time writes into an output folder (`lock.OutLock`); the new
+output set is built in a staging folder and swapped in at the end, manifest
+last (`sink.publish`), so the folder never mixes two runs' files.
 A chunk whose worker dies is tried again once, then household by household,
 so one household that crashes its process is an ``error`` row, not a lost
 batch.
@@ -19,12 +23,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import math
 import platform
 import shutil
 import signal
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,23 +38,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .. import __version__
-from ..errors import InvalidInput, TaxoptError
+from ..errors import InvalidInput
 from ..options import Options
 from ..plan.report import TRADE_COLUMNS
 from . import sink
+from .failures import InfrastructureFailure, OutputFailure
+from .lock import OutLock
+from .logs import run_context
 from .progress import make_reporter
 from .tables import Tables, read_tables
 from .work import RESULT_COLUMNS, SOLVED, STATUSES, empty_columns
 
+log = logging.getLogger(__name__)
+
 MANIFEST_FORMAT = "taxopt.batch-manifest/1"
 MIN_CHUNK, MAX_CHUNK = 50, 500
-EXIT_OK, EXIT_FAILED = 0, 1
+EXIT_OK, EXIT_FAILED, EXIT_NOTHING_VALID = 0, 1, 2
 
 
-class BatchAborted(TaxoptError):
+class BatchAborted(InfrastructureFailure):
     """The workers keep failing whatever they run (they cannot start, or run out of memory)."""
 
 
@@ -62,6 +75,11 @@ class BatchOutcome:
     reused: int
     seconds: float
     files: list[Path] = field(default_factory=list)
+    run_id: str = ""
+    warnings: list[str] = field(default_factory=list)
+    rejected_rows: int = 0
+    #: ``--resume`` found the run already finished: nothing was computed
+    finished_before: bool = False
 
     @property
     def failed(self) -> int:
@@ -69,8 +87,13 @@ class BatchOutcome:
 
     @property
     def exit_code(self) -> int:
-        """0 when every household is solved, 1 when some failed or are infeasible."""
-        return EXIT_OK if self.failed == 0 else EXIT_FAILED
+        """0 when every household is solved; 1 when some failed, are infeasible or a row was
+        rejected; 2 when there was nothing valid to solve (no household, or all rejected)."""
+        if self.finished_before:
+            return EXIT_OK
+        if self.total == 0 or self.counts.get("invalid_input", 0) == self.total:
+            return EXIT_NOTHING_VALID
+        return EXIT_OK if self.failed == 0 and self.rejected_rows == 0 else EXIT_FAILED
 
 
 @contextmanager
@@ -109,7 +132,7 @@ def run_batch(input_dir: str | Path, out_dir: str | Path, workers: int | None = 
               engine: str = "local", scheduler: str | None = None,
               time_limit: float | None = None, resume: bool = False, csv: bool = False,
               progress: Any = None, chunk_size: int | None = None, timings: bool = True,
-              report: bool = True) -> BatchOutcome:
+              report: bool = True, run_id: str | None = None) -> BatchOutcome:
     """Rebalance every household of a folder of tables.
 
     Parameters
@@ -142,38 +165,87 @@ def run_batch(input_dir: str | Path, out_dir: str | Path, workers: int | None = 
         that ``results`` is byte-identical across runs (``trades`` always is).
     report
         Write ``report.html``.
+    run_id
+        The run's id (manifest, lock, every log record); default `new_run_id`.
 
     Raises
     ------
     InvalidInput
         Bad arguments or malformed tables (exit code 2); nothing is solved.
+    InfrastructureFailure
+        The output folder cannot be written or is locked by another run, a
+        part file is damaged, the scheduler cannot be reached, or workers keep
+        dying (exit code 3; worth retrying).
     """
     started = dt.datetime.now(dt.UTC)
     t_start = time.perf_counter()
+    run_id = run_id or new_run_id(started)
     _check_args(engine, scheduler, workers, chunk_size)
     base_options = Options()
     if time_limit is not None:
         base_options = base_options.replace(time_limit=time_limit)
     tables = read_tables(input_dir)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputFailure(f"{out_dir}: cannot create the output folder: "
+                            f"{err.strerror or err}") from None
+    with run_context(run_id), _output_errors(out_dir), OutLock(out_dir, run_id) as lock:
+        if lock.took_over:
+            log.warning("took over the lock of a batch that is gone (pid %s on host %s, "
+                        "started %s)", lock.took_over.get("pid"), lock.took_over.get("host"),
+                        lock.took_over.get("started"))
+        for w in tables.warnings:
+            log.warning(w)
+        return _run_locked(tables, input_dir, out_dir, run_id, started, t_start, base_options,
+                           workers, engine, scheduler, time_limit, resume, csv, progress,
+                           chunk_size, timings, report)
+
+
+def new_run_id(started: dt.datetime) -> str:
+    """A run's id: its UTC start time and a random suffix (sortable, unique)."""
+    return started.strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
+
+
+@contextmanager
+def _output_errors(out_dir: Path) -> Iterator[None]:
+    """An OS error while writing the outputs is an `OutputFailure` (exit 3), in one line."""
+    try:
+        yield
+    except OSError as err:
+        where = err.filename or out_dir
+        raise OutputFailure(f"{where}: cannot write the batch output: "
+                            f"{err.strerror or err}") from None
+
+
+def _run_locked(tables: Tables, input_dir: str | Path, out_dir: Path, run_id: str,
+                started: dt.datetime, t_start: float, base_options: Options,
+                workers: int | None, engine: str, scheduler: str | None,
+                time_limit: float | None, resume: bool, csv: bool, progress: Any,
+                chunk_size: int | None, timings: bool, report: bool) -> BatchOutcome:
+    """The batch, once this run holds the output folder's lock."""
+    sink.clean_stale(out_dir)
     parts_dir = out_dir / sink.PARTS
     fingerprints = tables.fingerprints()
     # what the parts depend on: resuming with any of it changed would mix two batches
     state = {"inputs": fingerprints, "time_limit": time_limit, "timings": timings,
              "households": len(tables), "taxopt": __version__,
              "trade_columns": list(TRADE_COLUMNS)}
+    if resume and not (parts_dir / "state.json").is_file():
+        finished = _finished_run(out_dir, state, t_start)
+        if finished is not None:
+            return finished
     stems = _prepare_parts(parts_dir, state, resume)
 
     ids = tables.household_ids
-    counts = dict.fromkeys(STATUSES, 0)
     done_ids: set[str] = set()
     for stem in stems:
-        t = pq.read_table(parts_dir / f"{stem}.results.parquet",
-                          columns=["household_id", "status"])
-        done_ids.update(t.column(0).to_pylist())
-        for s in t.column(1).to_pylist():
-            counts[s] = counts.get(s, 0) + 1
+        done_ids.update(sink.part_household_ids(parts_dir, stem))
+    counts = dict.fromkeys(STATUSES, 0)
+    for stem in stems:
+        for st in sink.read_part(parts_dir, stem, "results", ["status"]).column(0).to_pylist():
+            counts[st] = counts.get(st, 0) + 1
     reused = len(done_ids)
     pending = [i for i, hid in enumerate(ids) if hid not in done_ids]
 
@@ -182,7 +254,8 @@ def run_batch(input_dir: str | Path, out_dir: str | Path, workers: int | None = 
     size = chunk_size or choose_chunk_size(len(pending), eng.workers)
     try:
         reporter({"event": "start", "total": len(ids), "skipped": reused,
-                  "pending": len(pending), "chunk_size": size, **eng.describe()})
+                  "pending": len(pending), "chunk_size": size, "run_id": run_id,
+                  **eng.describe()})
         _drive(eng, tables, parts_dir, _chunks(pending, size), counts, reused, len(ids),
                reporter, t_start)
     except BaseException:
@@ -191,25 +264,96 @@ def run_batch(input_dir: str | Path, out_dir: str | Path, workers: int | None = 
         raise
     eng.close()
 
-    files = sink.merge_parts(parts_dir, out_dir, csv)
+    staging = out_dir / f"{sink.STAGING}{run_id}"
+    staging.mkdir()
+    files = sink.merge_parts(parts_dir, staging, csv, _table_rejects(tables))
+    # the manifest counts what the merged tables hold, not what this process remembers
+    counts = _counts(staging / "results.parquet")
+    rejected_rows = len(tables.rejects)
     seconds = time.perf_counter() - t_start
-    outcome = BatchOutcome(out_dir, len(ids), counts, reused, seconds, files)
+    outcome = BatchOutcome(out_dir, sum(counts.values()), counts, reused, seconds, files,
+                           run_id, list(tables.warnings), rejected_rows)
     manifest = _manifest(input_dir, fingerprints, base_options, eng.describe(), size,
                          resume, reused, started, outcome, len(pending))
-    sink.atomic_write(out_dir / "manifest.json",
+    manifest["state_sha256"] = _state_hash(state)
+    sink.atomic_write(staging / "manifest.json",
                       (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
-    outcome.files.append(out_dir / "manifest.json")
     if report:
         from .report import write_report
 
-        outcome.files.append(write_report(out_dir))
+        write_report(staging)
+    outcome.files = _ordered_files(sink.publish(staging, out_dir), out_dir, report)
     shutil.rmtree(parts_dir, ignore_errors=True)
     reporter({"event": "end", "done": len(ids), "total": len(ids), "failed": outcome.failed,
               "counts": counts, "seconds": round(seconds, 3),
               "rate": round(len(pending) / seconds, 2) if seconds > 0 else 0.0,
-              "exit_code": outcome.exit_code})
+              "exit_code": outcome.exit_code, "run_id": run_id})
     reporter.close()
     return outcome
+
+
+def _state_hash(state: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
+
+
+def _finished_run(out_dir: Path, state: dict[str, Any], t_start: float) -> BatchOutcome | None:
+    """The outcome of the finished run in ``out_dir`` when ``--resume`` has nothing to do.
+
+    Its manifest must describe the same inputs, options and code; after a run of
+    other inputs (last night's), ``--resume`` starts a new run, so a scheduler
+    may always pass it.
+    """
+    mpath = out_dir / "manifest.json"
+    if not mpath.is_file():
+        return None
+    try:
+        manifest = json.loads(mpath.read_text())
+    except ValueError:
+        return None
+    if not isinstance(manifest, dict) or manifest.get("state_sha256") != _state_hash(state):
+        log.info("the finished run in %s used other input tables, options or code; nothing "
+                 "to resume, starting a new run", out_dir)
+        return None
+    counts = {k: int(v) for k, v in (manifest.get("counts") or {}).items()}
+    total = int(manifest.get("households") or 0)
+    log.info("the batch in %s already finished (run %s at %s): nothing to resume",
+             out_dir, manifest.get("run_id"), manifest.get("finished"))
+    return BatchOutcome(out_dir, total, counts, total, time.perf_counter() - t_start,
+                        [out_dir / n for n in sorted(manifest.get("outputs") or {})],
+                        str(manifest.get("run_id") or ""), list(manifest.get("warnings") or []),
+                        int(manifest.get("rejected_rows") or 0), finished_before=True)
+
+
+def _ordered_files(published: list[Path], out_dir: Path, report: bool) -> list[Path]:
+    """The written files in the order a person reads them: tables, manifest, report."""
+    out = [p for p in published if p.name not in ("manifest.json", "report.html")]
+    order = {n: i for i, n in enumerate(("results.parquet", "results.csv", "trades.parquet",
+                                         "trades.csv", "rejects.parquet", "rejects.csv"))}
+    out.sort(key=lambda p: order.get(p.name, len(order)))
+    out.append(out_dir / "manifest.json")
+    if report:
+        out.append(out_dir / "report.html")
+    return out
+
+
+def _counts(results_path: Path) -> dict[str, int]:
+    """Households by status, read from the merged results table."""
+    status = pq.read_table(results_path, columns=["status"]).column(0)
+    counts = dict.fromkeys(STATUSES, 0)
+    if len(status):
+        vc = pc.value_counts(status)
+        for v, n in zip(vc.field("values").to_pylist(), vc.field("counts").to_pylist(),
+                        strict=True):
+            counts[v] = counts.get(v, 0) + n
+    return counts
+
+
+def _table_rejects(tables: Tables) -> pa.Table:
+    """Rows the reader rejected without a household to blame, as rejects rows."""
+    from .work import REJECT_COLUMNS
+
+    cols = {c: [r[i] for r in tables.rejects] for i, c in enumerate(REJECT_COLUMNS)}
+    return sink.rejects_from_columns(cols)
 
 
 def _check_args(engine: str, scheduler: str | None, workers: int | None,
@@ -227,6 +371,9 @@ def _check_args(engine: str, scheduler: str | None, workers: int | None,
 def _prepare_parts(parts_dir: Path, state: dict[str, Any], resume: bool) -> list[str]:
     """Start a fresh parts folder, or on resume check the earlier run matches and keep it."""
     state_path = parts_dir / "state.json"
+    if parts_dir.is_symlink() or (parts_dir.exists() and not parts_dir.is_dir()):
+        raise OutputFailure(f"{parts_dir}: is a symbolic link or a file, not taxopt's parts "
+                            "folder; taxopt does not follow links in --out: remove it")
     if resume and state_path.is_file():
         try:
             before = json.loads(state_path.read_text())
@@ -282,9 +429,10 @@ def _make_engine(engine: str, workers: int | None, scheduler: str | None,
             raise InvalidInput(None, "--engine", None,
                                f"dask is not installed ({err.name}); "
                                "pip install 'taxopt[dask]'") from None
-        except OSError as err:
-            raise InvalidInput(None, "--scheduler", None,
-                               f"cannot reach the Dask scheduler: {err}") from None
+        except (OSError, TimeoutError) as err:
+            raise InfrastructureFailure(f"cannot reach the Dask scheduler {scheduler}: "
+                                        f"{str(err).splitlines()[0] if str(err) else err!r}"
+                                        ) from None
     return LocalEngine(workers or default_workers(), time_limit, timings)
 
 
@@ -382,6 +530,7 @@ def _manifest(input_dir: str | Path, fingerprints: dict[str, Any],
     finished = dt.datetime.now(dt.UTC)
     return {
         "format": MANIFEST_FORMAT,
+        "run_id": outcome.run_id,
         "input_dir": str(Path(input_dir).resolve()),
         "inputs": fingerprints,
         "options": options.as_dict(),
@@ -390,6 +539,8 @@ def _manifest(input_dir: str | Path, fingerprints: dict[str, Any],
         "households": outcome.total,
         "households_reused": reused,
         "counts": outcome.counts,
+        "rejected_rows": outcome.rejected_rows,
+        "warnings": outcome.warnings,
         "exit_code": outcome.exit_code,
         "started": started.isoformat(timespec="seconds"),
         "finished": finished.isoformat(timespec="seconds"),

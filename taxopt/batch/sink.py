@@ -8,6 +8,18 @@ merged, in household order, into ``trades.parquet`` and ``results.parquet``
 bytes depend on the rows only, not on how the batch was chunked, how many
 workers ran or whether it was resumed. Every final file is written under a
 temporary name and renamed.
+
+The output set (tables, manifest, report) is built in a staging folder
+``OUT/.staging-RUNID/`` and swapped in by `publish`: the old manifest goes
+first, then every old output, then the new files, the new manifest last. So
+``manifest.json`` present means the folder holds one run's complete set,
+and at no moment does it hold a new table beside an old run's files (a
+``kill -9`` during the swap leaves some new files and no manifest: an
+incomplete set, which the next run replaces).
+
+CSV cells that a spreadsheet would run as a formula (text beginning with
+``=``, ``+``, ``-``, ``@``, tab or carriage return) are written with a
+leading single quote; numbers are written as numbers.
 """
 
 from __future__ import annotations
@@ -15,7 +27,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import re
 import tempfile
 from collections.abc import Iterator
 from itertools import pairwise
@@ -23,14 +34,19 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ..output import format_number
+from ..output import csv_text, format_number
 from ..plan.report import TRADE_COLUMNS
-from .work import RESULT_COLUMNS
+from .failures import OutputFailure
+from .results_row import REVIEW_TYPES
+from .work import REJECT_COLUMNS, RESULT_COLUMNS
 
 PARTS = ".parts"
+STAGING = ".staging-"
+#: Every file a batch writes into ``--out`` (a later run removes those it does not write).
+OUTPUT_NAMES = ("manifest.json", "report.html", "results.parquet", "trades.parquet",
+                "rejects.parquet", "results.csv", "trades.csv", "rejects.csv")
 ROW_GROUP = 65_536
 COMPRESSION = "zstd"
 
@@ -39,13 +55,15 @@ _TRADE_TYPES: dict[str, pa.DataType] = {
     "side": pa.string(), "shares": pa.float64(), "price": pa.float64(),
     "value": pa.float64(), "lot_id": pa.string(), "term": pa.string(),
     "realized_gain": pa.float64(), "est_tax": pa.float64(), "wash_disallowed": pa.float64(),
-    "reason": pa.string(),
+    "reason": pa.string(), "wash_kind": pa.string(), "replacement_lot_id": pa.string(),
+    "replacement_basis": pa.float64(), "replacement_acquired": pa.string(),
 }
 _RESULT_TYPES: dict[str, pa.DataType] = {
     "household_id": pa.string(), "status": pa.string(), "message": pa.string(),
     "est_tax": pa.float64(), "drift_before": pa.float64(), "drift_after": pa.float64(),
     "orders": pa.int64(), "seconds": pa.float64(), "solver": pa.string(),
 }
+_RESULT_TYPES.update({c: getattr(pa, t)() for c, t in REVIEW_TYPES.items()})
 
 RESULTS_SCHEMA = pa.schema([(c, _RESULT_TYPES[c]) for c in RESULT_COLUMNS])
 # a trade column added upstream without a type here is written as text (see the tests)
@@ -107,9 +125,11 @@ def part_stem(first: int, last: int) -> str:
 
 
 def write_part(parts_dir: Path, stem: str, out: dict[str, dict[str, list[Any]]]) -> None:
-    """Write one chunk's trades, then its results (the results part marks the chunk done)."""
+    """Write one chunk's trades and rejects, then its results (which mark the chunk done)."""
     atomic_write(parts_dir / f"{stem}.trades.parquet",
                  parquet_bytes(to_table(out["trades"], TRADES_SCHEMA)))
+    atomic_write(parts_dir / f"{stem}.rejects.parquet",
+                 parquet_bytes(rejects_from_columns(out.get("rejects"))))
     atomic_write(parts_dir / f"{stem}.results.parquet",
                  parquet_bytes(to_table(out["results"], RESULTS_SCHEMA)))
 
@@ -122,7 +142,8 @@ def done_parts(parts_dir: Path) -> list[str]:
                    for p in parts_dir.glob("*.results.parquet"))
     keep = set(stems)
     for p in parts_dir.iterdir():
-        if p.name.endswith(".trades.parquet") and p.name.removesuffix(".trades.parquet") in keep:
+        kind = p.name.split(".")[1] if p.name.count(".") == 2 else ""
+        if kind in ("trades", "rejects") and p.name.split(".")[0] in keep:
             continue
         if p.name.endswith(".results.parquet") or p.name == "state.json":
             continue
@@ -131,8 +152,85 @@ def done_parts(parts_dir: Path) -> list[str]:
 
 
 def part_household_ids(parts_dir: Path, stem: str) -> list[str]:
-    return pq.read_table(parts_dir / f"{stem}.results.parquet",
-                         columns=["household_id"]).column(0).to_pylist()
+    return read_part(parts_dir, stem, "results", ["household_id"]).column(0).to_pylist()
+
+
+def read_part(parts_dir: Path, stem: str, kind: str,
+              columns: list[str] | None = None) -> pa.Table:
+    """One part file; `OutputFailure` naming it when it cannot be read (a damaged disk)."""
+    path = parts_dir / f"{stem}.{kind}.parquet"
+    try:
+        return pq.read_table(path, columns=columns)
+    except (OSError, ValueError, pa.ArrowException) as err:
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise OutputFailure(f"{path}: a finished chunk of the interrupted run cannot be "
+                            f"read ({first}); run again without --resume") from None
+
+
+# --------------------------------------------------------------------------- the output set
+
+
+def clean_stale(out_dir: Path) -> list[str]:
+    """Remove what a killed run left in ``out_dir`` (staging folders, temp files); their names."""
+    import shutil
+
+    removed = []
+    for p in sorted(out_dir.iterdir()):
+        if p.name.startswith(STAGING) and p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p)
+        elif p.name.startswith(".") and p.name.endswith(".tmp") and not p.is_dir():
+            p.unlink()
+        else:
+            continue
+        removed.append(p.name)
+    return removed
+
+
+def publish(staging: Path, out_dir: Path) -> list[Path]:
+    """Swap the staged output set into ``out_dir``: old manifest out first, new one in last."""
+    new = sorted(p.name for p in staging.iterdir())
+    old_manifest = out_dir / "manifest.json"
+    before = _listed_outputs(old_manifest)
+    old_manifest.unlink(missing_ok=True)
+    _sync_dir(out_dir)
+    for name in sorted(set(OUTPUT_NAMES) | before):    # every old output, not only stale
+        (out_dir / name).unlink(missing_ok=True)
+    _sync_dir(out_dir)
+    for name in new:
+        if name != "manifest.json":
+            os.replace(staging / name, out_dir / name)
+    if "manifest.json" in new:
+        _sync_dir(out_dir)
+        os.replace(staging / "manifest.json", out_dir / "manifest.json")
+    _sync_dir(out_dir)
+    staging.rmdir()
+    return [out_dir / n for n in new]
+
+
+def _listed_outputs(manifest: Path) -> set[str]:
+    """Names of the outputs an earlier manifest lists (plain file names only)."""
+    import json
+
+    try:
+        names = json.loads(manifest.read_text()).get("outputs") or {}
+    except (OSError, ValueError, AttributeError):
+        return set()
+    return {n for n in names if isinstance(n, str) and n == Path(n).name
+            and not n.startswith(".")}
+
+
+def _sync_dir(path: Path) -> None:
+    """Make the renames in ``path`` durable in this order (a crash cannot reorder them)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 # --------------------------------------------------------------------------- merge
@@ -202,6 +300,8 @@ def _cell(v: Any) -> Any:
         return ""
     if isinstance(v, float):
         return format_number(v)
+    if isinstance(v, str):
+        return csv_text(v)
     return v
 
 
@@ -223,10 +323,15 @@ def _write_all(name: str, out_dir: Path, schema: pa.Schema, tables: Iterator[pa.
     return [o.path for o in outs]
 
 
-def merge_parts(parts_dir: Path, out_dir: Path, csv_too: bool) -> list[Path]:
-    """Merge the finished parts into the final tables, sorted by household id."""
+def merge_parts(parts_dir: Path, out_dir: Path, csv_too: bool,
+                table_rejects: pa.Table | None = None) -> list[Path]:
+    """Merge the finished parts into the final tables, sorted by household id.
+
+    ``table_rejects`` are the rows the table reader rejected without a
+    household to blame (an empty ``household_id``, a bad shared security).
+    """
     stems = done_parts(parts_dir)
-    results = [pq.read_table(parts_dir / f"{s}.results.parquet") for s in stems]
+    results = [read_part(parts_dir, s, "results") for s in stems]
     # parts cover disjoint ranges of the sorted ids, so their name order is household
     # order; check it, and fall back to a full (stable) sort if it ever is not
     bounds = [(t.column(0)[0].as_py(), t.column(0)[-1].as_py()) for t in results
@@ -241,7 +346,7 @@ def merge_parts(parts_dir: Path, out_dir: Path, csv_too: bool) -> list[Path]:
 
     def trade_parts() -> Iterator[pa.Table]:
         for s in stems:
-            yield pq.read_table(parts_dir / f"{s}.trades.parquet").cast(TRADES_SCHEMA)
+            yield read_part(parts_dir, s, "trades").cast(TRADES_SCHEMA)
 
     if ordered:
         trades: Iterator[pa.Table] = trade_parts()
@@ -249,33 +354,26 @@ def merge_parts(parts_dir: Path, out_dir: Path, csv_too: bool) -> list[Path]:
         allt = pa.concat_tables(list(trade_parts())) if stems else TRADES_SCHEMA.empty_table()
         trades = iter([allt.sort_by("household_id")])   # Arrow's sort is stable
     paths += _write_all("trades", out_dir, TRADES_SCHEMA, trades, csv_too)
-    paths += _write_all("rejects", out_dir, REJECTS_SCHEMA, iter([rejects_table(res)]), csv_too)
+    rej = [read_part(parts_dir, s, "rejects").cast(REJECTS_SCHEMA) for s in stems]
+    if table_rejects is not None:
+        rej.append(table_rejects.cast(REJECTS_SCHEMA))
+    rejects = pa.concat_tables(rej) if rej else REJECTS_SCHEMA.empty_table()
+    rejects = rejects.sort_by("household_id")   # stable: each part and table in its order
+    paths += _write_all("rejects", out_dir, REJECTS_SCHEMA, iter([rejects]), csv_too)
     return paths
 
 
-REJECTS_SCHEMA = pa.schema([("household_id", pa.string()), ("table", pa.string()),
-                            ("record", pa.string()), ("field", pa.string()),
-                            ("problem", pa.string())])
-_REJECT = re.compile(r"^household (?P<hh>.+?): (?P<record>(?P<table>[a-z_]+)[^:]*?)"
-                     r"(?:: field '(?P<field>[^']*)')?: (?P<problem>.*)$")
+REJECTS_SCHEMA = pa.schema([(c, pa.string()) for c in REJECT_COLUMNS])
 
 
-def rejects_table(results: pa.Table) -> pa.Table:
-    """The ops team's to-do list: one row per household rejected as invalid input, with
-    the table, record and field at fault (each household's first problem; fixing it
-    and re-running shows the next, if any)."""
-    bad = results.filter(pc.equal(results.column("status"), "invalid_input"))
-    rows = []
-    for hh, message in zip(bad.column("household_id").to_pylist(),
-                           bad.column("message").to_pylist(), strict=True):
-        m = _REJECT.match(message or "")
-        if m:
-            rows.append((hh, m["table"], m["record"], m["field"] or "", m["problem"]))
-        else:
-            rows.append((hh, "", "", "", message or ""))
-    cols = list(zip(*rows, strict=True)) if rows else [[] for _ in REJECTS_SCHEMA]
-    return pa.table({f.name: pa.array(c, pa.string()) for f, c in
-                     zip(REJECTS_SCHEMA, cols, strict=True)}, schema=REJECTS_SCHEMA)
+def rejects_from_columns(columns: dict[str, list[Any]] | None) -> pa.Table:
+    """The ops team's to-do list: one row per rejected household or row, with the table,
+    record and field at fault, carried as fields from the error itself (never parsed
+    back out of its message, which may hold any character an id holds)."""
+    if not columns:
+        return REJECTS_SCHEMA.empty_table()
+    return pa.table({c: pa.array([v or "" for v in columns[c]], pa.string())
+                     for c in REJECT_COLUMNS}, schema=REJECTS_SCHEMA)
 
 
 def _sorted_ids(t: pa.Table) -> bool:

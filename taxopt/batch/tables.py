@@ -7,17 +7,33 @@ and cut at the household boundaries (``factorize`` + stable ``argsort`` +
 household's rows. Each household is then assembled into the contract's JSON
 shape on demand (`Tables.items`), lazily, so a batch streams.
 
-Two kinds of problem, two outcomes:
+Three kinds of problem, three outcomes:
 
-- the tables themselves are malformed (a missing file or required column, an
-  unknown column, a row without ``household_id``, a shared security that
-  cannot be read): `InvalidInput` naming the table and the column, raised by
-  `read_tables`; the batch does not start (exit code 2);
+- a table cannot be read at all (a missing file or required column, two
+  files for one table): `InvalidInput` naming the table and the column,
+  raised by `read_tables`; the batch does not start (exit code 2);
+- a row is bad on its own (an empty, padded or control-character
+  ``household_id``; a NaN; a date that is not ISO; a shared security that
+  fails validation): the row is rejected, and every household it may belong
+  to is ``invalid_input`` naming that row (a household is never solved on an
+  incomplete book). A row whose household id differs from a real household's
+  only by surrounding whitespace or number format (``"1000.0"`` for
+  ``"1000"``) is blamed on that household; a row that matches none is listed
+  in ``Tables.rejects``. A bad shared security rejects the households that
+  hold it; the others are solved without it (a warning says so). An unknown
+  column is ignored with a warning;
 - one household's rows are inconsistent (two rows for one household, a band
   on an unknown account, targets that do not sum to 1, ...): that household
   becomes a failed item with its reason; the others still run. Rules that the
   JSON contract already has are left to `taxopt.domain.from_dict`, so a
   household read from tables fails with the same message as from JSON.
+
+Ids are text, made one way for every table: a number becomes its digits (an
+integer-valued float without ``.0``: int64 ``1000`` and float64 ``1000.0``
+are both ``"1000"``). Dates are ISO text (``YYYY-MM-DD``) or real Parquet
+date/timestamp values, nothing else (no epoch numbers). A NaN in a number
+column is an error; an empty (null) cell of an optional column takes the
+default.
 
 Extensions beyond the contract's column lists (all optional): ``weight`` in
 ``securities`` (multi-class funds, one row per class), ``restricted`` and
@@ -28,6 +44,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,37 +135,186 @@ def find_table_files(input_dir: Path) -> dict[str, Path]:
     return found
 
 
-def _read_frame(name: str, path: Path):
+def _read_frame(name: str, path: Path) -> tuple[Any, dict[str, np.ndarray]]:
+    """The table as a DataFrame, and for Parquet number columns where a cell is a real NaN.
+
+    Arrow tells a NaN from a null; pandas does not (both become NaN), so the
+    NaN cells are found before the conversion.
+    """
     import pandas as pd
 
     where = f"table {name} ({path.name})"
+    nans: dict[str, np.ndarray] = {}
     try:
         if path.name.endswith(".parquet"):
+            import pyarrow as pa
+            import pyarrow.compute as pc
             import pyarrow.parquet as pq
 
-            return pq.read_table(path).to_pandas()
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+            table = pq.read_table(path)
+            for fname, col in zip(table.column_names, table.columns, strict=True):
+                if pa.types.is_floating(col.type):
+                    mask = pc.fill_null(pc.is_nan(col), False).to_numpy(zero_copy_only=False)
+                    if mask.any():
+                        nans[fname] = mask
+            return table.to_pandas(), nans
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""]), nans
     except pd.errors.EmptyDataError:
         if not SPECS[name].mandatory_table:   # an optional table with no rows at all
-            return pd.DataFrame({c: pd.Series([], dtype=object) for c in SPECS[name].required})
+            return pd.DataFrame({c: pd.Series([], dtype=object)
+                                 for c in SPECS[name].required}), nans
         raise InvalidInput(None, where, None, "the file is empty (not even a header)") from None
     except (OSError, ValueError, pd.errors.ParserError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise InvalidInput(None, where, None, f"cannot be read: {first}") from None
+        raise InvalidInput(None, where, None, f"cannot be read: {shown(first)}") from None
 
 
-def _check_columns(name: str, path: Path, columns: list[Any]) -> None:
+def _check_columns(name: str, path: Path, columns: list[Any]) -> tuple[list[Any], list[str]]:
+    """The known columns to read, and a warning for each unknown one (it is ignored)."""
     spec = SPECS[name]
     where = f"table {name} ({path.name})"
     known = set(spec.required) | set(spec.optional)
-    for col in columns:
-        if not isinstance(col, str) or col not in known:
-            raise InvalidInput(None, where, str(col),
-                               "unknown column; known columns are "
-                               + ", ".join(spec.required + spec.optional))
+    warnings = [f"{where}: column {shown(str(col))} is not a column of this table; "
+                "ignored (known columns: " + ", ".join(spec.required + spec.optional) + ")"
+                for col in columns if not isinstance(col, str) or col not in known]
     for col in spec.required:
         if col not in columns:
             raise InvalidInput(None, where, col, "required column is missing")
+    return [c for c in columns if isinstance(c, str) and c in known], warnings
+
+
+#: How much of a bad value a message echoes.
+SHOWN = 80
+
+
+def shown(value: Any) -> str:
+    """A value quoted for a message: control characters escaped, at most ``SHOWN`` characters."""
+    text = repr(value)
+    return text if len(text) <= SHOWN else text[:SHOWN - 3] + "..."
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_COMPACT_DATE = re.compile(r"\d{8}")
+# control characters, line and paragraph separators, and bidirectional overrides
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def date_problems(series: Any) -> list[tuple[int, str]]:
+    """Rows whose date is not ISO text or a real date: (row index, problem)."""
+    import pandas as pd
+    from pandas.api import types as pt
+
+    if pt.is_datetime64_any_dtype(series.dtype):
+        return []
+    missing = series.isna().to_numpy()
+    if pt.is_numeric_dtype(series.dtype) or pt.is_bool_dtype(series.dtype):
+        rows = np.flatnonzero(~missing).tolist()
+        values = series.to_numpy(dtype=object)
+        return [(i, f"{shown(values[i])} is a number, not a date; expected an ISO date "
+                    "YYYY-MM-DD") for i in rows]
+    values = series.to_numpy(dtype=object)
+    is_text = np.fromiter((isinstance(v, str) for v in values), bool, len(values))
+    text = pd.Series(np.where(is_text, values, ""), dtype=object)
+    iso = text.str.fullmatch(_ISO_DATE.pattern).to_numpy(dtype=bool)
+    is_date = np.fromiter((isinstance(v, dt.date) for v in values), bool, len(values))
+    bad = ~missing & ~(is_text & iso) & ~is_date
+    out = []
+    for i in np.flatnonzero(bad).tolist():
+        v = values[i]
+        if isinstance(v, str) and _COMPACT_DATE.fullmatch(v.strip()):
+            t = v.strip()
+            out.append((i, f"{shown(v)} looks like YYYYMMDD; expected an ISO date "
+                           f"YYYY-MM-DD ({t[:4]}-{t[4:6]}-{t[6:]})"))
+        elif isinstance(v, str):
+            out.append((i, f"expected an ISO date YYYY-MM-DD, got {shown(v)}"))
+        else:
+            out.append((i, f"expected an ISO date YYYY-MM-DD, got {type(v).__name__} "
+                           f"{shown(v)}"))
+    return out
+
+
+def nan_problems(series: Any, nan_mask: np.ndarray | None) -> list[tuple[int, str]]:
+    """Rows holding NaN in a number column (a NaN is not an empty cell: it is an error)."""
+    import pandas as pd
+    from pandas.api import types as pt
+
+    rows: np.ndarray
+    if nan_mask is not None:
+        rows = np.flatnonzero(nan_mask)
+    elif not pt.is_numeric_dtype(series.dtype) and not pt.is_bool_dtype(series.dtype):
+        text = pd.Series(series.to_numpy(dtype=object), dtype=object)
+        low = text.where(text.map(lambda v: isinstance(v, str)), "").str.strip().str.lower()
+        rows = np.flatnonzero(low.isin(["nan", "+nan", "-nan"]).to_numpy(dtype=bool))
+    else:
+        return []
+    return [(i, "NaN is not a number; leave the cell empty for the default, or give a "
+                "value") for i in rows.tolist()]
+
+
+def _id_text(values: np.ndarray) -> np.ndarray:
+    """Ids as text, one way: numbers as their digits (1000.0 -> "1000"), empty as None."""
+    if values.dtype.kind == "f":
+        out = values.astype(str).astype(object)
+        whole = np.isfinite(values) & (np.floor(values) == values) & (np.abs(values) < 2**53)
+        out[whole] = values[whole].astype(np.int64).astype(str)
+        out[np.isnan(values)] = None
+        return out
+    if values.dtype.kind in "iu":
+        return values.astype(str).astype(object)
+    return np.array([_one_id_text(v) for v in values], dtype=object)
+
+
+def _one_id_text(v: Any) -> Any:
+    if v is None or isinstance(v, str):
+        return v
+    if isinstance(v, float | np.floating):
+        if v != v:
+            return None
+        return str(int(v)) if float(v).is_integer() and abs(v) < 2**53 else repr(float(v))
+    if isinstance(v, int | np.integer) and not isinstance(v, bool | np.bool_):
+        return str(int(v))
+    return str(v)
+
+
+def household_id_problems(ids: np.ndarray) -> list[tuple[int, str]]:
+    """Rows whose household id is unusable: empty, padded with spaces, or control characters."""
+    import pandas as pd
+
+    text = pd.Series(ids, dtype=object)
+    empty = text.isna().to_numpy() | (text == "").to_numpy()
+    filled = text.where(~empty, "")
+    padded = (filled.str.strip() != filled).to_numpy(dtype=bool) & ~empty
+    control = filled.str.contains(_CONTROL.pattern, regex=True).to_numpy(dtype=bool) & ~empty
+    out = []
+    for i in np.flatnonzero(empty | padded | control).tolist():
+        if empty[i]:
+            out.append((i, "empty; every row must name its household"))
+        elif control[i]:
+            out.append((i, f"{shown(ids[i])} holds a control character; ids are printable text"))
+        else:
+            out.append((i, f"{shown(ids[i])} has spaces around it; ids are taken exactly "
+                           "as written, so fix the id"))
+    return out
+
+
+def near_id(hid: Any) -> str | None:
+    """What a mistyped id was probably meant to be: no spaces or control characters around
+    it, a whole number without decimals (``" 1000.0 "`` -> ``"1000"``); None if empty."""
+    if not isinstance(hid, str):
+        return None
+    text = _CONTROL.sub("", hid).strip()
+    if not text:
+        return None
+    if re.fullmatch(r"[+-]?\d+(\.\d*)?([eE][+-]?\d+)?", text):
+        from decimal import Decimal, InvalidOperation
+
+        try:
+            d = Decimal(text)
+        except InvalidOperation:
+            return text
+        if d == d.to_integral_value() and abs(d) < 10**30:
+            return str(int(d))
+    return text
 
 
 def convert_column(series: Any, kind: str) -> np.ndarray:
@@ -181,6 +347,9 @@ def convert_column(series: Any, kind: str) -> np.ndarray:
         out[np.isin(text, list(_FALSE))] = False
     elif kind == DATE and pt.is_datetime64_any_dtype(series.dtype):
         out = series.dt.strftime("%Y-%m-%d").to_numpy(dtype=object)
+    elif kind == STR and pt.is_numeric_dtype(series.dtype) and not pt.is_bool_dtype(
+            series.dtype):
+        out = _id_text(series.to_numpy())     # 1000.0 -> "1000", as an int64 column reads
     elif kind == STR and not (pt.is_string_dtype(series.dtype)
                               or pt.is_object_dtype(series.dtype)):
         out = series.astype(str).to_numpy(dtype=object)
@@ -193,7 +362,7 @@ def convert_column(series: Any, kind: str) -> np.ndarray:
         odd = np.fromiter((v is not None and not isinstance(v, str) for v in out), bool,
                           len(out))
         if odd.any():
-            out[odd] = [str(v) for v in out[odd]]
+            out[odd] = [_one_id_text(v) for v in out[odd]]
     return out
 
 
@@ -243,6 +412,8 @@ class _Split:
     columns: tuple[str, ...]
     data: list[_Column]                        # one per column, rows sorted by household
     ranges: dict[str, tuple[int, int]] = field(default_factory=dict)
+    #: the file's row index (0-based, header excluded) of each sorted row
+    source_rows: np.ndarray | None = None
 
     def rows(self, hid: str) -> list[dict[str, Any]]:
         span = self.ranges.get(hid)
@@ -253,19 +424,85 @@ class _Split:
         return [{k: v for k, v in zip(cols, vals, strict=True) if v is not None}
                 for vals in zip(*(col.slice(a, b) for col in self.data), strict=True)]
 
+    def first_row(self, hid: str) -> int:
+        """The file row (0-based) of the household's first row in this table."""
+        a, b = self.ranges[hid]
+        return int(self.source_rows[a:b].min()) if self.source_rows is not None else a
 
-def _split(name: str, path: Path, columns: dict[str, np.ndarray]) -> _Split:
-    """Sort a table's columns by household (stable) and record each household's rows."""
+
+@dataclass(frozen=True)
+class _BadRow:
+    """A rejected row: where it is, the household id it carries, and what is wrong."""
+
+    table: str
+    file: str
+    row: int                 # 0-based, header excluded
+    hid: Any
+    field: str
+    problem: str
+
+    @property
+    def record(self) -> str:
+        return f"table {self.table} ({self.file}) row {self.row + 1}"
+
+
+#: Each table's rows are read in this order within a household (then by every other
+#: column), so the order of the rows in the file never changes a plan.
+SORT_KEYS: dict[str, tuple[str, ...]] = {
+    "households": (),
+    "securities": ("symbol", "asset_class"),
+    "goals": ("goal_id", "asset_class"),
+    "accounts": ("account_id",),
+    "bands": ("account_id", "asset_class"),
+    "lots": ("lot_id", "account_id", "symbol"),
+    "recent_trades": ("date", "account_id", "symbol", "side"),
+}
+
+
+def _sort_key(values: np.ndarray) -> np.ndarray:
+    """One column as sortable integer codes (empty first; text in code-point order)."""
+    import pandas as pd
+
+    if values.dtype.kind == "f":
+        return values
+    text = np.array([None if v is None else (v.isoformat() if isinstance(v, dt.date)
+                                             else repr(v) if not isinstance(v, str) else v)
+                     for v in values], dtype=object) if values.dtype == object and any(
+        v is not None and not isinstance(v, str) for v in values) else values
+    codes, _ = pd.factorize(text, sort=True)
+    return codes
+
+
+def canonical_order(name: str, household_codes: np.ndarray,
+                    columns: dict[str, np.ndarray]) -> np.ndarray:
+    """The rows sorted by household, then by the table's key columns, then by every other
+    column: the same households however the file's rows are ordered."""
+    keys = [c for c in SORT_KEYS.get(name, ()) if c in columns]
+    keys += [c for c in columns if c not in keys]
+    if not keys or len(household_codes) < 2:
+        return np.argsort(household_codes, kind="stable")
+    # np.lexsort sorts by the last key first
+    return np.lexsort([_sort_key(columns[c]) for c in reversed(keys)] + [household_codes])
+
+
+def _split(name: str, path: Path, columns: dict[str, np.ndarray]
+           ) -> tuple[_Split, list[_BadRow]]:
+    """Sort a table's rows by household (stable), leaving out rows whose id is unusable."""
     import pandas as pd
 
     hid = columns.pop("household_id")
-    empty = np.flatnonzero(np.equal(hid, None))
-    if len(empty):
-        raise InvalidInput(None, f"table {name} ({path.name}) row {empty[0] + 1}",
-                           "household_id", "empty; every row must name its household")
+    bad = [_BadRow(name, path.name, i, hid[i], "household_id", problem)
+           for i, problem in household_id_problems(hid)]
+    source = None
+    if bad:
+        keep = np.ones(len(hid), dtype=bool)
+        keep[[b.row for b in bad]] = False
+        source = np.flatnonzero(keep)
+        hid = hid[keep]
+        columns = {c: v[keep] for c, v in columns.items()}
     codes, uniques = pd.factorize(hid, sort=True)
     del hid
-    order = np.argsort(codes, kind="stable")
+    order = canonical_order(name, codes, columns)
     counts = np.bincount(codes, minlength=len(uniques))
     ends = np.cumsum(counts)
     starts = ends - counts
@@ -275,65 +512,116 @@ def _split(name: str, path: Path, columns: dict[str, np.ndarray]) -> _Split:
         data.append(_Column.of(columns.pop(c)[order]))
     ranges = dict(zip(np.asarray(uniques, dtype=object).tolist(),
                       zip(starts.tolist(), ends.tolist(), strict=True), strict=True))
-    return _Split(name, names, data, ranges)
+    source_rows = order if source is None else source[order]
+    return _Split(name, names, data, ranges, source_rows), bad
 
 
 def read_tables(input_dir: str | Path) -> Tables:
-    """Read the folder's tables once; raise `InvalidInput` when a table is malformed."""
+    """Read the folder's tables once; raise `InvalidInput` when a table cannot be used."""
     files = find_table_files(Path(input_dir))
     splits: dict[str, _Split] = {}
     shared: list[dict[str, Any]] = []
     overrides: _Split | None = None
+    bad_rows: list[_BadRow] = []
+    warnings: list[str] = []
+    bad_securities: dict[str, _BadRow] = {}
     for name, path in files.items():
-        frame = _read_frame(name, path)
-        _check_columns(name, path, list(frame.columns))
-        cols = {c: convert_column(frame[c], KINDS.get(c, FLOAT)) for c in frame.columns}
+        frame, nans = _read_frame(name, path)
+        known, warned = _check_columns(name, path, list(frame.columns))
+        warnings += warned
+        cols = {c: convert_column(frame[c], KINDS.get(c, FLOAT)) for c in known}
+        if "household_id" in cols:
+            cols["household_id"] = _id_text(cols["household_id"])
+        value_bad: list[_BadRow] = []
+        for c in known:
+            kind = KINDS.get(c, FLOAT)
+            found = (date_problems(frame[c]) if kind == DATE else
+                     nan_problems(frame[c], nans.get(c)) if kind == FLOAT else [])
+            hids = cols.get("household_id")
+            value_bad += [_BadRow(name, path.name, i, None if hids is None else hids[i], c, p)
+                          for i, p in found]
         del frame
         if name == "securities":
-            shared, overrides = _securities(path, cols)
+            shared, overrides, bad_securities, more = _securities(path, cols, value_bad)
+            bad_rows += more
         else:
-            splits[name] = _split(name, path, cols)
-    return Tables(files, splits, shared, overrides)
+            splits[name], id_bad = _split(name, path, cols)
+            bad_rows += value_bad + id_bad
+    warnings += [f"{b.record}: symbol {shown(sym)} rejected (field '{b.field}': {b.problem}); "
+                 "the households holding it are rejected, the others are solved without it"
+                 for sym, b in bad_securities.items()]
+    return Tables(files, splits, shared, overrides, warnings=warnings,
+                  bad_securities=bad_securities)._resolve(bad_rows)
 
 
 # --------------------------------------------------------------------------- securities
 
 
-def _securities(path: Path, cols: dict[str, np.ndarray]
-                ) -> tuple[list[dict[str, Any]], _Split | None]:
-    """The shared security list (validated) and the per-household override rows."""
+def _securities(path: Path, cols: dict[str, np.ndarray], value_problems: list[_BadRow]
+                ) -> tuple[list[dict[str, Any]], _Split | None, dict[str, _BadRow],
+                           list[_BadRow]]:
+    """The shared security list, the per-household override rows, the shared symbols that
+    failed validation (with why), and the override rows whose household id is unusable."""
     n = len(cols["symbol"])
-    if "household_id" in cols and cols["household_id"].dtype.kind == "f":   # all empty
-        own = ~np.isnan(cols["household_id"])
-    elif "household_id" in cols:
+    if "household_id" in cols:
         own = ~np.equal(cols["household_id"], None)
     else:
         own = np.zeros(n, dtype=bool)
-    where = f"table securities ({path.name})"
+    file = path.name
+    shared_rows = np.flatnonzero(~own)
     shared_cols = {c: v[~own] for c, v in cols.items() if c != "household_id"}
+    order = canonical_order("securities", np.zeros(len(shared_rows), dtype=np.int64),
+                            shared_cols)
+    shared_rows = shared_rows[order]
+    shared_cols = {c: v[order] for c, v in shared_cols.items()}
     names = tuple(shared_cols)
     rows = [{k: v for k, v in zip(names, vals, strict=True) if v is not None}
             for vals in zip(*(_pylist(shared_cols[c]) for c in names), strict=True)]
+    # a shared row with a bad value (NaN, ...) spoils its symbol, not the batch
+    spoiled: dict[int, _BadRow] = {}
+    for b in value_problems:
+        spoiled.setdefault(int(b.row), b)
     by_symbol: dict[str, list[dict[str, Any]]] = {}
+    bad: dict[str, _BadRow] = {}
+    orphans: list[_BadRow] = []
     for i, row in enumerate(rows):
         sym = row.get("symbol")
+        src = int(shared_rows[i])
         if sym is None:
-            raise InvalidInput(None, f"{where} row {np.flatnonzero(~own)[i] + 1}", "symbol",
-                               "empty")
+            orphans.append(_BadRow("securities", file, src, "", "symbol", "empty"))
+            continue
         by_symbol.setdefault(sym, []).append(row)
+        if src in spoiled and sym not in bad:
+            b = spoiled[src]
+            bad[sym] = _BadRow("securities", file, src, "", b.field, b.problem)
     shared = []
     for sym, srows in by_symbol.items():
+        if sym in bad:
+            continue
+        src = int(shared_rows[next(i for i, r in enumerate(rows) if r.get("symbol") == sym)])
         try:
             entry = security_entry(srows)
+            _validate_security(f"table securities ({file})", entry)
         except _RowProblem as err:
-            raise InvalidInput(None, f"{where}: symbol {sym}", err.field, err.problem) from None
-        _validate_security(where, entry)
+            bad[sym] = _BadRow("securities", file, src, "", err.field or "", err.problem)
+            continue
+        except InvalidInput as err:
+            bad[sym] = _BadRow("securities", file, src, "", err.field or "", err.problem)
+            continue
         shared.append(entry)
     overrides = None
     if own.any():
         over = {c: v[own] for c, v in cols.items()}
-        overrides = _split("securities", path, over)
-    return shared, overrides
+        overrides, id_bad = _split("securities", path, over)
+        src = np.flatnonzero(own)
+        orphans += [_BadRow(b.table, b.file, int(src[b.row]), b.hid, b.field, b.problem)
+                    for b in id_bad]
+        if overrides.source_rows is not None:
+            overrides.source_rows = src[overrides.source_rows]
+    # a shared symbol's own rows are blamed on the symbol, not on a household
+    orphans += list(bad.values())
+    orphans += [b for b in value_problems if own[b.row]]     # a household's override row
+    return shared, overrides, bad, orphans
 
 
 class _RowProblem(Exception):
@@ -405,18 +693,83 @@ class Tables:
     shared_securities: list[dict[str, Any]]
     overrides: _Split | None = None
     _ids: list[str] | None = None
+    #: what the ops team should know but need not stop for (an ignored column, ...)
+    warnings: list[str] = field(default_factory=list)
+    #: shared symbols that failed validation: the households holding one are rejected
+    bad_securities: dict[str, _BadRow] = field(default_factory=dict)
+    #: each household's first rejected row (record, field, problem)
+    bad_rows: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    #: rows that belong to no household: (household_id, table, record, field, problem)
+    rejects: list[tuple[str, str, str, str, str]] = field(default_factory=list)
+    #: ids that only mistype a real household's id (their rows are that household's problem)
+    merged: set[str] = field(default_factory=set)
 
     @property
     def household_ids(self) -> list[str]:
         """Every household named in any table, sorted (code-point order)."""
         if self._ids is None:
-            ids: set[str] = set()
-            for s in self.splits.values():
-                ids.update(s.ranges)
-            if self.overrides is not None:
-                ids.update(self.overrides.ranges)
-            self._ids = sorted(ids)
+            self._ids = sorted(self._named() - self.merged)
         return self._ids
+
+    def _named(self) -> set[str]:
+        ids: set[str] = set()
+        for s in self.splits.values():
+            ids.update(s.ranges)
+        if self.overrides is not None:
+            ids.update(self.overrides.ranges)
+        return ids
+
+    def _resolve(self, bad_rows: list[_BadRow]) -> Tables:
+        """Blame each rejected row on the household it was meant for, or list it as a reject.
+
+        A household is never solved without one of its rows: a row whose id is
+        unusable but close to a real household's (spaces around it, ``1000.0``
+        for ``1000``) makes that household ``invalid_input`` naming the row, as
+        does an id written in another format in another table.
+        """
+        named = self._named()
+        real = set(self.splits["households"].ranges)
+        blame: dict[str, tuple[int, int, str, str, str]] = {}
+        order = {n: i for i, n in enumerate(SPECS)}
+
+        def charge(hid: str, b: _BadRow, problem: str) -> None:
+            key = (order[b.table], b.row, b.record, b.field, problem)
+            if hid not in blame or key < blame[hid]:
+                blame[hid] = key
+
+        for b in bad_rows:
+            if b.field == "household_id":
+                near = near_id(b.hid)
+                if near in named:
+                    charge(near, b, f"{b.problem} (meant for household {shown(near)}?)")
+                else:
+                    self.rejects.append(("", b.table, b.record, b.field, b.problem + (
+                        "; no household has this id" if b.hid else "")))
+            elif b.table == "securities" and b.hid == "":       # a shared security's row
+                self.rejects.append(("", b.table, b.record, b.field, b.problem))
+            elif isinstance(b.hid, str) and b.hid in named:
+                charge(b.hid, b, b.problem)
+            # else: the row's id is rejected itself, and reported as such
+        for hid in sorted(named - real):
+            near = near_id(hid)
+            if near == hid or near not in real:
+                continue
+            self.merged.add(hid)
+            for name, split in self.splits.items():
+                if hid in split.ranges:
+                    b = _BadRow(name, self.files[name].name, split.first_row(hid), hid,
+                                "household_id", "")
+                    break
+            else:
+                b = _BadRow("securities", self.files["securities"].name,
+                            self.overrides.first_row(hid), hid, "household_id", "")
+            charge(near, b, f"{shown(hid)} is not {shown(near)}: write the household id "
+                            "exactly as in table households")
+        for hid in self.merged:
+            blame.pop(hid, None)
+        self.bad_rows = {h: v[2:] for h, v in sorted(blame.items())}
+        self.rejects.sort(key=lambda r: (order[r[1]], int(r[2].rsplit(" ", 1)[-1])))
+        return self
 
     def __len__(self) -> int:
         return len(self.household_ids)
@@ -434,18 +787,20 @@ class Tables:
         return out
 
     def items(self, ids: list[str] | None = None) -> Iterator[tuple[str, dict | None, str | None]]:
-        """``(household_id, raw dict, None)`` or ``(household_id, None, error line)``."""
+        """``(household_id, raw dict, None)`` or ``(household_id, None, its error)``."""
         for hid in self.household_ids if ids is None else ids:
             try:
                 yield hid, self.assemble(hid), None
-            except InvalidInput as err:
-                yield hid, None, err.line()
+            except InvalidInput as err:     # pickles; keeps its record and field
+                yield hid, None, err
             except Exception as err:   # rows no rule foresaw: this household fails, alone
                 yield hid, None, (f"household {hid}: its rows cannot be assembled: "
                                   f"{type(err).__name__}: {err}")
 
     def assemble(self, hid: str) -> dict[str, Any]:
         """The household in the contract's JSON shape; `InvalidInput` if its rows disagree."""
+        if hid in self.bad_rows:
+            raise InvalidInput(hid, *self.bad_rows[hid])
         hrows = self.splits["households"].rows(hid)
         if not hrows:
             where = sorted(n for n, s in self.splits.items() if hid in s.ranges)
@@ -474,7 +829,22 @@ class Tables:
         raw["accounts"] = self._accounts_of(hid)
         raw["lots"] = [_dates(r, "acquired") for r in self._rows("lots", hid)]
         raw["recent_trades"] = [_dates(r, "date") for r in self._rows("recent_trades", hid)]
+        if self.bad_securities:
+            self._check_held(hid, raw)
         return raw
+
+    def _check_held(self, hid: str, raw: dict[str, Any]) -> None:
+        """A household that holds, traded or names a rejected shared security is rejected."""
+        held = {r.get("symbol") for r in raw["lots"]} | {
+            r.get("symbol") for r in raw["recent_trades"]}
+        for acc in raw["accounts"]:
+            for name in ("restricted", "allowed"):
+                if isinstance(acc.get(name), list):
+                    held.update(acc[name])
+        for sym in sorted(s for s in held if isinstance(s, str) and s in self.bad_securities):
+            b = self.bad_securities[sym]
+            raise InvalidInput(hid, f"{b.record} (symbol {sym}, used by this household)",
+                               b.field or None, b.problem)
 
     def _rows(self, name: str, hid: str) -> list[dict[str, Any]]:
         split = self.splits.get(name)
@@ -492,6 +862,10 @@ class Tables:
         out = list(self.shared_securities)
         for sym, rows in by_symbol.items():
             where = f"securities (symbol {sym})"
+            if sym in self.bad_securities:
+                b = self.bad_securities[sym]
+                raise InvalidInput(hid, f"{b.record} (symbol {sym})", b.field or None,
+                                   b.problem)
             if sym not in index:
                 raise InvalidInput(hid, where, "symbol",
                                    "a household's row overrides the price of a shared "

@@ -5,25 +5,29 @@ from __future__ import annotations
 import numpy as np
 
 from ..adapters.base import Solution
+from ..domain.orders import Orders
 from ..model.builder import RebalanceModel
+from ..model.funding import flow_amounts
 from ..options import Options
-from ..plan.orders import Orders
 from .rounding import RoundedTrades, quick_round, round_trades
 
 
-def to_orders(model: RebalanceModel, rounded: RoundedTrades) -> Orders:
-    """Orders from rounded shares: taxable sales name their lot, the rest do not."""
+def to_orders(model: RebalanceModel, rounded: RoundedTrades,
+              flows: tuple[np.ndarray, np.ndarray] | None = None) -> Orders:
+    """Orders from rounded shares: taxable sales name their lot, the rest do not; with
+    the accounts' parts of goal-level flows when the program has them."""
     ctx = model.context
     assert ctx is not None
     lay = ctx.layout
     n_s, n_b = lay.n_units, lay.n_buys
-    return Orders.make(
+    orders = Orders.make(
         np.concatenate([lay.unit_account, lay.buy_account]),
         np.concatenate([lay.unit_security, lay.buy_security]),
         np.concatenate([np.zeros(n_s, bool), np.ones(n_b, bool)]),
         np.concatenate([rounded.sell_shares, rounded.buy_shares]),
         np.concatenate([lay.unit_lot, np.full(n_b, -1)]),
         model.household)
+    return orders if flows is None else orders.with_flows(*flows)
 
 
 def decode(model: RebalanceModel, sol: Solution, options: Options,
@@ -37,7 +41,8 @@ def decode(model: RebalanceModel, sol: Solution, options: Options,
     rounded = (round_trades if repair else quick_round)(model, sol, options)
     if not rounded.status.has_solution:
         return Orders.empty(), rounded
-    return to_orders(model, rounded), rounded
+    assert model.context is not None
+    return to_orders(model, rounded, flow_amounts(model.context, sol.x)), rounded
 
 
 __all__ = ["decode", "quick_round", "round_trades", "to_orders"]

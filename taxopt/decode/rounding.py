@@ -16,11 +16,16 @@ import numpy as np
 from ..adapters.base import Solution, Status
 from ..model.builder import RebalanceModel
 from ..model.expr import incidence
-from ..model.program import Program, VarBlock, rescaled
+from ..model.funding import fix_flows
+from ..model.program import Program, VarBlock
 from ..options import Options
 
 SHARE_DECIMALS = 6          # fractional securities trade in millionths of a share
 _EPS = 1e-9
+# Rounding that moves a position by more than this fraction of its goal's value is not
+# trusted: a share worth a third of the household, rounded up, can double the tax and
+# leave a quarter of the goal idle. Such a plan is re-solved in whole shares instead.
+ROUNDING_MOVE_MAX = 0.01
 
 
 @dataclass(slots=True, eq=False)
@@ -62,7 +67,10 @@ def quick_round(model: RebalanceModel, sol: Solution, options: Options) -> Round
     """Round without solving: sales up, purchases down, so cash only grows.
 
     Right for almost every household; the engine audits the result and falls back to
-    `round_trades` (the repair MIP) when a band or the tolerance is crossed.
+    `round_trades` (the repair MIP) when a band or the tolerance is crossed. When
+    rounding moves a position by more than `ROUNDING_MOVE_MAX` of its goal's value
+    (a few very expensive shares), the repair MIP decides the whole shares instead, as
+    long as it finds a plan.
     """
     ctx = model.context
     assert ctx is not None
@@ -76,7 +84,21 @@ def quick_round(model: RebalanceModel, sol: Solution, options: Options) -> Round
     p_sell, p_buy = sec.price[lay.unit_security], sec.price[lay.buy_security]
     s_new = np.where(sell_on & ((s_new * p_sell >= options.min_trade_value) | whole), s_new, 0.0)
     b_new = np.where(buy_on & (b_new * p_buy >= options.min_trade_value), b_new, 0.0)
+    if _moves_too_much(lay, ctx.hh, (s_new - sell) * p_sell, (b_new - buy) * p_buy):
+        repaired = round_trades(model, sol, options)
+        if repaired.status.has_solution:
+            return repaired
     return RoundedTrades(sol.status, s_new, b_new)
+
+
+def _moves_too_much(lay, hh, sell_moved: np.ndarray, buy_moved: np.ndarray) -> bool:
+    """Whether rounding shifted some position by more than `ROUNDING_MOVE_MAX` of the
+    value of the goal that holds it (dollars; sales and purchases net per position)."""
+    n_pos = len(lay.pos_account)
+    moved = np.abs(np.bincount(lay.unit_pos, weights=sell_moved, minlength=n_pos)
+                   - np.bincount(lay.buy_pos, weights=buy_moved, minlength=n_pos))
+    goal_value = lay.goal_value[hh.accounts.goal[lay.pos_account]]
+    return bool(np.any(moved > ROUNDING_MOVE_MAX * np.maximum(goal_value, 0.0)))
 
 
 def round_trades(model: RebalanceModel, sol: Solution, options: Options) -> RoundedTrades:
@@ -91,11 +113,11 @@ def round_trades(model: RebalanceModel, sol: Solution, options: Options) -> Roun
 
     scale = np.ones(prog.n)
     scale[ctx.sell.slice], scale[ctx.buy.slice] = p_sell, p_buy
-    base = rescaled(prog, scale)
-    for name, block in prog.vars.items():  # keep every discrete choice the solve made
-        if name not in ("sell", "buy") and np.any(block.integer):
-            z = np.round(sol.x[block.slice])
-            base.vars[name] = VarBlock(name, block.start, block.size, z, z, block.integer)
+    # The repair is a MIP, so quadratic terms give way to their linear stand-ins; every
+    # discrete choice the solve made is kept (sell and buy are continuous here).
+    base = (prog.rescaled(scale).linear_stage()
+            .with_integers_fixed(sol.x[np.flatnonzero(prog.integrality())]))
+    fix_flows(base, ctx, sol.x)    # goal-level flows keep the split the solve chose
 
     traded_accounts = np.zeros(len(hh.accounts), bool)
     traded_accounts[lay.unit_account[sell_on]] = True
@@ -111,6 +133,8 @@ def round_trades(model: RebalanceModel, sol: Solution, options: Options) -> Roun
                                frac[lay.unit_security], frac[lay.buy_security], p_sell, p_buy,
                                min_value, wide)
         _one_side_per_position(stage, ctx.sell, ctx.buy, lay.unit_pos, lay.buy_pos)
+        for name in ("sell", "buy"):
+            _semi_within_highs(stage, name)
         result = _solve_stage(stage, options)
         if not result.status.has_solution:
             message = result.message
@@ -136,12 +160,7 @@ def _stage_program(base: Program, sell_b: VarBlock, buy_b: VarBlock, sell: np.nd
                    p_buy: np.ndarray, min_value: float, wide: bool) -> Program:
     """The repair program in shares: integer shares where the security needs them, and
     each order either zero or at least ``min_value`` (semi-continuous / semi-integer)."""
-    from copy import copy
-
-    stage = copy(base)
-    stage.vars = dict(base.vars)
-    stage.rows = dict(base.rows)
-    stage.terms = dict(base.terms)
+    stage = base.copy()
     whole = sell >= lot_shares - 1e-9
     if wide:
         s_ub = np.where(sell_on, np.where(sell_frac, lot_shares, np.floor(lot_shares + 1e-9)),
@@ -193,6 +212,39 @@ def _one_side_per_position(stage: Program, sell_b: VarBlock, buy_b: VarBlock,
     buys = (incidence(np.arange(m), buy_b.start + bj, (m, n))
             + incidence(np.arange(m), y.start + slot[buy_pos[bj]], (m, n), b_ub[bj]))
     stage.add_rows("repair_buy_side", buys, -np.inf, b_ub[bj])
+
+
+_SEMI_UB_MAX = 1e5
+
+
+def _semi_within_highs(stage: Program, name: str) -> None:
+    """Keep HiGHS's semi-variables below its limit on their upper bound.
+
+    HiGHS tightens a semi-variable's upper bound above 1e5 and then fails ("semi-variables
+    are active at modified upper bounds") when the plan needs more: 120,000 shares of a
+    $10 bond fund, for one. A semi-integer whose minimum is one share is just an integer
+    (0, or 1 and up); any other such variable gets an explicit on/off binary z with
+    ``lb * z <= x <= ub * z``.
+    """
+    block = stage.vars[name]
+    kind = np.broadcast_to(np.asarray(block.integer, dtype=np.int64), block.size).copy()
+    lb, ub = block.lb.copy(), block.ub
+    big = ((kind == _SEMI_CONTINUOUS) | (kind == _SEMI_INTEGER)) & (ub > _SEMI_UB_MAX)
+    plain = big & (kind == _SEMI_INTEGER) & (lb <= 1.0)
+    kind[plain], lb[plain] = 1, 0.0
+    rest = np.flatnonzero(big & ~plain)
+    if len(rest):
+        z = stage.add_vars(f"{name}_on", len(rest), 0.0, 1.0, integer=True)
+        n, k, cols = stage.n, len(rest), block.start + rest
+        on = z.start + np.arange(k)
+        stage.add_rows(f"{name}_on_upper", incidence(np.arange(k), cols, (k, n))
+                       - incidence(np.arange(k), on, (k, n), ub[rest]), -np.inf, 0.0)
+        stage.add_rows(f"{name}_on_lower", incidence(np.arange(k), cols, (k, n))
+                       - incidence(np.arange(k), on, (k, n), lb[rest]), 0.0, np.inf)
+        kind[rest] = np.where(kind[rest] == _SEMI_INTEGER, 1, 0)
+        lb[rest] = 0.0
+    if big.any():
+        stage.vars[name] = VarBlock(name, block.start, block.size, lb, ub, kind)
 
 
 def _solve_stage(stage: Program, options: Options) -> Solution:

@@ -8,12 +8,16 @@ here and raised as `InvalidInput` naming household, record and field.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 import numpy as np
 
 from ..errors import InvalidInput
+from ..limits import MONEY_MAX, shown
 from ..options import Options
+from .funding import Funding, pack_funding
+from .lots import LotColumns
 from .schema import HouseholdRecord
 
 CASH = "cash"
@@ -129,6 +133,7 @@ class Household:
     lots: Lots
     recent: RecentTrades
     options: Options
+    funding: Funding | None = None   # goal-level flows (contract 1.1); None: none given
 
     @property
     def cash_class(self) -> int:
@@ -166,13 +171,14 @@ def _unique(hh: str, kind: str, key: str, values: list[str]) -> dict[str, int]:
     return index
 
 
-def build_household(rec: HouseholdRecord) -> Household:
+def build_household(rec: HouseholdRecord, lots: LotColumns) -> Household:
     """Check the relations between records and pack the household into arrays."""
     hh = rec.household_id
     sec_ix = _unique(hh, "securities", "symbol", [s.symbol for s in rec.securities])
     goal_ix = _unique(hh, "goals", "goal_id", [g.goal_id for g in rec.goals])
     acct_ix = _unique(hh, "accounts", "account_id", [a.account_id for a in rec.accounts])
-    _unique(hh, "lots", "lot_id", [lot.lot_id for lot in rec.lots])
+    if len(set(lots.lot_id)) != len(lots):
+        _unique(hh, "lots", "lot_id", lots.lot_id)
 
     held_classes: set[str] = set()
     for s in rec.securities:
@@ -196,7 +202,8 @@ def build_household(rec: HouseholdRecord) -> Household:
                             for g in rec.goals]),
     )
     accounts = _pack_accounts(rec, goal_ix, sec_ix, cls_ix, n_cls)
-    lots = _pack_lots(rec, acct_ix, sec_ix, accounts.tax_type)
+    lot_arrays = _pack_lots(rec, lots, acct_ix, sec_ix, accounts.tax_type, sec.price,
+                            accounts.cash)
     recent = _pack_recent(rec, acct_ix, sec_ix)
 
     tp = rec.tax_profile
@@ -204,7 +211,8 @@ def build_household(rec: HouseholdRecord) -> Household:
                      tp.realized_ytd.long_term, tp.loss_carryforward.short_term,
                      tp.loss_carryforward.long_term, tp.ordinary_offset_limit)
     return Household(hh, np.datetime64(rec.as_of, "D"), tax, classes, sec, goals, accounts,
-                     lots, recent, Options.from_dict(rec.options, hh))
+                     lot_arrays, recent, Options.from_dict(rec.options, hh),
+                     pack_funding(rec))
 
 
 def _pack_securities(rec: HouseholdRecord, cls_ix: dict[str, int]) -> Securities:
@@ -290,23 +298,22 @@ def _days(dates: list) -> np.ndarray:
                     dtype=np.int64).view("datetime64[D]")
 
 
-def _pack_lots(rec: HouseholdRecord, acct_ix: dict[str, int], sec_ix: dict[str, int],
-               tax_type: np.ndarray) -> Lots:
-    """Pack the lots column by column; the checks run on whole columns and the first
+def _pack_lots(rec: HouseholdRecord, cols: LotColumns, acct_ix: dict[str, int],
+               sec_ix: dict[str, int], tax_type: np.ndarray, price: np.ndarray,
+               cash: np.ndarray) -> Lots:
+    """Resolve the lots' references and check them column by column; the first
     failing lot is reported."""
-    hh, lots = rec.household_id, rec.lots
+    hh, n = rec.household_id, len(cols)
 
     def fail(i: int, field: str, problem: str) -> InvalidInput:
-        return InvalidInput(hh, f"lots[{i}] (lot_id {lots[i].lot_id})", field, problem)
+        return InvalidInput(hh, f"lots[{i}] (lot_id {cols.lot_id[i]})", field, problem)
 
-    account = np.array([acct_ix.get(lot.account_id, -1) for lot in lots], dtype=np.int64)
-    security = np.array([sec_ix.get(lot.symbol, -1) for lot in lots], dtype=np.int64)
-    basis = np.array([np.nan if lot.cost_basis is None else lot.cost_basis for lot in lots],
-                     dtype=float)
-    acquired = _days([lot.acquired for lot in lots])
+    account = np.fromiter(map(acct_ix.get, cols.account_id, repeat(-1)), np.int64, n)
+    security = np.fromiter(map(sec_ix.get, cols.symbol, repeat(-1)), np.int64, n)
+    basis, acquired = cols.basis, cols.acquired
     checks = [
-        (account < 0, "account_id", lambda i: f"unknown account '{lots[i].account_id}'"),
-        (security < 0, "symbol", lambda i: f"unknown symbol '{lots[i].symbol}'"),
+        (account < 0, "account_id", lambda i: f"unknown account '{cols.account_id[i]}'"),
+        (security < 0, "symbol", lambda i: f"unknown symbol '{cols.symbol[i]}'"),
     ]
     for bad, field, problem in checks:
         if bad.any():
@@ -322,15 +329,28 @@ def _pack_lots(rec: HouseholdRecord, acct_ix: dict[str, int], sec_ix: dict[str, 
     future = ~np.isnat(acquired) & (acquired > np.datetime64(rec.as_of, "D"))
     if future.any():
         i = int(np.argmax(future))
-        raise fail(i, "acquired", f"{lots[i].acquired.isoformat()} is after as_of "
-                                  f"{rec.as_of.isoformat()}")
+        raise fail(i, "acquired", f"{acquired[i]} is after as_of {rec.as_of.isoformat()}")
+    value = cols.shares * price[security]
+    if np.any(value > MONEY_MAX):
+        i = int(np.argmax(value > MONEY_MAX))
+        raise fail(i, "shares", f"the lot is worth {value[i]:,.0f} dollars at its price, over "
+                                f"taxopt's limit of {shown(MONEY_MAX)} for money")
+    total = float(value.sum() + cash.sum())
+    if total > MONEY_MAX:
+        raise InvalidInput(hh, "household", "lots",
+                           f"holdings and cash are worth {total:,.0f} dollars, over taxopt's "
+                           f"limit of {shown(MONEY_MAX)} for money")
+    # Lots in lot-id order, whatever the input's row order: the model's columns, and so
+    # the solver's choice between equally good lots, must not depend on it.
+    ids = np.asarray(cols.lot_id, dtype=str)
+    order = np.argsort(ids, kind="stable")
     return Lots(
-        lot_id=tuple(lot.lot_id for lot in lots),
-        account=account,
-        security=security,
-        shares=np.array([lot.shares for lot in lots], dtype=float),
-        basis=basis,
-        acquired=acquired,
+        lot_id=tuple(ids[order].tolist()),
+        account=account[order],
+        security=security[order],
+        shares=cols.shares[order],
+        basis=basis[order],
+        acquired=acquired[order],
     )
 
 

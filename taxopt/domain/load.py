@@ -6,6 +6,7 @@ pydantic error becomes one `InvalidInput` line naming household, record and fiel
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import json
 from pathlib import Path
@@ -13,11 +14,17 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, printable
+from ..limits import FILE_BYTES_MAX, YAML_ALIAS_VALUES_MAX, YAML_BYTES_MAX
 from .household import Household, build_household
+from .lots import lot_columns
 from .schema import FIELD_ERROR, FORMAT, HouseholdRecord
 
-MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_FILE_BYTES = FILE_BYTES_MAX
+MAX_YAML_BYTES = YAML_BYTES_MAX
+# Fields of the household record before ``lots``: their errors are reported first.
+_BEFORE_LOTS = frozenset(("format", "household_id", "as_of", "tax_profile", "securities",
+                          "goals", "accounts"))
 _ID_KEYS = {"securities": "symbol", "goals": "goal_id", "accounts": "account_id",
             "lots": "lot_id"}
 
@@ -30,27 +37,42 @@ def from_dict(raw: Any) -> Household:
     if raw.get("format") != FORMAT and "format" in raw:
         raise InvalidInput(hh, "household", "format",
                            f"expected '{FORMAT}', got {raw.get('format')!r}")
+    # The small records go through pydantic; the lots, which can number 100,000, are
+    # checked as columns (`lots.py`) with the same messages. Errors keep the record's
+    # field order: a bad account is reported before a bad lot, a bad lot before a bad
+    # recent trade or option.
+    paused = gc.isenabled()
+    gc.disable()   # nothing cyclic is allocated here; collections would find nothing
     try:
-        # pydantic allocates a record per lot; the cyclic garbage collector kicks in
-        # dozens of times on a large book and finds nothing (25 ms of 86 ms at 30,000
-        # lots, measured), so it waits until the household is built.
-        paused = gc.isenabled()
-        gc.disable()
+        rest_error: ValidationError | None = None
         try:
-            rec = HouseholdRecord.model_validate(raw)
-        finally:
-            if paused:
-                gc.enable()
-    except ValidationError as err:
-        raise _to_invalid_input(err, raw, hh) from None
-    return build_household(rec)
+            rec = HouseholdRecord.model_validate({k: v for k, v in raw.items() if k != "lots"})
+        except ValidationError as err:
+            if err.errors(include_url=False)[0]["loc"][0] in _BEFORE_LOTS:
+                raise _to_invalid_input(err, raw, hh) from None
+            rest_error = err
+        try:
+            lots = lot_columns(raw.get("lots", []))
+        except ValidationError as err:
+            raise _to_invalid_input(err, raw, hh, ("lots",)) from None
+        if rest_error is not None:
+            raise _to_invalid_input(rest_error, raw, hh) from None
+    finally:
+        if paused:
+            gc.enable()
+    return build_household(rec, lots)
 
 
 def from_json(path_or_text: str | Path) -> Household:
     """Read one household from a JSON or YAML file path (by extension) or JSON text."""
     if isinstance(path_or_text, Path) or not str(path_or_text).lstrip().startswith("{"):
         return from_file(Path(path_or_text))
-    return from_dict(_parse_json(str(path_or_text), "JSON text"))
+    text = str(path_or_text)
+    if len(text) > MAX_FILE_BYTES:
+        raise InvalidInput(None, "JSON text", None,
+                           f"the text is {len(text):,} characters, over the limit of "
+                           f"{MAX_FILE_BYTES:,}; use the table format for batches")
+    return from_dict(_parse_json(text, "JSON text"))
 
 
 def from_file(path: Path) -> Household:
@@ -82,10 +104,13 @@ def read_raw(path: Path) -> Any:
         size = path.stat().st_size
         if size == 0:
             raise InvalidInput(None, str(path), None, "the file is empty")
-        if size > MAX_FILE_BYTES:
+        is_yaml = path.suffix.lower() in (".yaml", ".yml")
+        limit = MAX_YAML_BYTES if is_yaml else MAX_FILE_BYTES
+        if size > limit:
             raise InvalidInput(None, str(path), None,
                                f"the file is {size:,} bytes, over the limit of "
-                               f"{MAX_FILE_BYTES:,} bytes; use the table format for batches")
+                               f"{limit:,} bytes{' for YAML' if is_yaml else ''}; "
+                               "use the table format for batches")
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError as err:
         raise InvalidInput(None, _shown(path), None,
@@ -93,11 +118,11 @@ def read_raw(path: Path) -> Any:
                            ) from None
     if not text.strip():
         raise InvalidInput(None, str(path), None, "the file is empty")
-    if path.suffix.lower() in (".yaml", ".yml"):
+    if is_yaml:
         import yaml
 
         try:
-            return yaml.safe_load(text)
+            return _safe_yaml(text, str(path))
         except yaml.YAMLError as err:
             mark = getattr(err, "problem_mark", None)
             at = f" at line {mark.line + 1}" if mark is not None else ""
@@ -105,12 +130,79 @@ def read_raw(path: Path) -> Any:
         except RecursionError:  # issue 8 (fuzzing): deep nesting
             raise InvalidInput(None, str(path), None,
                                "not valid YAML: nested too deeply") from None
+        except InvalidInput:
+            raise
         except Exception as err:  # issue 8 (fuzzing): PyYAML's constructors raise plain
             # ValueError/AttributeError on malformed scalars ('2020-13-45', !!int 'x')
             raise InvalidInput(None, str(path), None,
                                f"not valid YAML: {type(err).__name__}: {str(err)[:80]}"
                                ) from None
     return _parse_json(text, str(path))
+
+
+def _safe_yaml(text: str, where: str) -> Any:
+    """``yaml.safe_load``, refusing aliases that would blow the document up.
+
+    The document is composed into nodes first (aliases stay shared references, so
+    composing is cheap); values are built only when aliases add at most
+    `YAML_ALIAS_VALUES_MAX` values in all. A 1 KB "billion laughs" file is refused in
+    milliseconds instead of taking minutes and gigabytes.
+    """
+    import yaml
+
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        added = _alias_growth(node)
+        if added > YAML_ALIAS_VALUES_MAX:
+            raise InvalidInput(None, where, None,
+                               "YAML aliases (*name) would add more than "
+                               f"{YAML_ALIAS_VALUES_MAX:,} values to the document; write "
+                               "the values out instead")
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _alias_growth(root: Any) -> int:
+    """How many values the document's aliases add once expanded (a huge number for a
+    self-referencing node). Counted without expanding: each node's expanded size is
+    computed once."""
+    import yaml
+
+    size: dict[int, int] = {}
+    infinite = YAML_ALIAS_VALUES_MAX + 1
+    distinct = 0
+    # Iterative post-order walk over the node graph (nodes reached twice are aliases).
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    on_path: set[int] = set()
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            on_path.discard(key)
+            kids = _children(node, yaml)
+            size[key] = min(1 + sum(size[id(k)] for k in kids), 1 << 62)
+            continue
+        if key in size:
+            continue
+        if key in on_path:       # an alias to a node that contains it
+            return infinite
+        on_path.add(key)
+        distinct += 1
+        stack.append((node, True))
+        stack.extend((k, False) for k in _children(node, yaml) if id(k) not in size)
+    return size[id(root)] - distinct
+
+
+def _children(node: Any, yaml: Any) -> list[Any]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
 
 
 def _shown(path: Path) -> str:
@@ -180,18 +272,22 @@ def _locate(raw: dict[str, Any], loc: list[Any]) -> tuple[str, str | None]:
         if key and isinstance(items, list) and i < len(items) and isinstance(items[i], dict):
             ident = items[i].get(key)
             if isinstance(ident, str):
-                record += f" ({key} {ident})"
+                record += f" ({key} {printable(ident)})"
         field_path = loc[2:]
     elif len(loc) >= 1 and loc[0] in ("tax_profile", "options"):
         record, field_path = str(loc[0]), loc[1:]
-    field = ".".join(str(p) for p in field_path if not isinstance(p, int) and p != "") or None
+    field = ".".join(str(p) for p in field_path
+                     if not isinstance(p, int) and p not in ("", "[key]")) or None
     return record, field
 
 
-def _to_invalid_input(err: ValidationError, raw: dict[str, Any], hh: str | None) -> InvalidInput:
-    """The first pydantic error, as household / record / field / problem."""
+def _to_invalid_input(err: ValidationError, raw: dict[str, Any], hh: str | None,
+                      prefix: tuple[Any, ...] = ()) -> InvalidInput:
+    """The first pydantic error, as household / record / field / problem (``prefix``:
+    where the validated part sits in the household)."""
     first = err.errors(include_url=False)[0]
-    loc = [p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+    loc = [*prefix, *(p for p in first["loc"]
+                      if not (isinstance(p, str) and p.startswith("function-")))]
     if first["type"] == FIELD_ERROR:
         # A rule of the whole record (or of a dict field) that names its field itself.
         loc = [*loc, (first.get("ctx") or {}).get("field", "")]
@@ -204,7 +300,24 @@ def _to_invalid_input(err: ValidationError, raw: dict[str, Any], hh: str | None)
     elif msg.startswith("Value error, "):
         msg = msg[len("Value error, "):]
     if first["type"] not in ("missing", "extra_forbidden", FIELD_ERROR) and "input" in first:
-        shown = repr(first["input"])
-        if len(shown) <= 40 and not isinstance(first["input"], dict | list):
+        shown = _echo(first["input"])
+        if shown is not None:
             msg += f", got {shown}"
     return InvalidInput(hh, record, field, msg)
+
+
+_SCALARS = (bool, int, float, str, type(None))
+
+
+def _echo(value: Any) -> str | None:
+    """The bad value as a message shows it, when it is a short scalar (40 characters of
+    repr at most); None otherwise. Decided before any repr is built, so a huge value
+    (a string of megabytes, a list an alias bomb expanded) costs nothing."""
+    if not isinstance(value, _SCALARS) and not isinstance(value, dt.date):
+        return None
+    if isinstance(value, str) and len(value) > 40:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        return None
+    shown = repr(value)
+    return shown if len(shown) <= 40 else None

@@ -25,7 +25,7 @@ from typing import Literal
 import numpy as np
 
 from ..domain.household import TAXABLE, Household
-from ..plan.orders import Orders
+from ..domain.orders import Orders
 from ..tax.holding import is_long_term
 from ..tax.wash import recent_loss_groups
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..domain.household import TAX_DEFERRED, TAX_FREE, TAXABLE, Household
-from ..plan.orders import Orders
+from ..domain.orders import Orders
 from .book import FULL, Book, LotOrder
 
 

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from ..domain.household import Household
 from ..options import Options
 from .constraints import Constraint, budget_constraints, default_constraints
 from .context import ModelContext, make_context
+from .funding import funding_constraints, funding_terms
 from .program import Program
 from .terms import Term, default_terms
-
-if TYPE_CHECKING:
-    from ..api.cvx import CvxpyModel
-    from ..engine import Result
 
 
 @dataclass(slots=True, eq=False)
@@ -24,7 +18,10 @@ class RebalanceModel:
     """A household's rebalancing program with the pieces that made it.
 
     Add terms or constraints before `compile` (or call `build` with them) to
-    extend the model; each piece compiles itself into the program.
+    extend the model; each piece compiles itself into the program. Solving and
+    export are functions of the layers above (`taxopt.engine.solve`,
+    `taxopt.api.cvx.CvxpyModel`, `taxopt.api.export.write_mps`); `taxopt.build`
+    returns `taxopt.api.model.RebalanceModel`, this class with them bound as methods.
     """
 
     household: Household
@@ -49,32 +46,16 @@ class RebalanceModel:
         self.context = ctx
         return ctx
 
-    # The embedding API (issue 7): thin delegations to `taxopt.api`.
-    def solve(self, adapter: str | None = None, solver: str | None = None,
-              **changes: Any) -> Result:
-        """Solve, decode and audit this model (see `taxopt.api.solve_model`)."""
-        from ..api.pipeline import solve_model
-
-        return solve_model(self, adapter, solver, **changes)
-
-    def cvxpy(self) -> CvxpyModel:
-        """The program as named cvxpy pieces to extend and re-solve (see
-        `taxopt.api.CvxpyModel`); build it once and keep it."""
-        from ..api.cvx import CvxpyModel
-
-        return CvxpyModel(self)
-
-    def write_mps(self, path: str | os.PathLike[str]) -> Path:
-        """Write the program as an MPS file through HiGHS (see `taxopt.api.write_mps`)."""
-        from ..api.export import write_mps
-
-        return write_mps(self, path)
-
-    def write_lp(self, path: str | os.PathLike[str]) -> Path:
-        """Write the program as an LP file through HiGHS (see `taxopt.api.write_lp`)."""
-        from ..api.export import write_lp
-
-        return write_lp(self, path)
+    def without_lot_order(self) -> RebalanceModel:
+        """The same model with the optimizer free to pick lots (no forced custodian
+        order): what a forced order is compared with. Compiled."""
+        opts = self.options.replace(lot_relief="optimal")
+        out = RebalanceModel(self.household, opts, list(self.terms),
+                             [c for c in self.constraints
+                              if getattr(c, "name", None) != "lot_relief"],
+                             list(self.late_constraints))
+        out.compile()
+        return out
 
 
 def build(household: Household, options: Options | None = None, *,
@@ -84,8 +65,9 @@ def build(household: Household, options: Options | None = None, *,
     opts = options or household.options
     model = RebalanceModel(
         household, opts,
-        terms=[*default_terms(opts), *(extra_terms or [])],
-        constraints=[*default_constraints(opts), *(extra_constraints or [])],
+        terms=[*default_terms(opts), *funding_terms(opts), *(extra_terms or [])],
+        constraints=[*default_constraints(opts), *funding_constraints(opts),
+                     *(extra_constraints or [])],
         late_constraints=budget_constraints(opts))
     model.compile()
     return model

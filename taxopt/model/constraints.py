@@ -14,6 +14,7 @@ import numpy as np
 from ..options import Options
 from .context import ModelContext
 from .expr import incidence
+from .funding import flow_bands
 from .layout import unit_gain_fraction
 from .taxes import GainBudget, LotReliefOrder, SaleRules
 
@@ -51,6 +52,8 @@ class BandConstraint:
         a_idx, k_idx = np.nonzero(acc.banded)
         if not len(a_idx):
             return
+        if ctx.withdraw is not None:   # a goal-level flow moves the account's value
+            return flow_bands(ctx, self.name, a_idx, k_idx)
         rows = ctx.account_class.take(a_idx * K + k_idx)
         value = ctx.layout.account_value[a_idx]
         lo = acc.band_lo[a_idx, k_idx] * value - rows.c
@@ -153,7 +156,8 @@ class WashSaleConstraint:
 def default_constraints(options: Options) -> list[Constraint]:
     """The hard rules every rebalance obeys, plus those the options switch on."""
     out: list[Constraint] = [SaleRules(options.no_short_term_gains,
-                                       options.protect_long_term_days),
+                                       options.protect_long_term_days,
+                                       options.discount_rate),
                              CashConstraint(), BandConstraint(), ToleranceConstraint(),
                              WashSaleConstraint()]
     if options.lot_relief != "optimal":

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..domain.household import Household
 from .expr import Affine, incidence
+from .flows import declare_flows
 from .layout import Layout, build_layout
 from .program import Program, VarBlock
 
@@ -30,6 +31,8 @@ class ModelContext:
     cash: Affine           # per account, after trades and cash flows
     account_class: Affine  # per (account, class), row a * K + k
     goal_class: Affine     # per (goal, class), row g * K + k
+    withdraw: VarBlock | None = None   # per account, its part of a goal-level flow
+    deposit: VarBlock | None = None
 
     @property
     def n_classes(self) -> int:
@@ -43,8 +46,10 @@ def make_context(hh: Household, layout: Layout | None = None) -> ModelContext:
     prog = Program()
     sell_cap = lay.unit_shares * sec.price[lay.unit_security]
     sell = prog.add_vars("sell", lay.n_units, 0.0, sell_cap)
-    buy_cap = np.maximum(lay.account_value[lay.buy_account], 0.0)
+    flows = declare_flows(hh)
+    buy_cap = np.maximum(lay.account_value + flows.deposit_cap, 0.0)[lay.buy_account]
     buy = prog.add_vars("buy", lay.n_buys, 0.0, buy_cap)
+    withdraw, deposit = flows.add_to(prog)
     n, n_pos, n_acc, K = prog.n, len(lay.pos_account), len(acc), len(hh.classes)
 
     holdings = Affine(
@@ -55,6 +60,8 @@ def make_context(hh: Household, layout: Layout | None = None) -> ModelContext:
         incidence(lay.unit_account, sell.start + np.arange(sell.size), (n_acc, n))
         - incidence(lay.buy_account, buy.start + np.arange(buy.size), (n_acc, n)),
         acc.cash + acc.cash_flow)
+    if withdraw is not None and deposit is not None:
+        cash = cash + flows.cash(withdraw, deposit, n)
 
     expo = sec.exposure[lay.pos_security]                       # positions x classes
     p_idx, k_idx = np.nonzero(expo)
@@ -67,4 +74,5 @@ def make_context(hh: Household, layout: Layout | None = None) -> ModelContext:
     to_goal = incidence(acc.goal[a_idx] * K + np.tile(np.arange(K), n_acc), np.arange(n_acc * K),
                         (len(hh.goals) * K, n_acc * K))
     goal_class = account_class.left(to_goal)
-    return ModelContext(hh, lay, prog, sell, buy, holdings, cash, account_class, goal_class)
+    return ModelContext(hh, lay, prog, sell, buy, holdings, cash, account_class, goal_class,
+                        withdraw, deposit)

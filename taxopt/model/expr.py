@@ -30,7 +30,7 @@ class Triplets:
         if isinstance(A, Triplets):
             return A
         if sp.issparse(A):
-            coo = sp.coo_matrix(A)
+            coo = sp.coo_matrix(A)  # type: ignore[arg-type]  # stubs: spmatrix | ndarray
             return cls(coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data.astype(float),
                        coo.shape)
         A = np.atleast_2d(np.asarray(A, float))
@@ -91,7 +91,7 @@ class Affine:
 
     T: Triplets
     c: np.ndarray
-    _csr: list = field(default_factory=list, repr=False)
+    _csr: list[sp.csr_matrix] = field(default_factory=list, repr=False)
 
     @property
     def M(self) -> sp.csr_matrix:
@@ -121,7 +121,7 @@ class Affine:
         return Affine(self.T.take(rows), self.c[rows])
 
     def value(self, x: np.ndarray) -> np.ndarray:
-        return self.T.matvec(x) + self.c
+        return np.asarray(self.T.matvec(x) + self.c)
 
 
 def incidence(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int],

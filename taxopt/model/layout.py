@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..domain.household import TAXABLE, Household
+from ..tax.distributions import goal_totals
 from ..tax.holding import is_long_term
-from ..tax.wash import lots_bought_recently, recent_buy_equivalents, recent_loss_groups
+from ..tax.wash import match_sales, open_recent_loss_groups, recent_replacements
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -29,7 +30,7 @@ class Layout:
     unit_basis: np.ndarray        # total basis (NaN outside taxable accounts)
     unit_taxable: np.ndarray
     unit_long: np.ndarray
-    unit_washed: np.ndarray       # a loss here is disallowed by a purchase in the last 30 days
+    unit_washed: np.ndarray       # share of the unit's loss that recent purchases disallow
     buy_account: np.ndarray
     buy_security: np.ndarray
     pos_account: np.ndarray
@@ -38,7 +39,7 @@ class Layout:
     unit_pos: np.ndarray
     buy_pos: np.ndarray
     account_value: np.ndarray     # dollars after cash flows (trades do not change it)
-    goal_value: np.ndarray
+    goal_value: np.ndarray        # after all cash flows, goal-level ones included
 
     @property
     def n_units(self) -> int:
@@ -55,6 +56,28 @@ def unit_gain_fraction(layout: Layout, price: np.ndarray) -> np.ndarray:
     gain = np.where(np.isnan(layout.unit_basis), 0.0, 1.0 - np.divide(
         np.nan_to_num(layout.unit_basis), value, out=np.ones_like(value), where=value > 0))
     return gain
+
+
+def washed_share(hh: Household, t_idx: np.ndarray) -> np.ndarray:
+    """Per taxable lot, the share of its loss the replacement shares bought in the last
+    30 days would disallow, pro rata, were every loss lot of its group sold in full.
+
+    The law washes the earliest-acquired shares sold first (Treas. Reg. 1.1091-1(b)),
+    after recent loss sales have used their replacements (1.1091-1(e)); replacement
+    lots are taken as kept. The disallowed part of a lot sold in full is exact; a
+    partial sale gets the same share of its loss (linear in the shares sold), which the
+    audit then settles exactly.
+    """
+    lots, sec = hh.lots, hh.securities
+    if not len(t_idx):
+        return np.zeros(0)
+    rep = recent_replacements(hh)
+    value = lots.shares[t_idx] * sec.price[lots.security[t_idx]]
+    gain = value - lots.basis[t_idx]
+    rank = np.argsort(np.argsort(np.array(lots.lot_id, dtype=object)))[t_idx]
+    m = match_sales(sec.wash_group[lots.security[t_idx]], value, gain, lots.acquired[t_idx],
+                    t_idx, rank, rep, rep.unused)
+    return np.divide(m.covered, value, out=np.zeros(len(t_idx)), where=value > 0)
 
 
 def build_layout(hh: Household) -> Layout:
@@ -78,11 +101,10 @@ def build_layout(hh: Household) -> Layout:
     unit_long = np.concatenate([is_long_term(lots.acquired[t_idx], hh.as_of),
                                 np.zeros(len(agg_keys), bool)])
     group = sec.wash_group
-    bought = recent_buy_equivalents(hh)
-    own = np.concatenate([lots_bought_recently(hh)[t_idx], np.zeros(len(agg_keys))])
-    unit_washed = unit_taxable & (bought[group[unit_security]] - own > 1e-9)
+    unit_washed = np.zeros(len(unit_account))
+    unit_washed[: len(t_idx)] = washed_share(hh, t_idx)
 
-    blocked = recent_loss_groups(hh)
+    blocked = open_recent_loss_groups(hh)
     buyable = acc.buyable & ~blocked[group][None, :]
     buy_account, buy_security = np.nonzero(buyable)
 
@@ -96,7 +118,8 @@ def build_layout(hh: Household) -> Layout:
 
     account_value = (np.bincount(pos_account, weights=pos_value, minlength=len(acc))
                      + acc.cash + acc.cash_flow)
-    goal_value = np.bincount(acc.goal, weights=account_value, minlength=len(hh.goals))
+    goal_value = (np.bincount(acc.goal, weights=account_value, minlength=len(hh.goals))
+                  + goal_totals(hh).net)     # goal-level flows: their split is chosen
     return Layout(unit_account, unit_security, unit_lot, unit_shares, unit_basis, unit_taxable,
                   unit_long, unit_washed, buy_account, buy_security, pos_account, pos_security,
                   pos_value, unit_pos, buy_pos, account_value, goal_value)

@@ -104,11 +104,24 @@ class Program:
         """Add a named linear objective term ``coef @ x + constant`` (coef may be short)."""
         self.terms[name] = (np.asarray(coef, float), float(constant))
 
+    def mark_stand_in(self, name: str) -> None:
+        """Name the linear term ``name`` as a stand-in for the quadratic terms: it takes
+        their place while integers are chosen (`linear_stage`) and leaves the objective
+        once they are fixed (`quadratic_stage`)."""
+        if name not in self.terms:
+            raise KeyError(f"no linear term {name!r} to stand in for the quadratic terms")
+        self.proxies.add(name)
+
+    @property
+    def stand_ins(self) -> frozenset[str]:
+        """The linear terms that stand in for the quadratic ones (see `mark_stand_in`)."""
+        return frozenset(self.proxies)
+
     def add_quadratic(self, name: str, idx: np.ndarray, Q: np.ndarray) -> None:
         """Add ``1/2 x[idx]' Q x[idx]`` (Q symmetric positive semidefinite)."""
         self.quadratic[name] = (np.asarray(idx, np.int64), np.asarray(Q, float))
 
-    def hessian(self):
+    def hessian(self) -> sp.csc_matrix:
         """The objective's Hessian as a lower-triangular CSC matrix (HiGHS's format)."""
         rows, cols, vals = [], [], []
         for idx, Q in self.quadratic.values():
@@ -123,13 +136,84 @@ class Program:
         H.sort_indices()
         return H
 
+    def copy(self) -> Program:
+        """A copy whose dicts, sets and lists may be changed freely (the arrays and
+        blocks inside are shared: replace a block, do not edit it in place)."""
+        return Program(vars=dict(self.vars), rows=dict(self.rows), terms=dict(self.terms),
+                       n=self.n, pieces=list(self.pieces), quadratic=dict(self.quadratic),
+                       proxies=set(self.proxies))
+
     def without(self, terms: set[str] | None = None, quadratic: bool = False) -> Program:
-        """A shallow copy without some linear terms and/or the quadratic ones."""
-        out = Program(vars=dict(self.vars), rows=dict(self.rows),
-                      terms={k: v for k, v in self.terms.items() if k not in (terms or set())},
-                      n=self.n, pieces=list(self.pieces),
-                      quadratic={} if quadratic else dict(self.quadratic),
-                      proxies=set() if quadratic else set(self.proxies))
+        """A copy without some linear terms and/or the quadratic ones."""
+        out = self.copy()
+        for name in terms or ():
+            out.terms.pop(name, None)
+        out.proxies -= set(terms or ())
+        if quadratic:
+            out.quadratic = {}
+        return out
+
+    def linear_stage(self) -> Program:
+        """The program a MIP solver can take: quadratic terms out, their stand-ins in."""
+        if not self.quadratic:
+            return self
+        return self.without(quadratic=True)
+
+    def quadratic_stage(self) -> Program:
+        """The program with its own objective: the stand-ins out when quadratic terms
+        are there to be solved (a continuous program, or with integers fixed)."""
+        return self.without(terms=self.proxies) if self.quadratic else self
+
+    def with_integers_fixed(self, values: np.ndarray) -> Program:
+        """A continuous copy: every integer variable fixed at ``values`` (program order),
+        the piece binaries no longer enumerated."""
+        ints = np.flatnonzero(self.integrality())
+        z = np.round(np.asarray(values, float))
+        if z.shape != ints.shape:
+            raise ValueError(f"expected {len(ints)} integer values, got {z.shape}")
+        full = np.zeros(self.n)
+        full[ints] = z
+        out = self.copy()
+        for name, b in self.vars.items():
+            if b.size and np.any(b.integer):
+                mask = np.broadcast_to(np.asarray(b.integer, bool), b.size)
+                lb, ub = b.lb.copy(), b.ub.copy()
+                lb[mask] = ub[mask] = full[b.slice][mask]
+                out.vars[name] = VarBlock(name, b.start, b.size, lb, ub, False)
+        out.pieces = []
+        return out
+
+    def rescaled(self, scale: np.ndarray) -> Program:
+        """A copy in which variable j stands for ``x_j / scale_j`` (e.g. dollars to shares).
+
+        Bounds are divided, matrix columns, costs and Hessian blocks multiplied, so the
+        new program is the same problem in new units (stand-ins included); integrality
+        can then be set in those units.
+        """
+        out = self.copy()
+        for name, b in self.vars.items():
+            s = scale[b.slice]
+            out.vars[name] = VarBlock(name, b.start, b.size, b.lb / s, b.ub / s, b.integer)
+        for name, r in self.rows.items():
+            T = Triplets(r.T.r, r.T.c, r.T.v * scale[r.T.c], r.T.shape)
+            out.rows[name] = RowBlock(name, T, r.lo.copy(), r.hi.copy(), r.labels, r.elastic,
+                                      r.scale, r.unit)
+        out.terms = {name: (coef * scale[: len(coef)], k)
+                     for name, (coef, k) in self.terms.items()}
+        out.quadratic = {name: (idx, Q * np.outer(scale[idx], scale[idx]))
+                         for name, (idx, Q) in self.quadratic.items()}
+        return out
+
+    def weighted(self, weights: dict[str, float]) -> Program:
+        """A copy with named terms (linear or quadratic) multiplied by their weights."""
+        out = self.copy()
+        for name, w in weights.items():
+            if name in out.terms:
+                coef, k = out.terms[name]
+                out.terms[name] = (w * coef, w * k)
+            elif name in out.quadratic:
+                idx, Q = out.quadratic[name]
+                out.quadratic[name] = (idx, w * Q)
         return out
 
     def cost(self) -> tuple[np.ndarray, float]:
@@ -157,7 +241,8 @@ class Program:
     def is_mip(self) -> bool:
         return any(b.size and np.any(b.integer) for b in self.vars.values())
 
-    def matrix(self, fmt: str = "csr") -> tuple[sp.spmatrix, np.ndarray, np.ndarray]:
+    def matrix(self, fmt: str = "csr"
+               ) -> tuple[sp.csr_matrix | sp.csc_matrix, np.ndarray, np.ndarray]:
         """All rows stacked, padded to the full variable count (one scipy conversion)."""
         blocks = list(self.rows.values())
         if not blocks:
@@ -170,38 +255,14 @@ class Program:
         A = make((v, (r, c)), shape=(int(offsets[-1]), self.n))
         return (A, np.concatenate([b.lo for b in blocks]), np.concatenate([b.hi for b in blocks]))
 
-    def row_offsets(self) -> dict[str, slice]:
-        """Where each row block sits in the stacked matrix."""
-        out, at = {}, 0
-        for name, b in self.rows.items():
-            m = b.T.shape[0]
-            out[name] = slice(at, at + m)
-            at += m
-        return out
-
-    def evaluate(self, x: np.ndarray) -> dict[str, float]:
-        """Each objective term's value at ``x``."""
-        out = {name: float(coef @ x[: len(coef)] + k) for name, (coef, k) in self.terms.items()}
+    def evaluate(self, x: np.ndarray, stand_ins: bool = False) -> dict[str, float]:
+        """Each objective term's value at ``x``: the objective that is solved, so the
+        stand-ins of quadratic terms only when ``stand_ins`` (they are not solved with
+        their quadratic terms, see `quadratic_stage`)."""
+        skip = set() if stand_ins or not self.quadratic else self.proxies
+        out = {name: float(coef @ x[: len(coef)] + k) for name, (coef, k) in self.terms.items()
+               if name not in skip}
         for name, (idx, Q) in self.quadratic.items():
             out[name] = float(0.5 * x[idx] @ Q @ x[idx])
         return out
 
-
-def rescaled(prog: Program, scale: np.ndarray) -> Program:
-    """A copy in which variable j stands for ``x_j / scale_j`` (e.g. dollars to shares).
-
-    Bounds are divided, matrix columns and costs multiplied, so the new program is
-    the same problem in new units; integrality can then be set in those units.
-    """
-    out = Program(n=prog.n)
-    for name, b in prog.vars.items():
-        s = scale[b.slice]
-        out.vars[name] = VarBlock(name, b.start, b.size, b.lb / s, b.ub / s, b.integer)
-    for name, r in prog.rows.items():
-        T = Triplets(r.T.r, r.T.c, r.T.v * scale[r.T.c], r.T.shape)
-        out.rows[name] = RowBlock(name, T, r.lo.copy(), r.hi.copy(), r.labels, r.elastic,
-                                  r.scale, r.unit)
-    for name, (coef, k) in prog.terms.items():
-        out.terms[name] = (coef * scale[: len(coef)], k)
-    out.pieces = list(prog.pieces)
-    return out

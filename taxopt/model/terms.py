@@ -72,7 +72,7 @@ def default_covariance(classes: tuple[str, ...]) -> np.ndarray:
                     np.where(eq[:, None] ^ eq[None, :], 0.1, OTHER_CORR))
     corr = np.where(cash[:, None] | cash[None, :], 0.0, corr)
     np.fill_diagonal(corr, 1.0)
-    return corr * vol[:, None] * vol[None, :]
+    return np.asarray(corr * vol[:, None] * vol[None, :])
 
 
 class QuadraticTrackingTerm:
@@ -105,7 +105,7 @@ class QuadraticTrackingTerm:
             prog.add_quadratic(f"{self.name}_{hh.goals.goal_id[g]}",
                                gap.start + g * K + np.arange(K), 2.0 * self.weight * S / total)
         TrackingTerm(self.proxy_weight).compile_named(ctx, "tracking_proxy")
-        prog.proxies.add("tracking_proxy")
+        prog.mark_stand_in("tracking_proxy")
 
 
 class CostTerm:
@@ -154,8 +154,8 @@ def default_terms(options: Options) -> list[Term]:
     """The objective of a tax-aware rebalance, as the options ask for it."""
     thresholds = {"harvest_min_loss": options.harvest_min_loss,
                   "harvest_min_loss_pct": options.harvest_min_loss_pct}
-    tax: Term = (ExactTaxTerm(options.carryforward_value, **thresholds)
-                 if options.tax_model == "exact" else LotTaxTerm(**thresholds))
+    tax: Term = (ExactTaxTerm(options.carryforward_value, options.discount_rate, **thresholds)
+                 if options.tax_model == "exact" else LotTaxTerm(None, **thresholds))
     tracking: Term = (TrackingTerm(options.tracking_weight) if options.tracking == "l1"
                       else QuadraticTrackingTerm(options.tracking_te_weight,
                                                  options.tracking_weight))

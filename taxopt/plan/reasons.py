@@ -54,10 +54,10 @@ import numpy as np
 
 from ..audit import CENT, Assessment
 from ..domain.household import TAX_TYPES, TAXABLE, Household
-from .orders import Orders
+from ..domain.orders import Orders
 
 REASONS = ("withdrawal", "deposit", "rebalance", "location", "harvest", "substitute",
-           "rounding")
+           "rounding", "withdrawal funding")
 MOSTLY = 0.5          # share of an order's value a rule must explain
 ROUNDING_FLOOR = 1.0  # dollars: orders below max(min_trade_value, this) are remnants
 
@@ -78,6 +78,14 @@ def _running_before(account: np.ndarray, value: np.ndarray, n_acc: int) -> np.nd
     out = np.empty_like(total)
     out[order] = total - start[account[order]]
     return out
+
+
+def account_flow(hh: Household, a: Assessment) -> np.ndarray:
+    """Per account, its cash flow: its own ``cash_flow`` plus its part of its goal's."""
+    flow = hh.accounts.cash_flow
+    if a.withdrawn is not None and a.deposited is not None:
+        flow = flow + a.deposited - a.withdrawn
+    return flow
 
 
 def order_reasons(hh: Household, orders: Orders, a: Assessment) -> np.ndarray:
@@ -120,12 +128,16 @@ def order_reasons(hh: Household, orders: Orders, a: Assessment) -> np.ndarray:
     take(loss & (sale_cover >= MOSTLY - 1e-9), "harvest")
     take(cand & (buy_cover >= MOSTLY - 1e-9), "substitute")
 
-    # 4. withdrawal: sales until the account's shortfall is raised
-    flow = acc.cash_flow
+    # 4. withdrawal: sales until the account's shortfall is raised ("withdrawal funding"
+    # when the account pays out its part of a goal-level withdrawal)
+    flow = account_flow(hh, a)
     lacking = np.where(flow < 0, np.maximum(acc.min_cash - acc.cash - flow, 0.0), 0.0)
     cand = free & sale & (flow[ai] < 0)
     before = _running_before(ai, np.where(cand, value, 0.0), n_acc)
-    take(cand & (before < lacking[ai] - CENT), "withdrawal")
+    raising = cand & (before < lacking[ai] - CENT)
+    if a.withdrawn is not None:
+        take(raising & (a.withdrawn[ai] > 0), "withdrawal funding")
+    take(raising, "withdrawal")
 
     # 5. deposit: buys until the deposit is used
     cand = free & buy & (flow[ai] > 0)
@@ -216,29 +228,36 @@ def _trade_clause(hh: Household, orders: Orders, a: Assessment, mask: np.ndarray
 
 def _tax_clause(hh: Household, orders: Orders, a: Assessment, mine: np.ndarray, i: int) -> str:
     if hh.accounts.tax_type[i] != TAXABLE:
-        return f"no tax in a {TAX_TYPES[hh.accounts.tax_type[i]].replace('_', '-')} account"
+        kind = TAX_TYPES[hh.accounts.tax_type[i]].replace('_', '-')
+        if a.distribution_tax is not None and a.distribution_tax[i] >= 0.005:
+            return (f"no tax on trades in a {kind} account; {_dollars(a.distribution_tax[i])} "
+                    "of tax on its payout")
+        return f"no tax in a {kind} account"
     sold = mine & ~orders.is_buy & (orders.lot >= 0)
     if not sold.any():
         return "nothing sold, no gain realized"
     terms = []
+    counted = a.gain + a.disallowed   # what the summary's realized figures count
     for label, mask in (("short-term", sold & ~a.long_term), ("long-term", sold & a.long_term)):
-        g = round(float(a.gain[mask].sum()))
+        g = round(float(counted[mask].sum()))
         if g != 0:
             terms.append(f"{_dollars(g)} {label} {'loss' if g < 0 else 'gain'}")
     text = "realized " + " and ".join(terms) if terms else "no gain or loss realized"
     washed = float(a.disallowed[mine].sum())
     if washed >= 0.5:
-        text += f" ({_dollars(washed)} of loss disallowed by the wash-sale rule)"
+        text += (f" ({_dollars(washed)} of loss disallowed by the wash-sale rule, "
+                 "not counted)")
     return text
 
 
-def _left_alone(hh: Household, orders: Orders, i: int, status: str) -> str:
+def _left_alone(hh: Household, orders: Orders, i: int, status: str,
+                flow: float | None = None) -> str:
     if status not in ("optimal", "feasible"):
         return f"left alone: no plan ({status})"
     acc = hh.accounts
     same_goal = acc.goal[orders.account] == acc.goal[i]
     traders = np.unique(orders.account[same_goal])
-    flow = acc.cash_flow[i]
+    flow = acc.cash_flow[i] if flow is None else flow
     cash_note = ""
     if flow > 0:
         cash_note = f"; the {_dollars(flow)} deposit stays in cash"
@@ -257,15 +276,16 @@ def account_lines(hh: Household, orders: Orders, a: Assessment, reasons: np.ndar
                   status: str) -> list[str]:
     """One sentence per account (in account order) on what it does and why."""
     acc = hh.accounts
+    flows = account_flow(hh, a)
     lines = []
     for i in range(len(acc)):
         mine = orders.account == i
         if not mine.any():
-            lines.append(_left_alone(hh, orders, i, status))
+            lines.append(_left_alone(hh, orders, i, status, float(flows[i])))
             continue
         parts = []
-        flow = acc.cash_flow[i]
-        w = mine & (reasons == "withdrawal")
+        flow = flows[i]
+        w = mine & np.isin(reasons, ("withdrawal", "withdrawal funding"))
         if w.any():
             parts.append(_trade_clause(hh, orders, a, w,
                                        f"to raise the {_dollars(flow)} withdrawal"))

@@ -8,13 +8,57 @@ import numpy as np
 
 from ..audit import Assessment
 from ..domain.household import TAX_TYPES, TAXABLE, Household
+from ..domain.orders import Orders
 from ..tax.wash import WASH_WINDOW_DAYS
-from .orders import Orders
+from .funding import FUNDING_REASON, flow_rows, funding_table
 from .reasons import account_lines, order_reasons  # issue 8: reasons
 
 # issue 8: `reason` appended at the end (contract: new columns only at the end)
 TRADE_COLUMNS = ("household_id", "account_id", "symbol", "side", "shares", "price", "value",
-                 "lot_id", "term", "realized_gain", "est_tax", "wash_disallowed", "reason")
+                 "lot_id", "term", "realized_gain", "est_tax", "wash_disallowed", "reason",
+                 "wash_kind", "replacement_lot_id", "replacement_basis", "replacement_acquired")
+
+
+def wash_columns(hh: Household, orders: Orders, a: Assessment) -> dict[str, list[Any]]:
+    """What happens to each washed loss (contract 1.1: `wash_kind` and the replacement).
+
+    ``deferred``: the first replacement purchase is in a taxable account; the
+    disallowed loss is added to its basis (IRC 1091(d)) and its holding period
+    includes the sold lot's (IRC 1223(3)): ``replacement_acquired`` is its purchase
+    date moved back by the days the sold lot was held. ``lost``: the replacement is
+    in a tax-deferred or tax-free account; the loss is gone for good (Rev. Rul.
+    2008-5). A replacement lot's basis is its cost plus every loss this plan defers
+    into it.
+    """
+    n = len(orders)
+    kind = [""] * n
+    lot_id = [""] * n
+    basis: list[float | None] = [None] * n
+    acquired = [""] * n
+    m, rep = a.wash, a.replacements
+    if m is None or rep is None or not len(rep):
+        return {"wash_kind": kind, "replacement_lot_id": lot_id, "replacement_basis": basis,
+                "replacement_acquired": acquired}
+    washed = np.flatnonzero((a.disallowed > 0.005) & (m.replacement >= 0))
+    r = m.replacement
+    taxable = hh.accounts.tax_type[rep.account] == TAXABLE
+    deferred_into = np.zeros(len(rep))
+    dfr = washed[taxable[r[washed]]]
+    np.add.at(deferred_into, r[dfr], a.disallowed[dfr])
+    lots = hh.lots
+    for i in washed:
+        j = int(r[i])
+        if not taxable[j]:
+            kind[i] = "lost"
+            continue
+        kind[i] = "deferred"
+        held = hh.as_of - lots.acquired[orders.lot[i]]
+        acquired[i] = str(rep.date[j] - held)
+        if rep.lot[j] >= 0:
+            lot_id[i] = lots.lot_id[rep.lot[j]]
+            basis[i] = round(float(lots.basis[rep.lot[j]] + deferred_into[j]), 2) + 0.0
+    return {"wash_kind": kind, "replacement_lot_id": lot_id, "replacement_basis": basis,
+            "replacement_acquired": acquired}
 
 
 def trade_columns(hh: Household, orders: Orders, a: Assessment,
@@ -24,7 +68,7 @@ def trade_columns(hh: Household, orders: Orders, a: Assessment,
     named = (orders.lot >= 0) & ~orders.is_buy & (hh.accounts.tax_type[orders.account]
                                                    == TAXABLE)
     lot_ids = np.array(hh.lots.lot_id, dtype=object) if len(hh.lots) else np.zeros(0, object)
-    return {
+    cols = {
         "household_id": [hh.household_id] * n,
         "account_id": [hh.accounts.account_id[i] for i in orders.account],
         "symbol": [hh.securities.symbol[i] for i in orders.security],
@@ -38,7 +82,27 @@ def trade_columns(hh: Household, orders: Orders, a: Assessment,
         "est_tax": np.round(a.row_tax, 2).tolist(),
         "wash_disallowed": np.round(a.disallowed, 2).tolist(),
         "reason": (order_reasons(hh, orders, a) if reasons is None else reasons).tolist(),
+        **wash_columns(hh, orders, a),
     }
+    _add_flow_rows(cols, hh, orders)
+    return cols
+
+
+def _add_flow_rows(cols: dict[str, list[Any]], hh: Household, orders: Orders) -> None:
+    """Goal-level flows as ``withdraw`` / ``deposit`` rows after the orders (contract 1.1):
+    no symbol, shares, price, lot or term; ``value`` the amount, ``est_tax`` the tax and
+    penalty on a payout."""
+    nan = float("nan")
+    for i, side, amount, tax in flow_rows(hh, orders.withdraw, orders.deposit):
+        row = {"household_id": hh.household_id, "account_id": hh.accounts.account_id[i],
+               "symbol": "", "side": side, "shares": nan, "price": nan,
+               "value": round(amount, 2) + 0.0, "lot_id": "", "term": "",
+               "realized_gain": 0.0, "est_tax": round(tax, 2) + 0.0, "wash_disallowed": 0.0,
+               "reason": FUNDING_REASON if side == "withdraw" else "deposit",
+               "wash_kind": "", "replacement_lot_id": "", "replacement_basis": None,
+               "replacement_acquired": ""}
+        for name, column in cols.items():
+            column.append(row[name])
 
 
 def _money(x: float) -> float:
@@ -90,15 +154,17 @@ def summary_record(hh: Household, orders: Orders, a: Assessment, status: str,
     loss_sale = ~orders.is_buy & (a.gain < 0)
     until = str(hh.as_of + np.timedelta64(WASH_WINDOW_DAYS + 1, "D"))
     groups = sorted({sec.wash_group_names[g] for g in sec.wash_group[orders.security[loss_sale]]})
-    wash = [{"wash_group": g, "symbols": [s for s, gg in zip(sec.symbol, sec.wash_group,
-                                                              strict=True)
-                                           if sec.wash_group_names[gg] == g],
+    wash = [{"wash_group": g, "symbols": sorted(s for s, gg in zip(sec.symbol, sec.wash_group,
+                                                                    strict=True)
+                                                 if sec.wash_group_names[gg] == g),
              "do_not_buy_before": until} for g in groups]
-    return {
+    rec = {
         "household_id": hh.household_id,
         "status": status,
         "message": message,
         "est_tax": _money(a.est_tax),
+        "est_tax_distributions": _money(a.est_tax_distributions),
+        "est_tax_total": _money(a.est_tax + a.est_tax_distributions),
         "realized_short_term": _money(a.realized_short),
         "realized_long_term": _money(a.realized_long),
         "wash_disallowed_loss": _money(a.disallowed.sum()),
@@ -111,3 +177,7 @@ def summary_record(hh: Household, orders: Orders, a: Assessment, status: str,
         "accounts": accounts,
         "wash_sale_restrictions": wash,
     }
+    if orders.withdraw is not None:
+        sale_tax = np.bincount(orders.account, weights=a.row_tax, minlength=len(hh.accounts))
+        rec["funding"] = funding_table(hh, orders.withdraw, orders.deposit, sale_tax)
+    return rec

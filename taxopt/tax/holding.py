@@ -1,7 +1,10 @@
 """Holding period by the anniversary rule (Publication 550), vectorized over lots.
 
-A lot is long-term when sold after the first anniversary of its acquisition;
-a lot bought on 29 February has its anniversary on 28 February.
+A lot is long-term when sold after the first anniversary of its acquisition.
+Periods run in calendar months (Rev. Rul. 66-7; Caspe v. United States, 8th Cir.
+1982): a lot bought on the last day of a month reaches its anniversary on the last
+day of that month a year later. So one bought 29 February has its anniversary on
+28 February, and one bought 2023-02-28 on 2024-02-29 (long-term from 1 March).
 """
 
 from __future__ import annotations
@@ -10,7 +13,11 @@ import numpy as np
 
 
 def anniversary(acquired: np.ndarray) -> np.ndarray:
-    """First anniversary of each acquisition day (29 Feb maps to 28 Feb); NaT stays NaT."""
+    """First anniversary of each acquisition day; NaT stays NaT.
+
+    The same day twelve months later, except that the last day of a month maps to the
+    last day of the month a year later (29 Feb -> 28 Feb, 28 Feb 2023 -> 29 Feb 2024).
+    """
     acquired = np.asarray(acquired, dtype="datetime64[D]")
     month = acquired.astype("datetime64[M]")
     day = (acquired - month.astype("datetime64[D]")).astype(np.int64)
@@ -18,7 +25,12 @@ def anniversary(acquired: np.ndarray) -> np.ndarray:
     start = next_month.astype("datetime64[D]")
     length = ((next_month + np.timedelta64(1, "M")).astype("datetime64[D]") - start).astype(
         np.int64)
-    return start + np.minimum(day, length - 1).astype("timedelta64[D]")
+    this_start = month.astype("datetime64[D]")
+    this_length = ((month + np.timedelta64(1, "M")).astype("datetime64[D]")
+                   - this_start).astype(np.int64)
+    last = day == this_length - 1
+    return start + np.where(last, length - 1, np.minimum(day, length - 1)).astype(
+        "timedelta64[D]")
 
 
 def long_term_from(acquired: np.ndarray) -> np.ndarray:

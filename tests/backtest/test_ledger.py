@@ -13,7 +13,7 @@ import pytest
 from taxopt.audit import assess
 from taxopt.backtest import Ledger
 from taxopt.domain import from_dict
-from taxopt.plan.orders import Orders
+from taxopt.domain.orders import Orders
 from taxopt.tax.netting import net_year
 
 DAY = np.datetime64("2026-11-24")

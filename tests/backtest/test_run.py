@@ -22,8 +22,8 @@ from taxopt.backtest.ledger import Ledger
 from taxopt.backtest.market import class_returns
 from taxopt.backtest.simulate import build_path, planner, simulate_method, year_of
 from taxopt.cli import cli
+from taxopt.domain.orders import Orders
 from taxopt.heuristics import HEURISTICS
-from taxopt.plan.orders import Orders
 from taxopt.synth import household
 
 TINY = dict(households=2, years=1, step_months=3,
@@ -107,8 +107,11 @@ def test_tiny_run_writes_the_summary_columns(tmp_path):
         rows = list(csv.reader(f))
     assert tuple(rows[0]) == SUMMARY_COLUMNS
     assert [r[0] for r in rows[1:]] == list(TINY["methods"])
-    base = next(r for r in rows[1:] if r[0] == "lockstep_fifo")
-    assert float(base[6]) == 0.0
+    base = dict(zip(rows[0], next(r for r in rows[1:] if r[0] == "lockstep_fifo"),
+                    strict=True))
+    assert float(base["bps_vs_lockstep"]) == 0.0
+    assert float(base["matched_bps_vs_lockstep"]) == 0.0
+    assert 0.0 < float(base["equity_share"]) < 1.0 and float(base["tracking_error"]) >= 0.0
     for r in rows[1:]:
         assert math.isfinite(float(r[1])) and float(r[1]) > 0
     names = {p.name for p in written}

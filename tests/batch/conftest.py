@@ -36,6 +36,28 @@ def write_tables(tables: dict[str, list[dict[str, Any]]], folder: Path, fmt: str
     return folder
 
 
+def canonical(raw: dict[str, Any]) -> dict[str, Any]:
+    """A JSON household in the order the table reader gives any household (`SORT_KEYS`):
+    securities by symbol, goals, accounts, lots and recent trades by their ids and dates,
+    class-keyed maps by class."""
+    def by_class(d: dict[str, Any] | None) -> dict[str, Any] | None:
+        return None if d is None else dict(sorted(d.items()))
+
+    out = dict(raw)
+    out["securities"] = sorted(({**s, **({"exposures": by_class(s["exposures"])}
+                                         if "exposures" in s else {})}
+                                for s in raw["securities"]), key=lambda s: s["symbol"])
+    out["goals"] = sorted(({**g, "targets": by_class(g["targets"])} for g in raw["goals"]),
+                          key=lambda g: g["goal_id"])
+    out["accounts"] = sorted(({**a, **({"bands": by_class(a["bands"])} if a.get("bands")
+                                       else {})} for a in raw["accounts"]),
+                             key=lambda a: a["account_id"])
+    out["lots"] = sorted(raw["lots"], key=lambda r: (r["lot_id"], r["account_id"], r["symbol"]))
+    out["recent_trades"] = sorted(raw.get("recent_trades", []), key=lambda r: (
+        str(r["date"]), r["account_id"], r["symbol"], r["side"], r["shares"]))
+    return out
+
+
 def same_household(a: Any, b: Any, path: str = "household") -> None:
     """Assert two validated households hold the same values, field by field."""
     if dataclasses.is_dataclass(a) and not isinstance(a, type):

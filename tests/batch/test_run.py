@@ -147,7 +147,7 @@ def test_bad_households_are_rows_and_exit_code_1(tmp_path):
     assert (out / "rejects.csv").read_text().splitlines()[0] == (
         "household_id,table,record,field,problem")
     report = (out / "report.html").read_text()
-    assert "unknown symbol &#x27;ZZZZ&#x27;" in report and "Failures (2)" in report
+    assert "unknown symbol &#39;ZZZZ&#39;" in report and "Failures (2)" in report
     # the report can be made again from the folder alone
     (out / "report.html").unlink()
     again = CliRunner().invoke(cli, ["report", str(out)])
@@ -164,7 +164,10 @@ def test_cli_exit_codes_0_and_2(small_batch, tmp_path):
     (bad / "lots.csv").write_text(text)
     res = CliRunner().invoke(cli, ["batch", str(bad), "--out", str(tmp_path / "o")])
     assert res.exit_code == 2
-    assert "error: input: table lots (lots.csv): field 'ticker': unknown column" in res.output
+    (record,) = [json.loads(line) for line in res.stderr.splitlines()]
+    assert record["level"] == "error" and record["exit_code"] == 2 and record["run_id"]
+    assert record["message"] == ("input: table lots (lots.csv): field 'symbol': required "
+                                 "column is missing")
     assert "Traceback" not in res.output
     res = CliRunner().invoke(cli, ["batch", str(bad), "--out", str(tmp_path / "o"),
                                    "--scheduler", "tcp://localhost:1"])
@@ -274,7 +277,9 @@ def test_progress_as_json_lines(small_batch, tmp_path):
     assert [e["event"] for e in events] == ["start", "chunk", "chunk", "chunk", "end"]
     assert events[0]["total"] == 10 and events[-1]["counts"]["optimal"] == 10
     assert events[2]["done"] == 8 and events[2]["failed"] == 0 and events[2]["rate"] > 0
-    assert all(e["logger"] == "taxopt.batch" and "ts" in e for e in events)
+    assert all(e["logger"] == "taxopt.batch.progress" and "ts" in e for e in events)
+    assert all(e["level"] == "info" and e["run_id"] == events[0]["run_id"] for e in events)
+    assert events[0]["run_id"] and events[-1]["message"] == "end"
 
 
 def test_rich_progress_runs(small_batch, tmp_path):

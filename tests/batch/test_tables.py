@@ -12,7 +12,7 @@ from taxopt.batch.tables import read_tables
 from taxopt.domain import from_dict
 from taxopt.errors import InvalidInput
 
-from .conftest import make_households, same_household, write_tables
+from .conftest import canonical, make_households, same_household, write_tables
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
@@ -28,7 +28,7 @@ def test_round_trip_gives_the_same_households(tmp_path, fmt):
     assert [e for _, _, e in items] == [None] * len(hhs)
     for (hid, raw, _), orig in zip(items, hhs, strict=True):
         assert hid == orig["household_id"]
-        got, want = from_dict(raw), from_dict(orig)
+        got, want = from_dict(raw), from_dict(canonical(orig))
         same_household(got, want)
     vti = from_dict(items[2][1]).securities.symbol.index("VTI")
     assert from_dict(items[2][1]).securities.price[vti] == pytest.approx(301.25 * 1.1)
@@ -54,7 +54,7 @@ def test_typed_parquet_columns(tmp_path):
     items = list(read_tables(folder).items())
     for (_, raw, err), orig in zip(items, hhs, strict=True):
         assert err is None
-        same_household(from_dict(raw), from_dict(orig))
+        same_household(from_dict(raw), from_dict(canonical(orig)))
 
 
 def _folder(tmp_path, mutate=None, fmt="csv"):
@@ -74,14 +74,17 @@ def test_missing_required_column_names_table_and_column(tmp_path):
                                 "required column is missing")
 
 
-def test_unknown_column_and_missing_table(tmp_path):
+def test_unknown_column_is_a_warning_and_missing_table_an_error(tmp_path):
     folder = _folder(tmp_path)
     frame = pd.read_csv(folder / "accounts.csv")
     frame["min_cashh"] = 0
     frame.to_csv(folder / "accounts.csv", index=False)
-    with pytest.raises(InvalidInput, match=r"table accounts \(accounts.csv\): field "
-                                           r"'min_cashh': unknown column"):
-        read_tables(folder)
+    tables = read_tables(folder)
+    assert tables.warnings == [
+        "table accounts (accounts.csv): column 'min_cashh' is not a column of this table; "
+        "ignored (known columns: household_id, account_id, goal_id, tax_type, cash, "
+        "cash_flow, min_cash, restricted, allowed)"]
+    assert [e for _, _, e in tables.items()] == [None] * 4
     (folder / "accounts.csv").unlink()
     with pytest.raises(InvalidInput, match="table accounts: missing"):
         read_tables(folder)
@@ -94,14 +97,14 @@ def test_both_formats_of_one_table_is_an_error(tmp_path):
         read_tables(folder)
 
 
-def test_row_without_household_is_a_table_error(tmp_path):
+def test_row_without_household_rejects_that_row_only(tmp_path):
     def blank(rows):
         rows["lots"][5]["household_id"] = None
 
-    with pytest.raises(InvalidInput) as err:
-        read_tables(_folder(tmp_path, blank))
-    assert err.value.line() == ("input: table lots (lots.csv) row 6: field 'household_id': "
-                                "empty; every row must name its household")
+    tables = read_tables(_folder(tmp_path, blank))
+    assert tables.rejects == [("", "lots", "table lots (lots.csv) row 6", "household_id",
+                               "empty; every row must name its household")]
+    assert [e for _, _, e in tables.items()] == [None] * 4
 
 
 def test_optional_tables_may_be_absent(tmp_path):
@@ -122,7 +125,8 @@ def test_inconsistent_households_fail_alone(tmp_path):
         row = next(r for r in rows["lots"] if r["household_id"] == "syn-000003")
         row["shares"] = "lots"                                           # not a number
 
-    items = {hid: (raw, err) for hid, raw, err in read_tables(_folder(tmp_path, spoil)).items()}
+    items = {hid: (raw, err and str(err))
+             for hid, raw, err in read_tables(_folder(tmp_path, spoil)).items()}
     assert items["syn-000000"][1] is None
     assert items["syn-000001"][1] == ("household syn-000001: bands (account_id nope): "
                                       "field 'account_id': unknown account 'nope'")
@@ -144,17 +148,46 @@ def test_override_may_change_only_the_price(tmp_path):
     rows = synth.to_tables(hhs)
     over = next(r for r in rows["securities"] if r["household_id"] == "syn-000001")
     over["yield"] = 0.5
-    items = dict((h, e) for h, _, e in read_tables(write_tables(rows, tmp_path, "csv")).items())
+    items = {h: e and str(e) for h, _, e in read_tables(write_tables(rows, tmp_path,
+                                                                     "csv")).items()}
     assert items["syn-000000"] is None
     assert items["syn-000001"] == ("household syn-000001: securities (symbol BND): field "
                                    "'yield': a household's row may change only the price; "
                                    "'yield' differs from the shared row")
 
 
-def test_bad_shared_security_stops_the_batch(tmp_path):
+def test_bad_shared_security_rejects_only_the_households_holding_it(tmp_path):
     def spoil(rows):
-        rows["securities"][0]["price"] = -1.0
+        bnd = next(r for r in rows["securities"] if r["symbol"] == "BND")
+        bnd["price"] = -1.0
+        # syn-000002 sells its BND: it holds none after this
+        rows["lots"][:] = [r for r in rows["lots"]
+                           if not (r["household_id"] == "syn-000002" and r["symbol"] == "BND")]
+        rows["recent_trades"][:] = [r for r in rows["recent_trades"]
+                                    if not (r["household_id"] == "syn-000002"
+                                            and r["symbol"] == "BND")]
 
-    with pytest.raises(InvalidInput, match=r"table securities \(securities.csv\): symbol VTI: "
-                                           r"field 'price'"):
-        read_tables(_folder(tmp_path, spoil))
+    tables = read_tables(_folder(tmp_path, spoil))
+    row = 1 + next(i for i, r in enumerate(synth.to_tables(make_households(4))["securities"])
+                   if r["symbol"] == "BND")
+    items = {h: (raw, e and str(e)) for h, raw, e in tables.items()}
+    rows = synth.to_tables(make_households(4))
+    named = {r["household_id"] for r in rows["accounts"]
+             if "BND" in (r.get("allowed") or "") + (r.get("restricted") or "")}
+    holders = named | {r["household_id"] for r in rows["lots"] + rows["recent_trades"]
+                       if r["symbol"] == "BND"}
+    assert holders and len(holders) < 4
+    where = f"table securities (securities.csv) row {row}"
+    for h, (raw, err) in items.items():
+        if h in holders:
+            assert err == (f"household {h}: {where} (symbol BND, used by this household): "
+                           "field 'price': Input should be greater than 0")
+        else:   # solved without BND
+            assert err is None
+            assert "BND" not in from_dict(raw).securities.symbol
+    assert "BND" not in {s["symbol"] for s in tables.shared_securities}
+    assert tables.rejects == [("", "securities", where, "price",
+                               "Input should be greater than 0")]
+    assert tables.warnings == [f"{where}: symbol 'BND' rejected (field 'price': Input should "
+                               "be greater than 0); the households holding it are rejected, "
+                               "the others are solved without it"]

@@ -6,6 +6,7 @@ A message names the household, the record and the field at fault, then the probl
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
 from dataclasses import fields
@@ -112,8 +113,8 @@ CASES = [
      f"{HH}: accounts[0] (account_id tx): field 'tax_type': Input should be 'taxable', "
      "'tax_deferred' or 'tax_free', got 'roth'"),
     ("bad date", _set("lots.0.acquired", "15/01/2020"),
-     f"{HH}: lots[0] (lot_id A): field 'acquired': Input should be a valid date or datetime, "
-     "invalid character in year, got '15/01/2020'"),
+     f"{HH}: lots[0] (lot_id A): field 'acquired': expected an ISO date YYYY-MM-DD, "
+     "got '15/01/2020'"),
     ("NaN price from Python", _set("securities.0.price", float("nan")),
      f"{HH}: securities[0] (symbol EQ): field 'price': Input should be a finite number, "
      "got nan"),
@@ -202,6 +203,149 @@ CASES = [
     ("recent sell without realized_gain", _recent(side="sell"),
      f"{HH}: recent_trades[0]: field 'realized_gain': a sell must carry 'realized_gain' "
      "(negative for a loss)"),
+    # --- dates: ISO YYYY-MM-DD strings (or real dates), nothing else ------------------------
+    ("acquired '0' (was 1970-01-01)", _set("lots.0.acquired", "0"),
+     f"{HH}: lots[0] (lot_id A): field 'acquired': expected an ISO date YYYY-MM-DD, "
+     "got '0'"),
+    ("acquired YYYYMMDD", _set("lots.1.acquired", "20260601"),
+     f"{HH}: lots[1] (lot_id B): field 'acquired': expected an ISO date YYYY-MM-DD (for "
+     "20260601 write 2026-06-01), got '20260601'"),
+    ("acquired YYYYMMDD as a number", _set("lots.1.acquired", 20260601),
+     f"{HH}: lots[1] (lot_id B): field 'acquired': expected an ISO date YYYY-MM-DD (for "
+     "20260601 write 2026-06-01), got 20260601"),
+    ("as_of in Unix seconds", _set("as_of", 1_764_000_000),
+     f"{HH}: household: field 'as_of': expected an ISO date YYYY-MM-DD in quotes, not a "
+     "number, got 1764000000"),
+    ("as_of with a time of day", _set("as_of", "2026-11-24T00:00:00"),
+     f"{HH}: household: field 'as_of': expected an ISO date YYYY-MM-DD, got "
+     "'2026-11-24T00:00:00'"),
+    ("as_of a datetime with a time", _set("as_of", dt.datetime(2026, 11, 24, 9, 30)),
+     f"{HH}: household: field 'as_of': expected an ISO date YYYY-MM-DD, not a date with a "
+     "time of day, got datetime.datetime(2026, 11, 24, 9, 30)"),
+    ("a day February does not have", _set("lots.0.acquired", "2026-02-30"),
+     f"{HH}: lots[0] (lot_id A): field 'acquired': not a calendar date (day is out of range "
+     "for month), got '2026-02-30'"),
+    ("recent trade date in Unix seconds", _recent(date=1_763_000_000),
+     f"{HH}: recent_trades[0]: field 'date': expected an ISO date YYYY-MM-DD in quotes, not a "
+     "number, got 1763000000"),
+    # --- NaN and infinity from Python (JSON text is covered below) ---------------------------
+    ("infinite shares", _set("lots.0.shares", float("inf")),
+     f"{HH}: lots[0] (lot_id A): field 'shares': Input should be a finite number, got inf"),
+    ("NaN cost_basis", _set("lots.1.cost_basis", float("nan")),
+     f"{HH}: lots[1] (lot_id B): field 'cost_basis': Input should be a finite number, "
+     "got nan"),
+    ("-inf cash_flow", _set("accounts.0.cash_flow", float("-inf")),
+     f"{HH}: accounts[0] (account_id tx): field 'cash_flow': Input should be a finite "
+     "number, got -inf"),
+    ("NaN realized_ytd", _set("tax_profile.realized_ytd", {"long_term": float("nan")}),
+     f"{HH}: tax_profile: field 'realized_ytd.long_term': Input should be a finite number, "
+     "got nan"),
+    ("NaN recent realized_gain", _recent(side="sell", realized_gain=float("nan")),
+     f"{HH}: recent_trades[0]: field 'realized_gain': Input should be a finite number, "
+     "got nan"),
+    ("NaN option", _set("options", {"discount_rate": float("nan")}),
+     f"{HH}: options: field 'discount_rate': must be a number, got nan"),
+    # --- magnitudes: taxopt's limits (taxopt/limits.py), stated in the message -----------------
+    ("price 1e308", _set("securities.0.price", 1e308),
+     f"{HH}: securities[0] (symbol EQ): field 'price': exceeds taxopt's limit of "
+     "1,000,000,000 for prices, got 1e+308"),
+    ("price 1e-300", _set("securities.0.price", 1e-300),
+     f"{HH}: securities[0] (symbol EQ): field 'price': is below taxopt's limit of 1e-06 for "
+     "prices, got 1e-300"),
+    ("shares 1e308", _set("lots.0.shares", 1e308),
+     f"{HH}: lots[0] (lot_id A): field 'shares': exceeds taxopt's limit of 10,000,000,000 "
+     "for share counts, got 1e+308"),
+    ("shares 1e-15", _set("lots.0.shares", 1e-15),
+     f"{HH}: lots[0] (lot_id A): field 'shares': is below taxopt's limit of 1e-06 for share "
+     "counts, got 1e-15"),
+    ("recent trade shares 1e308", _recent(shares=1e308),
+     f"{HH}: recent_trades[0]: field 'shares': exceeds taxopt's limit of 10,000,000,000 for "
+     "share counts, got 1e+308"),
+    ("cost_basis 1e13", _set("lots.0.cost_basis", 1e13),
+     f"{HH}: lots[0] (lot_id A): field 'cost_basis': exceeds taxopt's limit of "
+     "1,000,000,000,000 for money, got 10000000000000.0"),
+    ("cash 1e308", _set("accounts.0.cash", 1e308),
+     f"{HH}: accounts[0] (account_id tx): field 'cash': exceeds taxopt's limit of "
+     "1,000,000,000,000 for money, got 1e+308"),
+    ("cash_flow -1e13", _set("accounts.0.cash_flow", -1e13),
+     f"{HH}: accounts[0] (account_id tx): field 'cash_flow': is below taxopt's limit of "
+     "-1,000,000,000,000 for money, got -10000000000000.0"),
+    ("min_cash 1e13", _set("accounts.0.min_cash", 1e13),
+     f"{HH}: accounts[0] (account_id tx): field 'min_cash': exceeds taxopt's limit of "
+     "1,000,000,000,000 for money, got 10000000000000.0"),
+    ("carryforward 1e308", _set("tax_profile.loss_carryforward", {"short_term": 1e308}),
+     f"{HH}: tax_profile: field 'loss_carryforward.short_term': exceeds taxopt's limit of "
+     "1,000,000,000,000 for money, got 1e+308"),
+    ("ordinary_offset_limit 1e13", _set("tax_profile.ordinary_offset_limit", 1e13),
+     f"{HH}: tax_profile: field 'ordinary_offset_limit': exceeds taxopt's limit of "
+     "1,000,000,000,000 for money, got 10000000000000.0"),
+    ("recent realized_gain -1e13", _recent(side="sell", realized_gain=-1e13),
+     f"{HH}: recent_trades[0]: field 'realized_gain': is below taxopt's limit of "
+     "-1,000,000,000,000 for money, got -10000000000000.0"),
+    ("a lot worth more than the money limit",
+     lambda raw: (_set("lots.0.shares", 1e10)(raw), _set("securities.0.price", 100.01)(raw)),
+     f"{HH}: lots[0] (lot_id A): field 'shares': the lot is worth 1,000,100,000,000 dollars "
+     "at its price, over taxopt's limit of 1,000,000,000,000 for money"),
+    ("a household worth more than the money limit",
+     lambda raw: [a.update(cash=6e11) for a in raw["accounts"]],
+     f"{HH}: household: field 'lots': holdings and cash are worth 1,200,000,017,000 dollars, "
+     "over taxopt's limit of 1,000,000,000,000 for money"),
+    ("location_horizon_years 1e6 (was OverflowError)",
+     _set("options", {"location_horizon_years": 1e6}),
+     f"{HH}: options: field 'location_horizon_years': exceeds taxopt's limit of 50, got "
+     "1000000.0"),
+    ("discount_rate 1e308 (was OverflowError)", _set("options", {"discount_rate": 1e308}),
+     f"{HH}: options: field 'discount_rate': exceeds taxopt's limit of 1, got 1e+308"),
+    ("time_limit 1e308", _set("options", {"time_limit": 1e308}),
+     f"{HH}: options: field 'time_limit': exceeds taxopt's limit of 1,000,000, got 1e+308"),
+    ("max_tax 1e13", _set("options", {"max_tax": 1e13}),
+     f"{HH}: options: field 'max_tax': exceeds taxopt's limit of 1,000,000,000,000 for "
+     "money, got 10000000000000.0"),
+    ("protect_long_term_days 10**6", _set("options", {"protect_long_term_days": 10**6}),
+     f"{HH}: options: field 'protect_long_term_days': must be a whole number of days from 0 "
+     "to 36,600, got 1000000"),
+    ("an option given a huge list", _set("options", {"tracking_weight": [0.1] * 10**6}),
+     f"{HH}: options: field 'tracking_weight': must be a number, got a list"),
+    # --- ids: printable, not padded, at most 256 characters ------------------------------------
+    ("newline in a lot_id", _set("lots.0.lot_id", "A\nerror: forged"),
+     f"{HH}: lots[0] (lot_id A\\nerror: forged): field 'lot_id': contains a control "
+     "character (U+000A) at position 1; ids must be printable, got 'A\\nerror: forged'"),
+    ("ANSI escape in household_id", _set("household_id", "hh\x1b[31mred"),
+     "household hh\\x1b[31mred: household: field 'household_id': contains a control "
+     "character (U+001B) at position 2; ids must be printable, got 'hh\\x1b[31mred'"),
+    ("OSC hyperlink in a symbol", _set("securities.1.symbol", "EQ2\x1b]8;;http://x\x07"),
+     f"{HH}: securities[1] (symbol EQ2\\x1b]8;;http://x\\x07): field 'symbol': contains a "
+     "control character (U+001B) at position 3; ids must be printable, got "
+     "'EQ2\\x1b]8;;http://x\\x07'"),
+    ("C1 control in a goal_id", _set("goals.0.goal_id", "g\x9b2J"),
+     f"{HH}: goals[0] (goal_id g\\x9b2J): field 'goal_id': contains a control character "
+     "(U+009B) at position 1; ids must be printable, got 'g\\x9b2J'"),
+    ("right-to-left override in an asset class", _set("securities.0.asset_class", "eq\u202euity"),
+     f"{HH}: securities[0] (symbol EQ): field 'asset_class': contains a control character "
+     "(U+202E RIGHT-TO-LEFT OVERRIDE) at position 2; ids must be printable, got "
+     "'eq\\u202euity'"),
+    ("tab in an account_id", _set("accounts.0.account_id", "t\tx"),
+     f"{HH}: accounts[0] (account_id t\\tx): field 'account_id': contains a control "
+     "character (U+0009) at position 1; ids must be printable, got 't\\tx'"),
+    ("trailing space in an account_id", _set("accounts.1.account_id", "ira "),
+     f"{HH}: accounts[1] (account_id ira ): field 'account_id': has leading or trailing "
+     "whitespace, got 'ira '"),
+    ("leading space in a lot's account", _set("lots.2.account_id", " ira"),
+     f"{HH}: lots[2] (lot_id C): field 'account_id': has leading or trailing whitespace, "
+     "got ' ira'"),
+    ("no-break space around a symbol", _set("lots.1.symbol", "EQ\u00a0"),
+     f"{HH}: lots[1] (lot_id B): field 'symbol': has leading or trailing whitespace, "
+     "got 'EQ\\xa0'"),
+    ("control character in a target class", _set("goals.0.targets",
+                                                  {"equity": 0.6, "bonds\r": 0.4}),
+     f"{HH}: goals[0] (goal_id g): field 'targets.bonds\\r': contains a control character "
+     "(U+000D) at position 5; ids must be printable, got 'bonds\\r'"),
+    ("padded symbol in an account's menu", _set("accounts.1.allowed", ["BD "]),
+     f"{HH}: accounts[1] (account_id ira): field 'allowed': has leading or trailing "
+     "whitespace, got 'BD '"),
+    ("id longer than 256 characters", _set("lots.0.lot_id", "L" * 300),
+     f"{HH}: lots[0] (lot_id {'L' * 80}... (300 characters)): field 'lot_id': String should "
+     "have at most 256 characters"),
 ]
 
 
@@ -366,7 +510,121 @@ def test_file_over_the_size_limit(tmp_path, monkeypatch):
     assert from_file(path).household_id == "hh-test"
 
 
-# --- the command line ---------------------------------------------------------------------------
+# --- hostile files: alias bombs, huge values, size limits ---------------------------------------
+
+def _billion_laughs(levels: int = 9) -> str:
+    """The classic alias bomb: each level lists the previous one ten times (10**9 values at
+    nine levels) in about 1.2 KB."""
+    lines = ["format: taxopt.household/1", "household_id: hh-bomb",
+             'laughs0: &laughs0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", '
+             '"lol"]']
+    for i in range(1, levels + 1):
+        lines.append(f"laughs{i}: &laughs{i} [" + ", ".join([f"*laughs{i - 1}"] * 10) + "]")
+    lines.append(f"as_of: *laughs{levels}")
+    return "\n".join(lines) + "\n"
+
+
+BOMB_PROBLEM = ("YAML aliases (*name) would add more than 10,000 values to the document; "
+                "write the values out instead")
+
+
+def test_yaml_alias_bomb_is_refused_fast(tmp_path):
+    """Was: 7-16 s and a 580 MB one-line error for 1.2 KB of YAML."""
+    import time
+
+    path = tmp_path / "bomb.yaml"
+    path.write_text(_billion_laughs())
+    assert 1000 < path.stat().st_size < 1300
+    t0 = time.perf_counter()
+    with pytest.raises(InvalidInput) as info:
+        from_file(path)
+    assert time.perf_counter() - t0 < 0.5
+    assert info.value.line() == f"input: {path}: {BOMB_PROBLEM}"
+
+
+def test_yaml_alias_that_contains_itself(tmp_path):
+    path = tmp_path / "loop.yaml"
+    path.write_text("format: taxopt.household/1\nas_of: &a [1, *a]\n")
+    with pytest.raises(InvalidInput) as info:
+        from_file(path)
+    assert info.value.line() == f"input: {path}: {BOMB_PROBLEM}"
+
+
+def test_yaml_small_aliases_are_fine(tmp_path):
+    """Anchors for repeated values (a goal's targets reused) are ordinary YAML."""
+    raw = base_household()
+    text = yaml.safe_dump(raw, sort_keys=False).replace(
+        "as_of: '2026-11-24'", "as_of: &day '2026-11-24'")
+    text = text.replace("acquired: '2020-01-15'", "acquired: *day", 1)
+    path = tmp_path / "hh.yaml"
+    path.write_text(text)
+    hh = from_file(path)
+    assert str(hh.lots.acquired[0]) == "2026-11-24"
+
+
+def test_yaml_over_its_size_limit(tmp_path, monkeypatch):
+    path = tmp_path / "hh.yaml"
+    path.write_text(yaml.safe_dump(base_household()))
+    size = path.stat().st_size
+    monkeypatch.setattr(load, "MAX_YAML_BYTES", size - 1)
+    with pytest.raises(InvalidInput) as info:
+        from_file(path)
+    assert info.value.line() == (f"input: {path}: the file is {size:,} bytes, over the limit "
+                                 f"of {size - 1:,} bytes for YAML; use the table format for "
+                                 "batches")
+
+
+def test_json_text_over_the_size_limit(monkeypatch):
+    text = _text()
+    monkeypatch.setattr(load, "MAX_FILE_BYTES", len(text) - 1)
+    with pytest.raises(InvalidInput) as info:
+        from_json(text)
+    assert info.value.line() == (f"input: JSON text: the text is {len(text):,} characters, "
+                                 f"over the limit of {len(text) - 1:,}; use the table format "
+                                 "for batches")
+
+
+@pytest.mark.parametrize(("mutate", "expected"), [
+    (_set("securities.0.price", "9" * 1_000_000),
+     f"{HH}: securities[0] (symbol EQ): field 'price': Input should be a valid number"),
+    (_set("as_of", ["2026-11-24"] * 1_000_000),
+     f"{HH}: household: field 'as_of': expected an ISO date YYYY-MM-DD"),
+    (_set("x" * 1_000_000, 1),
+     f"{HH}: household: field '{'x' * 80}... (1,000,000 characters)': unknown field"),
+    (_set("household_id", "h" * 1_000_000),
+     f"household {'h' * 80}... (1,000,000 characters): household: field 'household_id': "
+     "String should have at most 256 characters"),
+], ids=["huge-string-price", "huge-list-date", "huge-field-name", "huge-household-id"])
+def test_huge_values_are_never_echoed(raw, mutate, expected):
+    """Echoed values are at most 80 characters (40 for a bad value), and no repr of a
+    huge value is built on the error path."""
+    mutate(raw)
+    with pytest.raises(InvalidInput) as info:
+        from_dict(raw)
+    assert info.value.line() == expected
+    assert len(info.value.line()) < 300
+
+
+def test_cli_yaml_bomb_one_line_exit_2(tmp_path):
+    path = tmp_path / "bomb.yaml"
+    path.write_text(_billion_laughs())
+    res = CliRunner().invoke(cli, ["validate", str(path)])
+    _check_one_error_line(res, f"error: input: {path}: {BOMB_PROBLEM}")
+
+
+def test_cli_control_characters_never_reach_the_terminal(tmp_path):
+    raw = base_household()
+    raw["household_id"] = "hh\x1b]0;pwned\x07\nerror: all good"
+    path = tmp_path / "evil.json"
+    path.write_text(json.dumps(raw))
+    res = CliRunner().invoke(cli, ["validate", str(path)])
+    _check_one_error_line(
+        res, "error: household hh\\x1b]0;pwned\\x07\\nerror: all good: household: field "
+        "'household_id': contains a control character (U+001B) at position 2; ids must be "
+        "printable, got 'hh\\x1b]0;pwned\\x07\\nerror: all good'")
+    assert "\x1b" not in res.output
+
+
 
 def _bad_file(tmp_path: Path) -> Path:
     raw = base_household()

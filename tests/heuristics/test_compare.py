@@ -32,7 +32,7 @@ def rows():
 
 def test_rows_cover_every_household_and_method(rows):
     methods = all_methods()
-    assert methods[0] == "taxopt" and len(methods) == 6
+    assert methods[0] == "taxopt" and len(methods) == 7
     assert [(r["household_id"], r["method"]) for r in rows] == (
         [("hh-test", m) for m in methods] + [("deposit", m) for m in methods])
     for r in rows:
@@ -60,8 +60,8 @@ def test_csv_is_deterministic():
            "turnover": 1234.5, "orders": 3, "violations": 0, "seconds": 0.123456,
            "status": "ok"}
     assert csv_text([row]) == ("household_id,method,tax,drift_after,turnover,orders,"
-                               "violations,seconds,status\n"
-                               "h,m,0.00,0.123457,1234.50,3,0,0.1235,ok\n")
+                               "violations,seconds,status,tax_distributions\n"
+                               "h,m,0.00,0.123457,1234.50,3,0,0.1235,ok,0.00\n")
 
 
 def test_summary(rows):
@@ -103,7 +103,7 @@ def test_cli_compare_folder(tmp_path):
     for m in all_methods():
         assert m in res.output
     assert (out / "compare.csv").is_file() and (out / "compare.png").is_file()
-    assert len((out / "compare.csv").read_text().splitlines()) == 1 + 2 * 6
+    assert len((out / "compare.csv").read_text().splitlines()) == 1 + 2 * 7
 
 
 def test_cli_compare_one_file_without_out():

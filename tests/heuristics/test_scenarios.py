@@ -28,13 +28,18 @@ TOL = re.compile(r"^goal (\S+): (\S+) weight .* from target")
 # - rule_of_thumb_locator on plan_401k_menu harvests the taxable BND loss (losses
 #   first), which blocks VBTIX, the 401k's only bond fund (same wash group): the
 #   401k falls back to VTIVX (a target-date fund, 18 % bonds), which cannot lift
-#   its bonds to the band floor of 30 % nor the goal's bonds to target.
+#   its bonds to the band floor of 30 % nor the goal's bonds to target (and so
+#   does proportional_sourcing, which trades as the locator).
 EXPECTED: dict[tuple[str, str], list[tuple[str, str, str]]] = {
     ("direct_indexing_500", "cash_flow_only"): [("tolerance", "retirement", "us_equity")],
     ("loss_harvest_wash_trap", "cash_flow_only"): [("tolerance", "growth", "us_equity")],
     ("multi_asset_fund", "cash_flow_only"): [("tolerance", "retirement", "intl_equity"),
                                              ("tolerance", "retirement", "us_equity")],
     ("plan_401k_menu", "rule_of_thumb_locator"): [("band", "acme-401k", "us_bonds"),
+                                                  ("tolerance", "retirement", "intl_equity"),
+                                                  ("tolerance", "retirement", "us_bonds"),
+                                                  ("tolerance", "retirement", "us_equity")],
+    ("plan_401k_menu", "proportional_sourcing"): [("band", "acme-401k", "us_bonds"),
                                                   ("tolerance", "retirement", "intl_equity"),
                                                   ("tolerance", "retirement", "us_bonds"),
                                                   ("tolerance", "retirement", "us_equity")],
@@ -84,7 +89,8 @@ def test_heuristic_orders_pass_the_audit(household, method):
 
 def test_registry_names():
     assert list(HEURISTICS) == ["lockstep_fifo", "lockstep_hifo", "threshold_5_25",
-                                "rule_of_thumb_locator", "cash_flow_only"]
+                                "rule_of_thumb_locator", "cash_flow_only",
+                                "proportional_sourcing"]
 
 
 @pytest.mark.parametrize("method", list(HEURISTICS))

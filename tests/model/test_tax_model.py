@@ -159,7 +159,7 @@ def test_exact_term_equals_schedule_d_netting(seed):
 
     sol = solve_program(prog, hh.options)
     modelled = prog.evaluate(sol.x)["tax"]
-    from taxopt.plan.orders import Orders
+    from taxopt.domain.orders import Orders
 
     lay = model.context.layout
     orders = Orders.make(lay.unit_account, lay.unit_security, np.zeros(2, bool),

@@ -15,8 +15,8 @@ import pytest
 
 import taxopt
 from taxopt.audit import assess, violations
+from taxopt.domain.orders import Orders
 from taxopt.output import summary_json, trades_csv
-from taxopt.plan.orders import Orders
 
 EQ = {"symbol": "EQ", "price": 100.0, "asset_class": "equity"}
 BD = {"symbol": "BD", "price": 10.0, "asset_class": "bonds"}
@@ -116,15 +116,47 @@ def test_penny_price():
     assert sold and all(round(v, 2) == v for v in sold)
 
 
-def test_half_million_dollar_share():
-    """3 whole shares at $500,000 in taxable, $500,000 of bonds in the IRA: the nearest
-    whole-share plan sells one share."""
-    result = _check(_household([BIG, BD], [_lot("A", "tx", "BIG", 3, 1_000_000.0),
-                                               _lot("B", "ira", "BD", 50_000)]))
-    assert result.status == "optimal"
+def _trades(result) -> list[tuple[str, str, str, float]]:
     cols = result.trade_columns()
-    assert ("BIG", "sell", 1.0) in set(zip(cols["symbol"], cols["side"], cols["shares"],
-                                           strict=True))
+    return list(zip(cols["account_id"], cols["symbol"], cols["side"], cols["shares"],
+                    strict=True))
+
+
+@pytest.mark.parametrize(("tracking_weight", "expected", "tax"), [
+    # The LP sells 0.6 share ($300,000). In whole shares: holding costs 0.10 x $600,000
+    # of deviation = $60,000; selling one share (gain $166,667 at 20 % = $33,333) and
+    # buying $500,000 of bonds leaves $400,000 of deviation ($40,000): $73,333. Hold.
+    (0.10, [], 0.0),
+    # At 0.30 the same comparison is $180,000 against $120,000 + $33,333: sell one.
+    (0.30, [("tx", "BIG", "sell", 1.0), ("tx", "BD", "buy", 50_000.0)], 33_333.33),
+])
+def test_half_million_dollar_share(tracking_weight, expected, tax):
+    """3 whole shares at $500,000 in taxable (basis $1M), $500,000 of bonds in the IRA:
+    the whole-share plan is the best one in whole shares, not the LP's 0.6 share rounded
+    up (rounding moves a quarter of the household, so the repair MIP decides)."""
+    result = _check(_household([BIG, BD], [_lot("A", "tx", "BIG", 3, 1_000_000.0),
+                                               _lot("B", "ira", "BD", 50_000)],
+                                   tracking_weight=tracking_weight))
+    assert result.status == "optimal"
+    assert _trades(result) == expected
+    assert round(result.assessment.est_tax, 2) == tax
+
+
+def test_one_million_dollar_shares_are_not_rounded_into_a_dominated_plan():
+    """3 shares at $1,000,000 (basis $2.5M, long-term) and $10,000 of bonds in one
+    taxable account, 60/40. The LP sells 1.194 shares; rounded up that was 2 shares:
+    tax $66,667 and $806,000 (26.8 %) idle in cash, drift 0.268. One share costs
+    $33,333 (gain $166,667 at 20 %) and leaves drift 0.064 ($2M of $3.01M in equity
+    against a 60 % target): it is better on tax and on drift, so the plan sells one."""
+    raw = _household([{"symbol": "BIG", "price": 1_000_000.0, "asset_class": "equity"}, BD],
+                     [_lot("A", "tx", "BIG", 3, 2_500_000.0),
+                      _lot("B", "tx", "BD", 1_000, 10_000.0)])
+    raw["accounts"] = raw["accounts"][:1]
+    result = _check(raw)
+    assert result.status == "optimal"
+    assert _trades(result) == [("tx", "BIG", "sell", 1.0), ("tx", "BD", "buy", 100_000.0)]
+    assert round(result.assessment.est_tax, 2) == 33_333.33
+    assert result.assessment.drift_after[0] == pytest.approx(0.0645, abs=5e-4)
 
 
 def test_half_million_dollar_share_with_a_tolerance_it_cannot_meet():
@@ -171,3 +203,66 @@ def test_written_shares_keep_the_lot_precision():
     frame = _written(hh, result)
     assert violations(hh, Orders.from_frame(hh, frame)) == []
     assert (frame["shares"] > 0).all()
+
+
+# --- at taxopt's input limits: a plan or a clear status, never a solver error ---------------
+
+def _at_limits(case: str) -> dict[str, Any]:
+    eq = dict(EQ, expected_return=0.07)
+    raw = _household([eq, BD], [_lot("A", "tx", "EQ", 100, 6000.0), _lot("B", "ira", "BD", 500)])
+    sec, lots, accounts, tp = raw["securities"], raw["lots"], raw["accounts"], raw["tax_profile"]
+    if case == "price at the maximum":
+        sec[0]["price"] = 1e9
+        lots[0].update(shares=900, cost_basis=1e12)
+    elif case == "price at the minimum, shares at the maximum":
+        sec[1]["price"] = 1e-6
+        lots[1]["shares"] = 1e10
+    elif case == "shares at the minimum":
+        lots.append(_lot("T", "tx", "EQ", 1e-6, 1e-4))
+    elif case == "cash at the maximum":
+        accounts[1]["cash"] = 1e12 - 20_000
+    elif case == "withdrawal at the maximum":
+        accounts[0]["cash_flow"] = -1e12
+    elif case == "year's results at the maximum":
+        tp.update(realized_ytd={"short_term": 1e12, "long_term": -1e12},
+                  loss_carryforward={"short_term": 1e12, "long_term": 1e12},
+                  ordinary_offset_limit=1e12)
+    elif case.startswith("location horizon 50 years"):
+        r = 1.0 if case.endswith("+100 %") else -1.0
+        for s in sec:
+            s["expected_return"] = r
+        raw["options"] = {"location_horizon_years": 50, "discount_rate": 0.0,
+                          "location_weight": 1.0, "cash_drag_years": 100,
+                          "drag_horizon_years": 100}
+    elif case == "every option at its maximum":
+        raw["options"] = {"tracking_weight": 1e3, "tracking_te_weight": 1e6,
+                          "transaction_cost_bps": 1e4, "location_horizon_years": 50,
+                          "discount_rate": 1.0, "carryforward_value": 1.0,
+                          "min_trade_value": 1e12, "harvest_min_loss": 1e12,
+                          "harvest_min_loss_pct": 1.0, "time_limit": 1e6, "mip_rel_gap": 1.0,
+                          "max_tax": 1e12, "max_realized_short_term": 1e12,
+                          "protect_long_term_days": 36_600}
+    return raw
+
+
+@pytest.mark.parametrize("case", [
+    "price at the maximum", "price at the minimum, shares at the maximum",
+    "shares at the minimum", "cash at the maximum", "withdrawal at the maximum",
+    "year's results at the maximum", "location horizon 50 years at +100 %",
+    "location horizon 50 years at -100 %", "every option at its maximum",
+])
+def test_households_at_the_input_limits_solve(case):
+    """Every magnitude at its limit (taxopt/limits.py) gives an audited plan or a clear
+    status; beyond the limits validation refuses (the bad-input catalogue). Before the
+    limits, 1e308 prices ended as 'solver error (Empty)' and 1e6-year horizons as an
+    OverflowError."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)   # no overflow on the way
+        result = _check(_at_limits(case))
+    assert result.status in ("optimal", "feasible", "infeasible"), result.message
+    if case == "withdrawal at the maximum":
+        assert result.status == "infeasible"
+    else:
+        assert result.ok

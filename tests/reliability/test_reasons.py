@@ -15,8 +15,8 @@ import pytest
 
 import taxopt
 from taxopt.audit import assess, violations
+from taxopt.domain.orders import Orders
 from taxopt.output import trades_csv
-from taxopt.plan.orders import Orders
 from taxopt.plan.reasons import REASONS, order_reasons
 
 from ..conftest import SCENARIOS
@@ -207,10 +207,12 @@ def test_every_order_of_every_scenario_has_a_reason(path):
     hh = taxopt.load(path)
     result = taxopt.rebalance(hh)
     cols = result.trade_columns()
-    assert len(cols["reason"]) == len(result.orders)
+    flows = sum(side in ("withdraw", "deposit") for side in cols["side"])  # goal-level flows
+    assert len(cols["reason"]) == len(result.orders) + flows
     assert set(cols["reason"]) <= set(REASONS)
     header = trades_csv(cols).decode().splitlines()[0]
-    assert header.endswith(",est_tax,wash_disallowed,reason")
+    assert header.endswith(",est_tax,wash_disallowed,reason,wash_kind,replacement_lot_id,"
+                           "replacement_basis,replacement_acquired")
     summary = result.summary()
     for acc in summary["accounts"].values():
         assert isinstance(acc["why"], str) and acc["why"]

@@ -12,7 +12,7 @@ import pytest
 from taxopt.audit import assess, violations
 from taxopt.domain import from_dict
 from taxopt.domain.household import TaxProfile
-from taxopt.plan.orders import Orders
+from taxopt.domain.orders import Orders
 from taxopt.plan.report import summary_record, trade_columns
 from taxopt.tax import (
     WASH_WINDOW_DAYS,
@@ -74,13 +74,15 @@ class TestHoldingPeriod:
         assert days_to_long_term(acq, day("2024-02-29"))[0] == 366
 
     def test_28_february_before_a_leap_year(self):
-        # Bought 2023-02-28: anniversary 2024-02-28 (that day exists), long-term from the
-        # leap day 2024-02-29, not from 1 March.
+        # Bought 2023-02-28, the last day of February: periods run in calendar months
+        # (Rev. Rul. 66-7), so the anniversary is the last day of February 2024, the
+        # 29th; the lot is short-term on 2024-02-29 and long-term from 1 March.
         acq = days("2023-02-28")
-        assert long_term_from(acq)[0] == day("2024-02-29")
+        assert long_term_from(acq)[0] == day("2024-03-01")
         assert not is_long_term(acq, day("2024-02-28"))[0]
-        assert is_long_term(acq, day("2024-02-29"))[0]
-        assert days_to_long_term(acq, day("2024-02-28"))[0] == 1
+        assert not is_long_term(acq, day("2024-02-29"))[0]
+        assert is_long_term(acq, day("2024-03-01"))[0]
+        assert days_to_long_term(acq, day("2024-02-28"))[0] == 2
 
     @pytest.mark.parametrize(("acquired", "first_long"), [
         ("2023-03-01", "2024-03-02"),   # anniversary 2024-03-01

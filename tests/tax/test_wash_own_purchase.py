@@ -8,7 +8,7 @@ import numpy as np
 
 import taxopt
 from taxopt.audit import assess
-from taxopt.plan.orders import Orders
+from taxopt.domain.orders import Orders
 
 from ..conftest import base_household
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..domain.household import Household
+from .household import Household
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -23,6 +23,10 @@ class Orders:
     is_buy: np.ndarray
     shares: np.ndarray
     lot: np.ndarray
+    # Per account, dollars paid out of it and put into it for goal-level cash flows
+    # (None: the plan places none; the `withdraw` / `deposit` rows of the trade table).
+    withdraw: np.ndarray | None = None
+    deposit: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.account)
@@ -31,6 +35,12 @@ class Orders:
     def empty(cls) -> Orders:
         z = np.zeros(0, dtype=np.int64)
         return cls(z, z, np.zeros(0, bool), np.zeros(0), z)
+
+    def with_flows(self, withdraw: np.ndarray | None, deposit: np.ndarray | None) -> Orders:
+        """The same orders with the accounts' payouts and deposits of goal-level flows."""
+        from dataclasses import replace
+
+        return replace(self, withdraw=withdraw, deposit=deposit)
 
     @classmethod
     def make(cls, account: np.ndarray, security: np.ndarray, is_buy: np.ndarray,
@@ -54,9 +64,25 @@ class Orders:
         acc = {a: i for i, a in enumerate(household.accounts.account_id)}
         sec = {s: i for i, s in enumerate(household.securities.symbol)}
         lots = {lid: i for i, lid in enumerate(household.lots.lot_id)}
+        flows = frame["side"].isin(("withdraw", "deposit"))
+        if flows.any():
+            return cls.from_frame(household, frame[~flows]).with_flows(
+                *flows_from_frame(household, frame[flows], acc))
         lot_col = frame["lot_id"].fillna("").astype(str)
         return cls(np.array([acc[a] for a in frame["account_id"]], dtype=np.int64),
                    np.array([sec[s] for s in frame["symbol"]], dtype=np.int64),
                    (frame["side"] == "buy").to_numpy(),
                    frame["shares"].to_numpy(dtype=float),
                    np.array([lots.get(v, -1) if v else -1 for v in lot_col], dtype=np.int64))
+
+
+def flows_from_frame(household: Household, rows, acc: dict[str, int]
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Per account, the ``withdraw`` and ``deposit`` rows' values of a trade table."""
+    n = len(household.accounts)
+    out = []
+    for side in ("withdraw", "deposit"):
+        mine = rows[rows["side"] == side]
+        idx = np.array([acc[a] for a in mine["account_id"]], dtype=np.int64)
+        out.append(np.bincount(idx, weights=mine["value"].to_numpy(dtype=float), minlength=n))
+    return out[0], out[1]

@@ -1,0 +1,195 @@
+"""The lots, validated as columns: a 100,000-lot book is checked in milliseconds.
+
+One pydantic record per lot costs ~4 us a lot (120 ms at 30,000 lots, measured).
+Here each field becomes one column, and types, ranges, ids and dates are checked on
+whole columns. Only input that passes every column check is taken this way; anything
+else (a wrong type, a missing field, a bad date anywhere) goes through the `Lot`
+record itself, so a bad lot gets exactly the message pydantic gives it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import operator
+from dataclasses import dataclass
+from itertools import chain, repeat
+from typing import Any
+
+import numpy as np
+from pydantic import TypeAdapter
+
+from ..limits import ID_MAX, MONEY_MAX, SHARES_MAX, SHARES_MIN
+from .schema import Lot
+
+# Below this many lots one record per lot is faster than the columns' fixed cost of a
+# few dozen numpy calls (~0.25 ms; measured crossover near 100 lots).
+COLUMNS_FROM = 100
+FIELDS = ("lot_id", "account_id", "symbol", "shares", "cost_basis", "acquired")
+_ID_FIELDS = FIELDS[:3]
+_KNOWN = frozenset(FIELDS)
+_EPOCH_ORDINAL = 719163          # date(1970, 1, 1).toordinal()
+_NAT = np.iinfo(np.int64).min    # datetime64's NaT as an integer
+_DAY_ONE = np.datetime64("0001-01-01", "D")
+# What `errors.printable` escapes, as a lookup table over code points (the few above
+# U+206F are clipped to the last entry, which is False), and the whitespace characters.
+_UNPRINTABLE = np.zeros(0x2070, bool)
+_UNPRINTABLE[[*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029, *range(0x202A, 0x202F),
+              *range(0x2066, 0x206A)]] = True
+_SPACES = np.array([*range(0x09, 0x0E), *range(0x1C, 0x21), 0x85, 0xA0, 0x1680,
+                    *range(0x2000, 0x200B), 0x2028, 0x2029, 0x202F, 0x205F, 0x3000], np.uint32)
+_IS_SPACE = np.zeros(0x3002, bool)     # the last entry (False) stands for all above
+_IS_SPACE[_SPACES] = True
+_LOTS = TypeAdapter(list[Lot])
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LotColumns:
+    """The lots of one household as columns (references not resolved yet)."""
+
+    lot_id: list[str]
+    account_id: list[str]
+    symbol: list[str]
+    shares: np.ndarray
+    basis: np.ndarray           # NaN where not given
+    acquired: np.ndarray        # datetime64[D], NaT where not given
+
+    def __len__(self) -> int:
+        return len(self.lot_id)
+
+
+def lot_columns(lots: Any) -> LotColumns:
+    """The lots as columns; a `pydantic.ValidationError` (located in the list) if any
+    lot breaks a rule of the `Lot` record."""
+    cols = _fast(lots) if isinstance(lots, list) and len(lots) >= COLUMNS_FROM else None
+    if cols is not None:
+        return cols
+    records = _LOTS.validate_python(lots)   # raises the first lot's error, as pydantic says
+    return _from_records(records)
+
+
+def _fast(lots: Any) -> LotColumns | None:
+    """Columns when every lot is plainly valid; None if anything needs a closer look."""
+    if type(lots) is not list:
+        return None
+    if not lots:
+        return _from_records([])
+    if set(map(type, lots)) != {dict} or not set(chain.from_iterable(lots)) <= _KNOWN:
+        return None
+    col = {name: list(map(dict.get, lots, repeat(name))) for name in FIELDS}
+    if not _plain_ids([v for name in _ID_FIELDS for v in col[name]]):
+        return None
+    shares = _numbers(col["shares"], optional=False)
+    basis = _numbers(col["cost_basis"], optional=True)
+    acquired = _dates(col["acquired"])
+    if shares is None or basis is None or acquired is None:
+        return None
+    with np.errstate(invalid="ignore"):
+        if not (np.all(shares >= SHARES_MIN) and np.all(shares <= SHARES_MAX)):
+            return None
+        known = ~np.isnan(basis)
+        if not (np.all(basis[known] >= 0) and np.all(basis[known] <= MONEY_MAX)):
+            return None
+    return LotColumns(col["lot_id"], col["account_id"], col["symbol"], shares, basis,
+                      acquired)
+
+
+def _plain_ids(values: list[Any]) -> bool:
+    """Every value a printable string of 1 to ID_MAX characters, not padded."""
+    if set(map(type, values)) != {str}:
+        return False
+    lengths = np.fromiter(map(len, values), np.int64, len(values))
+    if lengths.min() < 1 or lengths.max() > ID_MAX:
+        return False
+    try:
+        codes = np.frombuffer("".join(values).encode("utf-32-le"), np.uint32)
+    except UnicodeEncodeError:        # a lone surrogate: let pydantic judge it
+        return False
+    if np.any(_UNPRINTABLE[np.minimum(codes, len(_UNPRINTABLE) - 1)]):
+        return False
+    ends = np.cumsum(lengths)
+    edges = np.concatenate([codes[ends - lengths], codes[ends - 1]])
+    return not np.any(_IS_SPACE[np.minimum(edges, len(_IS_SPACE) - 1)])
+
+
+def _numbers(values: list[Any], optional: bool) -> np.ndarray | None:
+    """Finite float column (NaN for None when optional), or None if any cell is not a
+    plain number."""
+    kinds = set(map(type, values))
+    if not kinds <= ({float, int, type(None)} if optional else {float, int}):
+        return None
+    try:
+        if type(None) in kinds:
+            arr = np.array(values, dtype=object)
+            empty = np.equal(arr, None)
+            arr[empty] = 0.0
+            out = arr.astype(float)
+            ok = np.all(np.isfinite(out))
+            out[empty] = np.nan
+            return out if ok else None
+        out = np.array(values, dtype=float)
+    except (OverflowError, ValueError, TypeError):
+        return None
+    return out if np.all(np.isfinite(out)) else None
+
+
+def _dates(values: list[Any]) -> np.ndarray | None:
+    """A datetime64[D] column from ISO strings, dates and None; None if any cell is
+    anything else (a datetime, a number, another format, an impossible day)."""
+    n = len(values)
+    out = np.full(n, _NAT, dtype=np.int64).view("datetime64[D]")
+    types = list(map(type, values))
+    kinds = set(types)
+    if not kinds <= {str, dt.date, type(None)}:
+        return None
+    if str in kinds:
+        where = (np.ones(n, bool) if len(kinds) == 1
+                 else np.fromiter(map(operator.is_, types, repeat(str)), bool, n))
+        parsed = _iso_strings(values if len(kinds) == 1 else
+                              [v for v in values if type(v) is str])
+        if parsed is None:
+            return None
+        out[where] = parsed
+    if dt.date in kinds:
+        where = np.fromiter(map(operator.is_, types, repeat(dt.date)), bool, n)
+        dates = [v for v in values if type(v) is dt.date]
+        days = np.fromiter(map(dt.date.toordinal, dates), np.int64, len(dates))
+        out[where] = (days - _EPOCH_ORDINAL).view("datetime64[D]")
+    return out
+
+
+def _iso_strings(text: list[str]) -> np.ndarray | None:
+    """Strings that are all exactly ``YYYY-MM-DD`` with a real calendar day, parsed
+    arithmetically from their digits (numpy's string parser is 10x slower)."""
+    arr = np.array(text)
+    if arr.dtype != np.dtype("<U10"):
+        return None
+    c = arr.view(np.uint32).reshape(-1, 10).astype(np.int32) - ord("0")
+    dash = ord("-") - ord("0")
+    if not (np.all(c[:, 4] == dash) and np.all(c[:, 7] == dash)
+            and np.all(((c >= 0) & (c <= 9)).sum(axis=1) == 8)):
+        return None
+    year = c[:, 0] * 1000 + c[:, 1] * 100 + c[:, 2] * 10 + c[:, 3]
+    month = c[:, 5] * 10 + c[:, 6]
+    day = c[:, 8] * 10 + c[:, 9]
+    if np.any((year < 1) | (month < 1) | (month > 12) | (day < 1)):
+        return None
+    first = ((year - 1970) * 12 + month - 1).astype("datetime64[M]").astype("datetime64[D]")
+    after = ((year - 1970) * 12 + month).astype("datetime64[M]").astype("datetime64[D]")
+    if np.any(day > (after - first).astype(np.int64)):
+        return None                    # 2026-02-30 and the like
+    return first + (day - 1).astype("timedelta64[D]")
+
+
+def _from_records(records: list[Lot]) -> LotColumns:
+    """Columns from validated `Lot` records (the careful path)."""
+    return LotColumns(
+        lot_id=[lot.lot_id for lot in records],
+        account_id=[lot.account_id for lot in records],
+        symbol=[lot.symbol for lot in records],
+        shares=np.array([lot.shares for lot in records], dtype=float),
+        basis=np.array([np.nan if lot.cost_basis is None else lot.cost_basis
+                        for lot in records], dtype=float),
+        acquired=np.array([_NAT if lot.acquired is None
+                           else lot.acquired.toordinal() - _EPOCH_ORDINAL
+                           for lot in records], dtype=np.int64).view("datetime64[D]"),
+    )

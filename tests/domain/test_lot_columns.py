@@ -1,0 +1,173 @@
+"""Lots validated as columns say exactly what one pydantic record per lot would say.
+
+The reference is the household validated the careful way: the whole `HouseholdRecord`
+(lots included) through pydantic, then the same cross-record checks. Whatever a lot
+holds, both must accept it with the same arrays or refuse it with the same line.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+import taxopt.domain.lots as lots_mod
+from taxopt import synth
+from taxopt.domain import from_dict
+from taxopt.domain.household import build_household
+from taxopt.domain.load import _to_invalid_input
+from taxopt.domain.lots import _SPACES, _UNPRINTABLE, _from_records
+from taxopt.domain.schema import HouseholdRecord
+from taxopt.errors import InvalidInput, printable
+
+BOOK = synth.household(7, n_lots=60, n_accounts=3)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _columns_for_any_size():
+    """The book is small; take the column path at every size so it is what is tested."""
+    saved = lots_mod.COLUMNS_FROM
+    lots_mod.COLUMNS_FROM = 0
+    yield
+    lots_mod.COLUMNS_FROM = saved
+
+
+def _reference(raw: dict[str, Any]):
+    """The household as one pydantic record per lot would have it (or its error line)."""
+    hh = raw.get("household_id") if isinstance(raw.get("household_id"), str) else None
+    try:
+        rec = HouseholdRecord.model_validate(raw)
+    except ValidationError as err:
+        return _to_invalid_input(err, raw, hh).line()
+    try:
+        return build_household(rec, _from_records(rec.lots))
+    except InvalidInput as err:
+        return err.line()
+
+
+def _columnar(raw: dict[str, Any]):
+    try:
+        return from_dict(raw)
+    except InvalidInput as err:
+        return err.line()
+
+
+def _same(raw: dict[str, Any]) -> None:
+    want, got = _reference(copy.deepcopy(raw)), _columnar(raw)
+    if isinstance(want, str) or isinstance(got, str):
+        assert got == want
+        return
+    a, b = want.lots, got.lots
+    assert a.lot_id == b.lot_id
+    for name in ("account", "security", "shares", "basis", "acquired"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+
+
+CELLS = st.one_of(
+    st.none(), st.booleans(), st.integers(-5, 10**12), st.integers(10**300, 10**310),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([0, -0.0, 1e-7, 1e-6, 1e10, 1e10 + 1, 1e12, 1e13, math.nan, math.inf]),
+    st.text(max_size=12),
+    st.sampled_from(["", " ", "2026-11-24", "2026-02-29", "2024-02-29", "2026-13-01",
+                     "0000-01-01", "0001-01-01", "20200115", "2020-1-15", "2020-01-15 ",
+                     "2020-01-15T00:00", "2020\u201301\u201315", "\uff12020-01-15",
+                     "brokerage-1", "roth-1", "ira-1", "VTI", "IVV", "L-00001", "A\nB",
+                     "A\x1b", "\u00a0A", "A\u202e", "\ud800", "x" * 257]),
+    st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2030, 1, 1)),
+    st.datetimes(min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2030, 1, 1)),
+    st.just([1, 2]), st.just({"a": 1}),
+)
+FIELDS = ["lot_id", "account_id", "symbol", "shares", "cost_basis", "acquired", "extra"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(edits=st.lists(st.tuples(st.integers(0, 59), st.sampled_from([*FIELDS, "drop"]),
+                                st.sampled_from(FIELDS[:6]), CELLS), min_size=1, max_size=3))
+def test_any_lot_edit_gets_the_pydantic_answer(edits):
+    raw = copy.deepcopy(BOOK)
+    for i, field, dropped, value in edits:
+        if field == "drop":
+            raw["lots"][i].pop(dropped, None)
+        else:
+            raw["lots"][i][field] = value
+    _same(raw)
+
+
+INTERESTING = [
+    None, True, 0, -1, 7, 10**12, 10**400, -0.0, 1e-7, 1e-6, 1e10, 1e10 + 1, 1e12, 1e13,
+    math.nan, math.inf, -math.inf, "", " ", "12", "2026-11-24", "2026-02-29", "2024-02-29",
+    "2026-13-01", "0000-01-01", "0001-01-01", "20200115", "2020-1-15", "2020-01-15 ",
+    "2020-01-15T00:00", "\uff12020-01-15", "brokerage-1", "roth-1", "IVV", "L-00001",
+    "A\nB", "A\x1b", "\x7f", "A\x85", " A", "A ", "\u00a0A", "A\u3000", "A\u202e",
+    "\ud800", "x" * 256, "x" * 257, dt.date(2020, 1, 15), dt.date(2030, 1, 1),
+    dt.datetime(2020, 1, 15), dt.datetime(2020, 1, 15, 9), [1, 2], {"a": 1},
+]
+
+
+@pytest.mark.parametrize("field", FIELDS)
+def test_every_interesting_cell_in_every_field(field):
+    """Each value above, in each field of lot 3 (and as a dropped field), both ways."""
+    for value in [*INTERESTING, "drop"]:
+        raw = copy.deepcopy(BOOK)
+        if value == "drop":
+            raw["lots"][3].pop(field, None)
+        else:
+            raw["lots"][3][field] = value
+        _same(raw)
+
+
+@pytest.mark.parametrize("lots", [
+    "not a list", [1, 2], [None], {"lot_id": "A"}, [],
+], ids=["string", "numbers", "null", "object", "empty"])
+def test_lots_that_are_not_a_list_of_objects(lots):
+    raw = copy.deepcopy(BOOK)
+    raw["lots"] = lots
+    for acc in raw["accounts"]:
+        acc.pop("restricted", None)
+    _same(raw)
+
+
+def test_errors_keep_the_record_order():
+    """A bad account is reported before a bad lot, a bad lot before a bad option."""
+    raw = copy.deepcopy(BOOK)
+    raw["lots"][5]["shares"] = -1
+    raw["options"] = {"tracking_weight": "x"}
+    raw["recent_trades"] = [{"bad": 1}]
+    _same(raw)
+    assert "lots[5]" in _columnar(copy.deepcopy(raw))
+    raw["accounts"][0]["cash"] = -1
+    assert "accounts[0]" in _columnar(raw)
+
+
+def test_a_clean_book_never_builds_a_record_per_lot(monkeypatch):
+    """The point of the columns: a valid book takes the fast path all the way."""
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("pydantic ran on the lots")
+    monkeypatch.setattr(lots_mod._LOTS, "validate_python", refuse)
+    raw = synth.household(3, n_lots=2000, n_accounts=3)
+    raw["lots"][0]["acquired"] = dt.date(2020, 1, 15)   # real dates mix with ISO strings
+    raw["lots"][1]["cost_basis"] = None                 # an IRA lot may omit it
+    raw["lots"][1]["account_id"] = next(a["account_id"] for a in raw["accounts"]
+                                        if a["tax_type"] != "taxable")
+    hh = from_dict(raw)
+    assert len(hh.lots) == 2000
+    assert str(hh.lots.acquired[0]) == "2020-01-15"
+
+
+def test_lookup_tables_match_python():
+    """The column checks' tables agree with `errors.printable` and `str.isspace`."""
+    import sys
+
+    spaces = [c for c in range(sys.maxunicode + 1) if chr(c).isspace()]
+    assert _SPACES.tolist() == spaces
+    for c in range(len(_UNPRINTABLE) + 64):
+        ch = chr(c)
+        flagged = _UNPRINTABLE[min(c, len(_UNPRINTABLE) - 1)]
+        assert bool(flagged) == (printable(ch) != ch), hex(c)
