@@ -223,6 +223,11 @@ class _Search:
                 self.stopped = True
                 self.open.append(_Node(-np.inf, lo, hi, None))
                 continue
+            if solved and self.best is not None:   # bounded by a solved root's duals
+                bound = max(_dual_bound(r, d, _Node(-np.inf, lo, hi, None)) for r, d in solved)
+                if self.prunable(bound):
+                    self.stats["pruned_by_duals"] = self.stats.get("pruned_by_duals", 0.0) + 1
+                    continue
             if basis is not None:      # start from the previous root
                 self.h.setBasis(basis)
             sol = self.lp(lo, hi, cutoff=True)
