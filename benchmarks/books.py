@@ -41,10 +41,10 @@ def stages_note(result: Any) -> str:
             + (", HiGHS MIP" if i.get("highs_mip") else "") + ")")
 
 
-def measure_books(sizes: list[int], repeats: int, limit_case: tuple[int, float] | None,
+def measure_books(sizes: list[int], repeats: int, limit_cases: list[tuple[int, float]],
                   row_type: Any, one_run: Any, describe: Any, log: Any) -> list[Any]:
     """Rows: every book at default options and with ``tax_model="lot"``, then the
-    time-limit case (a book with a limit far below what it needs)."""
+    time-limit cases (a book with a limit below what it needs)."""
     rows: list[Any] = []
     for n in sizes:
         label, raw = book(n)
@@ -85,8 +85,7 @@ def measure_books(sizes: list[int], repeats: int, limit_case: tuple[int, float] 
         rows.extend(case.values())
         log(f"    default {case['exact'].total_ms:.0f} ms, lot {case['lot'].total_ms:.0f} ms "
             f"({time.perf_counter() - t0:.1f} s)")
-    if limit_case is not None:
-        n, limit = limit_case
+    for n, limit in limit_cases:
         label, raw = book(n)
         r = row_type(n, "exact", "highs", 1, case=f"{label}, time_limit={limit:g} s")
         r.limit = limit

@@ -631,9 +631,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "--quick); 'none' skips them")
     p.add_argument("--book-repeats", type=int, default=5,
                    help="timed runs of each book and tax model (default 5)")
-    p.add_argument("--limit-case", type=str, default="30000:0.25",
-                   help="LOTS:SECONDS of the time-limit case (a book with a limit far below "
-                        "what it needs); 'none' skips it")
+    p.add_argument("--limit-case", type=str, default="30000:0.25,100000:1.5",
+                   help="LOTS:SECONDS[,...] of the time-limit cases (a book with a limit "
+                        "below what it needs); 'none' skips them")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results",
                    help="directory for <name>.csv and <name>.md")
     p.add_argument("--name", type=str, default=None,
@@ -686,12 +686,13 @@ def main(argv: list[str] | None = None) -> int:
 
     books = args.books or ("none" if args.quick else "30000,100000")
     book_sizes = [] if books == "none" else [int(x.replace("_", "")) for x in books.split(",")]
-    limit_case = None if args.limit_case == "none" or books == "none" else (
-        int(args.limit_case.split(":")[0]), float(args.limit_case.split(":")[1]))
-    if book_sizes or limit_case:
-        rows.extend(measure_books(book_sizes, args.book_repeats, limit_case, Row, one_run,
+    limit_cases = [] if args.limit_case == "none" or books == "none" else [
+        (int(c.split(":")[0].replace("_", "")), float(c.split(":")[1]))
+        for c in args.limit_case.split(",")]
+    if book_sizes or limit_cases:
+        rows.extend(measure_books(book_sizes, args.book_repeats, limit_cases, Row, one_run,
                                   _describe, log))
-    book_verdicts = book_targets(rows, typical) if (book_sizes or limit_case) else []
+    book_verdicts = book_targets(rows, typical) if (book_sizes or limit_cases) else []
 
     machine["load average (1/5/15 min) at end"] = _loadavg()
     machine["benchmark wall time"] = f"{time.perf_counter() - started:.0f} s"

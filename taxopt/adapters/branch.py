@@ -61,9 +61,13 @@ def one_sided(loaded: Condensed, ints: np.ndarray) -> np.ndarray:
     buys) or nowhere to be bought (it only restricts loss sales): only a group with
     both is a decision.
     """
-    A = loaded.A[:, ints].tocoo()
-    keep = A.data != 0
-    r, j, a = A.row[keep], A.col[keep], A.data[keep]
+    A = loaded.A                                   # CSC: the binaries' columns, gathered
+    start, length = A.indptr[ints], A.indptr[ints + 1] - A.indptr[ints]
+    j = np.repeat(np.arange(len(ints)), length)
+    at = np.arange(len(j)) - np.repeat(np.cumsum(length) - length, length) + start[j]
+    r, a = A.indices[at], A.data[at]
+    keep = a != 0
+    r, j, a = r[keep], j[keep], a[keep]
     upper = np.isfinite(loaded.hi[r])            # the row has an upper side ...
     lower = np.isfinite(loaded.lo[r])            # ... and/or a lower side
     # Raising the binary tightens the row where it pushes towards a finite side.
@@ -219,6 +223,11 @@ class _Search:
                 self.stopped = True
                 self.open.append(_Node(-np.inf, lo, hi, None))
                 continue
+            if solved and self.best is not None:   # bounded by a solved root's duals
+                bound = max(_dual_bound(r, d, _Node(-np.inf, lo, hi, None)) for r, d in solved)
+                if self.prunable(bound):
+                    self.stats["pruned_by_duals"] = self.stats.get("pruned_by_duals", 0.0) + 1
+                    continue
             if basis is not None:      # start from the previous root
                 self.h.setBasis(basis)
             sol = self.lp(lo, hi, cutoff=True)
