@@ -713,3 +713,11 @@ def test_new_prices_keep_the_limits(raw, prices, expected):
     assert info.value.line() == expected
     if "holdings" not in expected:
         assert hh.with_prices({"EQ": 1e9}).securities.price[0] == 1e9
+
+
+def test_a_huge_format_value_is_not_echoed(raw):
+    raw["format"] = ["taxopt.household/1"] * 1_000_000
+    with pytest.raises(InvalidInput) as info:
+        from_dict(raw)
+    assert info.value.line() == (f"{HH}: household: field 'format': expected "
+                                 "'taxopt.household/1', got a list")
