@@ -34,7 +34,7 @@ def _check_invalid(err: InvalidInput) -> None:
     line = err.line()
     assert line and line.startswith(("household ", "input")), line
     assert unprintable_at(line) < 0, repr(line)
-    assert len(line) < 1600, len(line)
+    assert len(line) < 2000, len(line)
 
 
 def _read(fn, *args) -> Any:
