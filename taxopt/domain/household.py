@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidInput
-from ..limits import MONEY_MAX, shown
+from ..limits import MONEY_MAX, PRICE_MAX, PRICE_MIN, shown
 from ..options import Options
 from .funding import Funding, pack_funding
 from .lots import LotColumns
@@ -157,7 +157,17 @@ class Household:
             if not np.isfinite(value) or value <= 0:
                 raise InvalidInput(self.household_id, f"securities[{symbol}]", "price",
                                    f"must be > 0, got {value}")
+            if not PRICE_MIN <= value <= PRICE_MAX:
+                raise InvalidInput(self.household_id, f"securities[{symbol}]", "price",
+                                   f"must be from {shown(PRICE_MIN)} to {shown(PRICE_MAX)} "
+                                   f"(taxopt's limits for prices), got {value}")
             price[index[symbol]] = value
+        held = np.bincount(self.lots.security, weights=self.lots.shares,
+                           minlength=len(price)) * price
+        if np.any(held > MONEY_MAX) or held.sum() + self.accounts.cash.sum() > MONEY_MAX:
+            raise InvalidInput(self.household_id, "household", "prices",
+                               "at these prices the household's holdings are worth more "
+                               f"than taxopt's limit of {shown(MONEY_MAX)} for money")
         return replace(self, securities=replace(self.securities, price=price))
 
 

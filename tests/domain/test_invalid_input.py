@@ -691,3 +691,33 @@ def test_errors_survive_pickling():
                 AuditFailure("hh", ["cash below min"])):
         back = pickle.loads(pickle.dumps(err))
         assert type(back) is type(err) and str(back) == str(err)
+
+
+@pytest.mark.parametrize(("prices", "expected"), [
+    ({"EQ": 1e308}, f"{HH}: securities[EQ]: field 'price': must be from 1e-06 to "
+                    "1,000,000,000 (taxopt's limits for prices), got 1e+308"),
+    ({"BD": 1e-300}, f"{HH}: securities[BD]: field 'price': must be from 1e-06 to "
+                     "1,000,000,000 (taxopt's limits for prices), got 1e-300"),
+    ({"EQ": 1e9}, f"{HH}: household: field 'prices': at these prices the household's "
+                  "holdings are worth more than taxopt's limit of 1,000,000,000,000 for "
+                  "money"),
+], ids=["huge", "tiny", "household-too-rich"])
+def test_new_prices_keep_the_limits(raw, prices, expected):
+    """`Household.with_prices` (a market move between two solves) keeps the input limits;
+    EQ at $1e9 is fine for 120 shares, not for 1,020."""
+    if "holdings" in expected:
+        raw["lots"][0]["shares"] = 1000
+    hh = from_dict(raw)
+    with pytest.raises(InvalidInput) as info:
+        hh.with_prices(prices)
+    assert info.value.line() == expected
+    if "holdings" not in expected:
+        assert hh.with_prices({"EQ": 1e9}).securities.price[0] == 1e9
+
+
+def test_a_huge_format_value_is_not_echoed(raw):
+    raw["format"] = ["taxopt.household/1"] * 1_000_000
+    with pytest.raises(InvalidInput) as info:
+        from_dict(raw)
+    assert info.value.line() == (f"{HH}: household: field 'format': expected "
+                                 "'taxopt.household/1', got a list")
