@@ -197,9 +197,16 @@ def compare_cmd(source: Path, out_dir: Path | None, methods: tuple[str, ...]) ->
 @click.option("--no-timings", is_flag=True,
               help="Leave results.seconds empty, for byte-identical reruns.")
 @click.option("--quiet", is_flag=True, help="No progress, no summary; errors only.")
+@click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="TOML file whose [options] table sets every household's "
+              "option defaults.")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="An option default for every household (repeatable; over --config, under "
+              "a household's rows in table options).")
 def batch_cmd(input_dir: Path, out_dir: Path, workers: int | None, engine: str,
               scheduler: str | None, time_limit: float | None, resume: bool, csv_out: bool,
-              chunk_size: int | None, no_timings: bool, quiet: bool) -> None:
+              chunk_size: int | None, no_timings: bool, quiet: bool, config: Path | None,
+              settings: tuple[str, ...]) -> None:
     """Rebalance every household of a folder of tables (CSV or Parquet).
 
     Exit code 0 when every household is solved, 1 when some failed, are
@@ -216,8 +223,10 @@ def batch_cmd(input_dir: Path, out_dir: Path, workers: int | None, engine: str,
 
     from .batch.logs import attach, detach, run_context
     from .batch.run import new_run_id, run_batch, sigterm_as_interrupt
+    from .batch.settings import batch_defaults
 
     ctx = click.get_current_context()
+    defaults = batch_defaults(config, settings)
     handler = attach(level=logging.WARNING if quiet else logging.INFO)
     log = logging.getLogger("taxopt.batch")
     run_id = new_run_id(dt.datetime.now(dt.UTC))
@@ -228,7 +237,7 @@ def batch_cmd(input_dir: Path, out_dir: Path, workers: int | None, engine: str,
                                     scheduler=scheduler, time_limit=time_limit, resume=resume,
                                     csv=csv_out, progress=None if quiet else "auto",
                                     chunk_size=chunk_size, timings=not no_timings,
-                                    run_id=run_id)
+                                    run_id=run_id, options=defaults)
             except KeyboardInterrupt:
                 if ctx.meta.get("taxopt.debug"):
                     raise

@@ -132,7 +132,8 @@ def run_batch(input_dir: str | Path, out_dir: str | Path, workers: int | None = 
               engine: str = "local", scheduler: str | None = None,
               time_limit: float | None = None, resume: bool = False, csv: bool = False,
               progress: Any = None, chunk_size: int | None = None, timings: bool = True,
-              report: bool = True, run_id: str | None = None) -> BatchOutcome:
+              report: bool = True, run_id: str | None = None,
+              options: dict[str, Any] | None = None) -> BatchOutcome:
     """Rebalance every household of a folder of tables.
 
     Parameters
@@ -167,6 +168,9 @@ def run_batch(input_dir: str | Path, out_dir: str | Path, workers: int | None = 
         Write ``report.html``.
     run_id
         The run's id (manifest, lock, every log record); default `new_run_id`.
+    options
+        Batch-wide option defaults (config file and ``--set``, see
+        `settings.batch_defaults`); a household's rows in table ``options`` win.
 
     Raises
     ------
@@ -181,10 +185,12 @@ def run_batch(input_dir: str | Path, out_dir: str | Path, workers: int | None = 
     t_start = time.perf_counter()
     run_id = run_id or new_run_id(started)
     _check_args(engine, scheduler, workers, chunk_size)
-    base_options = Options()
+    defaults = dict(options or {})
+    base_options = Options.from_dict(defaults)
     if time_limit is not None:
         base_options = base_options.replace(time_limit=time_limit)
     tables = read_tables(input_dir)
+    tables.defaults = defaults
     out_dir = Path(out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -230,6 +236,7 @@ def _run_locked(tables: Tables, input_dir: str | Path, out_dir: Path, run_id: st
     fingerprints = tables.fingerprints()
     # what the parts depend on: resuming with any of it changed would mix two batches
     state = {"inputs": fingerprints, "time_limit": time_limit, "timings": timings,
+             "options": tables.defaults,
              "households": len(tables), "taxopt": __version__,
              "trade_columns": list(TRADE_COLUMNS)}
     if resume and not (parts_dir / "state.json").is_file():

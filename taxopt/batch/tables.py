@@ -508,6 +508,10 @@ def read_tables(input_dir: str | Path) -> Tables:
             value_bad += [_BadRow(name, path.name, i, None if hids is None else hids[i], c, p)
                           for i, p in found]
         del frame
+        if name == "options":
+            hids = cols["household_id"]
+            value_bad += [_BadRow(name, path.name, i, hids[i], f, p)
+                          for i, f, p in option_problems(cols["key"], cols["value"])]
         if name == "securities":
             shared, overrides, bad_securities, more = _securities(path, cols, value_bad)
             bad_rows += more
@@ -958,6 +962,41 @@ def _profile(hid: str, h: dict[str, Any]) -> dict[str, Any]:
                                    f"expected JSON text such as [[0, 0.1], [11600, 0.12]], "
                                    f"got {shown(tp[col])}") from None
     return tp
+
+
+def option_problems(keys: np.ndarray, values: np.ndarray) -> list[tuple[int, str, str]]:
+    """Rows of table ``options`` whose key is unknown or whose value the option refuses:
+    (row index, field, problem). Each distinct (key, value) pair is checked once, as a
+    scenario's ``options`` would be."""
+    import pandas as pd
+
+    from ..errors import InvalidOptions
+    from ..options import Options
+
+    pairs = pd.Series([None if k is None else f"{k}\x00{'' if v is None else v}"
+                       for k, v in zip(keys.tolist(), values.tolist(), strict=True)],
+                      dtype=object)
+    codes, uniques = pd.factorize(pairs)
+    verdict: list[tuple[str, str] | None] = []
+    for pair in uniques.tolist():
+        key, _, text = pair.partition("\x00")
+        try:
+            Options.from_dict({key: parse_value(text) if text else None})
+            verdict.append(None)
+        except InvalidOptions as err:
+            verdict.append(("key" if err.problem.startswith("unknown option") else "value",
+                            f"{key}: {err.problem}" if not err.problem.startswith("unknown")
+                            else f"{shown(key)} is an unknown option; known options are "
+                                 + ", ".join(sorted(Options().as_dict()))))
+        except (TypeError, ValueError) as err:
+            verdict.append(("value", f"{key}: {err}"))
+    out = [(i, "key", "empty; every row names an option") for i in
+           np.flatnonzero(codes < 0).tolist()]
+    bad_codes = np.array([v is not None for v in verdict], dtype=bool)
+    if bad_codes.any():
+        rows = np.flatnonzero((codes >= 0) & bad_codes[np.maximum(codes, 0)])
+        out += [(i, *verdict[codes[i]]) for i in rows.tolist()]
+    return sorted(out)
 
 
 def parse_value(text: Any) -> Any:
