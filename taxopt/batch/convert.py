@@ -54,7 +54,12 @@ def _security_rows(sec: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def option_cell(value: Any) -> str:
-    """An option value as an ``options`` cell: JSON text (``0.2``, ``true``, ``"fifo"``)."""
+    """An option value as an ``options`` cell: JSON text (``0.2``, ``true``, ``null``), or
+    bare text for a word that reads back as itself (``fifo``)."""
+    from .tables import parse_value
+
+    if isinstance(value, str) and parse_value(value) == value:
+        return value
     return json.dumps(value, sort_keys=True)
 
 
