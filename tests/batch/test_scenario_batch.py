@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 from click.testing import CliRunner
 
 from taxopt.cli import cli
@@ -24,11 +25,19 @@ def test_the_folder_is_what_convert_makes_of_the_scenarios(tmp_path):
         assert (tmp_path / name).read_bytes() == (FOLDER / name).read_bytes(), name
 
 
-def test_the_folder_batches_with_its_config_and_per_household_options(tmp_path):
-    out = tmp_path / "night"
+@pytest.fixture(scope="module")
+def night(tmp_path_factory):
+    """The folder batched once, as the nightly job runs it."""
+    out = tmp_path_factory.mktemp("scenario_batch") / "night"
     res = CliRunner().invoke(cli, ["batch", str(FOLDER), "--out", str(out), "--workers", "1",
-                                   "--config", str(FOLDER / "nightly.toml"), "--quiet"])
-    assert res.exit_code == 1          # infeasible.json is infeasible, by design
+                                   "--config", str(FOLDER / "nightly.toml"), "--quiet",
+                                   "--no-timings"])
+    return res.exit_code, out
+
+
+def test_the_folder_batches_with_its_config_and_per_household_options(night):
+    code, out = night
+    assert code == 1          # infeasible.json is infeasible, by design
     cols = ["household_id", "status", "est_tax", "realized_short_term", "realized_long_term"]
     rows = {r["household_id"]: r for r in pq.read_table(out / "results.parquet",
                                                         columns=cols).to_pylist()}
@@ -48,3 +57,24 @@ def test_the_folder_batches_with_its_config_and_per_household_options(tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["options"]["time_limit"] == 20.0 and manifest["options"]["mip_rel_gap"] \
         == 1e-4
+
+
+def test_an_extracted_household_replays_the_trades_the_batch_wrote(night):
+    """The morning replay: extract a household of the night (with the night's config),
+    solve it alone, and get exactly the batch's trade rows for it."""
+    import pyarrow.compute as pc
+
+    from taxopt.batch.convert import extract
+    from taxopt.batch.settings import batch_defaults
+    from taxopt.domain.load import from_dict
+    from taxopt.engine import rebalance
+
+    _, out = night
+    config = FOLDER / "nightly.toml"
+    trades = pq.read_table(out / "trades.parquet")
+    for hid in ("client_tax_budget", "three_account_location", "tax_lot_relief_fifo"):
+        night = trades.filter(pc.equal(trades["household_id"], hid)).to_pydict()
+        hh = from_dict(extract(FOLDER, hid, batch_defaults(config)))
+        replay = rebalance(hh, hh.options).trade_columns()
+        assert {c: replay[c] for c in night} == night, hid
+        assert len(night["household_id"]) > 0
