@@ -273,10 +273,12 @@ def _run_locked(tables: Tables, input_dir: str | Path, out_dir: Path, run_id: st
 
     staging = out_dir / f"{sink.STAGING}{run_id}"
     staging.mkdir()
-    files = sink.merge_parts(parts_dir, staging, csv, _table_rejects(tables))
+    listed = _listed_rejects(tables)
+    files = sink.merge_parts(parts_dir, staging, csv, pa.concat_tables(
+        [_table_rejects(tables), listed]), covered=listed)
     # the manifest counts what the merged tables hold, not what this process remembers
     counts = _counts(staging / "results.parquet")
-    rejected_rows = len(tables.rejects)
+    rejected_rows = len(tables.rejects)   # rows of no household (others fail their household)
     seconds = time.perf_counter() - t_start
     outcome = BatchOutcome(out_dir, sum(counts.values()), counts, reused, seconds, files,
                            run_id, list(tables.warnings), rejected_rows)
@@ -360,6 +362,14 @@ def _table_rejects(tables: Tables) -> pa.Table:
     from .work import REJECT_COLUMNS
 
     cols = {c: [r[i] for r in tables.rejects] for i, c in enumerate(REJECT_COLUMNS)}
+    return sink.rejects_from_columns(cols)
+
+
+def _listed_rejects(tables: Tables) -> pa.Table:
+    """Every bad row of every household, as rejects rows (not only each household's first)."""
+    from .work import REJECT_COLUMNS
+
+    cols = {c: [r[i] for r in tables.listed] for i, c in enumerate(REJECT_COLUMNS)}
     return sink.rejects_from_columns(cols)
 
 

@@ -492,6 +492,7 @@ def read_tables(input_dir: str | Path) -> Tables:
     bad_rows: list[_BadRow] = []
     warnings: list[str] = []
     bad_securities: dict[str, _BadRow] = {}
+    checked: list[_BadRow] = []
     for name, path in files.items():
         frame, nans = _read_frame(name, path)
         known, warned = _check_columns(name, path, list(frame.columns))
@@ -508,6 +509,13 @@ def read_tables(input_dir: str | Path) -> Tables:
             value_bad += [_BadRow(name, path.name, i, None if hids is None else hids[i], c, p)
                           for i, p in found]
         del frame
+        if name != "securities":
+            from .checks import column_problems
+
+            hids = cols["household_id"]
+            checked += [_BadRow(name, path.name, i, hids[i], c, p) for c in known
+                        if c != "household_id"
+                        for i, p in column_problems(name, c, KINDS.get(c, FLOAT), cols[c])]
         if name == "options":
             hids = cols["household_id"]
             value_bad += [_BadRow(name, path.name, i, hids[i], f, p)
@@ -522,7 +530,7 @@ def read_tables(input_dir: str | Path) -> Tables:
                  "the households holding it are rejected, the others are solved without it"
                  for sym, b in bad_securities.items()]
     return Tables(files, splits, shared, overrides, warnings=warnings,
-                  bad_securities=bad_securities)._resolve(bad_rows)
+                  bad_securities=bad_securities)._resolve(bad_rows, checked)
 
 
 # --------------------------------------------------------------------------- securities
@@ -670,6 +678,9 @@ class Tables:
     merged: set[str] = field(default_factory=set)
     #: batch-wide options (config file, ``--set``); a household's ``options`` rows win
     defaults: dict[str, Any] = field(default_factory=dict)
+    #: every bad row of a household, in every table: (household_id, table, record, field,
+    #: problem); the household's status names its first problem, these name them all
+    listed: list[tuple[str, str, str, str, str]] = field(default_factory=list)
 
     @property
     def household_ids(self) -> list[str]:
@@ -686,7 +697,7 @@ class Tables:
             ids.update(self.overrides.ranges)
         return ids
 
-    def _resolve(self, bad_rows: list[_BadRow]) -> Tables:
+    def _resolve(self, bad_rows: list[_BadRow], checked: list[_BadRow] = ()) -> Tables:
         """Blame each rejected row on the household it was meant for, or list it as a reject.
 
         A household is never solved without one of its rows: a row whose id is
@@ -699,8 +710,12 @@ class Tables:
         blame: dict[str, tuple[int, int, str, str, str]] = {}
         order = {n: i for i, n in enumerate(SPECS)}
 
+        every: dict[tuple[str, int, int, str], tuple[str, str, str, str, str]] = {}
+
         def charge(hid: str, b: _BadRow, problem: str) -> None:
             key = (order[b.table], b.row, b.record, b.field, problem)
+            every.setdefault((hid, order[b.table], b.row, b.field),
+                             (hid, b.table, b.record, b.field, problem))
             if hid not in blame or key < blame[hid]:
                 blame[hid] = key
 
@@ -735,6 +750,11 @@ class Tables:
         for hid in self.merged:
             blame.pop(hid, None)
         self.bad_rows = {h: v[2:] for h, v in sorted(blame.items())}
+        for b in checked:
+            if isinstance(b.hid, str) and b.hid in named and b.hid not in self.merged:
+                every.setdefault((b.hid, order[b.table], b.row, b.field),
+                                 (b.hid, b.table, b.record, b.field, b.problem))
+        self.listed = [every[k] for k in sorted(every) if k[0] not in self.merged]
         self.rejects.sort(key=lambda r: (order[r[1]], int(r[2].rsplit(" ", 1)[-1])))
         return self
 
