@@ -118,13 +118,17 @@ def _read_frame(name: str, path: Path) -> tuple[Any, dict[str, np.ndarray]]:
             import pyarrow.compute as pc
             import pyarrow.parquet as pq
 
-            table = pq.read_table(path)
-            for fname, col in zip(table.column_names, table.columns, strict=True):
+            pf = pq.ParquetFile(path)
+            data: dict[str, Any] = {}
+            for fname in pf.schema_arrow.names:     # one column in Arrow memory at a time
+                col = pf.read(columns=[fname]).column(0)
                 if pa.types.is_floating(col.type):
                     mask = pc.fill_null(pc.is_nan(col), False).to_numpy(zero_copy_only=False)
                     if mask.any():
                         nans[fname] = mask
-            return table.to_pandas(), nans
+                data[fname] = _series_of(col)
+                del col
+            return pd.DataFrame(data, copy=False), nans
         return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""]), nans
     except pd.errors.EmptyDataError:
         if not SPECS[name].mandatory_table:   # an optional table with no rows at all
@@ -134,6 +138,31 @@ def _read_frame(name: str, path: Path) -> tuple[Any, dict[str, np.ndarray]]:
     except (OSError, ValueError, pd.errors.ParserError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise InvalidInput(None, where, None, f"cannot be read: {shown(first)}") from None
+
+
+def _series_of(col: Any) -> Any:
+    """A pandas Series of an Arrow column whose text (and date) cells share one Python object
+    per distinct value.
+
+    ``to_pandas`` makes a new object for every cell: a million lots carry four
+    text columns of few distinct values each (household, lot, account, symbol)
+    and a date, so the driver's peak memory would grow with the rows. They are
+    dictionary-encoded in Arrow instead and expanded by numpy indexing into the
+    few distinct values (8 bytes a cell).
+    """
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    t = col.type
+    if not (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_date(t)):
+        return col.to_pandas()
+    enc = pc.dictionary_encode(col).combine_chunks()
+    values = np.empty(len(enc.dictionary) + 1, dtype=object)
+    values[:-1] = enc.dictionary.to_pylist()
+    values[-1] = None
+    codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False)
+    return pd.Series(values[codes], dtype=object, copy=False)
 
 
 def _check_columns(name: str, path: Path, columns: list[Any]) -> tuple[list[Any], list[str]]:
@@ -228,7 +257,12 @@ def _id_text(values: np.ndarray) -> np.ndarray:
         return out
     if values.dtype.kind in "iu":
         return values.astype(str).astype(object)
-    return np.array([_one_id_text(v) for v in values], dtype=object)
+    import pandas as pd
+
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)   # each distinct id once
+    text = np.empty(len(uniques) + 1, dtype=object)
+    text[:-1] = [_one_id_text(v) for v in np.asarray(uniques, dtype=object)]
+    return text[codes]                     # code -1: the last cell, None
 
 
 def _one_id_text(v: Any) -> Any:
@@ -244,7 +278,23 @@ def _one_id_text(v: Any) -> Any:
 
 
 def household_id_problems(ids: np.ndarray) -> list[tuple[int, str]]:
-    """Rows whose household id is unusable: empty, padded with spaces, or control characters."""
+    """Rows whose household id is unusable: empty, padded with spaces, or control characters.
+
+    Each distinct id is checked once (a household's id repeats on each of its rows)."""
+    import pandas as pd
+
+    codes, uniques = pd.factorize(pd.Series(ids, dtype=object), use_na_sentinel=True)
+    distinct = np.asarray(uniques, dtype=object)
+    found = dict(_id_problems(np.append(distinct, None).astype(object)))
+    if not found:
+        return []
+    codes = np.where(codes < 0, len(distinct), codes)
+    bad = np.array(sorted(found), dtype=np.int64)
+    rows = np.flatnonzero(np.isin(codes, bad))
+    return [(i, found[int(codes[i])]) for i in rows.tolist()]
+
+
+def _id_problems(ids: np.ndarray) -> list[tuple[int, str]]:
     import pandas as pd
 
     text = pd.Series(ids, dtype=object)
@@ -322,7 +372,9 @@ def convert_column(series: Any, kind: str) -> np.ndarray:
         out = series.astype(str).to_numpy(dtype=object)
     else:
         out = series.to_numpy(dtype=object)
-    out = np.array(out, dtype=object)     # a writable copy (Arrow-backed views are not)
+    if not (isinstance(out, np.ndarray) and out.dtype == object and out.flags.writeable
+            ):
+        out = np.array(out, dtype=object)     # a writable copy (Arrow-backed views are not)
     out[missing] = None
     if kind == STR and pt.is_object_dtype(series.dtype) and not missing.all():
         # object columns (Parquet, pandas) may mix in numbers: ids written as ints
