@@ -53,6 +53,10 @@ class TaxProfile(_Record):
     realized_ytd: TermPair = TermPair()
     loss_carryforward: CarryPair = CarryPair()
     ordinary_offset_limit: NonNeg = 3000.0
+    # contract 1.1 (section 5)
+    niit_rate: Fraction = 0.0
+    ordinary_rate: Fraction | None = None
+    state_rate: Fraction | None = None
 
 
 class Security(_Record):
@@ -67,6 +71,7 @@ class Security(_Record):
     expected_return: Annotated[float, Field(ge=-1, le=1, allow_inf_nan=False)] | None = None
     fractional: bool = False
     tradable: bool = True
+    in_state: bool = False   # contract 1.1 (section 5)
 
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True, populate_by_name=True)
 

@@ -91,8 +91,8 @@ CASES = [
      f"{HH}: household: field 'notes': unknown field"),
     ("unknown lot field", _set("lots.0.basis", 6000.0),
      f"{HH}: lots[0] (lot_id A): field 'basis': unknown field"),
-    ("unknown tax_profile field", _set("tax_profile.state_rate", 0.05),
-     f"{HH}: tax_profile: field 'state_rate': unknown field"),
+    ("unknown tax_profile field", _set("tax_profile.city_rate", 0.05),
+     f"{HH}: tax_profile: field 'city_rate': unknown field"),
     # --- wrong types ------------------------------------------------------------------------
     ("string price", _set("securities.0.price", "100"),
      f"{HH}: securities[0] (symbol EQ): field 'price': Input should be a valid number, "

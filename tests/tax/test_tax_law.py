@@ -423,3 +423,88 @@ class TestCarryforwardValue:
         assert s["est_tax"] == -1200.0
         assert s["realized_short_term"] == -3000.0
         assert s["year"]["after"]["carryforward_short_term"] == 0.0
+
+
+# --------------------------------------------------------------------------------------
+# Location values rank securities inside every account type; NIIT, ordinary and state
+# rates each where they apply.
+# --------------------------------------------------------------------------------------
+
+def bonds_household(order: tuple[str, ...] = ("MUNI", "TBND"), **profile: Any):
+    secs = {"MUNI": {"symbol": "MUNI", "price": 50.0, "asset_class": "bonds",
+                     "yield": 0.03, "tax_exempt": True},
+            "TBND": {"symbol": "TBND", "price": 50.0, "asset_class": "bonds",
+                     "yield": 0.04, "qualified": 0.0},
+            "EQ": {"symbol": "EQ", "price": 100.0, "asset_class": "equity"}}
+    return {
+        "format": "taxopt.household/1", "household_id": "hh-loc", "as_of": "2026-11-24",
+        "tax_profile": {"short_term_rate": 0.40, "long_term_rate": 0.20, **profile},
+        "securities": [secs[s] for s in (*order, "EQ")],
+        "goals": [{"goal_id": "g", "targets": {"equity": 0.5, "bonds": 0.5}}],
+        "accounts": [{"account_id": "tx", "goal_id": "g", "tax_type": "taxable",
+                      "cash": 0.0},
+                     {"account_id": "ira", "goal_id": "g", "tax_type": "tax_deferred",
+                      "cash": 10_000.0}],
+        "lots": [lot("E", 100, 10_000.0, "2020-01-02", symbol="EQ")],
+    }
+
+
+class TestLocationRanksWithinAccountTypes:
+    @pytest.mark.parametrize("order", [("MUNI", "TBND"), ("TBND", "MUNI")])
+    def test_the_ira_buys_the_taxable_bond_fund(self, order):
+        # Only the IRA has cash to buy bonds. A tax-exempt fund returns 3.5 % (the muni
+        # default) against the bond class's 4.5 %; in an IRA the exemption is wasted, so
+        # per dollar (10 years, 4 % discount, ordinary rate 0.40):
+        #   TBND: 0.6 * 1.045^10 / 1.04^10 - the same = 0
+        #   MUNI: 0.6 * (1.035^10 - 1.045^10) / 1.04^10 = 0.6 * (1.41060 - 1.55297)
+        #         / 1.48024 = -0.0577
+        # so the IRA buys TBND, whichever is listed first (it used to tie at 0).
+        from taxopt.model.location import location_value
+        hh = taxopt.from_dict(bonds_household(order))
+        lv = location_value(hh, 10, 0.04)
+        ira = {s: lv[1, i] for i, s in enumerate(hh.securities.symbol)}
+        assert ira["TBND"] == pytest.approx(0.0, abs=1e-12)
+        assert ira["MUNI"] == pytest.approx(0.6 * (1.035 ** 10 - 1.045 ** 10) / 1.04 ** 10,
+                                            rel=1e-9)
+        assert ira["MUNI"] == pytest.approx(-0.0577, abs=1e-4)
+        _, frame = solve(bonds_household(order))
+        buys = frame[(frame.side == "buy") & (frame.account_id == "ira")]
+        assert set(buys.symbol) == {"TBND"}
+
+    def test_niit_is_not_charged_on_ira_distributions(self):
+        # ts 0.408 includes the 3.8 % NIIT: ordinary_rate defaults to 0.408 - 0.038 =
+        # 0.37. A dollar of EQ (7 %) in the IRA is worth (1 - 0.37) * 1.07^10 after tax,
+        # in the Roth 1.07^10; the Roth's location value is 0.37 * 1.07^10 / 1.04^10.
+        from taxopt.model.location import after_tax_value, location_value
+        hh = taxopt.from_dict(bonds_household(short_term_rate=0.408, niit_rate=0.038))
+        assert hh.tax.ordinary == pytest.approx(0.37)
+        eq = hh.securities.symbol.index("EQ")
+        v = after_tax_value(hh, 10, 0.0)
+        assert v[1, eq] == pytest.approx(0.63 * 1.07 ** 10, rel=1e-12)
+        raw = bonds_household(short_term_rate=0.408, niit_rate=0.038)
+        raw["accounts"][1]["tax_type"] = "tax_free"
+        lv = location_value(taxopt.from_dict(raw), 10, 0.04)
+        assert lv[1, eq] == pytest.approx(0.37 * 1.07 ** 10 / 1.04 ** 10, rel=1e-12)
+        # An explicit ordinary_rate wins.
+        hh2 = taxopt.from_dict(bonds_household(short_term_rate=0.408, niit_rate=0.038,
+                                               ordinary_rate=0.32))
+        assert hh2.tax.ordinary == 0.32
+
+    def test_out_of_state_munis_pay_state_tax(self):
+        # state_rate 0.05: an out-of-state muni's interest is taxed at 5 % in taxable;
+        # an in-state one at 0. TBND's interest at the short-term rate 0.40.
+        from taxopt.model.location import distribution_rate
+        raw = bonds_household(state_rate=0.05)
+        hh = taxopt.from_dict(raw)
+        rate = dict(zip(hh.securities.symbol, distribution_rate(hh), strict=True))
+        assert rate == {"MUNI": 0.05, "TBND": 0.40, "EQ": 0.20}
+        raw["securities"][0]["in_state"] = True
+        hh = taxopt.from_dict(raw)
+        assert distribution_rate(hh)[hh.securities.symbol.index("MUNI")] == 0.0
+
+    def test_niit_cannot_exceed_the_rates_it_is_inside(self):
+        from taxopt.errors import InvalidInput
+        with pytest.raises(InvalidInput) as err:
+            taxopt.from_dict(bonds_household(niit_rate=0.25))
+        assert str(err.value) == ("household hh-loc: tax_profile: field 'niit_rate': 0.25 is "
+                                  "counted inside long_term_rate (0.2), so it cannot exceed it")
