@@ -8,7 +8,9 @@ import numpy as np
 
 from ..audit import Assessment
 from ..domain.household import TAX_TYPES, TAXABLE, Household
+from ..options import Options
 from ..tax.wash import WASH_WINDOW_DAYS
+from .assumptions import plan_assumptions
 from .orders import Orders
 from .reasons import account_lines, order_reasons  # issue 8: reasons
 
@@ -102,8 +104,10 @@ def _year(y) -> dict[str, float]:
 
 def summary_record(hh: Household, orders: Orders, a: Assessment, status: str,
                    message: str,
-                   reasons: np.ndarray | None = None) -> dict[str, Any]:
-    """The summary: tax with full netting, realized results, drift before and after."""
+                   reasons: np.ndarray | None = None,
+                   options: Options | None = None) -> dict[str, Any]:
+    """The summary: tax with full netting, realized results, drift before and after, and
+    the defaults that changed a number (``assumptions``)."""
     goals = {}
     for g, gid in enumerate(hh.goals.goal_id):
         tol = hh.goals.tolerance[g]
@@ -154,4 +158,7 @@ def summary_record(hh: Household, orders: Orders, a: Assessment, status: str,
         "goals": goals,
         "accounts": accounts,
         "wash_sale_restrictions": wash,
+        "assumptions": plan_assumptions(
+            hh, options, a.year_after.carryforward_short + a.year_after.carryforward_long,
+            a.year_before.carryforward_short + a.year_before.carryforward_long),
     }

@@ -508,3 +508,53 @@ class TestLocationRanksWithinAccountTypes:
             taxopt.from_dict(bonds_household(niit_rate=0.25))
         assert str(err.value) == ("household hh-loc: tax_profile: field 'niit_rate': 0.25 is "
                                   "counted inside long_term_rate (0.2), so it cannot exceed it")
+
+
+# --------------------------------------------------------------------------------------
+# Defaults that move tax are said: the summary's `assumptions`, and `taxopt validate`.
+# --------------------------------------------------------------------------------------
+
+class TestAssumptions:
+    def test_every_default_that_changed_a_number_is_named(self):
+        raw = bonds_household()
+        # TBND has a yield and, here, no `qualified`; MUNI is out of state, no state_rate.
+        del raw["securities"][1]["qualified"]
+        raw["tax_profile"]["loss_carryforward"] = {"short_term": 5000.0}
+        result, _ = solve(raw)
+        got = result.summary()["assumptions"]
+        assert got == [
+            "qualified assumed 1 (the whole yield taxed at the long-term rate as qualified "
+            "dividends) for TBND; give 'qualified' (0 for bond interest)",
+            "expected returns taken from asset-class defaults for MUNI, TBND, EQ (location "
+            "value)",
+            "ordinary_rate taken as short_term_rate - niit_rate = 0.4 (retirement-account "
+            "distributions, location value)",
+            "state_rate assumed 0: interest of out-of-state tax-exempt MUNI is taken as free "
+            "of state tax",
+            # 0.20 / 1.04^2 = 0.1849
+            "losses carried forward valued at 0.1849 a dollar (carryforward_value default: "
+            "long-term rate 0.2 discounted 2 years at 0.04)",
+        ]
+
+    def test_stated_inputs_leave_nothing_to_say(self):
+        raw = bonds_household(ordinary_rate=0.40, state_rate=0.05)
+        for s in raw["securities"]:
+            s["expected_return"] = {"MUNI": 0.035, "TBND": 0.045, "EQ": 0.07}[s["symbol"]]
+        result, _ = solve(raw)
+        assert result.summary()["assumptions"] == []
+
+    def test_validate_prints_them(self, tmp_path):
+        import json
+
+        from click.testing import CliRunner
+
+        from taxopt.cli import cli
+        raw = bonds_household(ordinary_rate=0.40, state_rate=0.05)
+        path = tmp_path / "hh.json"
+        path.write_text(json.dumps(raw))
+        res = CliRunner().invoke(cli, ["validate", str(path)])
+        assert res.exit_code == 0, res.output
+        assert res.stdout.splitlines() == [
+            "hh-loc: valid (2 accounts, 1 lots, 3 securities)",
+            "  assumes: expected returns taken from asset-class defaults for MUNI, TBND, EQ "
+            "(location value)"]
