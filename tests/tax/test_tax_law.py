@@ -558,3 +558,54 @@ class TestAssumptions:
             "hh-loc: valid (2 accounts, 1 lots, 3 securities)",
             "  assumes: expected returns taken from asset-class defaults for MUNI, TBND, EQ "
             "(location value)"]
+
+
+# --------------------------------------------------------------------------------------
+# The two scenarios of this feature (scenarios/README.md describes them).
+# --------------------------------------------------------------------------------------
+
+def _scenario(name: str, **options: Any):
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[2] / "scenarios" / f"{name}.json"
+    hh = taxopt.load(path)
+    result = taxopt.rebalance(hh, **options)
+    assert result.status == "optimal", result.message
+    assert violations(hh, result.orders) == []
+    return result, result.trades()
+
+
+def test_scenario_wash_matching():
+    result, frame = _scenario("tax_wash_matching")
+    rows = {r.lot_id: r for r in frame.itertuples() if r.lot_id}
+    # JB-VTI-02: 40 x 345.20 = 13,808 - 15,200 = -1,392 short-term, allowed: the IRA's
+    # 30 VTI of 2026-11-14 replaced the 30 shares sold at a loss on 2026-11-04 first.
+    assert (rows["JB-VTI-02"].realized_gain, rows["JB-VTI-02"].wash_disallowed) == (-1392.0,
+                                                                                     0.0)
+    # JB-VXUS-01: 200 x 74.10 = 14,820 - 16,400 = -1,580 long-term. The reinvested share
+    # (JB-VXUS-03, 2026-11-14) replaces 1 of the 200 earliest-acquired shares sold:
+    # 1,580 / 200 = 7.90 disallowed, deferred: basis 72 + 7.90 = 79.90; held 2,002 days
+    # (2021-06-01 to 2026-11-24), so it counts as acquired 2026-11-14 - 2,002 days =
+    # 2021-05-22. JB-VXUS-02 (acquired later, -585 short-term) is not washed.
+    r = rows["JB-VXUS-01"]
+    assert (r.realized_gain, r.wash_disallowed, r.wash_kind, r.replacement_lot_id,
+            r.replacement_basis, r.replacement_acquired) == (
+        -1580.0, 7.9, "deferred", "JB-VXUS-03", 79.9, "2021-05-22")
+    assert (rows["JB-VXUS-02"].realized_gain, rows["JB-VXUS-02"].wash_kind) == (-585.0, "")
+    # Before: NLT 10,000 -> 0.238 * 10,000 = 2,380. After (BND 223 sh: +401.40 long):
+    # NST -1,977; NLT 10,000 + 401.40 - 1,580 + 7.90 = 8,829.30; total 6,852.30, taxed
+    # at 0.238: 1,630.85. est_tax = 1,630.85 - 2,380 = -749.15.
+    s = result.summary()
+    assert (s["est_tax"], s["wash_disallowed_loss"]) == (-749.15, 7.9)
+    assert not set(frame[frame.side == "buy"].symbol) & {"VTI", "VXUS"}
+
+
+def test_scenario_protect_price():
+    result, frame = _scenario("tax_protect_price")
+    # Raise $10,000. Per dollar sold: BR-VTI-02 (2025-12-10, long-term from 2026-12-11,
+    # 17 days away) gains 256 / 10,356 = 0.0247: 0.408 x 0.0247 = 0.0101 of tax plus the
+    # price of not waiting, 0.17 x 0.0247 = 0.0042; BND 0.0915 x 0.238 = 0.0218;
+    # BR-VTI-01 (2010) 0.739 x 0.238 = 0.176. The plan sells 18 BR-VTI-02 and 53 BND:
+    # 0.408 x 153.60 + 0.238 x 360.40 = 62.67 + 85.78 = $148.44. As a wall, protection
+    # sold 9 shares of the 2010 lot and 92 BND: $695.53.
+    assert sold_lots(frame) == {"BR-VTI-02": 18.0, "BR-BND-01": 53.0}
+    assert result.summary()["est_tax"] == 148.44
