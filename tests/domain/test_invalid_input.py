@@ -92,8 +92,8 @@ CASES = [
      f"{HH}: household: field 'notes': unknown field"),
     ("unknown lot field", _set("lots.0.basis", 6000.0),
      f"{HH}: lots[0] (lot_id A): field 'basis': unknown field"),
-    ("unknown tax_profile field", _set("tax_profile.state_rate", 0.05),
-     f"{HH}: tax_profile: field 'state_rate': unknown field"),
+    ("unknown tax_profile field", _set("tax_profile.city_rate", 0.05),
+     f"{HH}: tax_profile: field 'city_rate': unknown field"),
     # --- wrong types ------------------------------------------------------------------------
     ("string price", _set("securities.0.price", "100"),
      f"{HH}: securities[0] (symbol EQ): field 'price': Input should be a valid number, "
@@ -655,7 +655,10 @@ def test_cli_validate_good_file(tmp_path):
     path.write_text(_text())
     res = CliRunner().invoke(cli, ["validate", str(path)])
     assert res.exit_code == 0, res.output
-    assert res.stdout == "hh-test: valid (2 accounts, 3 lots, 3 securities)\n"
+    # The first line says it is valid; the next ones name the defaults it relies on.
+    lines = res.stdout.splitlines()
+    assert lines[0] == "hh-test: valid (2 accounts, 3 lots, 3 securities)"
+    assert all(line.startswith("  assumes: ") for line in lines[1:])
 
 
 @pytest.mark.parametrize("existing", [False, True], ids=["new-dir", "existing-dir"])
