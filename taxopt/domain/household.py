@@ -244,7 +244,7 @@ def build_household(rec: HouseholdRecord, lots: LotColumns) -> Household:
                      tp.niit_rate, tp.ordinary_rate, tp.state_rate)
     return Household(hh, np.datetime64(rec.as_of, "D"), tax, classes, sec, goals, accounts,
                      lot_arrays, recent, Options.from_dict(rec.options, hh),
-                     pack_funding(rec))
+                     pack_funding(rec, tax.ordinary))
 
 
 def _pack_securities(rec: HouseholdRecord, cls_ix: dict[str, int]) -> Securities:
