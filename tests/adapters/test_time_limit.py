@@ -33,10 +33,17 @@ def highs_started():
 
 
 def test_fresh_instance_solves_within_a_tiny_limit():
-    # A typical household solves in a few milliseconds.
+    # A typical household solves in a few milliseconds: optimal, unless this very solve
+    # took longer than the limit (a machine loaded by other processes).
     hh = taxopt.from_dict(synth.household(3, n_lots=150))
     opts = hh.options.replace(time_limit=0.03)
-    sol = solve_highs(build(hh, opts).program, opts)
+    prog = build(hh, opts).program
+    for _ in range(5):
+        t0 = time.monotonic()
+        sol = solve_highs(prog, opts)
+        if sol.status == Status.OPTIMAL:
+            break
+        assert time.monotonic() - t0 >= 0.03 * 0.85, sol.message
     assert sol.status == Status.OPTIMAL
     assert sol.message == "Optimal"
 
@@ -48,11 +55,17 @@ def test_reused_instance_is_not_stopped_by_its_earlier_runs():
     opts = hh.options.replace(time_limit=0.03)
     prog = build(hh, opts).program
     session = HighsSession(opts)
-    first = session.solve(prog)
+    first = solve_highs(prog, hh.options)
+    optimal = 0
     for _ in range(30):
+        t0 = time.monotonic()
         sol = session.solve(prog)
-        assert sol.status == Status.OPTIMAL, sol.message
+        if sol.status != Status.OPTIMAL:     # only if this solve itself used the limit
+            assert time.monotonic() - t0 >= 0.03, sol.message
+            continue
+        optimal += 1
         assert sol.objective == pytest.approx(first.objective, rel=1e-9, abs=1e-9)
+    assert optimal >= 15
     assert session._h.getRunTime() > 0.03     # the instance has lived past the limit
 
 
