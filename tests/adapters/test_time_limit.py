@@ -13,8 +13,7 @@ import pytest
 import taxopt
 import taxopt.audit
 from taxopt import engine, synth
-from taxopt.adapters import Status
-from taxopt.adapters import highs as highs_adapter
+from taxopt.adapters import Status, highs_run
 from taxopt.adapters.clock import Deadline
 from taxopt.adapters.highs import HighsSession, new_highs, pass_program, solve_highs, timed_run
 from taxopt.model import build
@@ -140,14 +139,14 @@ class LPsDeadline(Deadline):
 @pytest.fixture
 def count_lps(monkeypatch):
     """Let an `LPsDeadline` count the LPs: the one after the last allowed is stopped."""
-    real = highs_adapter.timed_run
+    real = highs_run.timed_run
 
     def counted(h, prog, deadline, relaxed=False):
         if isinstance(deadline, LPsDeadline):
             deadline.spend()
         return real(h, prog, deadline, relaxed)
 
-    monkeypatch.setattr(highs_adapter, "timed_run", counted)
+    monkeypatch.setattr(highs_run, "timed_run", counted)
 
 
 def test_knapsack_search_finds_the_optimum():
