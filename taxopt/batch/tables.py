@@ -55,11 +55,11 @@ SPECS: dict[str, TableSpec] = {s.name: s for s in (
               ("household_id", "as_of", "short_term_rate", "long_term_rate"),
               ("realized_ytd_short_term", "realized_ytd_long_term",
                "loss_carryforward_short_term", "loss_carryforward_long_term",
-               "ordinary_offset_limit")),
+               "ordinary_offset_limit", "niit_rate", "ordinary_rate", "state_rate")),
     TableSpec("securities",
               ("symbol", "price", "asset_class"),
               ("wash_group", "yield", "qualified", "tax_exempt", "expected_return",
-               "fractional", "tradable", "weight", "household_id")),
+               "fractional", "tradable", "weight", "household_id", "in_state")),
     TableSpec("goals",
               ("household_id", "goal_id", "asset_class", "target"),
               ("drift_tolerance",)),
@@ -81,7 +81,7 @@ KINDS: dict[str, str] = {
     **dict.fromkeys(("household_id", "symbol", "asset_class", "wash_group", "goal_id",
                      "account_id", "tax_type", "lot_id", "side", "restricted", "allowed"), STR),
     **dict.fromkeys(("as_of", "acquired", "date"), DATE),
-    **dict.fromkeys(("tax_exempt", "fractional", "tradable"), BOOL),
+    **dict.fromkeys(("tax_exempt", "fractional", "tradable", "in_state"), BOOL),
 }
 
 SUFFIXES = (".parquet", ".csv", ".csv.gz")
@@ -90,9 +90,10 @@ _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
 # a security's attributes that hold for the symbol as a whole (not per class row)
 _SYMBOL_ATTRS = ("price", "wash_group", "yield", "qualified", "tax_exempt", "expected_return",
-                 "fractional", "tradable")
+                 "fractional", "tradable", "in_state")
 _SECURITY_DEFAULTS = {"yield": 0.0, "qualified": 1.0, "tax_exempt": False,
-                      "expected_return": None, "fractional": False, "tradable": True}
+                      "expected_return": None, "fractional": False, "tradable": True,
+                      "in_state": False}
 
 
 # --------------------------------------------------------------------------- reading
@@ -458,8 +459,8 @@ class Tables:
             raise InvalidInput(hid, "households", "household_id",
                                f"{len(hrows)} rows in table households; expected one")
         h = hrows[0]
-        tp = {k: h[k] for k in ("short_term_rate", "long_term_rate", "ordinary_offset_limit")
-              if k in h}
+        tp = {k: h[k] for k in ("short_term_rate", "long_term_rate", "ordinary_offset_limit",
+                                "niit_rate", "ordinary_rate", "state_rate") if k in h}
         for group in ("realized_ytd", "loss_carryforward"):
             pair = {t: h[f"{group}_{t}"] for t in ("short_term", "long_term")
                     if f"{group}_{t}" in h}
