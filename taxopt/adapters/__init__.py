@@ -24,12 +24,33 @@ def solve_program(prog: Program, options: Options, deadline: Deadline | None = N
         if not first.status.has_solution:
             return first
         ints = np.flatnonzero(prog.integrality())
-        second = _solve_one(prog.quadratic_stage().with_integers_fixed(first.x[ints]), options,
-                            deadline)
+        second = _solve_qp(prog.quadratic_stage().with_integers_fixed(first.x[ints]), options,
+                           deadline)
         second.solver_seconds += first.solver_seconds
         second.message = (second.message + "; integers fixed by the linear stage").strip("; ")
         return second
-    return _solve_one(prog.quadratic_stage(), options, deadline)
+    if prog.quadratic:
+        return _solve_qp(prog.quadratic_stage(), options, deadline)
+    return _solve_one(prog, options, deadline)
+
+
+def _solve_qp(prog: Program, options: Options, deadline: Deadline) -> Solution:
+    """A continuous QP: HiGHS first; if its active-set method stops short of optimal
+    (it can cycle on degenerate programs), the interior-point solver Clarabel (shipped
+    with cvxpy) solves it within what is left of the time limit."""
+    sol = _solve_one(prog, options, deadline)
+    if options.adapter != "highs" or sol.status == Status.OPTIMAL or deadline.left() <= 0:
+        return sol
+    from .cvxpy_adapter import solve_cvxpy
+
+    again = solve_cvxpy(prog, options.replace(solver="CLARABEL",
+                                              time_limit=max(deadline.left(), 1e-3)))
+    if not again.status.has_solution:
+        return sol
+    again.solver_seconds += sol.solver_seconds
+    again.message = (f"HiGHS stopped ({sol.message}); solved by Clarabel: "
+                     f"{again.message}").strip("; ")
+    return again
 
 
 def choose_integers(prog: Program, options: Options, deadline: Deadline | None = None

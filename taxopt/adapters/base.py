@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..model.program import Program
+
 
 class Status(enum.StrEnum):
     """Outcome of a solve, the same whichever adapter ran it."""
@@ -41,3 +43,21 @@ class Solution:
         """The summary's ``solver`` record."""
         return {"adapter": self.adapter, "solver": self.solver, "version": self.version,
                 "status": str(self.status), "mip_gap": self.mip_gap}
+
+
+def qp_scale(prog: Program) -> float:
+    """The factor a QP's objective is multiplied by when HiGHS solves it.
+
+    The tracking-error variance in dollars has Hessian entries of 1e-9 to 1e-5, the
+    size of the regularization HiGHS's active-set QP adds (1e-7, also through cvxpy): unscaled, it
+    returned "optimal" plans a thousand dollars of objective short and could cycle
+    until the time limit. With the largest entry near 0.1 it is exact and fast
+    (measured on the bundled scenarios). LPs are passed unscaled.
+    """
+    if not prog.quadratic:
+        return 1.0
+    largest = max((float(np.abs(Q).max()) for _, Q in prog.quadratic.values()), default=0.0)
+    return float(np.clip(QP_HESSIAN_TARGET / largest, 1.0, 1e6)) if largest > 0 else 1.0
+
+
+QP_HESSIAN_TARGET = 0.1

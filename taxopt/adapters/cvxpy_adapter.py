@@ -21,7 +21,7 @@ import scipy.sparse as sp
 
 from ..model.program import Program
 from ..options import Options
-from .base import Solution, Status
+from .base import Solution, Status, qp_scale
 
 Kind = Literal["eq", "lo", "hi"]
 """How a part of a row block or of the bounds holds: ``== lo``, ``>= lo``, ``<= hi``."""
@@ -387,7 +387,8 @@ def solve_cvxpy(prog: Program, options: Options) -> Solution:
     import cvxpy as cp
 
     x, objective, cons = to_cvxpy(prog)
-    problem = cp.Problem(cp.Minimize(objective), cons)
+    scale = qp_scale(prog)
+    problem = cp.Problem(cp.Minimize(scale * objective if scale != 1.0 else objective), cons)
     try:
         done = run(problem, options.solver, solver_options(options.solver, options,
                                                            prog.is_mip))
@@ -398,5 +399,5 @@ def solve_cvxpy(prog: Program, options: Options) -> Solution:
     if status.has_solution and x.value is None:
         status = Status.ERROR
     values = np.asarray(x.value, dtype=float) if status.has_solution else np.zeros(prog.n)
-    return Solution(status, values, done.objective, "cvxpy", done.solver, cvxpy_version(),
+    return Solution(status, values, done.objective / scale, "cvxpy", done.solver, cvxpy_version(),
                     None, done.seconds, done.message)

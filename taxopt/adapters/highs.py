@@ -11,7 +11,7 @@ import scipy.sparse as sp
 
 from ..model.program import Program
 from ..options import Options
-from .base import Solution, Status
+from .base import Solution, Status, qp_scale
 from .clock import Deadline
 from .condense import Condensed, condense
 from .highs_run import (  # noqa: F401  (new_highs, mip_presolve, read_solution: public here)
@@ -33,17 +33,19 @@ def pass_program(h: Highs, prog: Program) -> None:
     A, lo, hi = prog.matrix("csc")
     c, const = prog.cost()
     lb, ub = prog.bounds()
-    _pass(h, A, lo, hi, c, const, lb, ub, prog.integrality())
+    scale = qp_scale(prog)
+    _pass(h, A, lo, hi, c * scale, const * scale, lb, ub, prog.integrality())
     if prog.quadratic:
-        _pass_hessian(h, prog, prog.n)
+        _pass_hessian(h, prog, prog.n, scale)
 
 
 def load_program(h, prog: Program) -> Condensed:
     """Load the program for solving: long rows shortened (`taxopt.adapters.condense`)."""
     cp = condense(prog)
-    _pass(h, cp.A, cp.lo, cp.hi, cp.c, cp.const, cp.lb, cp.ub, cp.integrality)
+    scale = qp_scale(prog)
+    _pass(h, cp.A, cp.lo, cp.hi, cp.c * scale, cp.const * scale, cp.lb, cp.ub, cp.integrality)
     if prog.quadratic:
-        _pass_hessian(h, prog, cp.n_total)
+        _pass_hessian(h, prog, cp.n_total, scale)
     return cp
 
 
@@ -58,8 +60,10 @@ def _pass(h, A, lo, hi, c, const, lb, ub, integrality) -> None:
                 np.ascontiguousarray(integrality, np.int32))
 
 
-def _pass_hessian(h, prog: Program, n_total: int) -> None:
+def _pass_hessian(h, prog: Program, n_total: int, scale: float = 1.0) -> None:
     H = prog.hessian()
+    if scale != 1.0:
+        H = H * scale
     if n_total > prog.n:
         H = sp.csc_matrix((H.data, H.indices, np.r_[H.indptr, np.full(n_total - prog.n,
                                                                        H.indptr[-1])]),

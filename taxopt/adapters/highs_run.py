@@ -33,6 +33,9 @@ PRESOLVE_MAX_COLUMNS = 2000
 _SCHEDULER_RESET: list[bool] = []
 
 
+QP_ITERATIONS_PER_COLUMN = 100
+
+
 def new_highs(options: Options, is_mip: bool, n_cols: int = 0) -> Highs:
     """A silent single-thread HiGHS instance with the time limit and gap set.
 
@@ -53,6 +56,10 @@ def new_highs(options: Options, is_mip: bool, n_cols: int = 0) -> Highs:
         _SCHEDULER_RESET.append(True)
     h.setOptionValue("threads", 1)
     h.setOptionValue("time_limit", float(options.time_limit))
+    # HiGHS's active-set QP can cycle on degenerate programs (seen: 350,000 iterations
+    # at one objective value until the time limit). A real QP here needs a few active
+    # set changes per column, so a cap turns a cycle into a quick, visible stop.
+    h.setOptionValue("qp_iteration_limit", QP_ITERATIONS_PER_COLUMN * max(n_cols, 100))
     if is_mip:
         h.setOptionValue("mip_rel_gap", float(options.mip_rel_gap))
         # Feasibility jump costs ~2 ms per tiny household MIP and never pays here:
@@ -109,6 +116,9 @@ def read_solution(h: Highs, prog: Program, seconds: float, relaxed: bool = False
     gap = (0.0 if relaxed else float(info.mip_gap)) if prog.is_mip and status.has_solution \
         else None
     stopped = {"stopped": 1.0} if ms == S.kTimeLimit else {}
-    return Solution(status, x, float(info.objective_function_value) if status.has_solution
-                    else float("nan"), "highs", "HiGHS", _version(), gap, seconds,
+    # A QP's objective is passed scaled (`taxopt.adapters.highs.qp_scale`): recompute it.
+    objective = (float("nan") if not status.has_solution
+                 else float(info.objective_function_value) if not prog.quadratic
+                 else float(sum(prog.evaluate(x).values())))
+    return Solution(status, x, objective, "highs", "HiGHS", _version(), gap, seconds,
                     h.modelStatusToString(ms), stopped)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from ...adapters.base import Solution
+from ...adapters.base import Solution, qp_scale
 from ...adapters.cvxpy_adapter import CvxpyProgram
 from ...errors import TaxoptError
 from ...model.builder import RebalanceModel
@@ -268,9 +268,16 @@ class CvxpyModel:
                     cons.append(c)
                 else:
                     obj = obj + ut.param * ut.expr
-            self._problem = cp.Problem(cp.Minimize(obj), cons)
+            scale = self.objective_scale
+            self._problem = cp.Problem(cp.Minimize(scale * obj if scale != 1.0 else obj), cons)
             self.compilations += 1
         return self._problem
+
+    @property
+    def objective_scale(self) -> float:
+        """What the objective is multiplied by for the solver (`taxopt.adapters.base.qp_scale`:
+        1 for an LP); reported objective values are in dollars."""
+        return qp_scale(self.model.program)
 
     # ------------------------------------------------------------------ public pieces
     @property

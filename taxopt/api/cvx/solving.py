@@ -62,7 +62,8 @@ def solve(m: CvxpyModel, solver: str | None = None, *, duals: bool | None = None
     x = np.asarray(m._x.value, dtype=float) if status.has_solution else np.zeros(n)
     if status.has_solution and len(ints):
         x[ints] = np.round(x[ints])
-    sol = Solution(status, x, run.objective, "cvxpy", run.solver, cvxpy_version(), None,
+    sol = Solution(status, x, run.objective / m.objective_scale, "cvxpy", run.solver,
+                   cvxpy_version(), None,
                    run.seconds, run.message)
     timings = {"compile": run.compile_seconds, "solve": run.seconds}
     compiled = run.compiled
