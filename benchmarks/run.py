@@ -48,6 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.books import measure_books  # noqa: E402
 from taxopt.adapters.highs import new_highs, pass_program  # noqa: E402
 from taxopt.domain import from_dict  # noqa: E402
 from taxopt.engine import rebalance  # noqa: E402
@@ -206,6 +207,13 @@ class Row:
     n_rows: int = 0
     n_int: int = 0
     samples: dict[str, list[float]] = field(default_factory=dict)
+    case: str = "synth"         # synth household, or a direct-indexing book (books.py)
+    over_lot: float = NAN       # default total / tax_model=lot total, median of pairs
+    limit: float = NAN          # the time-limit case: its time_limit ...
+    limit_ratio: float = NAN    # ... build-to-audit time over it
+    gaps: list[Any] = field(default_factory=list)
+    audited: bool = False
+    message: str = ""
 
     @property
     def ratio(self) -> float:
@@ -359,10 +367,10 @@ def measure_case(n_lots: int, tax_model: str, adapters: list[str], repeats: int,
 
 # --- reporting ----------------------------------------------------------------------
 
-COLUMNS = ("lots", "tax", "adapter", "hh×runs", "validate", "build", "solve", "decode",
+COLUMNS = ("household", "lots", "tax", "adapter", "hh×runs", "validate", "build", "solve", "decode",
            "repair", "audit", "total", "total CPU", "total min", "HiGHS in solve", "total/HiGHS",
            "HiGHS MIP run()", "total/MIP run()", "cvxpy÷highs", "status")
-_LEFT = 3  # the first columns are left-aligned labels
+_LEFT = 4  # the first columns are left-aligned labels
 
 
 def _f(x: float, digits: int = 2) -> str:
@@ -388,7 +396,7 @@ def row_cells(r: Row) -> list[str]:
         status += f", repair in {r.repairs}/{r.households * r.repeats} runs"
     if r.note:
         status += f" ({r.note})"
-    return [f"{r.n_lots:,}", r.tax_model, r.adapter,
+    return [r.case, f"{r.n_lots:,}", r.tax_model, r.adapter,
             f"{r.households}×{r.repeats}" if r.repeats else "—",
             *(_f(st.get(k, NAN)) for k in STAGES),
             _f(r.total_ms), _f(r.cpu_ms), _f(r.min_ms), _f(r.highs_ms), _times(r.ratio),
@@ -417,9 +425,9 @@ def markdown_table(rows: list[Row]) -> str:
     return "\n".join([head, align, *body])
 
 
-def find(rows: list[Row], n: int, tax: str, adapter: str) -> Row | None:
+def find(rows: list[Row], n: int, tax: str, adapter: str, case: str = "synth") -> Row | None:
     return next((r for r in rows if r.n_lots == n and r.tax_model == tax
-                 and r.adapter == adapter), None)
+                 and r.adapter == adapter and r.case.startswith(case)), None)
 
 
 def _verdict(wall_ok: bool, cpu_ok: bool | None = None) -> str:
@@ -453,7 +461,7 @@ def targets(rows: list[Row], typical: int) -> list[tuple[str, str, str]]:
     name = (f"highs total ≤ {TARGET_OVERHEAD:g} × HiGHS's own solve time at ≥ "
             f"{TARGET_OVERHEAD_FROM:,} lots")
     big = [r for r in rows if r.adapter == "highs" and r.n_lots >= TARGET_OVERHEAD_FROM
-           and r.measured]
+           and r.measured and r.case == "synth"]
     if not big:
         out.append((name, "n/a", "no size ≥ 10,000 measured"))
     else:
@@ -488,6 +496,54 @@ def targets(rows: list[Row], typical: int) -> list[tuple[str, str, str]]:
     return out
 
 
+BOOK_DI_S, BOOK_DI_GOAL_S, BOOK_OVER_LOT, BOOK_BIG_S, BOOK_LIMIT_RATIO = 0.5, 0.25, 2.0, 2.0, 1.2
+
+
+def book_targets(rows: list[Row], typical: int) -> list[tuple[str, str, str]]:
+    """(target, verdict, measured) for the issue-14 targets."""
+    out = []
+    d = find(rows, 30_000, "exact", "highs", "DI book, 1 taxable")
+    if d is None or not d.measured:
+        out.append(("30,000-lot 1,000-group book ≤ 0.5 s end to end", "n/a", "not measured"))
+    else:
+        share = d.stage_ms.get("validate", NAN) / d.total_ms
+        out.append((f"30,000-lot 1,000-group book at default options ≤ {BOOK_DI_S:g} s end to "
+                    f"end (goal {BOOK_DI_GOAL_S:g} s)",
+                    _verdict(d.total_ms / 1e3 <= BOOK_DI_S, d.cpu_ms / 1e3 <= BOOK_DI_S)
+                    + (", goal met" if d.total_ms / 1e3 <= BOOK_DI_GOAL_S else ""),
+                    f"median {d.total_ms / 1e3:.3f} s (CPU {d.cpu_ms / 1e3:.3f}, fastest "
+                    f"{d.min_ms / 1e3:.3f}); validation {d.stage_ms.get('validate', NAN):.0f} ms "
+                    f"of it ({share:.0%}); {d.note}"))
+        lot = find(rows, 30_000, "lot", "highs", "DI book, 1 taxable")
+        out.append((f"the same book ≤ {BOOK_OVER_LOT:g}× its tax_model=lot time",
+                    _verdict(d.over_lot <= BOOK_OVER_LOT),
+                    f"{d.over_lot:.2f}× (median of interleaved pairs; lot median "
+                    f"{lot.total_ms / 1e3 if lot else NAN:.3f} s)"))
+    big = [r for r in rows if r.case.startswith("DI book") and r.n_lots >= 100_000
+           and r.tax_model == "exact" and r.measured and r.limit != r.limit]
+    for b in big:
+        share = b.stage_ms.get("validate", NAN) / b.total_ms
+        out.append((f"{b.n_lots:,}-lot book ({b.case}) ≤ {BOOK_BIG_S:g} s",
+                    _verdict(b.total_ms / 1e3 <= BOOK_BIG_S, b.cpu_ms / 1e3 <= BOOK_BIG_S),
+                    f"median {b.total_ms / 1e3:.3f} s (CPU {b.cpu_ms / 1e3:.3f}); validation "
+                    f"{b.stage_ms.get('validate', NAN):.0f} ms of it ({share:.0%}); {b.note}"))
+    h = find(rows, typical, "exact", "highs")
+    if h is not None and h.measured:
+        out.append((f"typical household ({typical} lots) ≤ 5 ms median end to end",
+                    _verdict(h.total_ms <= 5.0, h.cpu_ms <= 5.0),
+                    f"median {h.total_ms:.2f} ms (CPU {h.cpu_ms:.2f}, fastest {h.min_ms:.2f}); "
+                    f"validation {h.stage_ms.get('validate', NAN):.2f} ms of it"))
+    for r in rows:
+        if r.limit == r.limit:
+            stated = bool(r.gaps) and all(g is not None for g in r.gaps)
+            ok = r.status == "feasible" and r.audited and stated \
+                and r.limit_ratio <= BOOK_LIMIT_RATIO
+            out.append((f"time limit far below what the book needs ({r.case}): an audited "
+                        f"feasible plan with a stated gap within {BOOK_LIMIT_RATIO:g}× the "
+                        "limit", "PASS" if ok else "MISS", f"{r.status}; {r.note}"))
+    return out
+
+
 FOOTNOTES = """\
 Columns (milliseconds, medians over hh×runs timed runs = households × repeats, after one
 warm-up run of each): validate = `from_dict` (pydantic + arrays); build, solve, decode,
@@ -505,12 +561,14 @@ cvxpy÷highs = cvxpy total ÷ highs total."""
 
 
 def write_outputs(out: Path, stem: str, rows: list[Row], machine: dict[str, str],
-                  verdicts: list[tuple[str, str, str]], title: str) -> tuple[Path, Path]:
+                  verdicts: list[tuple[str, str, str]], title: str,
+                  book_verdicts: list[tuple[str, str, str]] | None = None
+                  ) -> tuple[Path, Path]:
     out.mkdir(parents=True, exist_ok=True)
     csv_path, md_path = out / f"{stem}.csv", out / f"{stem}.md"
     with open(csv_path, "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["date", "n_lots", "tax_model", "adapter", "households", "repeats",
+        w.writerow(["date", "household", "n_lots", "tax_model", "adapter", "households", "repeats",
                     *(f"{k}_ms" for k in STAGES), "total_ms", "total_cpu_ms", "total_min_ms",
                     "total_max_ms",
                     "highs_in_solve_ms", "total_over_highs", "highs_mip_run_ms",
@@ -518,7 +576,7 @@ def write_outputs(out: Path, stem: str, rows: list[Row], machine: dict[str, str]
                     "objective", "est_tax", "n_vars", "n_rows", "n_integer"])
         for r in rows:
             tot = r.samples.get("total") or []
-            w.writerow([machine["date"], r.n_lots, r.tax_model, r.adapter, r.households,
+            w.writerow([machine["date"], r.case, r.n_lots, r.tax_model, r.adapter, r.households,
                         r.repeats, *(f"{r.stage_ms.get(k, NAN):.4f}" for k in STAGES),
                         f"{r.total_ms:.4f}", f"{r.cpu_ms:.4f}",
                         f"{min(tot) * 1e3:.4f}" if tot else "",
@@ -532,6 +590,10 @@ def write_outputs(out: Path, stem: str, rows: list[Row], machine: dict[str, str]
              "", markdown_table(rows), "", FOOTNOTES.replace("\n", " "), "",
              "## Issue-3 targets", "", "| target | verdict | measured |", "|:--|:--|:--|",
              *(f"| {t} | **{v}** | {m} |" for t, v, m in verdicts)]
+    if book_verdicts:
+        lines += ["", "## Direct-indexing books (issue 14)", "",
+                  "| target | verdict | measured |", "|:--|:--|:--|",
+                  *(f"| {t} | **{v}** | {m} |" for t, v, m in book_verdicts)]
     md_path.write_text("\n".join(lines) + "\n")
     return csv_path, md_path
 
@@ -564,6 +626,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "previous size, is projected to take) more seconds than this")
     p.add_argument("--cpu", type=int, default=None,
                    help="CPU to pin the process to (default: the last allowed; -1: no pinning)")
+    p.add_argument("--books", type=str, default=None,
+                   help="direct-indexing book sizes in lots (default 30000,100000; none with "
+                        "--quick); 'none' skips them")
+    p.add_argument("--book-repeats", type=int, default=5,
+                   help="timed runs of each book and tax model (default 5)")
+    p.add_argument("--limit-case", type=str, default="30000:0.4,100000:2.0",
+                   help="LOTS:SECONDS[,...] of the time-limit cases (a book with a limit "
+                        "below what it needs); 'none' skips them")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results",
                    help="directory for <name>.csv and <name>.md")
     p.add_argument("--name", type=str, default=None,
@@ -614,6 +684,16 @@ def main(argv: list[str] | None = None) -> int:
             rows.extend(case)
             log(f"    ({time.perf_counter() - t0:.1f} s)")
 
+    books = args.books or ("none" if args.quick else "30000,100000")
+    book_sizes = [] if books == "none" else [int(x.replace("_", "")) for x in books.split(",")]
+    limit_cases = [] if args.limit_case == "none" or books == "none" else [
+        (int(c.split(":")[0].replace("_", "")), float(c.split(":")[1]))
+        for c in args.limit_case.split(",")]
+    if book_sizes or limit_cases:
+        rows.extend(measure_books(book_sizes, args.book_repeats, limit_cases, Row, one_run,
+                                  _describe, log))
+    book_verdicts = book_targets(rows, typical) if (book_sizes or limit_cases) else []
+
     machine["load average (1/5/15 min) at end"] = _loadavg()
     machine["benchmark wall time"] = f"{time.perf_counter() - started:.0f} s"
     verdicts = targets(rows, typical)
@@ -625,8 +705,14 @@ def main(argv: list[str] | None = None) -> int:
     log("Issue-3 targets")
     for t, v, m in verdicts:
         log(f"  [{v}] {t}: {m}")
+    if book_verdicts:
+        log()
+        log("Direct-indexing books (issue 14)")
+        for t, v, m in book_verdicts:
+            log(f"  [{v}] {t}: {m}")
     stem = args.name or ("quick" if args.quick else "latest")
-    csv_path, md_path = write_outputs(args.out, stem, rows, machine, verdicts, title)
+    csv_path, md_path = write_outputs(args.out, stem, rows, machine, verdicts, title,
+                                      book_verdicts)
     log()
     log(f"load average at end {machine['load average (1/5/15 min) at end']}; "
         f"benchmark wall time {machine['benchmark wall time']}")

@@ -88,10 +88,13 @@ def cli(ctx: click.Context, debug: bool) -> None:
 def validate(scenario: Path) -> None:
     """Check a scenario file against the contract without solving it."""
     from .domain import from_file
+    from .plan.assumptions import input_assumptions
 
     hh = from_file(scenario)
     click.echo(f"{hh.household_id}: valid ({len(hh.accounts)} accounts, {len(hh.lots)} lots, "
                f"{len(hh.securities)} securities)")
+    for sentence in input_assumptions(hh):
+        click.echo(f"  assumes: {sentence}")
 
 
 @cli.command()

@@ -67,7 +67,9 @@ class Options:
         fastest; it overvalues losses beyond what the year can use).
     carryforward_value
         Dollars of objective credited per dollar of net loss carried to later
-        years (e.g. 0.15: the long-term rate, discounted). 0 values it at nothing.
+        years; 0 values it at nothing. None (the default): its present value, the
+        household's long-term rate discounted at ``discount_rate`` over the
+        expected years until it is used (`taxopt.model.taxes.CARRYFORWARD_YEARS`).
     max_realized_short_term, max_realized_long_term
         Caps on the plan's net realized short- / long-term gains (dollars); None: no cap.
     max_tax
@@ -79,8 +81,11 @@ class Options:
         and this fraction of the lot's value; smaller losses are valued at zero, so
         their lots are sold only when the rebalance needs them.
     protect_long_term_days
-        Lots at a gain that turn long-term within this many days are not sold:
-        waiting saves the rate difference.
+        Lots at a short-term gain that turn long-term within this many days carry a
+        price: selling one now is charged what waiting would save, the rate gap
+        ``short_term_rate - long_term_rate`` on its gain, discounted over the days
+        left at ``discount_rate``. Such a lot is avoided when another is cheaper and
+        still sold when it is the cheapest (or only) way; 0 turns the price off.
     lot_relief
         ``"optimal"`` (specific identification chosen by the optimizer) or a forced
         custodian method: ``"fifo"``, ``"hifo"``, ``"min_tax"``; the summary reports
@@ -106,7 +111,7 @@ class Options:
     drag_horizon_years: float = 5.0
     min_trade_value: float = 10.0
     tax_model: Literal["exact", "lot"] = "exact"
-    carryforward_value: float = 0.0
+    carryforward_value: float | None = None
     max_realized_short_term: float | None = None
     max_realized_long_term: float | None = None
     max_tax: float | None = None
@@ -151,6 +156,8 @@ class Options:
                      "min_trade_value", "time_limit", "mip_rel_gap", "carryforward_value",
                      "harvest_min_loss", "harvest_min_loss_pct", "tracking_te_weight"):
             value = getattr(self, name)
+            if value is None and name == "carryforward_value":
+                continue
             if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
                 raise bad(name, f"must be a number, got {_echo(value)}")
             if value < 0 or value == float("inf"):

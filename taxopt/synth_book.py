@@ -35,8 +35,8 @@ TARGETS = {"us_equity": 0.55, "intl_equity": 0.15, "us_bonds": 0.25, "reit": 0.0
 
 def direct_indexing_book(seed: int = 0, *, n_lots: int = 30_000, n_stocks: int = 1_000,
                          n_taxable: int = 1, n_roth: int = 2, as_of: str = "2026-11-24",
-                         household_id: str | None = None,
-                         monthly: float = 25_000.0) -> dict[str, Any]:
+                         household_id: str | None = None, monthly: float = 25_000.0,
+                         drawdown_months: int = 3) -> dict[str, Any]:
     """A direct-indexing household in the contract's JSON format.
 
     Parameters
@@ -52,6 +52,9 @@ def direct_indexing_book(seed: int = 0, *, n_lots: int = 30_000, n_stocks: int =
         a little cash; no menu, so they may buy any stock).
     monthly
         Dollars invested in the index each month per taxable account.
+    drawdown_months
+        The market fell 3 % a month over this many recent months (on top of its drift),
+        so that nearly every stock has lots at a loss (0: no fall).
 
     The household is overweight US equity (about 0.64 against 0.55), so the plan sells
     stocks, harvests the losses and buys funds, which the Roths could also do with
@@ -71,6 +74,7 @@ def direct_indexing_book(seed: int = 0, *, n_lots: int = 30_000, n_stocks: int =
     # Monthly price paths: a market factor plus each stock's own noise; today's price
     # is the end of the path, the purchase prices are the months before it.
     market = rng.normal(0.006, 0.04, months)
+    market[:drawdown_months] -= 0.03                 # a recent fall: most stocks at a loss
     own = rng.normal(0.0, 0.07, (n_stocks, months))
     logp = np.cumsum((market + own)[:, ::-1], axis=1)[:, ::-1]   # log(p_then / p_now)
     price = np.round(np.exp(rng.normal(np.log(80.0), 0.8, n_stocks)), 2).clip(2.0, 2_000.0)

@@ -20,6 +20,7 @@ report of a handful of households has no script but the table sorter.
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -32,8 +33,9 @@ from .results_row import REASON_GROUPS, reason_column
 from .sink import atomic_write
 from .work import SOLVED, STATUSES
 
-MAX_ATTENTION = 1000     # rows of the attention table (the rest are in results.parquet)
-N_LARGEST = 10           # households listed for the largest tax and the largest turnover
+MAX_ATTENTION = 500      # rows of the attention table (the rest are in results.parquet)
+N_LARGEST = 10           # households listed for the largest tax and the largest turnover,
+LARGEST_SHARE = 0.1      # ... and no more than this share of the solved ones
 N_SLOWEST = 10
 MAX_REASON_KINDS = 20
 MIN_FOR_CHARTS = 20      # below this many solved households a table says it all
@@ -64,15 +66,44 @@ def write_report(out_dir: str | Path, path: str | Path | None = None) -> Path:
             manifest = json.loads(mpath.read_text())
         except ValueError:
             manifest = {}
+    rejects = None
+    if (out_dir / "rejects.parquet").is_file():
+        rejects = pq.read_table(out_dir / "rejects.parquet").to_pydict()
     target = Path(path) if path is not None else out_dir / "report.html"
-    atomic_write(target, render(rows, manifest).encode())
+    atomic_write(target, render(rows, manifest, rejects).encode())
     return target
 
 
-def render(rows: dict[str, list[Any]], manifest: dict[str, Any]) -> str:
-    """The page as text, from the results columns and the manifest."""
-    ctx = _context(_Columns(rows), manifest)
+def render(rows: dict[str, list[Any]], manifest: dict[str, Any],
+           rejects: dict[str, list[Any]] | None = None) -> str:
+    """The page as text, from the results columns, the manifest and the rejects table."""
+    c = _Columns(rows)
+    ctx = _context(c, manifest)
+    ctx["orphans"], ctx["orphan_rows"] = _orphan_rows(c, rejects or {})
     return _environment().get_template("report.html.j2").render(**ctx)
+
+
+def _orphan_rows(c: _Columns, rejects: dict[str, list[Any]]) -> tuple[list[dict[str, Any]],
+                                                                       int]:
+    """Rejected input rows that belong to no household of the results, by problem.
+
+    (Rows of a household that was rejected are that household's ``invalid_input``.)
+    """
+    known = set(c.ids)
+    kinds: dict[tuple[str, str], dict[str, Any]] = {}
+    n = 0
+    cols = [rejects.get(k) or [] for k in ("household_id", "table", "field", "problem")]
+    for hid, table, field, problem in zip(*cols, strict=False):
+        if hid and hid in known:
+            continue
+        n += 1
+        k = kinds.setdefault((str(field or ""), str(problem or "")),
+                             {"field": field or "", "problem": problem or "", "rows": 0,
+                              "tables": set()})
+        k["rows"] += 1
+        k["tables"].add(str(table or ""))
+    top = sorted(kinds.values(), key=lambda k: (-k["rows"], k["problem"]))[:MAX_REASON_KINDS]
+    return [{**k, "tables": ", ".join(sorted(k["tables"]))} for k in top], n
 
 
 # --------------------------------------------------------------------------- columns
@@ -132,7 +163,7 @@ def _context(c: _Columns, manifest: dict[str, Any]) -> dict[str, Any]:
         "run": _run(manifest),
         "charts": charts,
         "vega_js": _vega_bundle() if charts else "",
-        "n_largest": N_LARGEST,
+        "n_largest": _n_largest(int(c.solved.sum())),
         "min_for_charts": MIN_FOR_CHARTS,
     }
     return ctx
@@ -175,9 +206,10 @@ def _attention(c: _Columns, groups: list[int | None]) -> tuple[list[dict[str, An
     # the tax the client pays: capital gains plus tax on retirement payouts when known
     paid = c.num("est_tax_total") if c.has("est_tax_total") else est
     dist = np.nan_to_num(c.num("est_tax_distributions"))
-    for i in _largest(paid, c.solved & (np.nan_to_num(paid) >= TAX_FLOOR)):
+    k = _n_largest(int(c.solved.sum()))
+    for i in _largest(paid, c.solved & (np.nan_to_num(paid) >= TAX_FLOOR), k):
         flags[i].append("largest tax")
-    for i in _largest(turn_pct, c.solved & (np.nan_to_num(turn_pct) > 0)):
+    for i in _largest(turn_pct, c.solved & (np.nan_to_num(turn_pct) > 0), k):
         flags[i].append("largest turnover")
     picked = [i for i in range(c.n) if flags[i]]
     rank = {f: k for k, f in enumerate(FLAGS)}
@@ -211,10 +243,15 @@ def _attention(c: _Columns, groups: list[int | None]) -> tuple[list[dict[str, An
     return rows, total
 
 
-def _largest(values: np.ndarray, mask: np.ndarray) -> list[int]:
+def _largest(values: np.ndarray, mask: np.ndarray, k: int = N_LARGEST) -> list[int]:
     idx = np.flatnonzero(mask)
     order = np.lexsort((idx, -values[idx]))   # largest first, ties by position
-    return idx[order][:N_LARGEST].tolist()
+    return idx[order][:k].tolist()
+
+
+def _n_largest(solved: int) -> int:
+    """How many 'largest' households to flag: a few of a small batch, ten of a large one."""
+    return min(N_LARGEST, max(1, math.ceil(LARGEST_SHARE * solved)))
 
 
 def _failure_kinds(c: _Columns) -> list[dict[str, Any]]:

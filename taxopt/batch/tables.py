@@ -28,6 +28,10 @@ Three kinds of problem, three outcomes:
   JSON contract already has are left to `taxopt.domain.from_dict`, so a
   household read from tables fails with the same message as from JSON.
 
+Within a household, each table's rows are taken in one canonical order (its
+key columns in `SORT_KEYS`, then every other column), so shuffling the rows of
+any file never changes a household, and so never a plan.
+
 Ids are text, made one way for every table: a number becomes its digits (an
 integer-valued float without ``.0``: int64 ``1000`` and float64 ``1000.0``
 are both ``"1000"``). Dates are ISO text (``YYYY-MM-DD``) or real Parquet
@@ -58,7 +62,20 @@ import numpy as np
 
 from ..domain.schema import FORMAT, Security
 from ..errors import InvalidInput
-from .layout import BOOL, DATE, FLOAT, JSON, KINDS, LIST, PAIRS, SPECS, STR, TERMS, TableSpec
+from .layout import (
+    BOOL,
+    DATE,
+    FLOAT,
+    JSON,
+    KINDS,
+    LIST,
+    PAIRS,
+    SPECS,
+    STR,
+    TERMS,
+    TableSpec,
+    shown,
+)
 
 __all__ = ["BOOL", "DATE", "FLOAT", "KINDS", "SPECS", "STR", "TableSpec", "Tables",
            "read_tables"]
@@ -177,16 +194,6 @@ def _check_columns(name: str, path: Path, columns: list[Any]) -> tuple[list[Any]
         if col not in columns:
             raise InvalidInput(None, where, col, "required column is missing")
     return [c for c in columns if isinstance(c, str) and c in known], warnings
-
-
-#: How much of a bad value a message echoes.
-SHOWN = 80
-
-
-def shown(value: Any) -> str:
-    """A value quoted for a message: control characters escaped, at most ``SHOWN`` characters."""
-    text = repr(value)
-    return text if len(text) <= SHOWN else text[:SHOWN - 3] + "..."
 
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

@@ -156,7 +156,8 @@ class WashSaleConstraint:
 def default_constraints(options: Options) -> list[Constraint]:
     """The hard rules every rebalance obeys, plus those the options switch on."""
     out: list[Constraint] = [SaleRules(options.no_short_term_gains,
-                                       options.protect_long_term_days),
+                                       options.protect_long_term_days,
+                                       options.discount_rate),
                              CashConstraint(), BandConstraint(), ToleranceConstraint(),
                              WashSaleConstraint()]
     if options.lot_relief != "optimal":

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..domain.household import TaxProfile
 from ..tax.holding import days_to_long_term
 from ..tax.netting import net_year
 from .context import ModelContext
@@ -82,6 +83,23 @@ class LotTaxTerm:
 
 TIEBREAK = 0.001
 
+# Expected years until a dollar of loss carried forward is used. A carried loss first
+# meets the next year's gains (taxopt's own rebalances realize some every year) and
+# the $3,000 ordinary offset; it cannot be used before next year's return, and a
+# larger one takes longer. Two years is the middle of that range; at a 4 % discount
+# rate a dollar carried is worth 0.92 of the long-term rate.
+CARRYFORWARD_YEARS = 2.0
+
+
+def default_carryforward_value(tax: TaxProfile, discount_rate: float) -> float:
+    """Present value of a dollar of loss carried forward, per dollar.
+
+    It will offset a future gain, taxed at worst at the long-term rate (a short-term
+    gain or the ordinary offset saves more, so this is the prudent value), one to a
+    few years from now: ``tl / (1 + discount_rate) ** CARRYFORWARD_YEARS``.
+    """
+    return tax.long_term_rate / (1.0 + discount_rate) ** CARRYFORWARD_YEARS
+
 
 def _term_sums(ctx: ModelContext, g: SaleGains, st: int, lt: int):
     """The two rows defining the plan's net short- and long-term results.
@@ -111,8 +129,10 @@ class ExactTaxTerm:
 
     name = "tax"
 
-    def __init__(self, carryforward_value: float = 0.0, **thresholds: float):
+    def __init__(self, carryforward_value: float | None = 0.0, discount_rate: float = 0.04,
+                 **thresholds: float):
         self.carryforward_value = carryforward_value
+        self.discount_rate = discount_rate
         self.thresholds = thresholds
 
     def compile(self, ctx: ModelContext) -> None:
@@ -169,13 +189,29 @@ class ExactTaxTerm:
         # and whole-share rounding then crossed the edge: $3-$20 of tax that selling the
         # short-term lot alone avoids.)
         prog.add_term("tax_tiebreak", _padded(ctx, TIEBREAK * ts * g.total))
-        if self.carryforward_value > 0:
-            self._credit_carryforward(ctx, nst0 + nlt0, limit, big)
+        value = (default_carryforward_value(t, self.discount_rate)
+                 if self.carryforward_value is None else self.carryforward_value)
+        if value > 0:
+            self._credit_carryforward(ctx, nst0 + nlt0, limit, big, value)
 
     def _credit_carryforward(self, ctx: ModelContext, t0: float, limit: float,
-                             big: float) -> None:
-        """Credit the net loss carried to later years: c <= max(0, -T - limit)."""
+                             big: float, value: float) -> None:
+        """Credit the net loss carried to later years, ``value * max(0, -T - limit)``.
+
+        With ``value`` below the short-term rate no binary is needed: the carried loss
+        is ``u = tau - T`` (``tau = max(T, -limit)``), and ``ts * tau - value * u`` is
+        convex in T (slope ``value`` below ``-limit``, ``ts`` above), so the solver keeps
+        ``tau`` at ``max(T, -limit)``. Otherwise one binary picks the piece:
+        ``c <= max(0, -T - limit)``.
+        """
         prog = ctx.program
+        before = max(0.0, -t0 - limit)
+        if value < ctx.hh.tax.short_term_rate:
+            coef = np.zeros(prog.n)
+            coef[prog.vars["tax_total"].start] = -value
+            coef[list(self._plan)] = value
+            prog.add_term("carryforward", coef, value * (t0 + before))
+            return
         c = prog.add_vars("carryforward", 1, 0.0, big)
         b = prog.add_vars("carryforward_piece", 1, 0.0, 1.0, integer=True)
         prog.pieces.append(b.start)
@@ -186,35 +222,63 @@ class ExactTaxTerm:
         r2[c.start], r2[b.start] = 1.0, -big
         prog.add_rows("carryforward", np.vstack([r1, r2]), -np.inf,
                       np.array([-t0 - limit + big, 0.0]), ["carryforward", "carryforward"])
-        before = max(0.0, -t0 - limit)
         coef = np.zeros(n)
-        coef[c.start] = -self.carryforward_value
-        prog.add_term("carryforward", coef, self.carryforward_value * before)
+        coef[c.start] = -value
+        prog.add_term("carryforward", coef, value * before)
 
 
 class SaleRules:
-    """Lots that must not be sold: short-term gains (on request) and gains about to turn
-    long-term within the protection window."""
+    """Short-term gains: never sold on request (a hard rule), and a price on selling a
+    gain that turns long-term soon.
+
+    Protection is a cost, not a wall: selling a lot within ``protect_days`` of turning
+    long-term is charged what waiting would have saved, the rate gap ``ts - tl`` on its
+    gain, discounted over the days left at ``discount_rate``. The lot is then avoided
+    when another is cheaper and still used when it is the cheapest way (or the only
+    way) to raise the cash.
+    """
 
     name = "sale_rules"
 
-    def __init__(self, no_short_term_gains: bool, protect_days: int):
+    def __init__(self, no_short_term_gains: bool, protect_days: int,
+                 discount_rate: float = 0.0):
         self.no_short_term_gains, self.protect_days = no_short_term_gains, protect_days
+        self.discount_rate = discount_rate
 
     def compile(self, ctx: ModelContext) -> None:
-        hh, lay = ctx.hh, ctx.layout
-        gain = unit_gain_fraction(lay, hh.securities.price) > 0
-        short_gain = lay.unit_taxable & ~lay.unit_long & gain
-        block = np.zeros(lay.n_units, bool)
-        if self.no_short_term_gains:
-            block |= short_gain
+        hh, lay, prog = ctx.hh, ctx.layout, ctx.program
+        g = unit_gain_fraction(lay, hh.securities.price)
+        short_gain = lay.unit_taxable & ~lay.unit_long & (g > 0)
+        if self.no_short_term_gains and short_gain.any():
+            units = np.flatnonzero(short_gain)
+            A = incidence(np.zeros(len(units), np.int64), ctx.sell.start + units,
+                          (1, prog.n))
+            prog.add_rows("no_short_term_gains", A, -np.inf, 0.0,
+                          ["no_short_term_gains: no lot is sold at a short-term gain"],
+                          elastic=True)
         if self.protect_days > 0 and short_gain.any():
-            lots = hh.lots
-            acq = np.where(lay.unit_lot >= 0, lots.acquired[np.maximum(lay.unit_lot, 0)]
-                           if len(lots) else np.datetime64("NaT"), np.datetime64("NaT"))
-            days = days_to_long_term(acq.astype("datetime64[D]"), hh.as_of)
-            block |= short_gain & (days <= self.protect_days)
-        ctx.program.vars["sell"].ub[block] = 0.0
+            cost = protection_cost(ctx, self.protect_days, self.discount_rate)
+            if cost.any():
+                prog.add_term("protection", _padded(ctx, cost))
+
+
+def protection_cost(ctx: ModelContext, protect_days: int, discount_rate: float) -> np.ndarray:
+    """Per dollar sold of each unit, what waiting for long-term would have saved.
+
+    A short-term gain ``g`` per dollar that turns long-term in ``d <= protect_days`` days
+    saves ``(ts - tl) g`` if the sale waits, worth ``(1 + r)^(-d / 365)`` today.
+    """
+    hh, lay = ctx.hh, ctx.layout
+    t = hh.tax
+    g = unit_gain_fraction(lay, hh.securities.price)
+    lots = hh.lots
+    acq = np.where(lay.unit_lot >= 0, lots.acquired[np.maximum(lay.unit_lot, 0)]
+                   if len(lots) else np.datetime64("NaT"), np.datetime64("NaT"))
+    days = days_to_long_term(acq.astype("datetime64[D]"), hh.as_of)
+    soon = lay.unit_taxable & ~lay.unit_long & (g > 0) & (days > 0) & (days <= protect_days)
+    gap = max(t.short_term_rate - t.long_term_rate, 0.0)
+    disc = (1.0 + discount_rate) ** (-np.maximum(days, 0) / 365.0)
+    return np.where(soon, gap * g * disc, 0.0)
 
 
 class GainBudget:

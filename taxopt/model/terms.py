@@ -14,7 +14,7 @@ from ..domain.household import TAXABLE
 from ..options import Options
 from .context import ModelContext
 from .expr import incidence, widen
-from .location import CashDragTerm, LocationTerm
+from .location import CashDragTerm, LocationTerm, distribution_rate
 from .taxes import ExactTaxTerm, LotTaxTerm
 
 
@@ -137,10 +137,8 @@ class DragTerm:
 
     def compile(self, ctx: ModelContext) -> None:
         hh, lay = ctx.hh, ctx.layout
-        sec, tax = hh.securities, hh.tax
-        per_dollar = (sec.dist_yield * (sec.qualified * tax.long_term_rate
-                                        + (1 - sec.qualified) * tax.short_term_rate)
-                      * ~sec.tax_exempt * self.horizon)
+        sec = hh.securities
+        per_dollar = sec.dist_yield * distribution_rate(hh) * self.horizon
         taxable = hh.accounts.tax_type == TAXABLE
         coef = np.zeros(ctx.program.n)
         coef[ctx.sell.slice] = -per_dollar[lay.unit_security] * taxable[lay.unit_account]
@@ -154,7 +152,7 @@ def default_terms(options: Options) -> list[Term]:
     """The objective of a tax-aware rebalance, as the options ask for it."""
     thresholds = {"harvest_min_loss": options.harvest_min_loss,
                   "harvest_min_loss_pct": options.harvest_min_loss_pct}
-    tax: Term = (ExactTaxTerm(options.carryforward_value, **thresholds)
+    tax: Term = (ExactTaxTerm(options.carryforward_value, options.discount_rate, **thresholds)
                  if options.tax_model == "exact" else LotTaxTerm(None, **thresholds))
     tracking: Term = (TrackingTerm(options.tracking_weight) if options.tracking == "l1"
                       else QuadraticTrackingTerm(options.tracking_te_weight,

@@ -96,8 +96,18 @@ def test_tiebreak_does_not_pay_real_costs():
                          "cash": 0.0}],
            "lots": [{"lot_id": "A", "account_id": "tx", "symbol": "EQ", "shares": 100,
                      "cost_basis": 30000.0, "acquired": "2020-01-15"}]}
-    hh = taxopt.from_dict(raw)
+    # Carried losses valued at nothing (the old default; by default now a carried dollar
+    # is worth its present value, and harvesting this $20,000 loss is worth ~$3,700).
+    hh = taxopt.from_dict({**raw, "options": {"carryforward_value": 0.0}})
     result = taxopt.rebalance(hh)
     assert result.status == "optimal"
     assert result.assessment.est_tax == 0.0     # the loss is worth nothing this year...
     assert len(result.orders) == 0, result.trade_columns()   # ...so nothing should trade
+    # At the default value the loss is harvested: sold, EQ2 bought in its place.
+    harvest = taxopt.rebalance(taxopt.from_dict(raw))
+    assert harvest.assessment.est_tax == 0.0
+    # NST -5,000 uses the $3,000 offset first: 2,000 short-term and the whole 20,000
+    # long-term loss carry forward.
+    after = harvest.summary()["year"]["after"]
+    assert (after["carryforward_short_term"], after["carryforward_long_term"]) == (2000.0,
+                                                                                  20000.0)

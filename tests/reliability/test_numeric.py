@@ -203,3 +203,66 @@ def test_written_shares_keep_the_lot_precision():
     frame = _written(hh, result)
     assert violations(hh, Orders.from_frame(hh, frame)) == []
     assert (frame["shares"] > 0).all()
+
+
+# --- at taxopt's input limits: a plan or a clear status, never a solver error ---------------
+
+def _at_limits(case: str) -> dict[str, Any]:
+    eq = dict(EQ, expected_return=0.07)
+    raw = _household([eq, BD], [_lot("A", "tx", "EQ", 100, 6000.0), _lot("B", "ira", "BD", 500)])
+    sec, lots, accounts, tp = raw["securities"], raw["lots"], raw["accounts"], raw["tax_profile"]
+    if case == "price at the maximum":
+        sec[0]["price"] = 1e9
+        lots[0].update(shares=900, cost_basis=1e12)
+    elif case == "price at the minimum, shares at the maximum":
+        sec[1]["price"] = 1e-6
+        lots[1]["shares"] = 1e10
+    elif case == "shares at the minimum":
+        lots.append(_lot("T", "tx", "EQ", 1e-6, 1e-4))
+    elif case == "cash at the maximum":
+        accounts[1]["cash"] = 1e12 - 20_000
+    elif case == "withdrawal at the maximum":
+        accounts[0]["cash_flow"] = -1e12
+    elif case == "year's results at the maximum":
+        tp.update(realized_ytd={"short_term": 1e12, "long_term": -1e12},
+                  loss_carryforward={"short_term": 1e12, "long_term": 1e12},
+                  ordinary_offset_limit=1e12)
+    elif case.startswith("location horizon 50 years"):
+        r = 1.0 if case.endswith("+100 %") else -1.0
+        for s in sec:
+            s["expected_return"] = r
+        raw["options"] = {"location_horizon_years": 50, "discount_rate": 0.0,
+                          "location_weight": 1.0, "cash_drag_years": 100,
+                          "drag_horizon_years": 100}
+    elif case == "every option at its maximum":
+        raw["options"] = {"tracking_weight": 1e3, "tracking_te_weight": 1e6,
+                          "transaction_cost_bps": 1e4, "location_horizon_years": 50,
+                          "discount_rate": 1.0, "carryforward_value": 1.0,
+                          "min_trade_value": 1e12, "harvest_min_loss": 1e12,
+                          "harvest_min_loss_pct": 1.0, "time_limit": 1e6, "mip_rel_gap": 1.0,
+                          "max_tax": 1e12, "max_realized_short_term": 1e12,
+                          "protect_long_term_days": 36_600}
+    return raw
+
+
+@pytest.mark.parametrize("case", [
+    "price at the maximum", "price at the minimum, shares at the maximum",
+    "shares at the minimum", "cash at the maximum", "withdrawal at the maximum",
+    "year's results at the maximum", "location horizon 50 years at +100 %",
+    "location horizon 50 years at -100 %", "every option at its maximum",
+])
+def test_households_at_the_input_limits_solve(case):
+    """Every magnitude at its limit (taxopt/limits.py) gives an audited plan or a clear
+    status; beyond the limits validation refuses (the bad-input catalogue). Before the
+    limits, 1e308 prices ended as 'solver error (Empty)' and 1e6-year horizons as an
+    OverflowError."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)   # no overflow on the way
+        result = _check(_at_limits(case))
+    assert result.status in ("optimal", "feasible", "infeasible"), result.message
+    if case == "withdrawal at the maximum":
+        assert result.status == "infeasible"
+    else:
+        assert result.ok
