@@ -908,14 +908,14 @@ def extrapolate(main_local1: Run | None, main_localw: Run | None, main_dask: Run
             f"trip {probe['noop_roundtrip_ms']:.1f} ms, {probe['noop_throughput_ms']:.2f} ms "
             f"per task when {10 * 50} are in flight: with {chunks:,} chunks of {chunk} "
             f"households for 1M, ~{chunks * probe['noop_roundtrip_ms'] / 1e3:.0f} s in all, "
-            "negligible. What is not negligible is the payload: `client.submit` walks every "
+            "negligible. The payload is not: `client.submit` walks every "
             f"nested object of a chunk's household dicts, {probe['payload_submit_ms']:.0f} ms "
             f"for {probe['payload_households']} households ({per_hh:.2f} ms per household, "
             "serial, in the driver's thread), i.e. "
             f"~{MILLION * per_hh / 1e3 / 60:.0f} min of driver time for 1M households and a "
-            f"ceiling of ~{1e3 / per_hh:,.0f} hh/s from that alone. Shipping each chunk as "
-            f"pickled bytes takes {probe['bytes_submit_ms']:.0f} ms per submit instead "
-            "(a change in `DaskEngine.submit` + `solve_chunk`, not made here).",
+            f"ceiling of ~{1e3 / per_hh:,.0f} hh/s from that alone; so `DaskEngine.submit` "
+            f"ships each chunk as one pickled payload, {probe['bytes_submit_ms']:.0f} ms per "
+            "submit.",
         ]
     if main_dask is not None and main_localw is not None and main_dask.chunks and max(
             main_dask.worker_wait, main_localw.worker_wait) < 0.3:   # else it measures the load
@@ -934,23 +934,21 @@ def extrapolate(main_local1: Run | None, main_localw: Run | None, main_dask: Run
             f"(1M households: ≥ {MILLION * driver / 1e3 / 60:.0f} min of driver CPU), plus the "
             "final merge of the part files.")
         if probe:
-            both = driver + probe["payload_submit_ms"] / probe["payload_households"]
+            both = driver + probe["bytes_submit_ms"] / probe["payload_households"]
             out.append(
-                f"- Put together, the Dask driver today spends ~{both:.2f} ms per household "
-                f"in series: ≤ ~{1e3 / both:,.0f} hh/s however many workers, 1M households "
-                f"in ≥ {MILLION * both / 1e3 / 60:.0f} min. A 1M night therefore needs the "
-                "chunks shipped as bytes (and the tables read without a Python object per "
-                "cell, below) more than it needs cores.")
+                f"- Put together, the Dask driver spends ~{both:.2f} ms per household "
+                f"in series (chunks shipped as bytes): ≤ ~{1e3 / both:,.0f} hh/s however many "
+                f"workers, 1M households in ≥ {MILLION * both / 1e3 / 60:.0f} min.")
     if "local" in small and "local" in big:
         s, b = small["local"], big["local"]
         dn = b.households - s.households
         slope = (b.parent_peak - s.parent_peak) / dn if dn else math.nan
         if slope == slope:
             at_m = b.parent_peak + slope * (MILLION - b.households)
-            line = (f"- The driver's memory is not flat: its peak grows by {slope / 1024:.0f} KB "
+            line = (f"- The driver's peak grows by {slope / 1024:.0f} KB "
                     f"per household ({s.households:,} → {b.households:,} households: "
                     f"{mb(s.parent_peak)} → {mb(b.parent_peak)} MB), ~{at_m / 2**30:.0f} GiB "
-                    "for 1M households in one batch, reached while reading the tables")
+                    "for 1M households in one batch, if it kept growing so")
             if readmem:
                 n = readmem["households"]
                 line += (f". In a fresh process, `read_tables` on {n:,} households keeps "
@@ -962,10 +960,12 @@ def extrapolate(main_local1: Run | None, main_localw: Run | None, main_dask: Run
                          f"RSS stays at +{mb(readmem['rss_after'] - readmem['rss_before'])} MB "
                          "after (freed memory is not returned to the OS)")
             per_100k = (b.parent_peak + slope * (100_000 - b.households)) / 2**30
-            out.append(line + ". Until the reading converts column by column without a "
-                       "Python object per cell (Arrow dictionary columns, or row groups), "
-                       "a 1M-household night must be cut into batches of ~100k households "
-                       f"(~{per_100k:.0f} GiB of driver memory each).")
+            out.append(line + ". Parquet is read one column at a time, its text and date "
+                       "cells dictionary-encoded in Arrow (one Python object per distinct "
+                       "value); what still grows with the rows is the sorted, compact columns "
+                       "(8 bytes a cell or less) and the end-of-run merge and report. A "
+                       "1M-household night is safest cut into batches of ~100k households "
+                       f"(~{per_100k:.1f} GiB of driver memory each).")
     return out
 
 

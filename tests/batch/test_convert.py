@@ -95,8 +95,8 @@ def test_convert_extract_solve_replays_each_household_byte_for_byte(tmp_path):
     accounts by id, lots by lot id, ...) so that the order of the rows in the files never
     changes a plan, and `extract` writes that order: the replay is byte for byte the plan
     of the scenario in canonical order, which is what the batch solved. Against the
-    scenario as written, 13 of the 19 bundled ones give identical bytes; the other 6 are
-    ties (the same tax and objective to the cent, a share placed differently between
+    scenario as written, at least 13 of the 21 bundled ones give identical bytes; the others
+    are ties (the same tax and objective to the cent, a share placed differently between
     equivalent funds), checked here to the cent.
     """
     res = _cli("convert", *SCENARIOS, "--out", tmp_path / "tables")
