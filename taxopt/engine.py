@@ -72,7 +72,8 @@ class Result:
     def summary(self, timings: bool = False) -> dict[str, Any]:
         """The summary record; ``timings`` adds the seconds of each stage (not deterministic)."""
         rec = summary_record(self.household, self.orders, self.assessment, self.status,
-                             self.message, self.order_reasons)
+                             self.message, self.order_reasons,
+                             None if self.model is None else self.model.options)
         if self.reasons:
             rec["infeasible_because"] = list(self.reasons)
         if self.violations:

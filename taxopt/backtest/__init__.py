@@ -56,12 +56,20 @@ End: after-tax liquidation wealth, every taxable lot sold with the year's
 realized gains and carryforwards (Schedule D netting: short-term gains at the
 ordinary rate, long-term at the long-term rate), IRA balances x (1 - ordinary
 rate), Roth in full. Transaction costs are not charged (turnover is reported).
+
+Risk (`taxopt.backtest.risk`): every method's after-tax equity share and
+tracking error are reported, and methods are compared at matched risk (the
+comparator scaled to the method's after-tax equity share on the same path,
+single stocks' idiosyncratic luck divided out). ``population="rich"``
+(`taxopt.backtest.population`) adds savers and retirees with monthly flows,
+direct-indexing sleeves, drawdown regimes and reinvested distributions.
 """
 
 from __future__ import annotations
 
 from .ledger import Ledger
 from .market import MarketParams, class_returns
+from .population import Traits, traits
 from .report import (
     DETAIL_COLUMNS,
     HEADLINE_COLUMNS,
@@ -70,6 +78,7 @@ from .report import (
     headline_rows,
     interval,
     location_row,
+    matched_paired_bps,
     paired_bps,
     summary_rows,
     write_outputs,
@@ -98,6 +107,7 @@ __all__ = [
     "MarketParams",
     "MethodRun",
     "SimSpec",
+    "Traits",
     "all_methods",
     "check_methods",
     "class_returns",
@@ -105,9 +115,11 @@ __all__ = [
     "headline_rows",
     "interval",
     "location_row",
+    "matched_paired_bps",
     "paired_bps",
     "run_backtest",
     "simulate_household",
     "summary_rows",
+    "traits",
     "write_outputs",
 ]
