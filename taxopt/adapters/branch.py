@@ -36,6 +36,7 @@ MAX_NODES = 256
 PROBE_ITERATIONS = 100
 _TOL = 1e-9
 _REL_TOL = 1e-9
+_SNAP = 1e-6        # a binary this close to an integer is that integer
 
 
 @dataclass(slots=True, eq=False)
@@ -84,6 +85,7 @@ def one_sided(loaded: Condensed, ints: np.ndarray) -> np.ndarray:
 
 
 SETTLE_COST = 1.5e-6   # the wash tie-break (1e-6 a binary) and no more
+SETTLE_FROM = 64       # binaries in the program: below this nothing is settled
 
 
 def _dual_bound(root: _Node, reduced: np.ndarray, other: _Node) -> float:
@@ -108,7 +110,16 @@ class _Search:
         lb, ub = prog.bounds()
         self.lb0, self.ub0 = lb[ints].copy(), ub[ints].copy()
         self.piece = np.isin(ints, np.asarray(prog.pieces, dtype=np.int64))
-        self.side = np.where(self.piece, 0, one_sided(loaded, ints)).astype(np.int8)
+        side = np.where(self.piece, 0, one_sided(loaded, ints)).astype(np.int8)
+        two_sided = float(((side == 0) & ~self.piece).sum())
+        # Large programs prune at a billionth of the objective; small ones exactly.
+        self.rel_tol = _REL_TOL if len(ints) >= SETTLE_FROM else 0.0
+        if len(ints) < SETTLE_FROM:
+            # A household's handful of binaries is searched exactly as before: settling
+            # picks a plan only as good up to the tie-break, and the quadratic stage
+            # fixes these integers (one such choice sent HiGHS's QP solver cycling).
+            side[:] = 0
+        self.side = side
         self.decide = (self.side == 0)          # pieces and the real decisions
         self.best: Solution | None = None
         self.seconds = 0.0
@@ -116,7 +127,7 @@ class _Search:
         self.stopped = False           # the limit stopped an LP or the search
         self.failed: Solution | None = None   # an LP that ended neither solved nor stopped
         self.stats = {"binaries": float((~self.piece).sum()), "pieces": float(self.piece.sum()),
-                      "two_sided": float((self.decide & ~self.piece).sum()),
+                      "two_sided": two_sided,
                       "fractional_at_root": 0.0, "fixed_by_bound": 0.0,
                       "left_to_branch": 0.0, "nodes": 0.0, "highs_mip": 0.0}
 
@@ -153,7 +164,7 @@ class _Search:
         h = self.h
         assert self.best is not None
         inc = self.best.objective
-        h.setOptionValue("objective_bound", inc - max(_TOL, _REL_TOL * abs(inc)))
+        h.setOptionValue("objective_bound", inc - max(_TOL, self.rel_tol * abs(inc)))
         h.setOptionValue("dual_simplex_cost_perturbation_multiplier", 0.0)
         h.setOptionValue("simplex_iteration_limit", PROBE_ITERATIONS)
         try:
@@ -184,8 +195,11 @@ class _Search:
         """Keep ``sol`` (LP-optimal at its node, integral in the decisions) if it beats
         the incumbent, once its one-sided binaries are settled on their loose side."""
         v = sol.x[self.ints]
-        settled = np.where(self.side < 0, np.floor(v + _TOL),
-                           np.where(self.side > 0, np.ceil(v - _TOL), np.round(v)))
+        # Within HiGHS's tolerances of an integer is that integer (0.9999999 is 1, not
+        # a fractional value to settle down to 0).
+        snap = np.abs(v - np.round(v)) <= _SNAP
+        settled = np.where(snap | (self.side == 0), np.round(v),
+                           np.where(self.side < 0, np.floor(v), np.ceil(v)))
         sol.objective += float(self.loaded.c[self.ints] @ (settled - v))
         if self.best is None or sol.objective < self.best.objective - _TOL:
             sol.x[self.ints] = settled
@@ -196,7 +210,7 @@ class _Search:
         if self.best is None:
             return False
         inc = self.best.objective
-        return bound >= inc - max(_TOL, _REL_TOL * abs(inc))
+        return bound >= inc - max(_TOL, self.rel_tol * abs(inc))
 
     def solved(self, sol: Solution) -> bool:
         """An LP relaxation solved to optimality (the only kind that bounds a node)."""
@@ -266,7 +280,7 @@ class _Search:
         assert node.x is not None
         v = np.clip(node.x[self.ints], node.lo, node.hi)
         tried: list[bytes] = []
-        for r in (np.floor(v + _TOL), np.round(v), np.ceil(v - _TOL)):
+        for r in (np.floor(v + _SNAP), np.round(v), np.ceil(v - _SNAP)):
             key = r.tobytes()
             if key in tried or self.deadline.expired:
                 continue

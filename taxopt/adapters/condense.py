@@ -71,9 +71,12 @@ def condense(prog: Program) -> Condensed:
     """Shorten the long rows with partial sums (see the module docstring).
 
     Long rows whose entries take few distinct values (cash, class values) have the
-    columns sharing their pattern over all such rows summed. The other long rows (gain
-    by term, one coefficient per lot) stay: weighted partial sums of them made the
-    exact model's root LPs slower (673 iterations against 417 at 30,000 lots).
+    columns sharing their pattern over all such rows summed; the other long rows (gain
+    by term, one coefficient per lot) get weighted partial sums of their entries. The
+    first root LP then needs more iterations (855 against 410 at 30,000 lots, about the
+    same time), but the other netting piece's LP, whose pivots run through the gain
+    rows, is 3x cheaper (0.17 against 0.53 s CPU at 30,000 lots; 1.5 against 1.8 s at
+    100,000).
     """
     A, lo, hi = prog.matrix("csc")
     c, const = prog.cost()
@@ -129,6 +132,22 @@ def condense(prog: Program) -> Condensed:
             s_c.append(members)
             s_v.append(np.ones(len(members)))
             n_sum = g
+
+    # 2. Many distinct values: each row's entries summed in chunks, weighted.
+    for r in long_rows[~few]:
+        here = np.flatnonzero((row == r) & ~moved)
+        if len(here) <= LONG_ROW:
+            continue
+        raw = _chunks(np.zeros(len(here), np.int64))
+        g = int(raw.max()) + 1
+        moved[here] = True
+        new_r.append(np.full(g, r))
+        new_k.append(n_sum + np.arange(g))
+        new_v.append(np.ones(g))
+        s_r.append(n_sum + raw)
+        s_c.append(col[here])
+        s_v.append(val[here])
+        n_sum += g
 
     if not n_sum:
         return plain
