@@ -542,7 +542,13 @@ class Ledger:
 
     def tax_flows(self, amount: float) -> np.ndarray:
         """A tax bill (or credit, when negative) as cash flows of the taxable accounts,
-        pro rata to their value (the first taxable account when all are empty)."""
+        pro rata to their value (the first taxable account when all are empty).
+
+        A bill is paid only from what the taxable accounts hold above ``min_cash``; the
+        rest is recorded ``unpaid`` (a liability subtracted from wealth), so an account
+        drained by withdrawals is not pushed below ``min_cash``, which no later plan could
+        restore (every later rebalance would fail).
+        """
         flow = np.zeros(self.n_acc)
         if amount == 0 or not self.taxable.any():
             if amount > 0:
@@ -550,7 +556,12 @@ class Ledger:
             return flow
         v = np.maximum(self.account_values(), 0.0) * self.taxable
         w = v / v.sum() if v.sum() > 0 else (np.arange(self.n_acc) == np.argmax(self.taxable))
-        return -amount * w
+        if amount <= 0:
+            return -amount * w
+        room = float(np.sum(np.maximum(v - self.min_cash, 0.0) * self.taxable))
+        paid = min(amount, room)
+        self.unpaid += amount - paid
+        return -paid * w
 
 
 __all__ = ["TAX_TYPES", "Ledger"]

@@ -106,3 +106,14 @@ def test_tiny_retiree_run_every_plan_audited():
     assert max(seen["rule_of_thumb_locator"]) == 0.0
     assert min(seen["proportional_sourcing"]) > 0.02
     assert payout_tax["proportional_sourcing"] > 0
+
+
+def test_tax_bill_beyond_the_taxable_accounts_is_unpaid_not_below_min_cash():
+    raw = retiree()
+    raw["accounts"][0]["min_cash"] = 100.0
+    led = Ledger(from_dict(raw))
+    # taxable: $10,000 of munis, $9,900 above min_cash; the IRA does not pay tax bills
+    flow = led.tax_flows(20_000.0)
+    assert flow.tolist() == pytest.approx([-9_900.0, 0.0])
+    assert led.unpaid == pytest.approx(10_100.0)
+    assert led.tax_flows(-50.0).tolist() == pytest.approx([50.0, 0.0])   # a credit lands
