@@ -97,7 +97,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--retirees", type=int, default=24)
     ap.add_argument("--years", type=int, default=10)
-    ap.add_argument("--step-months", type=int, default=3)
+    ap.add_argument("--step-months", type=int, default=1)
     ap.add_argument("--di-stocks", type=int, default=0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=1)
@@ -160,9 +160,12 @@ def main() -> None:
         "Rates are the synthetic profiles' flat ones (no `ordinary_brackets`), so an IRA "
         "dollar pays the same rate now or at liquidation; the bracket-filling value measured "
         "for one year in `docs/goal-cash-flows.md` is not in these households. A failed step "
-        "(a plan infeasible or breaking a hard rule, typically a taxable account drained "
-        "below its `min_cash` by the taxable-first split with whole shares, or by a year's "
-        "tax bill) keeps the holdings and settles the goal's flow pro rata.",
+        "(the optimizer's whole-share rounding finding no plan that keeps every hard rule, or "
+        "the taxable-first split asking a taxable account of whole-share funds for all it "
+        "holds above `min_cash`) keeps the holdings and settles the goal's flow pro rata; "
+        "the withdrawals table counts the audited plans only. A year's tax bill beyond what "
+        "the taxable accounts hold above `min_cash` is recorded unpaid (subtracted from "
+        "wealth), for every method alike.",
     ]
     text = "\n".join(lines) + "\n"
     args.out.parent.mkdir(parents=True, exist_ok=True)
