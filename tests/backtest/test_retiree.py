@@ -117,3 +117,14 @@ def test_tax_bill_beyond_the_taxable_accounts_is_unpaid_not_below_min_cash():
     assert flow.tolist() == pytest.approx([-9_900.0, 0.0])
     assert led.unpaid == pytest.approx(10_100.0)
     assert led.tax_flows(-50.0).tolist() == pytest.approx([50.0, 0.0])   # a credit lands
+
+
+def test_a_failed_step_settles_the_goal_flow_pro_rata_and_taxes_the_ira_part():
+    led = Ledger(from_dict(retiree()))
+    led.settle(DAY, np.zeros(2), goal_flow=np.array([-1000.0]))
+    # pro rata to what each can pay: taxable $10,000, IRA $7,000 -> IRA $411.76 (from its
+    # cash), taxed 30 % = $123.53; taxable $588.24 raised by a pro-rata sale of its lots
+    assert led.distribution_tax() == pytest.approx(0.30 * round(7000 / 17, 2), abs=0.01)
+    assert led.cash[1] == pytest.approx(2000.0 - round(7000 / 17, 2), abs=0.01)
+    assert led.account_values().sum() == pytest.approx(17_000.0 - 1000.0, abs=0.01)
+    assert led.unpaid == 0.0
