@@ -28,7 +28,14 @@ Conventions
   sell with its realized gain) for the wash-sale rule across steps.
 - Distributions are paid in cash to the account that holds the security; in
   taxable accounts the year's qualified part is taxed at the long-term rate,
-  the rest at the ordinary (short-term) rate, tax-exempt funds not at all.
+  the rest at the ordinary (short-term) rate, tax-exempt funds at the profile's
+  ``state_rate`` unless ``in_state`` (the location model's rule,
+  `taxopt.model.location.distribution_rate`).
+- A goal-level withdrawal (``goal_flow`` of `household`) is split by the plan;
+  what a traditional IRA pays out is taxed as the audit says
+  (`Assessment.est_tax_distributions`: ordinary rate or brackets, penalty),
+  added to the year's tax bill. The dollar leaves the IRA, so it is taxed once:
+  the IRA balance left is still valued at ``1 - ordinary rate`` at liquidation.
 - `settle` raises cash the simple way when no rebalance does it (the year's
   tax, or a withdrawal in a step whose rebalance failed): cash above
   ``min_cash`` first, then a pro-rata sale of every lot of the account (whole
@@ -45,6 +52,7 @@ from typing import Any
 import numpy as np
 
 from ..audit import Assessment, assess
+from ..domain.funding import with_goal_flows
 from ..domain.household import (
     TAX_DEFERRED,
     TAX_FREE,
@@ -56,6 +64,8 @@ from ..domain.household import (
     TaxProfile,
 )
 from ..domain.orders import Orders
+from ..model.location import distribution_rate
+from ..tax.distributions import distribution_tax
 from ..tax.holding import is_long_term
 from ..tax.netting import NettedYear, net_year
 from ..tax.wash import WASH_WINDOW_DAYS
@@ -82,6 +92,9 @@ class Ledger:
         self.carry_short, self.carry_long = hh.tax.carry_short, hh.tax.carry_long
         self.dist_qualified = 0.0     # taxable distributions of the year, qualified part
         self.dist_ordinary = 0.0      # taxable distributions of the year, ordinary part
+        self.dist_state = 0.0         # the year's state tax on out-of-state munis' interest
+        self.payout_tax = 0.0         # the year's tax and penalties on IRA payouts
+        self.state_rate = np.where(sec.tax_exempt, distribution_rate(hh), 0.0)
         self.unpaid = 0.0             # withdrawals and taxes that could not be paid
         self.traded = 0.0             # dollars traded so far (both sides)
 
@@ -171,7 +184,9 @@ class Ledger:
         return float(gain[~lt].sum()), float(gain[lt].sum())
 
     def distribution_tax(self) -> float:
-        return self.dist_qualified * self.tl + self.dist_ordinary * self.ts
+        """The year's tax so far on distributions: funds' (taxable accounts) and IRA payouts'."""
+        return (self.dist_qualified * self.tl + self.dist_ordinary * self.ts + self.dist_state
+                + self.payout_tax)
 
     def after_tax_wealth(self, as_of: np.datetime64) -> float:
         """What the household keeps if it liquidates everything on ``as_of``.
@@ -179,15 +194,17 @@ class Ledger:
         Taxable accounts: value less the year's capital-gains tax with every
         lot sold (Schedule D netting with the year so far and the carryforward;
         a lot's gain short-term at the ordinary rate, long-term at the long-term
-        rate) and less the year's distribution tax. Tax-deferred: value x
-        (1 - ordinary rate). Tax-free: value. Unpaid amounts are subtracted; a
-        loss carryforward left over is worth nothing.
+        rate) and less the year's distribution tax (IRA payouts included).
+        Tax-deferred: value x (1 - ordinary rate), the flat rate of an IRA payout
+        (`TaxProfile.ordinary`; the short-term rate when the profile has no NIIT).
+        Tax-free: value. Unpaid amounts are subtracted; a loss carryforward left
+        over is worth nothing.
         """
         value = self.account_values()
         st, lt = self.unrealized(as_of)
         cg = net_year(self.profile(), st, lt).tax
         return float(value[self.tax_type == TAXABLE].sum() - cg - self.distribution_tax()
-                     + (1.0 - self.ts) * value[self.tax_type == TAX_DEFERRED].sum()
+                     + (1.0 - self.base.tax.ordinary) * value[self.tax_type == TAX_DEFERRED].sum()
                      + value[self.tax_type == TAX_FREE].sum() - self.unpaid)
 
     # --- the household the methods see -------------------------------------------------
@@ -195,12 +212,14 @@ class Ledger:
         age = (as_of - self.r_date).astype(np.int64)
         return (age >= 0) & (age <= WASH_WINDOW_DAYS)
 
-    def household(self, as_of: np.datetime64, cash_flow: np.ndarray | None = None) -> Household:
-        """The household on ``as_of`` at the ledger's state (``cash_flow`` per account)."""
+    def household(self, as_of: np.datetime64, cash_flow: np.ndarray | None = None,
+                  goal_flow: np.ndarray | None = None) -> Household:
+        """The household on ``as_of`` at the ledger's state (``cash_flow`` per account,
+        ``goal_flow`` per goal: this step's goal-level flows, the plan splits them)."""
         base = self.base
         flow = np.zeros(self.n_acc) if cash_flow is None else np.asarray(cash_flow, float)
         m = self.recent_mask(as_of)
-        return replace(
+        hh = replace(
             base,
             as_of=np.datetime64(as_of, "D"),
             tax=self.profile(),
@@ -212,6 +231,7 @@ class Ledger:
             recent=RecentTrades(self.r_account[m], self.r_security[m], self.r_buy[m],
                                 self.r_shares[m], self.r_date[m], self.r_gain[m]),
         )
+        return hh if goal_flow is None else with_goal_flows(hh, goal_flow)
 
     def to_raw(self, as_of: np.datetime64, cash_flow: np.ndarray | None = None,
                raw: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -275,6 +295,9 @@ class Ledger:
         q = sec.qualified[self.security]
         self.dist_qualified += float(np.sum(paid[taxed] * q[taxed]))
         self.dist_ordinary += float(np.sum(paid[taxed] * (1.0 - q[taxed])))
+        in_taxable = self.taxable[self.account]
+        self.dist_state += float(np.sum(paid[in_taxable]
+                                        * self.state_rate[self.security[in_taxable]]))
         self.price = np.maximum(self.price * (1.0 + total_return - dist_fraction), 1e-6)
         mask = np.broadcast_to(np.asarray(reinvest, bool), (self.n_sec,))
         if mask.any() and as_of is not None:
@@ -361,6 +384,7 @@ class Ledger:
 
         self.ytd_short += a.realized_short
         self.ytd_long += a.realized_long
+        self.payout_tax += a.est_tax_distributions
         if np.any(a.disallowed > 0):
             self._add_disallowed(hh, orders, a)
 
@@ -462,15 +486,24 @@ class Ledger:
             self.basis[lots] += amount * min(share, 1.0) * value / value.sum()
 
     # --- simple cash raising -----------------------------------------------------------
-    def settle(self, as_of: np.datetime64, flow: np.ndarray) -> float:
+    def settle(self, as_of: np.datetime64, flow: np.ndarray,
+               goal_flow: np.ndarray | None = None) -> float:
         """Apply cash flows without a rebalance; sell pro rata where cash is short.
 
-        Returns the dollars traded. Withdrawals (negative ``flow``) come from
-        cash above ``min_cash``, then a pro-rata sale of every lot of the
-        account (whole shares rounded up), then cash below ``min_cash``; what
-        still lacks goes to ``unpaid``. Deposits land in cash.
+        Returns the dollars traded. A goal-level flow is split pro rata among the goal's
+        accounts first (`taxopt.heuristics.sourcing`), its IRA payouts taxed.
+        Withdrawals (negative ``flow``) come from cash above ``min_cash``, then a
+        pro-rata sale of every lot of the account (whole shares rounded up), then
+        cash below ``min_cash``; what still lacks goes to ``unpaid``. Deposits land in cash.
         """
         flow = np.asarray(flow, float)
+        if goal_flow is not None and np.any(goal_flow != 0):
+            from ..heuristics.sourcing import source_flows
+
+            hh = self.household(as_of, flow, goal_flow)
+            out, into = source_flows(hh, "proportional")
+            self.payout_tax += float(distribution_tax(hh, out).sum())
+            flow = flow - out + into
         spare = np.maximum(self.cash - self.min_cash, 0.0)
         need = np.where(flow < 0, np.maximum(-flow - spare, 0.0), 0.0)   # to raise by selling
         if not np.any(need > 0.005):
@@ -504,12 +537,18 @@ class Ledger:
         dist = self.distribution_tax()
         self.carry_short, self.carry_long = ny.carryforward_short, ny.carryforward_long
         self.ytd_short = self.ytd_long = 0.0
-        self.dist_qualified = self.dist_ordinary = 0.0
+        self.dist_qualified = self.dist_ordinary = self.dist_state = self.payout_tax = 0.0
         return ny, dist
 
     def tax_flows(self, amount: float) -> np.ndarray:
         """A tax bill (or credit, when negative) as cash flows of the taxable accounts,
-        pro rata to their value (the first taxable account when all are empty)."""
+        pro rata to their value (the first taxable account when all are empty).
+
+        A bill is paid only from what the taxable accounts hold above ``min_cash``; the
+        rest is recorded ``unpaid`` (a liability subtracted from wealth), so an account
+        drained by withdrawals is not pushed below ``min_cash``, which no later plan could
+        restore (every later rebalance would fail).
+        """
         flow = np.zeros(self.n_acc)
         if amount == 0 or not self.taxable.any():
             if amount > 0:
@@ -517,7 +556,12 @@ class Ledger:
             return flow
         v = np.maximum(self.account_values(), 0.0) * self.taxable
         w = v / v.sum() if v.sum() > 0 else (np.arange(self.n_acc) == np.argmax(self.taxable))
-        return -amount * w
+        if amount <= 0:
+            return -amount * w
+        room = float(np.sum(np.maximum(v - self.min_cash, 0.0) * self.taxable))
+        paid = min(amount, room)
+        self.unpaid += amount - paid
+        return -paid * w
 
 
 __all__ = ["TAX_TYPES", "Ledger"]

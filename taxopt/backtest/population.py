@@ -4,10 +4,13 @@
 its index, three independent traits on top of the synthetic household:
 
 - life stage: a *saver* deposits ``SAVER_RATE`` of the starting value a year into
-  the (first) taxable account, a *retiree* withdraws ``RETIREE_RATE`` a year from
-  the taxable and tax-deferred accounts pro rata to their starting values; both
-  monthly (per step). Withdrawals are gross: the IRA part's income tax is the same
-  for every method and is not charged.
+  the (first) taxable account, a *retiree* withdraws ``RETIREE_RATE`` a year; both
+  monthly (per step). The retiree's withdrawal is a goal-level ``cash_flow``
+  (contract 1.1; `goal_flows`): each goal raises its share (its taxable and
+  tax-deferred accounts' starting values) and each method decides which of the
+  goal's accounts pay it (taxopt optimizes, the heuristics source taxable first,
+  ``proportional_sourcing`` pro rata). Withdrawals are gross: the ledger charges
+  the tax on IRA payouts to the year, for every method alike.
 - a direct-indexing sleeve (``DI_SHARE`` of households; its stocks pay cash dividends,
   which the next rebalance invests, while funds reinvest theirs): the taxable account's
   US-equity fund lots become ``di_stocks`` single stocks of equal weight (class
@@ -126,3 +129,11 @@ def life_flows(life: str, start_values: np.ndarray, tax_types: np.ndarray, steps
             src = np.maximum(start_values, 0.0)
         flows[:] = -RETIREE_RATE * total * dt * src / src.sum()
     return flows
+
+
+def goal_flows(flows: np.ndarray, goal: np.ndarray, n_goals: int) -> np.ndarray:
+    """Steps x goals: per-account flows summed by goal (a retiree's goal-level withdrawal)."""
+    out = np.zeros((len(flows), n_goals))
+    for a, g in enumerate(goal):
+        out[:, g] += flows[:, a]
+    return out

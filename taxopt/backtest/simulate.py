@@ -13,10 +13,14 @@ differ only by their trades. One step on date ``d_t`` (``t = 1 .. T``):
    accounts' cash, selling pro rata when cash is short (`Ledger.settle`);
 3. the step's deposit or withdrawal is passed to the rebalance as the
    account's ``cash_flow`` (a withdrawal is capped at the account's value less
-   ``min_cash``; the rest is recorded unpaid);
+   ``min_cash``; the rest is recorded unpaid), or, for a retiree, as the goal's
+   ``cash_flow`` (`taxopt.domain.funding.with_goal_flows`; capped at the goal's
+   accounts' value less ``min_cash``): the method chooses the accounts, and the
+   tax on what an IRA pays out is charged to the year (`Ledger.apply`);
 4. the method rebalances; a failed rebalance (optimizer status not
    optimal/feasible, a heuristic's plan with audit violations, or an exception)
-   keeps the holdings: the flow is settled as in step 2 and the failure counted.
+   keeps the holdings: the flow is settled as in step 2 (a goal's flow split pro
+   rata) and the failure counted.
 
 Step 0 is the rebalance on the start date; after the last step (``t = T``, no
 rebalance) the household is liquidated (`Ledger.after_tax_wealth`).
@@ -45,7 +49,7 @@ from .market import (
     idiosyncratic,
     security_total_returns,
 )
-from .population import IDIO_VOL, Traits, life_flows, with_direct_index
+from .population import IDIO_VOL, Traits, goal_flows, life_flows, with_direct_index
 from .risk import sleeve_returns, tracking_error
 
 OPTIMIZER_METHODS: dict[str, dict[str, Any]] = {
@@ -206,8 +210,10 @@ def simulate_method(hh0: Household, method: str, dates: np.ndarray, sec_ret: np.
                     on_step: StepHook | None = None, cov: np.ndarray | None = None,
                     reinvest: bool | np.ndarray = False,
                     options: dict[str, Any] | None = None,
-                    trigger: str = "always", idio: np.ndarray | None = None) -> MethodRun:
-    """Run one method through the path; ``flows`` per step and account (T x accounts).
+                    trigger: str = "always", idio: np.ndarray | None = None,
+                    goal_flow: np.ndarray | None = None) -> MethodRun:
+    """Run one method through the path; ``flows`` per step and account (T x accounts),
+    ``goal_flow`` per step and goal (T x goals, goal-level flows the method splits).
 
     ``on_step(t, household, orders, assessment, ok, ledger)`` is called after each
     rebalance is planned, before it is booked (tests use it to audit every plan).
@@ -243,8 +249,14 @@ def simulate_method(hh0: Household, method: str, dates: np.ndarray, sec_ret: np.
         capped = np.maximum(flow, -room)
         book.unpaid += float((capped - flow).sum())
         flow = capped
+        gflow = None
+        if goal_flow is not None:
+            g_room = np.bincount(hh0.accounts.goal, weights=np.maximum(room + flow, 0.0),
+                                 minlength=len(hh0.goals))
+            gflow = np.maximum(goal_flow[t], -g_room)
+            book.unpaid += float((gflow - goal_flow[t]).sum())
         drift_before[t] = book.drift()
-        hh = book.household(d, flow)
+        hh = book.household(d, flow, gflow)
         t0 = time.perf_counter()
         try:
             orders, a, ok, msg = plan(hh)
@@ -259,7 +271,7 @@ def simulate_method(hh0: Household, method: str, dates: np.ndarray, sec_ret: np.
             failures += 1
             if len(messages) < MAX_MESSAGES:
                 messages.append(f"{d}: {msg}")
-            book.settle(d, flow)
+            book.settle(d, flow, gflow)
         drift[t] = book.drift()
         risky[t] = book.after_tax_risky_share()
         w, gv = book.goal_weights()
@@ -324,6 +336,7 @@ class MarketPath:
     class_returns: np.ndarray | None = None   # T x the household's classes (cash: cash rate)
     covariance: np.ndarray | None = None      # the household's classes, annual (cash: 0)
     regime: str = "calm"
+    goal_flows: np.ndarray | None = None      # T x goals: a retiree's goal-level withdrawals
 
 
 def _seeded(spec: SimSpec, tag: int) -> np.random.Generator:
@@ -355,9 +368,13 @@ def build_path(spec: SimSpec) -> MarketPath:
         sec_ret = (1.0 + sec_ret) * factor - 1.0
         idio = sec_ret - systematic
     dist_frac = sec.dist_yield * spec.step_months / 12.0
+    g_flows = None
     if tr is not None and tr.life != "synthetic":
         start = Ledger(hh0).account_values()
         flows = life_flows(tr.life, start, hh0.accounts.tax_type, T, spec.step_months)
+        if tr.life == "retiree":
+            g_flows = goal_flows(flows, hh0.accounts.goal, len(hh0.goals))
+            flows = np.zeros_like(flows)
     else:
         flows = np.tile(yearly * spec.flow_scale * spec.step_months / 12.0, (T, 1))
     hh_ret = security_total_returns(np.eye(len(ix)), ix, cls_ret, spec.market.cash_rate,
@@ -370,7 +387,7 @@ def build_path(spec: SimSpec) -> MarketPath:
     # cash, which the next rebalance invests (as direct-indexing managers do)
     reinvest = spec.reinvest & ~single
     return MarketPath(hh0, dates, sec_ret, dist_frac, flows, reinvest, idio, hh_ret, cov,
-                      regime)
+                      regime, g_flows)
 
 
 def household_target(hh: Household) -> np.ndarray:
@@ -402,5 +419,6 @@ def simulate_household(spec: SimSpec, on_step: StepHook | None = None) -> Househ
     for m in spec.methods:
         out.runs[m] = simulate_method(hh0, m, p.dates, p.security_returns, p.dist_fraction,
                                       p.flows, on_step, p.covariance, p.reinvest,
-                                      dict(spec.options), spec.trigger, p.idiosyncratic)
+                                      dict(spec.options), spec.trigger, p.idiosyncratic,
+                                      p.goal_flows)
     return out
