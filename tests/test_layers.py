@@ -23,7 +23,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("taxopt.decode", "taxopt.audit", "taxopt.explain"),
     ("taxopt.engine", "taxopt.plan", "taxopt.output"),
     ("taxopt.api",),
-    ("taxopt.batch", "taxopt.compare", "taxopt.backtest", "taxopt.heuristics", "taxopt.synth"),
+    ("taxopt.batch", "taxopt.compare", "taxopt.backtest", "taxopt.heuristics", "taxopt.synth",
+     "taxopt.methods"),
     ("taxopt.cli", "taxopt.display", "taxopt.__main__", "taxopt"),
 ]
 """From the bottom up; a module belongs to the longest prefix named here. The root

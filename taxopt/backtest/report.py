@@ -38,8 +38,9 @@ from typing import Any
 
 import numpy as np
 
+from ..methods import OPTIMIZER_METHODS
 from .run import BacktestResult
-from .simulate import BASELINE, OPTIMIZER_METHODS
+from .simulate import BASELINE
 
 SUMMARY_COLUMNS = ("method", "after_tax_wealth", "taxes_paid", "mean_drift", "max_drift",
                    "turnover", "equity_share", "tracking_error", "bps_vs_lockstep", "ci_low",

@@ -11,21 +11,15 @@ import multiprocessing
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InvalidInput
+from ..methods import all_methods, require_known
 from .market import MarketParams
 from .population import traits
-from .simulate import (
-    BASELINE,
-    HouseholdRun,
-    SimSpec,
-    all_methods,
-    simulate_household,
-    trigger_band,
-)
+from .simulate import BASELINE, HouseholdRun, SimSpec, simulate_household, trigger_band
 
 
 @dataclass(frozen=True)
@@ -121,30 +115,16 @@ class BacktestConfig:
             raise bad("trigger", str(err)) from None
         if self.ci not in ("t", "bootstrap"):
             raise bad("ci", "must be 't' or 'bootstrap'")
-        known = all_methods()
         if not self.methods:
             raise bad("methods", "name at least one method")
-        for m in self.methods:
-            if m not in known:
-                raise bad("methods", f"unknown method {m!r}; known methods are "
-                          f"{', '.join(known)}")
+        try:
+            require_known(self.methods)
+        except InvalidInput as err:
+            raise bad("methods", err.problem) from None
         try:
             self.market.check()
         except ValueError as err:
             raise bad("market", str(err)) from None
-
-
-def check_methods(methods: Sequence[str] | None) -> tuple[str, ...]:
-    """Methods in the registry's order (all when empty); comma lists are split."""
-    if not methods:
-        return all_methods()
-    names = [n.strip() for m in methods for n in m.split(",") if n.strip()]
-    known = all_methods()
-    for n in names:
-        if n not in known:
-            raise InvalidInput(None, "methods", None,
-                               f"unknown method {n!r}; known methods are {', '.join(known)}")
-    return tuple(dict.fromkeys(names))
 
 
 @dataclass

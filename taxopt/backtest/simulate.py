@@ -31,11 +31,12 @@ from typing import Any
 
 import numpy as np
 
-from ..audit import Assessment, assess, violations
+from ..audit import Assessment
 from ..domain import from_dict
 from ..domain.household import Household
 from ..domain.orders import Orders
-from ..heuristics import HEURISTICS
+from ..methods import Planner
+from ..methods import planner as method_planner
 from ..tax.netting import net_year
 from .ledger import Ledger
 from .market import (
@@ -48,17 +49,8 @@ from .market import (
 from .population import IDIO_VOL, Traits, life_flows, with_direct_index
 from .risk import sleeve_returns, tracking_error
 
-OPTIMIZER_METHODS: dict[str, dict[str, Any]] = {
-    "taxopt": {},
-    "taxopt_tax_only": {"location_horizon_years": 0.0},
-}
 BASELINE = "lockstep_fifo"
 MAX_MESSAGES = 3
-
-
-def all_methods() -> tuple[str, ...]:
-    """The optimizer, the optimizer without location, then every heuristic."""
-    return (*OPTIMIZER_METHODS, *HEURISTICS)
 
 
 @dataclass
@@ -142,9 +134,6 @@ def prepare(raw: dict[str, Any], keep_tolerance: bool = False,
     return from_dict(raw), yearly
 
 
-Planner = Callable[[Household], tuple[Orders, Assessment, bool, str]]
-
-
 TRIGGERS = ("always", "drift:<x>")
 
 
@@ -165,37 +154,15 @@ def trigger_band(trigger: str) -> float | None:
 
 def planner(method: str, options: dict[str, Any] | None = None,
             trigger: str = "always") -> Planner:
-    """The method as ``hh -> (orders, assessment, ok, message)``; ``options`` change the
-    optimizer's knobs (the method's own changes win).
+    """The method as ``hh -> Outcome`` (`taxopt.methods.planner`); ``options`` change
+    the optimizer's knobs (the method's own changes win).
 
     ``trigger`` (optimizer methods only): ``always`` plans with the full objective at
     every step; ``drift:<x>`` runs the optimizer every step too (harvesting, cash
     flows) but with ``tracking_weight=0`` while the household's drift is within ``x``,
     so it trades back to target only once the drift crosses the band.
     """
-    if method in OPTIMIZER_METHODS:
-        from ..engine import rebalance
-
-        changes = {**(options or {}), **OPTIMIZER_METHODS[method]}
-        band = trigger_band(trigger)
-
-        def run_optimizer(hh: Household) -> tuple[Orders, Assessment, bool, str]:
-            ch = changes
-            if band is not None and float(assess(hh, Orders.empty()).drift_before.max()) <= band:
-                ch = {**changes, "tracking_weight": 0.0}
-            r = rebalance(hh, **ch)
-            return r.orders, r.assessment, r.ok, "" if r.ok else f"{r.status}: {r.message}"
-
-        return run_optimizer
-    heuristic = HEURISTICS[method]
-
-    def run_heuristic(hh: Household) -> tuple[Orders, Assessment, bool, str]:
-        orders = heuristic(hh)
-        a = assess(hh, orders)
-        broken = violations(hh, orders, a)
-        return orders, a, not broken, "" if not broken else f"violations: {broken[0]}"
-
-    return run_heuristic
+    return method_planner(method, options, trigger_band(trigger))
 
 
 StepHook = Callable[[int, Household, Orders, "Assessment | None", bool, Ledger], Any]
@@ -247,7 +214,9 @@ def simulate_method(hh0: Household, method: str, dates: np.ndarray, sec_ret: np.
         hh = book.household(d, flow)
         t0 = time.perf_counter()
         try:
-            orders, a, ok, msg = plan(hh)
+            out = plan(hh)
+            orders, a, ok = out.orders, out.assessment, out.ok
+            msg = "" if ok else f"{out.status}: {out.message}"
         except Exception as err:  # a crash in a method is a failed step, reported
             orders, a, ok, msg = Orders.empty(), None, False, f"error: {type(err).__name__}: {err}"
         seconds += time.perf_counter() - t0
