@@ -47,6 +47,15 @@ def test_rows_cover_every_household_and_method(rows):
     assert lock["taxopt"]["status"] == "optimal"
 
 
+def test_status_is_the_enum_until_the_csv(rows):
+    """Rows carry `taxopt.Status` members; the CSV writes the contract's words."""
+    first = [r for r in rows if r["household_id"] == "hh-test"]
+    assert first[0]["status"] is taxopt.Status.OPTIMAL
+    assert {r["status"] for r in first[2:]} == {taxopt.Status.FEASIBLE}
+    lines = csv_text(first).splitlines()
+    assert lines[1].split(",")[8] == "optimal" and lines[3].split(",")[8] == "feasible"
+
+
 def test_methods_subset_and_unknown():
     hh = taxopt.from_dict(base_household())
     got = compare([hh], ["lockstep_hifo", "taxopt"])
