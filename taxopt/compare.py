@@ -32,6 +32,7 @@ import numpy as np
 from .audit import violations
 from .domain.household import Household
 from .errors import InvalidInput
+from .files import atomic_write
 from .methods import OPTIMIZER, all_methods, check_methods, run_method
 
 COLUMNS = ("household_id", "method", "tax", "drift_after", "turnover", "orders", "violations",
@@ -182,8 +183,7 @@ def csv_text(rows: Sequence[dict[str, Any]]) -> str:
 def write_csv(rows: Sequence[dict[str, Any]], path: str | Path) -> Path:
     """Write ``compare.csv`` (or any path) with deterministic formatting."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(csv_text(rows), encoding="utf-8")
+    atomic_write(path, csv_text(rows).encode("utf-8"))
     return path
 
 
@@ -215,7 +215,9 @@ def plot(rows: Sequence[dict[str, Any]], path: str | Path) -> Path:
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize="small")
     fig.tight_layout()
-    fig.savefig(path, format="png", dpi=110, metadata={"Software": None})
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})
+    atomic_write(path, buf.getvalue())
     return path
 
 

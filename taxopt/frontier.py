@@ -47,6 +47,7 @@ import numpy as np
 
 from .domain.household import Household
 from .domain.status import Status
+from .files import atomic_write
 from .options import Options
 
 # Largest weight on the default grid: $5 of objective per dollar off target pays up to
@@ -254,11 +255,12 @@ def _cell(v: Any) -> str:
 
 
 def write_csv(f: Frontier, path: Path) -> Path:
-    with open(path, "w", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(COLUMNS)
-        for p in f.points:
-            w.writerow([_cell(v) for v in p.row().values()])
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(COLUMNS)
+    for p in f.points:
+        w.writerow([_cell(v) for v in p.row().values()])
+    atomic_write(path, buf.getvalue().encode())
     return path
 
 
@@ -299,6 +301,6 @@ def write_outputs(f: Frontier, out_dir: str | Path, plot: bool = True) -> list[P
     written = [write_csv(f, out / "frontier.csv")]
     if plot:
         p = out / "frontier.png"
-        p.write_bytes(plot_png(f))
+        atomic_write(p, plot_png(f))
         written.append(p)
     return written

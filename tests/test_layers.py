@@ -16,7 +16,8 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "taxopt"
 
 LAYERS: list[tuple[str, ...]] = [
-    ("taxopt.errors", "taxopt.limits", "taxopt.options", "taxopt.domain"),
+    ("taxopt.errors", "taxopt.limits", "taxopt.options", "taxopt.domain", "taxopt.files",
+     "taxopt.workers"),
     ("taxopt.tax",),
     ("taxopt.model",),
     ("taxopt.adapters",),

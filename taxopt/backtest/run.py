@@ -7,9 +7,7 @@ household order, so a run is deterministic whatever the number of workers.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -158,11 +156,6 @@ def specs(config: BacktestConfig, first: int = 0) -> list[SimSpec]:
             for i, raw in enumerate(raws, start=first)]
 
 
-def _init_worker() -> None:
-    for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(v, "1")
-
-
 def run_backtest(config: BacktestConfig,
                  progress: Callable[[int, int], Any] | None = None) -> BacktestResult:
     """Simulate every household under every method.
@@ -181,12 +174,10 @@ def run_backtest(config: BacktestConfig,
     else:
         from concurrent.futures import ProcessPoolExecutor
 
-        from ..batch.engines import single_threaded_env
+        from ..workers import init_worker, process_context
 
-        method = "forkserver" if sys.platform.startswith("linux") else "spawn"
-        with single_threaded_env(), ProcessPoolExecutor(
-                max_workers=config.workers, mp_context=multiprocessing.get_context(method),
-                initializer=_init_worker) as pool:
+        with ProcessPoolExecutor(max_workers=config.workers, mp_context=process_context(),
+                                 initializer=init_worker, initargs=(os.getpid(),)) as pool:
             for run in pool.map(simulate_household, work):
                 out.append(run)
                 if progress:
