@@ -631,7 +631,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "--quick); 'none' skips them")
     p.add_argument("--book-repeats", type=int, default=5,
                    help="timed runs of each book and tax model (default 5)")
-    p.add_argument("--limit-case", type=str, default="30000:0.25,100000:1.5",
+    p.add_argument("--limit-case", type=str, default="30000:0.4,100000:2.0",
                    help="LOTS:SECONDS[,...] of the time-limit cases (a book with a limit "
                         "below what it needs); 'none' skips them")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results",

@@ -88,10 +88,13 @@ def cli(ctx: click.Context, debug: bool) -> None:
 def validate(scenario: Path) -> None:
     """Check a scenario file against the contract without solving it."""
     from .domain import from_file
+    from .plan.assumptions import input_assumptions
 
     hh = from_file(scenario)
     click.echo(f"{hh.household_id}: valid ({len(hh.accounts)} accounts, {len(hh.lots)} lots, "
                f"{len(hh.securities)} securities)")
+    for sentence in input_assumptions(hh):
+        click.echo(f"  assumes: {sentence}")
 
 
 @cli.command()
@@ -197,9 +200,16 @@ def compare_cmd(source: Path, out_dir: Path | None, methods: tuple[str, ...]) ->
 @click.option("--no-timings", is_flag=True,
               help="Leave results.seconds empty, for byte-identical reruns.")
 @click.option("--quiet", is_flag=True, help="No progress, no summary; errors only.")
+@click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="TOML file whose [options] table sets every household's "
+              "option defaults.")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="An option default for every household (repeatable; over --config, under "
+              "a household's rows in table options).")
 def batch_cmd(input_dir: Path, out_dir: Path, workers: int | None, engine: str,
               scheduler: str | None, time_limit: float | None, resume: bool, csv_out: bool,
-              chunk_size: int | None, no_timings: bool, quiet: bool) -> None:
+              chunk_size: int | None, no_timings: bool, quiet: bool, config: Path | None,
+              settings: tuple[str, ...]) -> None:
     """Rebalance every household of a folder of tables (CSV or Parquet).
 
     Exit code 0 when every household is solved, 1 when some failed, are
@@ -216,8 +226,10 @@ def batch_cmd(input_dir: Path, out_dir: Path, workers: int | None, engine: str,
 
     from .batch.logs import attach, detach, run_context
     from .batch.run import new_run_id, run_batch, sigterm_as_interrupt
+    from .batch.settings import batch_defaults
 
     ctx = click.get_current_context()
+    defaults = batch_defaults(config, settings)
     handler = attach(level=logging.WARNING if quiet else logging.INFO)
     log = logging.getLogger("taxopt.batch")
     run_id = new_run_id(dt.datetime.now(dt.UTC))
@@ -228,7 +240,7 @@ def batch_cmd(input_dir: Path, out_dir: Path, workers: int | None, engine: str,
                                     scheduler=scheduler, time_limit=time_limit, resume=resume,
                                     csv=csv_out, progress=None if quiet else "auto",
                                     chunk_size=chunk_size, timings=not no_timings,
-                                    run_id=run_id)
+                                    run_id=run_id, options=defaults)
             except KeyboardInterrupt:
                 if ctx.meta.get("taxopt.debug"):
                     raise
@@ -259,6 +271,54 @@ def batch_cmd(input_dir: Path, out_dir: Path, workers: int | None, engine: str,
             click.echo(f"{outcome.reused} of them finished by the interrupted run")
         click.echo(f"wrote {', '.join(p.name for p in outcome.files)} in {outcome.out_dir}")
     sys.exit(outcome.exit_code)
+
+
+@cli.command("convert")
+@click.argument("scenarios", nargs=-1, required=True,
+                type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              required=True, help="Folder for the batch tables.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv",
+              show_default=True, help="Table file format.")
+def convert_cmd(scenarios: tuple[Path, ...], out_dir: Path, fmt: str) -> None:
+    """Turn scenario files (JSON or YAML) into a batch folder of tables, options included.
+
+    Each scenario is validated first (exit code 2 naming the file, record and
+    field); household ids must be unique.
+    """
+    from .batch.convert import convert
+
+    written = convert(list(scenarios), out_dir, fmt)
+    click.echo(f"{len(scenarios)} households: wrote {', '.join(p.name for p in written)} "
+               f"in {out_dir}")
+
+
+@cli.command("extract")
+@click.argument("tables_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--household", "household_id", required=True, metavar="ID",
+              help="The household to write out.")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Scenario file to write (default: standard output).")
+@click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="The batch's TOML config file, to fold its options in.")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="The batch's --set options, to fold them in (repeatable).")
+def extract_cmd(tables_dir: Path, household_id: str, out_file: Path | None,
+                config: Path | None, settings: tuple[str, ...]) -> None:
+    """Write one household of a batch folder as a scenario, to replay with `taxopt solve`.
+
+    Give the night's --config and --set to get the options the batch used.
+    """
+    from .batch.convert import extract, scenario_text
+    from .batch.settings import batch_defaults
+
+    text = scenario_text(extract(tables_dir, household_id, batch_defaults(config, settings)))
+    if out_file is None:
+        click.echo(text, nl=False)
+        return
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    out_file.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {out_file}", err=True)
 
 
 @cli.command("report")

@@ -72,7 +72,8 @@ class Result:
     def summary(self, timings: bool = False) -> dict[str, Any]:
         """The summary record; ``timings`` adds the seconds of each stage (not deterministic)."""
         rec = summary_record(self.household, self.orders, self.assessment, str(self.status),
-                             self.message, self.order_reasons)
+                             self.message, self.order_reasons,
+                             None if self.model is None else self.model.options)
         if self.reasons:
             rec["infeasible_because"] = list(self.reasons)
         if self.violations:
@@ -130,7 +131,8 @@ def rebalance(household: Household, options: Options | None = None, **changes: A
     if changes:
         opts = opts.replace(**changes)
     timings: dict[str, float] = {}
-    deadline = Deadline(opts.time_limit)     # the time limit covers building and solving
+    # The limit covers building and solving, less a share kept for decoding and the audit.
+    deadline = Deadline(opts.time_limit * SOLVE_SHARE)
     t0 = time.perf_counter()
     model = build(household, opts)
     t1 = time.perf_counter()
@@ -194,6 +196,8 @@ def solve(model: RebalanceModel, adapter: str | None = None, solver: str | None 
 
 
 Check = Callable[[RoundedTrades], list[str]]
+
+SOLVE_SHARE = 0.85   # of the time limit; the rest is for decoding and the audit
 
 
 def finish(model: RebalanceModel, sol: Solution, opts: Options, timings: dict[str, float],

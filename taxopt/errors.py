@@ -64,7 +64,7 @@ class InvalidInput(TaxoptError):
         where = f"household {printable(self.household)}" if self.household else "input"
         rec = f": {printable(self.record, 4 * SHOWN_MAX)}" if self.record else ""
         fld = f": field '{printable(self.field)}'" if self.field else ""
-        return f"{where}{rec}{fld}: {printable(self.problem, 12 * SHOWN_MAX)}"
+        return f"{where}{rec}{fld}: {printable(self.problem, 15 * SHOWN_MAX)}"
 
 
 class InvalidOptions(InvalidInput):

@@ -900,128 +900,15 @@ def households(n: int, seed: int = 0, **kwargs: Any) -> Iterator[dict[str, Any]]
         yield household(household_seed(seed, i), household_id=f"syn-{i:06d}", **kwargs)
 
 
-_SEC_COLUMNS = ("symbol", "price", "asset_class", "wash_group", "yield", "qualified",
-                "tax_exempt", "expected_return", "fractional", "tradable", "weight")
-
-
-def _security_rows(sec: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per class of a security, contract defaults written out."""
-    base = {
-        "symbol": sec["symbol"], "price": float(sec["price"]),
-        "wash_group": sec.get("wash_group", sec["symbol"]),
-        "yield": float(sec.get("yield", 0.0)), "qualified": float(sec.get("qualified", 1.0)),
-        "tax_exempt": bool(sec.get("tax_exempt", False)),
-        "expected_return": sec.get("expected_return"),
-        "fractional": bool(sec.get("fractional", False)),
-        "tradable": bool(sec.get("tradable", True)),
-    }
-    expo = sec.get("exposures") or {sec["asset_class"]: 1.0}
-    return [{k: (c if k == "asset_class" else wgt if k == "weight" else base[k])
-             for k in _SEC_COLUMNS} for c, wgt in expo.items()]
-
-
 def to_tables(hhs: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """Flatten households into the rows of the contract's tables (section 2).
+    """Flatten households into the rows of the batch tables (contract sections 2 and 5).
 
     Batch tests and benchmarks need the same households as CSV/Parquet
-    tables; building them here keeps both formats from one generator. The
-    result maps each table name to a list of row dicts (every row of a table
-    has the same keys, in column order), ready for ``pandas.DataFrame``.
-
-    - ``securities`` is shared: one entry per symbol (one row per class,
-      with a ``weight`` column, for multi-class funds). A household whose
-      price differs from the shared one gets an override row carrying its
-      ``household_id`` (the column then exists on every row, None when
-      shared); any other difference raises ``ValueError``.
-    - Optional values absent from a household are written as their contract
-      default (``cash_flow`` and ``min_cash`` 0, ``realized_ytd`` 0, ...) or
-      as None where the contract has no default (``drift_tolerance``,
-      ``cost_basis``/``acquired`` outside taxable accounts, a buy's
-      ``realized_gain``).
-    - The contract's tables have no place for ``restricted`` and
-      ``allowed``; they are added as the last columns of ``accounts``, as
-      symbols joined with ``";"`` (None when absent).
-
-    Parameters
-    ----------
-    hhs : iterable of dict
-        Households in the JSON format (``options`` must be empty: the
-        tables cannot carry it).
-
-    Returns
-    -------
-    dict of str to list of dict
-        Keys ``households``, ``securities``, ``goals``, ``accounts``,
-        ``bands``, ``lots``, ``recent_trades``.
+    tables; the layout and its encodings belong to `taxopt.batch.convert.to_rows`,
+    which this calls: every table of `taxopt.batch.layout.SPECS` (``options``
+    included), every column of each, None where the household leaves a value
+    out (the schema's default applies when the folder is read).
     """
-    out: dict[str, list[dict[str, Any]]] = {
-        k: [] for k in ("households", "securities", "goals", "accounts", "bands", "lots",
-                        "recent_trades")
-    }
-    shared: dict[str, list[dict[str, Any]]] = {}
-    order: list[str] = []
-    overrides: list[dict[str, Any]] = []
-    for hh in hhs:
-        hid = hh["household_id"]
-        if hh.get("options"):
-            raise ValueError(f"household {hid}: options cannot be written to tables")
-        tp = hh["tax_profile"]
-        ytd = tp.get("realized_ytd") or {}
-        carry = tp.get("loss_carryforward") or {}
-        out["households"].append({
-            "household_id": hid, "as_of": hh["as_of"],
-            "short_term_rate": tp["short_term_rate"], "long_term_rate": tp["long_term_rate"],
-            "realized_ytd_short_term": ytd.get("short_term", 0.0),
-            "realized_ytd_long_term": ytd.get("long_term", 0.0),
-            "loss_carryforward_short_term": carry.get("short_term", 0.0),
-            "loss_carryforward_long_term": carry.get("long_term", 0.0),
-            "ordinary_offset_limit": tp.get("ordinary_offset_limit", 3000.0),
-        })
-        for sec in hh["securities"]:
-            rows = _security_rows(sec)
-            sym = sec["symbol"]
-            if sym not in shared:
-                shared[sym] = rows
-                order.append(sym)
-                continue
-            if rows == shared[sym]:
-                continue
-            same_but_price = [{**r, "price": 0} for r in rows] == [
-                {**r, "price": 0} for r in shared[sym]]
-            if not same_but_price:
-                raise ValueError(f"household {hid}: security {sym} differs from the shared one "
-                                 "in more than its price")
-            overrides.extend({**r, "household_id": hid} for r in rows)
-        for goal in hh["goals"]:
-            for c, tgt in goal["targets"].items():
-                out["goals"].append({"household_id": hid, "goal_id": goal["goal_id"],
-                                     "asset_class": c, "target": tgt,
-                                     "drift_tolerance": goal.get("drift_tolerance")})
-        for acc in hh["accounts"]:
-            out["accounts"].append({
-                "household_id": hid, "account_id": acc["account_id"],
-                "goal_id": acc["goal_id"], "tax_type": acc["tax_type"], "cash": acc["cash"],
-                "cash_flow": acc.get("cash_flow", 0.0), "min_cash": acc.get("min_cash", 0.0),
-                "restricted": ";".join(acc["restricted"]) if acc.get("restricted") else None,
-                "allowed": ";".join(acc["allowed"]) if acc.get("allowed") is not None else None,
-            })
-            for c, (lo, hi) in (acc.get("bands") or {}).items():
-                out["bands"].append({"household_id": hid, "account_id": acc["account_id"],
-                                     "asset_class": c, "lo": lo, "hi": hi})
-        out["lots"].extend(
-            {"household_id": hid, "lot_id": lot["lot_id"], "account_id": lot["account_id"],
-             "symbol": lot["symbol"], "shares": lot["shares"],
-             "cost_basis": lot.get("cost_basis"), "acquired": lot.get("acquired")}
-            for lot in hh["lots"]
-        )
-        for tr in hh.get("recent_trades") or []:
-            out["recent_trades"].append({
-                "household_id": hid, "account_id": tr["account_id"], "symbol": tr["symbol"],
-                "side": tr["side"], "shares": tr["shares"], "date": tr["date"],
-                "realized_gain": tr.get("realized_gain"),
-            })
-    secs = [r for sym in order for r in shared[sym]]
-    if overrides:
-        secs = [{**r, "household_id": None} for r in secs] + overrides
-    out["securities"] = secs
-    return out
+    from .batch.convert import to_rows
+
+    return to_rows(hhs)

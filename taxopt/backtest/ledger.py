@@ -115,8 +115,8 @@ class Ledger:
 
     # --- views -------------------------------------------------------------------------
     def profile(self) -> TaxProfile:
-        return TaxProfile(self.ts, self.tl, self.ytd_short, self.ytd_long, self.carry_short,
-                          self.carry_long, self.limit)
+        return replace(self.base.tax, ytd_short=self.ytd_short, ytd_long=self.ytd_long,
+                       carry_short=self.carry_short, carry_long=self.carry_long)
 
     def holdings(self) -> np.ndarray:
         """Dollars per (account, security)."""
@@ -224,6 +224,10 @@ class Ledger:
             "realized_ytd": {"short_term": self.ytd_short, "long_term": self.ytd_long},
             "loss_carryforward": {"short_term": self.carry_short, "long_term": self.carry_long},
             "ordinary_offset_limit": self.limit}
+        base = self.base.tax
+        for key in ("niit_rate", "ordinary_rate", "state_rate"):
+            if getattr(base, key):
+                out["tax_profile"][key] = getattr(base, key)
         prices = dict(zip(hh.securities.symbol, self.price.tolist(), strict=True))
         out["securities"] = [dict(s, price=prices[s["symbol"]]) for s in out["securities"]]
         out["accounts"] = [dict(a, cash=float(c), cash_flow=float(f)) for a, c, f in

@@ -170,7 +170,13 @@ class DaskEngine:
         return len(self._futures)
 
     def submit(self, key: Any, items: list[Item]) -> None:
-        fut = self.client.submit(solve_chunk, items, *self.args, pure=False,
+        import pickle
+
+        from .work import solve_pickled_chunk
+
+        # one bytes payload: Dask scans a task's arguments for futures, nested dicts and all
+        blob = pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL)
+        fut = self.client.submit(solve_pickled_chunk, blob, *self.args, pure=False,
                                  key=f"taxopt-chunk-{key}-{uuid.uuid4().hex}")
         self._futures[fut.key] = (key, fut)
         self._done.add(fut)

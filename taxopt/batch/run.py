@@ -132,7 +132,8 @@ def run_batch(input_dir: str | Path, out_dir: str | Path, workers: int | None = 
               engine: str = "local", scheduler: str | None = None,
               time_limit: float | None = None, resume: bool = False, csv: bool = False,
               progress: Any = None, chunk_size: int | None = None, timings: bool = True,
-              report: bool = True, run_id: str | None = None) -> BatchOutcome:
+              report: bool = True, run_id: str | None = None,
+              options: dict[str, Any] | None = None) -> BatchOutcome:
     """Rebalance every household of a folder of tables.
 
     Parameters
@@ -167,6 +168,9 @@ def run_batch(input_dir: str | Path, out_dir: str | Path, workers: int | None = 
         Write ``report.html``.
     run_id
         The run's id (manifest, lock, every log record); default `new_run_id`.
+    options
+        Batch-wide option defaults (config file and ``--set``, see
+        `settings.batch_defaults`); a household's rows in table ``options`` win.
 
     Raises
     ------
@@ -181,10 +185,12 @@ def run_batch(input_dir: str | Path, out_dir: str | Path, workers: int | None = 
     t_start = time.perf_counter()
     run_id = run_id or new_run_id(started)
     _check_args(engine, scheduler, workers, chunk_size)
-    base_options = Options()
+    defaults = dict(options or {})
+    base_options = Options.from_dict(defaults)
     if time_limit is not None:
         base_options = base_options.replace(time_limit=time_limit)
     tables = read_tables(input_dir)
+    tables.defaults = defaults
     out_dir = Path(out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -230,6 +236,7 @@ def _run_locked(tables: Tables, input_dir: str | Path, out_dir: Path, run_id: st
     fingerprints = tables.fingerprints()
     # what the parts depend on: resuming with any of it changed would mix two batches
     state = {"inputs": fingerprints, "time_limit": time_limit, "timings": timings,
+             "options": tables.defaults,
              "households": len(tables), "taxopt": __version__,
              "trade_columns": list(TRADE_COLUMNS)}
     if resume and not (parts_dir / "state.json").is_file():
@@ -266,10 +273,12 @@ def _run_locked(tables: Tables, input_dir: str | Path, out_dir: Path, run_id: st
 
     staging = out_dir / f"{sink.STAGING}{run_id}"
     staging.mkdir()
-    files = sink.merge_parts(parts_dir, staging, csv, _table_rejects(tables))
+    listed = _listed_rejects(tables)
+    files = sink.merge_parts(parts_dir, staging, csv, pa.concat_tables(
+        [_table_rejects(tables), listed]), covered=listed)
     # the manifest counts what the merged tables hold, not what this process remembers
     counts = _counts(staging / "results.parquet")
-    rejected_rows = len(tables.rejects)
+    rejected_rows = len(tables.rejects)   # rows of no household (others fail their household)
     seconds = time.perf_counter() - t_start
     outcome = BatchOutcome(out_dir, sum(counts.values()), counts, reused, seconds, files,
                            run_id, list(tables.warnings), rejected_rows)
@@ -353,6 +362,14 @@ def _table_rejects(tables: Tables) -> pa.Table:
     from .work import REJECT_COLUMNS
 
     cols = {c: [r[i] for r in tables.rejects] for i, c in enumerate(REJECT_COLUMNS)}
+    return sink.rejects_from_columns(cols)
+
+
+def _listed_rejects(tables: Tables) -> pa.Table:
+    """Every bad row of every household, as rejects rows (not only each household's first)."""
+    from .work import REJECT_COLUMNS
+
+    cols = {c: [r[i] for r in tables.listed] for i, c in enumerate(REJECT_COLUMNS)}
     return sink.rejects_from_columns(cols)
 
 

@@ -295,11 +295,16 @@ def _write_all(name: str, out_dir: Path, schema: pa.Schema, tables: Iterator[pa.
 
 
 def merge_parts(parts_dir: Path, out_dir: Path, csv_too: bool,
-                table_rejects: pa.Table | None = None) -> list[Path]:
+                table_rejects: pa.Table | None = None,
+                covered: pa.Table | None = None) -> list[Path]:
     """Merge the finished parts into the final tables, sorted by household id.
 
-    ``table_rejects`` are the rows the table reader rejected without a
-    household to blame (an empty ``household_id``, a bad shared security).
+    ``table_rejects`` are the rows the table reader rejected: without a
+    household to blame (an empty ``household_id``, a bad shared security),
+    and every bad row of each household. A worker's reject row (the problem
+    that made its household ``invalid_input``) in a table where ``covered``
+    lists rows of that household is left out: those rows already name the
+    problem, with its file row.
     """
     stems = done_parts(parts_dir)
     results = [read_part(parts_dir, s, "results") for s in stems]
@@ -326,6 +331,8 @@ def merge_parts(parts_dir: Path, out_dir: Path, csv_too: bool,
         trades = iter([allt.sort_by("household_id")])   # Arrow's sort is stable
     paths += _write_all("trades", out_dir, TRADES_SCHEMA, trades, csv_too)
     rej = [read_part(parts_dir, s, "rejects").cast(REJECTS_SCHEMA) for s in stems]
+    if covered is not None and covered.num_rows:
+        rej = [_not_covered(t, covered) for t in rej]
     if table_rejects is not None:
         rej.append(table_rejects.cast(REJECTS_SCHEMA))
     rejects = pa.concat_tables(rej) if rej else REJECTS_SCHEMA.empty_table()
@@ -335,6 +342,21 @@ def merge_parts(parts_dir: Path, out_dir: Path, csv_too: bool,
 
 
 REJECTS_SCHEMA = pa.schema([(c, pa.string()) for c in REJECT_COLUMNS])
+
+
+def _reject_keys(t: pa.Table) -> pa.Array:
+    import pyarrow.compute as pc
+
+    return pc.binary_join_element_wise(t.column("household_id"), t.column("table"), "\x1f")
+
+
+def _not_covered(t: pa.Table, covered: pa.Table) -> pa.Table:
+    """The rows of ``t`` whose (household_id, table) is not among ``covered``'s."""
+    import pyarrow.compute as pc
+
+    if not t.num_rows:
+        return t
+    return t.filter(pc.invert(pc.is_in(_reject_keys(t), value_set=_reject_keys(covered))))
 
 
 def rejects_from_columns(columns: dict[str, list[Any]] | None) -> pa.Table:

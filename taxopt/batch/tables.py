@@ -39,9 +39,13 @@ date/timestamp values, nothing else (no epoch numbers). A NaN in a number
 column is an error; an empty (null) cell of an optional column takes the
 default.
 
-Extensions beyond the contract's column lists (all optional): ``weight`` in
-``securities`` (multi-class funds, one row per class), ``restricted`` and
-``allowed`` in ``accounts`` (symbols joined with ``";"``).
+The columns and their encodings are `layout.SPECS` (derived from the
+schema: every optional field of the contract, 1.1 included, is a column, and
+an empty cell takes the schema's default). A household's rows in
+``securities`` (its ``household_id`` filled) replace the shared rows of their
+symbol for that household only; their empty cells keep the shared values.
+Table ``options`` gives a household's optimizer options; `Tables.defaults`
+(the batch's config file and ``--set``) sit under them.
 """
 
 from __future__ import annotations
@@ -58,62 +62,25 @@ import numpy as np
 
 from ..domain.schema import FORMAT, Security
 from ..errors import InvalidInput
+from .layout import BOOL, DATE, FLOAT, JSON, KINDS, LIST, PAIRS, SPECS, STR, TERMS, TableSpec
 
-#: Column kinds: how a cell is converted before validation.
-STR, FLOAT, BOOL, DATE = "str", "float", "bool", "date"
-
-
-@dataclass(frozen=True)
-class TableSpec:
-    name: str
-    required: tuple[str, ...]
-    optional: tuple[str, ...]
-    mandatory_table: bool = True
+__all__ = ["BOOL", "DATE", "FLOAT", "KINDS", "SPECS", "STR", "TableSpec", "Tables",
+           "read_tables"]
 
 
-SPECS: dict[str, TableSpec] = {s.name: s for s in (
-    TableSpec("households",
-              ("household_id", "as_of", "short_term_rate", "long_term_rate"),
-              ("realized_ytd_short_term", "realized_ytd_long_term",
-               "loss_carryforward_short_term", "loss_carryforward_long_term",
-               "ordinary_offset_limit")),
-    TableSpec("securities",
-              ("symbol", "price", "asset_class"),
-              ("wash_group", "yield", "qualified", "tax_exempt", "expected_return",
-               "fractional", "tradable", "weight", "household_id")),
-    TableSpec("goals",
-              ("household_id", "goal_id", "asset_class", "target"),
-              ("drift_tolerance",)),
-    TableSpec("accounts",
-              ("household_id", "account_id", "goal_id", "tax_type", "cash"),
-              ("cash_flow", "min_cash", "restricted", "allowed")),
-    TableSpec("bands",
-              ("household_id", "account_id", "asset_class", "lo", "hi"), (),
-              mandatory_table=False),
-    TableSpec("lots",
-              ("household_id", "lot_id", "account_id", "symbol", "shares"),
-              ("cost_basis", "acquired"), mandatory_table=False),
-    TableSpec("recent_trades",
-              ("household_id", "account_id", "symbol", "side", "shares", "date"),
-              ("realized_gain",), mandatory_table=False),
-)}
+def read_kind(column: str) -> str:
+    """How a column's cells are converted: LIST and JSON cells are read as text."""
+    kind = KINDS.get(column, FLOAT)
+    return STR if kind in (LIST, JSON) else kind
 
-KINDS: dict[str, str] = {
-    **dict.fromkeys(("household_id", "symbol", "asset_class", "wash_group", "goal_id",
-                     "account_id", "tax_type", "lot_id", "side", "restricted", "allowed"), STR),
-    **dict.fromkeys(("as_of", "acquired", "date"), DATE),
-    **dict.fromkeys(("tax_exempt", "fractional", "tradable"), BOOL),
-}
 
 SUFFIXES = (".parquet", ".csv", ".csv.gz")
 
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
 # a security's attributes that hold for the symbol as a whole (not per class row)
-_SYMBOL_ATTRS = ("price", "wash_group", "yield", "qualified", "tax_exempt", "expected_return",
-                 "fractional", "tradable")
-_SECURITY_DEFAULTS = {"yield": 0.0, "qualified": 1.0, "tax_exempt": False,
-                      "expected_return": None, "fractional": False, "tradable": True}
+_SYMBOL_ATTRS = ("price", *(c for c in SPECS["securities"].optional
+                            if c not in ("weight", "household_id")))
 
 
 # --------------------------------------------------------------------------- reading
@@ -155,13 +122,17 @@ def _read_frame(name: str, path: Path) -> tuple[Any, dict[str, np.ndarray]]:
             import pyarrow.compute as pc
             import pyarrow.parquet as pq
 
-            table = pq.read_table(path)
-            for fname, col in zip(table.column_names, table.columns, strict=True):
+            pf = pq.ParquetFile(path)
+            data: dict[str, Any] = {}
+            for fname in pf.schema_arrow.names:     # one column in Arrow memory at a time
+                col = pf.read(columns=[fname]).column(0)
                 if pa.types.is_floating(col.type):
                     mask = pc.fill_null(pc.is_nan(col), False).to_numpy(zero_copy_only=False)
                     if mask.any():
                         nans[fname] = mask
-            return table.to_pandas(), nans
+                data[fname] = _series_of(col)
+                del col
+            return pd.DataFrame(data, copy=False), nans
         return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""]), nans
     except pd.errors.EmptyDataError:
         if not SPECS[name].mandatory_table:   # an optional table with no rows at all
@@ -171,6 +142,31 @@ def _read_frame(name: str, path: Path) -> tuple[Any, dict[str, np.ndarray]]:
     except (OSError, ValueError, pd.errors.ParserError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise InvalidInput(None, where, None, f"cannot be read: {shown(first)}") from None
+
+
+def _series_of(col: Any) -> Any:
+    """A pandas Series of an Arrow column whose text (and date) cells share one Python object
+    per distinct value.
+
+    ``to_pandas`` makes a new object for every cell: a million lots carry four
+    text columns of few distinct values each (household, lot, account, symbol)
+    and a date, so the driver's peak memory would grow with the rows. They are
+    dictionary-encoded in Arrow instead and expanded by numpy indexing into the
+    few distinct values (8 bytes a cell).
+    """
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    t = col.type
+    if not (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_date(t)):
+        return col.to_pandas()
+    enc = pc.dictionary_encode(col).combine_chunks()
+    values = np.empty(len(enc.dictionary) + 1, dtype=object)
+    values[:-1] = enc.dictionary.to_pylist()
+    values[-1] = None
+    codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False)
+    return pd.Series(values[codes], dtype=object, copy=False)
 
 
 def _check_columns(name: str, path: Path, columns: list[Any]) -> tuple[list[Any], list[str]]:
@@ -265,7 +261,12 @@ def _id_text(values: np.ndarray) -> np.ndarray:
         return out
     if values.dtype.kind in "iu":
         return values.astype(str).astype(object)
-    return np.array([_one_id_text(v) for v in values], dtype=object)
+    import pandas as pd
+
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)   # each distinct id once
+    text = np.empty(len(uniques) + 1, dtype=object)
+    text[:-1] = [_one_id_text(v) for v in np.asarray(uniques, dtype=object)]
+    return text[codes]                     # code -1: the last cell, None
 
 
 def _one_id_text(v: Any) -> Any:
@@ -281,7 +282,23 @@ def _one_id_text(v: Any) -> Any:
 
 
 def household_id_problems(ids: np.ndarray) -> list[tuple[int, str]]:
-    """Rows whose household id is unusable: empty, padded with spaces, or control characters."""
+    """Rows whose household id is unusable: empty, padded with spaces, or control characters.
+
+    Each distinct id is checked once (a household's id repeats on each of its rows)."""
+    import pandas as pd
+
+    codes, uniques = pd.factorize(pd.Series(ids, dtype=object), use_na_sentinel=True)
+    distinct = np.asarray(uniques, dtype=object)
+    found = dict(_id_problems(np.append(distinct, None).astype(object)))
+    if not found:
+        return []
+    codes = np.where(codes < 0, len(distinct), codes)
+    bad = np.array(sorted(found), dtype=np.int64)
+    rows = np.flatnonzero(np.isin(codes, bad))
+    return [(i, found[int(codes[i])]) for i in rows.tolist()]
+
+
+def _id_problems(ids: np.ndarray) -> list[tuple[int, str]]:
     import pandas as pd
 
     text = pd.Series(ids, dtype=object)
@@ -359,7 +376,9 @@ def convert_column(series: Any, kind: str) -> np.ndarray:
         out = series.astype(str).to_numpy(dtype=object)
     else:
         out = series.to_numpy(dtype=object)
-    out = np.array(out, dtype=object)     # a writable copy (Arrow-backed views are not)
+    if not (isinstance(out, np.ndarray) and out.dtype == object and out.flags.writeable
+            ):
+        out = np.array(out, dtype=object)     # a writable copy (Arrow-backed views are not)
     out[missing] = None
     if kind == STR and pt.is_object_dtype(series.dtype) and not missing.all():
         # object columns (Parquet, pandas) may mix in numbers: ids written as ints
@@ -529,22 +548,34 @@ def read_tables(input_dir: str | Path) -> Tables:
     bad_rows: list[_BadRow] = []
     warnings: list[str] = []
     bad_securities: dict[str, _BadRow] = {}
+    checked: list[_BadRow] = []
     for name, path in files.items():
         frame, nans = _read_frame(name, path)
         known, warned = _check_columns(name, path, list(frame.columns))
         warnings += warned
-        cols = {c: convert_column(frame[c], KINDS.get(c, FLOAT)) for c in known}
+        cols = {c: convert_column(frame[c], read_kind(c)) for c in known}
         if "household_id" in cols:
             cols["household_id"] = _id_text(cols["household_id"])
         value_bad: list[_BadRow] = []
         for c in known:
-            kind = KINDS.get(c, FLOAT)
+            kind = read_kind(c)
             found = (date_problems(frame[c]) if kind == DATE else
                      nan_problems(frame[c], nans.get(c)) if kind == FLOAT else [])
             hids = cols.get("household_id")
             value_bad += [_BadRow(name, path.name, i, None if hids is None else hids[i], c, p)
                           for i, p in found]
         del frame
+        if name != "securities":
+            from .checks import column_problems
+
+            hids = cols["household_id"]
+            checked += [_BadRow(name, path.name, i, hids[i], c, p) for c in known
+                        if c != "household_id"
+                        for i, p in column_problems(name, c, KINDS.get(c, FLOAT), cols[c])]
+        if name == "options":
+            hids = cols["household_id"]
+            value_bad += [_BadRow(name, path.name, i, hids[i], f, p)
+                          for i, f, p in option_problems(cols["key"], cols["value"])]
         if name == "securities":
             shared, overrides, bad_securities, more = _securities(path, cols, value_bad)
             bad_rows += more
@@ -555,7 +586,7 @@ def read_tables(input_dir: str | Path) -> Tables:
                  "the households holding it are rejected, the others are solved without it"
                  for sym, b in bad_securities.items()]
     return Tables(files, splits, shared, overrides, warnings=warnings,
-                  bad_securities=bad_securities)._resolve(bad_rows)
+                  bad_securities=bad_securities)._resolve(bad_rows, checked)
 
 
 # --------------------------------------------------------------------------- securities
@@ -679,12 +710,6 @@ def _validate_security(where: str, entry: dict[str, Any]) -> None:
                            msg) from None
 
 
-def _effective(entry: dict[str, Any], attr: str) -> Any:
-    if attr == "wash_group":
-        return entry.get("wash_group", entry["symbol"])
-    return entry.get(attr, _SECURITY_DEFAULTS.get(attr))
-
-
 # --------------------------------------------------------------------------- assembling
 
 
@@ -707,6 +732,11 @@ class Tables:
     rejects: list[tuple[str, str, str, str, str]] = field(default_factory=list)
     #: ids that only mistype a real household's id (their rows are that household's problem)
     merged: set[str] = field(default_factory=set)
+    #: batch-wide options (config file, ``--set``); a household's ``options`` rows win
+    defaults: dict[str, Any] = field(default_factory=dict)
+    #: every bad row of a household, in every table: (household_id, table, record, field,
+    #: problem); the household's status names its first problem, these name them all
+    listed: list[tuple[str, str, str, str, str]] = field(default_factory=list)
 
     @property
     def household_ids(self) -> list[str]:
@@ -723,7 +753,7 @@ class Tables:
             ids.update(self.overrides.ranges)
         return ids
 
-    def _resolve(self, bad_rows: list[_BadRow]) -> Tables:
+    def _resolve(self, bad_rows: list[_BadRow], checked: list[_BadRow] = ()) -> Tables:
         """Blame each rejected row on the household it was meant for, or list it as a reject.
 
         A household is never solved without one of its rows: a row whose id is
@@ -736,8 +766,12 @@ class Tables:
         blame: dict[str, tuple[int, int, str, str, str]] = {}
         order = {n: i for i, n in enumerate(SPECS)}
 
+        every: dict[tuple[str, int, int, str], tuple[str, str, str, str, str]] = {}
+
         def charge(hid: str, b: _BadRow, problem: str) -> None:
             key = (order[b.table], b.row, b.record, b.field, problem)
+            every.setdefault((hid, order[b.table], b.row, b.field),
+                             (hid, b.table, b.record, b.field, problem))
             if hid not in blame or key < blame[hid]:
                 blame[hid] = key
 
@@ -772,6 +806,11 @@ class Tables:
         for hid in self.merged:
             blame.pop(hid, None)
         self.bad_rows = {h: v[2:] for h, v in sorted(blame.items())}
+        for b in checked:
+            if isinstance(b.hid, str) and b.hid in named and b.hid not in self.merged:
+                every.setdefault((b.hid, order[b.table], b.row, b.field),
+                                 (b.hid, b.table, b.record, b.field, b.problem))
+        self.listed = [every[k] for k in sorted(every) if k[0] not in self.merged]
         self.rejects.sort(key=lambda r: (order[r[1]], int(r[2].rsplit(" ", 1)[-1])))
         return self
 
@@ -817,13 +856,7 @@ class Tables:
             raise InvalidInput(hid, "households", "household_id",
                                f"{len(hrows)} rows in table households; expected one")
         h = hrows[0]
-        tp = {k: h[k] for k in ("short_term_rate", "long_term_rate", "ordinary_offset_limit")
-              if k in h}
-        for group in ("realized_ytd", "loss_carryforward"):
-            pair = {t: h[f"{group}_{t}"] for t in ("short_term", "long_term")
-                    if f"{group}_{t}" in h}
-            if pair:
-                tp[group] = pair
+        tp = _profile(hid, h)
         raw: dict[str, Any] = {"format": FORMAT, "household_id": hid}
         if "as_of" in h:
             raw["as_of"] = _date(h["as_of"])
@@ -833,6 +866,9 @@ class Tables:
         raw["accounts"] = self._accounts_of(hid)
         raw["lots"] = [_dates(r, "acquired") for r in self._rows("lots", hid)]
         raw["recent_trades"] = [_dates(r, "date") for r in self._rows("recent_trades", hid)]
+        options = {**self.defaults, **self._options_of(hid)}
+        if options:
+            raw["options"] = options
         if self.bad_securities:
             self._check_held(hid, raw)
         return raw
@@ -855,6 +891,13 @@ class Tables:
         return split.rows(hid) if split is not None else []
 
     def _securities_of(self, hid: str) -> list[dict[str, Any]]:
+        """The shared securities, with this household's own rows in place of a symbol's.
+
+        A household's rows replace the shared rows of their symbol for this
+        household only: a cell they leave empty keeps the shared value (the
+        schema's default when the symbol has no shared row); classes given on
+        them replace the shared classes.
+        """
         if self.overrides is None or hid not in self.overrides.ranges:
             return self.shared_securities
         by_symbol: dict[str, list[dict[str, Any]]] = {}
@@ -870,37 +913,59 @@ class Tables:
                 b = self.bad_securities[sym]
                 raise InvalidInput(hid, f"{b.record} (symbol {sym})", b.field or None,
                                    b.problem)
+            base = self.shared_securities[index[sym]] if sym in index else {}
+            entry: dict[str, Any] = {"symbol": sym}
+            for attr in _SYMBOL_ATTRS:
+                given = [r[attr] for r in rows if attr in r]
+                if len({_key(v) for v in given}) > 1:
+                    raise InvalidInput(hid, where, attr,
+                                       f"the household's rows disagree on '{attr}'")
+                if given:
+                    entry[attr] = given[0]
+                elif attr in base:
+                    entry[attr] = base[attr]
+            if any("asset_class" in r for r in rows):
+                try:
+                    classes = security_entry([{k: r[k] for k in ("symbol", "asset_class",
+                                                                  "weight") if k in r}
+                                              for r in rows])
+                except _RowProblem as err:
+                    raise InvalidInput(hid, where, err.field, err.problem) from None
+            else:
+                classes = base
+            for k in ("asset_class", "exposures"):
+                if k in classes:
+                    entry[k] = classes[k]
             if sym not in index:
-                raise InvalidInput(hid, where, "symbol",
-                                   "a household's row overrides the price of a shared "
-                                   "security; this symbol has no shared row")
-            base = self.shared_securities[index[sym]]
-            prices = {_key(r.get("price")) for r in rows}
-            if len(prices) > 1:
-                raise InvalidInput(hid, where, "price", "the household's rows disagree on "
-                                   "the price")
-            for attr in _SYMBOL_ATTRS[1:]:
-                for r in rows:
-                    if attr in r and _key(r[attr]) != _key(_effective(base, attr)):
-                        raise InvalidInput(hid, where, attr,
-                                           "a household's row may change only the price; "
-                                           f"'{attr}' differs from the shared row")
-            classes = {(r["asset_class"], float(r.get("weight", 1.0))) for r in rows
-                       if "asset_class" in r}
-            shared_cls = {(c, float(w)) for c, w in
-                          (base.get("exposures") or {base.get("asset_class"): 1.0}).items()}
-            if classes and classes != shared_cls:
-                raise InvalidInput(hid, where, "asset_class",
-                                   "a household's row may change only the price; its classes "
-                                   "differ from the shared rows")
-            if "price" not in rows[0]:
-                raise InvalidInput(hid, where, "price", "empty")
-            out[index[sym]] = {**base, "price": rows[0]["price"]}
+                out.append(entry)
+            else:
+                out[index[sym]] = entry
+            try:
+                Security.model_validate(entry)
+            except Exception as err:
+                from pydantic import ValidationError
+
+                if not isinstance(err, ValidationError):
+                    raise
+                first = err.errors(include_url=False)[0]
+                raise InvalidInput(hid, where, ".".join(str(p) for p in first["loc"]) or None,
+                                   first["msg"].removeprefix("Value error, ")) from None
+        return sorted(out, key=lambda s: s["symbol"]) if len(out) > len(index) else out
+
+    def _options_of(self, hid: str) -> dict[str, Any]:
+        """The household's ``options`` rows as a scenario's options (values already parsed)."""
+        out: dict[str, Any] = {}
+        for r in self._rows("options", hid):
+            key = r.get("key")
+            if key in out:
+                raise InvalidInput(hid, f"options (key {key})", "key",
+                                   f"two rows for option '{key}'")
+            out[key] = parse_value(r.get("value"))
         return out
 
     def _goals_of(self, hid: str) -> list[dict[str, Any]]:
         goals: dict[str, dict[str, Any]] = {}
-        tols: dict[str, set[Any]] = {}
+        seen: dict[tuple[str, str], set[Any]] = {}
         for r in self._rows("goals", hid):
             gid = r.get("goal_id")
             if gid is None:
@@ -915,12 +980,13 @@ class Tables:
             if "target" not in r:
                 raise InvalidInput(hid, where, "target", f"empty for class '{cls}'")
             g["targets"][cls] = r["target"]
-            tols.setdefault(gid, set()).add(_key(r.get("drift_tolerance")))
-            if r.get("drift_tolerance") is not None:
-                g["drift_tolerance"] = r["drift_tolerance"]
-        for gid, seen in tols.items():
-            if len(seen) > 1:
-                raise InvalidInput(hid, f"goals (goal_id {gid})", "drift_tolerance",
+            for col in SPECS["goals"].optional:      # the goal's own fields
+                seen.setdefault((gid, col), set()).add(_key(r.get(col)))
+                if r.get(col) is not None:
+                    g[col] = r[col]
+        for (gid, col), values in seen.items():
+            if len(values) > 1:
+                raise InvalidInput(hid, f"goals (goal_id {gid})", col,
                                    "the goal's rows disagree (give it on every row, or none)")
         return list(goals.values())
 
@@ -929,7 +995,7 @@ class Tables:
         by_id: dict[str, dict[str, Any]] = {}
         for r in self._rows("accounts", hid):
             acc = dict(r)
-            for name in ("restricted", "allowed"):
+            for name in _LIST_COLUMNS:
                 if name in acc and isinstance(acc[name], str):
                     acc[name] = [s.strip() for s in acc[name].split(";") if s.strip()]
             accounts.append(acc)
@@ -947,6 +1013,78 @@ class Tables:
                 raise InvalidInput(hid, where, "asset_class", f"two rows for class '{cls}'")
             bands[cls] = [r.get("lo"), r.get("hi")]
         return accounts
+
+
+_LIST_COLUMNS = tuple(c for c in SPECS["accounts"].optional if KINDS[c] == LIST)
+_PROFILE_COLUMNS = tuple(c for c in SPECS["households"].optional
+                         if not c.startswith(tuple(f"{p}_" for p in PAIRS)))
+
+
+def _profile(hid: str, h: dict[str, Any]) -> dict[str, Any]:
+    """The ``tax_profile`` of a households row: pairs nested, JSON cells decoded."""
+    import json
+
+    tp = {k: h[k] for k in ("short_term_rate", "long_term_rate", *_PROFILE_COLUMNS) if k in h}
+    for group in PAIRS:
+        pair = {t: h[f"{group}_{t}"] for t in TERMS if f"{group}_{t}" in h}
+        if pair:
+            tp[group] = pair
+    for col in _PROFILE_COLUMNS:
+        if KINDS[col] == JSON and isinstance(tp.get(col), str):
+            try:
+                tp[col] = json.loads(tp[col])
+            except ValueError:
+                raise InvalidInput(hid, "households", col,
+                                   f"expected JSON text such as [[0, 0.1], [11600, 0.12]], "
+                                   f"got {shown(tp[col])}") from None
+    return tp
+
+
+def option_problems(keys: np.ndarray, values: np.ndarray) -> list[tuple[int, str, str]]:
+    """Rows of table ``options`` whose key is unknown or whose value the option refuses:
+    (row index, field, problem). Each distinct (key, value) pair is checked once, as a
+    scenario's ``options`` would be."""
+    import pandas as pd
+
+    from ..errors import InvalidOptions
+    from ..options import Options
+
+    pairs = pd.Series([None if k is None else f"{k}\x00{'' if v is None else v}"
+                       for k, v in zip(keys.tolist(), values.tolist(), strict=True)],
+                      dtype=object)
+    codes, uniques = pd.factorize(pairs)
+    verdict: list[tuple[str, str] | None] = []
+    for pair in uniques.tolist():
+        key, _, text = pair.partition("\x00")
+        try:
+            Options.from_dict({key: parse_value(text) if text else None})
+            verdict.append(None)
+        except InvalidOptions as err:
+            verdict.append(("key" if err.problem.startswith("unknown option") else "value",
+                            f"{key}: {err.problem}" if not err.problem.startswith("unknown")
+                            else f"{shown(key)} is an unknown option; known options are "
+                                 + ", ".join(sorted(Options().as_dict()))))
+        except (TypeError, ValueError) as err:
+            verdict.append(("value", f"{key}: {err}"))
+    out = [(i, "key", "empty; every row names an option") for i in
+           np.flatnonzero(codes < 0).tolist()]
+    bad_codes = np.array([v is not None for v in verdict], dtype=bool)
+    if bad_codes.any():
+        rows = np.flatnonzero((codes >= 0) & bad_codes[np.maximum(codes, 0)])
+        out += [(i, *verdict[codes[i]]) for i in rows.tolist()]
+    return sorted(out)
+
+
+def parse_value(text: Any) -> Any:
+    """An ``options`` cell as a scenario's option value: JSON when it parses, else the text."""
+    import json
+
+    if not isinstance(text, str):
+        return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def _date(value: Any) -> Any:

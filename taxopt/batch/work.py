@@ -74,6 +74,15 @@ def solve_chunk(items: list[Item], time_limit: float | None = None,
     return {"results": results, "trades": trades, "rejects": rejects}
 
 
+def solve_pickled_chunk(blob: bytes, time_limit: float | None = None, timings: bool = True
+                        ) -> dict[str, dict[str, list[Any]]]:
+    """`solve_chunk` of a chunk pickled by the driver: one bytes argument, which a Dask
+    client ships as is instead of walking every household's nested dicts on submit."""
+    import pickle
+
+    return solve_chunk(pickle.loads(blob), time_limit, timings)
+
+
 def _one(hid: str, raw: dict[str, Any] | None, error: str | None,
          time_limit: float | None,
          lockstep: bool = False) -> tuple[dict[str, Any], dict[str, list[Any]] | None]:

@@ -12,17 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .schema import HouseholdRecord, TaxProfile
+from .schema import HouseholdRecord
 
 TAX_DEFERRED_TYPE = "tax_deferred"
-
-
-def ordinary_rate_of(tp: TaxProfile) -> float:
-    """The rate on ordinary income that is not investment income (IRA and 401k payouts):
-    the profile's ``ordinary_rate``, else ``short_term_rate - niit_rate``."""
-    if tp.ordinary_rate is not None:
-        return float(tp.ordinary_rate)
-    return max(float(tp.short_term_rate) - float(tp.niit_rate), 0.0)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -62,8 +54,9 @@ def no_funding(n_goals: int, tax_type: np.ndarray, ordinary_rate: float = 0.0) -
                    ordinary_rate, 0.10, np.zeros((0, 2)), 0.0)
 
 
-def pack_funding(rec: HouseholdRecord) -> Funding:
-    """The funding arrays of a validated record, in goal and account order."""
+def pack_funding(rec: HouseholdRecord, ordinary_rate: float) -> Funding:
+    """The funding arrays of a validated record, in goal and account order; payouts are
+    taxed at ``ordinary_rate`` (the tax profile's `TaxProfile.ordinary`) without brackets."""
     tp = rec.tax_profile
     accs = rec.accounts
     taxable = np.array([a.tax_type == "taxable" for a in accs], dtype=bool)
@@ -77,7 +70,7 @@ def pack_funding(rec: HouseholdRecord) -> Funding:
         max_deposit=np.where(np.isnan(max_dep), np.where(taxable, np.inf, 0.0), max_dep),
         min_withdrawal=np.array([a.min_withdrawal for a in accs], dtype=float),
         penalty_applies=np.array([a.penalty_applies for a in accs], dtype=bool),
-        ordinary_rate=ordinary_rate_of(tp),
+        ordinary_rate=ordinary_rate,
         penalty_rate=float(tp.early_withdrawal_penalty),
         brackets=brackets,
         ordinary_income=float(tp.ordinary_income),

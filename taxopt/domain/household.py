@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidInput
-from ..limits import MONEY_MAX, shown
+from ..limits import MONEY_MAX, PRICE_MAX, PRICE_MIN, shown
 from ..options import Options
 from .funding import Funding, pack_funding
 from .lots import LotColumns
@@ -36,6 +36,20 @@ class TaxProfile:
     carry_short: float
     carry_long: float
     offset_limit: float
+    niit_rate: float = 0.0                # inside both capital-gains rates, if paid
+    ordinary_rate: float | None = None    # None: short_term_rate - niit_rate
+    state_rate: float | None = None       # None: 0 (stated as an assumption)
+
+    @property
+    def ordinary(self) -> float:
+        """Marginal rate on ordinary income that is not investment income (IRA payouts)."""
+        return (self.short_term_rate - self.niit_rate if self.ordinary_rate is None
+                else self.ordinary_rate)
+
+    @property
+    def state(self) -> float:
+        """State rate on interest, for tax-exempt securities that are not in-state."""
+        return 0.0 if self.state_rate is None else self.state_rate
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -53,6 +67,8 @@ class Securities:
     expected_return: np.ndarray
     fractional: np.ndarray
     tradable: np.ndarray
+    in_state: np.ndarray | None = None          # tax-exempt and free of the state's tax
+    qualified_given: np.ndarray | None = None   # `qualified` was in the input
 
     def __len__(self) -> int:
         return len(self.symbol)
@@ -157,7 +173,17 @@ class Household:
             if not np.isfinite(value) or value <= 0:
                 raise InvalidInput(self.household_id, f"securities[{symbol}]", "price",
                                    f"must be > 0, got {value}")
+            if not PRICE_MIN <= value <= PRICE_MAX:
+                raise InvalidInput(self.household_id, f"securities[{symbol}]", "price",
+                                   f"must be from {shown(PRICE_MIN)} to {shown(PRICE_MAX)} "
+                                   f"(taxopt's limits for prices), got {value}")
             price[index[symbol]] = value
+        held = np.bincount(self.lots.security, weights=self.lots.shares,
+                           minlength=len(price)) * price
+        if np.any(held > MONEY_MAX) or held.sum() + self.accounts.cash.sum() > MONEY_MAX:
+            raise InvalidInput(self.household_id, "household", "prices",
+                               "at these prices the household's holdings are worth more "
+                               f"than taxopt's limit of {shown(MONEY_MAX)} for money")
         return replace(self, securities=replace(self.securities, price=price))
 
 
@@ -207,12 +233,18 @@ def build_household(rec: HouseholdRecord, lots: LotColumns) -> Household:
     recent = _pack_recent(rec, acct_ix, sec_ix)
 
     tp = rec.tax_profile
+    for name in ("short_term_rate", "long_term_rate"):
+        if tp.niit_rate > getattr(tp, name):
+            raise InvalidInput(hh, "tax_profile", "niit_rate",
+                               f"{tp.niit_rate} is counted inside {name} "
+                               f"({getattr(tp, name)}), so it cannot exceed it")
     tax = TaxProfile(tp.short_term_rate, tp.long_term_rate, tp.realized_ytd.short_term,
                      tp.realized_ytd.long_term, tp.loss_carryforward.short_term,
-                     tp.loss_carryforward.long_term, tp.ordinary_offset_limit)
+                     tp.loss_carryforward.long_term, tp.ordinary_offset_limit,
+                     tp.niit_rate, tp.ordinary_rate, tp.state_rate)
     return Household(hh, np.datetime64(rec.as_of, "D"), tax, classes, sec, goals, accounts,
                      lot_arrays, recent, Options.from_dict(rec.options, hh),
-                     pack_funding(rec))
+                     pack_funding(rec, tax.ordinary))
 
 
 def _pack_securities(rec: HouseholdRecord, cls_ix: dict[str, int]) -> Securities:
@@ -238,6 +270,8 @@ def _pack_securities(rec: HouseholdRecord, cls_ix: dict[str, int]) -> Securities
                                   for s in ss]),
         fractional=np.array([s.fractional for s in ss], dtype=bool),
         tradable=np.array([s.tradable for s in ss], dtype=bool),
+        in_state=np.array([s.in_state for s in ss], dtype=bool),
+        qualified_given=np.array(["qualified" in s.model_fields_set for s in ss], dtype=bool),
     )
 
 

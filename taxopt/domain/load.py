@@ -36,7 +36,8 @@ def from_dict(raw: Any) -> Household:
     hh = raw.get("household_id") if isinstance(raw.get("household_id"), str) else None
     if raw.get("format") != FORMAT and "format" in raw:
         raise InvalidInput(hh, "household", "format",
-                           f"expected '{FORMAT}', got {raw.get('format')!r}")
+                           f"expected '{FORMAT}', got "
+                           f"{_echo(raw.get('format')) or _kind(raw.get('format'))}")
     # The small records go through pydantic; the lots, which can number 100,000, are
     # checked as columns (`lots.py`) with the same messages. Errors keep the record's
     # field order: a bad account is reported before a bad lot, a bad lot before a bad
@@ -48,7 +49,8 @@ def from_dict(raw: Any) -> Household:
         try:
             rec = HouseholdRecord.model_validate({k: v for k, v in raw.items() if k != "lots"})
         except ValidationError as err:
-            if err.errors(include_url=False)[0]["loc"][0] in _BEFORE_LOTS:
+            loc = err.errors(include_url=False)[0]["loc"]
+            if not loc or loc[0] in _BEFORE_LOTS:
                 raise _to_invalid_input(err, raw, hh) from None
             rest_error = err
         try:

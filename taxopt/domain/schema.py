@@ -129,6 +129,7 @@ class TaxProfile(_Record):
     early_withdrawal_penalty: Fraction = 0.10
     ordinary_brackets: list[Bracket] | None = None
     ordinary_income: NonNeg = 0.0
+    state_rate: Fraction | None = None
 
     @field_validator("ordinary_brackets")
     @classmethod
@@ -155,6 +156,7 @@ class Security(_Record):
     expected_return: Annotated[float, Field(ge=-1, le=1, allow_inf_nan=False)] | None = None
     fractional: bool = False
     tradable: bool = True
+    in_state: bool = False   # contract 1.1 (section 5)
 
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True, populate_by_name=True)
 

@@ -1,23 +1,30 @@
 """Asset location by after-tax value: where each dollar of growth is taxed.
 
 A dollar of a security grows at a different after-tax rate in each kind of account
-(``H`` years, marginal rates ``ts`` ordinary and ``tl`` long-term):
+(``H`` years; ``ts`` the short-term rate, ``tl`` the long-term rate, ``to`` the
+ordinary rate on income that is not investment income, ``short_term_rate -
+niit_rate`` unless given):
 
 - tax-free (Roth): never taxed, ``(1 + r)^H``;
-- tax-deferred (IRA, 401k): all of it taxed at withdrawal at the ordinary rate,
-  ``(1 - ts) (1 + r)^H``;
+- tax-deferred (IRA, 401k): all of it taxed at withdrawal as ordinary income, and
+  not as investment income (no 3.8 % NIIT, IRC 1411(c)(5)): ``(1 - to) (1 + r)^H``;
 - taxable: distributions taxed every year (qualified at ``tl``, the rest at ``ts``,
-  municipal not at all), reinvested after tax and added to basis; the unrealized
-  gain taxed at ``tl`` at the horizon (deferral is what makes equities efficient
-  there).
+  tax-exempt interest at the profile's ``state_rate`` unless the security is
+  ``in_state``), reinvested after tax and added to basis; the unrealized gain taxed
+  at ``tl`` at the horizon (deferral is what makes equities efficient there).
 
 The model values a dollar held in account ``a`` by its after-tax value *relative
-to the same dollar in a tax-deferred account* (where every security is taxed
-alike), discounted at a common rate. The reference makes the term about *where*
-assets sit: inside an IRA every security is worth zero extra, so the term does not
-push the goal's allocation toward riskier assets; the tracking penalty and the
-drift tolerance keep the allocation. In a Roth, growth is worth ``ts (1+r)^H``
-more; in a taxable account, tax-efficient holdings are worth more than bonds.
+to the same dollar in a tax-deferred account*, ``(1 - to) (1 + r')^H``, discounted
+at a common rate, where ``r'`` is the security's own return except for a tax-exempt
+one, whose reference is the taxable return of its asset class (its class default,
+for a multi-class fund its mix). The reference keeps the term about *where* assets
+sit, so it does not push the goal's allocation toward riskier assets (the tracking
+penalty and the drift tolerance keep the allocation). The exception ranks the
+securities of a class inside every account type: in an IRA a tax-exempt fund is
+worth less than a taxable bond fund (its lower yield is the price of an exemption
+the IRA wastes), whatever order the input lists them in. In a Roth, growth is worth
+``to (1+r)^H`` more; in a taxable account, tax-efficient holdings are worth more
+than bonds.
 
 Roth conversions, withdrawal sequencing and contributions would plug in here, as
 changes of the account values over the horizon; they are out of scope.
@@ -41,11 +48,16 @@ DEFAULT_RETURNS = {
 OTHER_RETURN = 0.05
 
 
+def class_returns(hh: Household) -> np.ndarray:
+    """Each security's return by its asset classes' defaults alone (its mix of classes)."""
+    by_class = np.array([DEFAULT_RETURNS.get(c, OTHER_RETURN) for c in hh.classes])
+    return hh.securities.exposure @ by_class
+
+
 def expected_returns(hh: Household) -> np.ndarray:
     """Each security's expected total return: its own, else its classes' defaults."""
     sec = hh.securities
-    by_class = np.array([DEFAULT_RETURNS.get(c, OTHER_RETURN) for c in hh.classes])
-    implied = sec.exposure @ by_class
+    implied = class_returns(hh)
     # A tax-exempt (municipal) fund yields less than a taxable one of the same class:
     # that is the price of the exemption, and without it munis would look free.
     implied = np.where(sec.tax_exempt, np.minimum(implied, DEFAULT_RETURNS["muni"]), implied)
@@ -63,11 +75,11 @@ def after_tax_value(hh: Household, horizon: float, discount: float) -> np.ndarra
         Rate at which future after-tax dollars are discounted to today.
     """
     sec, tax = hh.securities, hh.tax
-    ts, tl = tax.short_term_rate, tax.long_term_rate
+    tl, to = tax.long_term_rate, tax.ordinary
     r = expected_returns(hh)
     y = np.minimum(sec.dist_yield, np.maximum(r, 0.0))
     grow = (1.0 + r) ** horizon
-    drag = np.where(sec.tax_exempt, 0.0, y * (sec.qualified * tl + (1 - sec.qualified) * ts))
+    drag = y * distribution_rate(hh)
     net = r - drag
     wealth = (1.0 + net) ** horizon
     reinvested = y - drag
@@ -76,17 +88,28 @@ def after_tax_value(hh: Household, horizon: float, discount: float) -> np.ndarra
                           (wealth - 1.0) / np.where(np.abs(net) > 1e-12, net, 1.0), horizon)
     basis = 1.0 + reinvested * growth_sum
     taxable = wealth - tl * np.maximum(wealth - basis, 0.0)
-    by_type = np.vstack([taxable, (1.0 - ts) * grow, grow])     # rows: TAXABLE, DEFERRED, FREE
+    by_type = np.vstack([taxable, (1.0 - to) * grow, grow])     # rows: TAXABLE, DEFERRED, FREE
     assert (TAXABLE, TAX_DEFERRED, TAX_FREE) == (0, 1, 2)
     return by_type[hh.accounts.tax_type] / (1.0 + discount) ** horizon
 
 
+def distribution_rate(hh: Household) -> np.ndarray:
+    """Tax per dollar of each security's distributions in a taxable account: qualified
+    dividends at the long-term rate, the rest at the short-term (ordinary plus NIIT)
+    rate; tax-exempt interest at the state rate unless the security is in-state."""
+    sec, tax = hh.securities, hh.tax
+    in_state = sec.in_state if sec.in_state is not None else np.zeros(len(sec), bool)
+    taxed = sec.qualified * tax.long_term_rate + (1 - sec.qualified) * tax.short_term_rate
+    return np.where(sec.tax_exempt, np.where(in_state, 0.0, tax.state), taxed)
+
+
 def location_value(hh: Household, horizon: float, discount: float) -> np.ndarray:
     """Extra present value (accounts x securities) of a dollar held in each account,
-    against the same dollar in a tax-deferred account."""
+    against the same dollar in a tax-deferred account (for a tax-exempt security, a
+    dollar of its asset class at the taxable return)."""
     value = after_tax_value(hh, horizon, discount)
-    r = expected_returns(hh)
-    reference = (1.0 - hh.tax.short_term_rate) * (1.0 + r) ** horizon
+    r = np.where(hh.securities.tax_exempt, class_returns(hh), expected_returns(hh))
+    reference = (1.0 - hh.tax.ordinary) * (1.0 + r) ** horizon
     return value - reference / (1.0 + discount) ** horizon
 
 
@@ -131,9 +154,9 @@ class CashDragTerm:
 def cash_value(hh: Household, horizon: float, discount: float) -> np.ndarray:
     """Present after-tax value per account of a dollar of cash (interest taxed as ordinary)."""
     r = DEFAULT_RETURNS[CASH]
-    ts = hh.tax.short_term_rate
+    ts, to = hh.tax.short_term_rate, hh.tax.ordinary
     grow = (1.0 + r) ** horizon
-    by_type = np.array([(1.0 + r * (1.0 - ts)) ** horizon, (1.0 - ts) * grow, grow])
+    by_type = np.array([(1.0 + r * (1.0 - ts)) ** horizon, (1.0 - to) * grow, grow])
     return by_type[hh.accounts.tax_type] / (1.0 + discount) ** horizon
 
 

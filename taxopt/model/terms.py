@@ -14,7 +14,7 @@ from ..domain.household import TAXABLE
 from ..options import Options
 from .context import ModelContext
 from .expr import incidence, widen
-from .location import CashDragTerm, LocationTerm
+from .location import CashDragTerm, LocationTerm, distribution_rate
 from .taxes import ExactTaxTerm, LotTaxTerm
 
 
@@ -137,10 +137,8 @@ class DragTerm:
 
     def compile(self, ctx: ModelContext) -> None:
         hh, lay = ctx.hh, ctx.layout
-        sec, tax = hh.securities, hh.tax
-        per_dollar = (sec.dist_yield * (sec.qualified * tax.long_term_rate
-                                        + (1 - sec.qualified) * tax.short_term_rate)
-                      * ~sec.tax_exempt * self.horizon)
+        sec = hh.securities
+        per_dollar = sec.dist_yield * distribution_rate(hh) * self.horizon
         taxable = hh.accounts.tax_type == TAXABLE
         coef = np.zeros(ctx.program.n)
         coef[ctx.sell.slice] = -per_dollar[lay.unit_security] * taxable[lay.unit_account]

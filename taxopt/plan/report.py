@@ -9,7 +9,9 @@ import numpy as np
 from ..audit import Assessment
 from ..domain.household import TAX_TYPES, TAXABLE, Household
 from ..domain.orders import Orders
+from ..options import Options
 from ..tax.wash import WASH_WINDOW_DAYS
+from .assumptions import plan_assumptions
 from .funding import FUNDING_REASON, flow_rows, funding_table
 from .reasons import account_lines, order_reasons
 
@@ -123,8 +125,10 @@ def _year(y) -> dict[str, float]:
 
 def summary_record(hh: Household, orders: Orders, a: Assessment, status: str,
                    message: str,
-                   reasons: np.ndarray | None = None) -> dict[str, Any]:
-    """The summary: tax with full netting, realized results, drift before and after."""
+                   reasons: np.ndarray | None = None,
+                   options: Options | None = None) -> dict[str, Any]:
+    """The summary: tax with full netting, realized results, drift before and after, and
+    the defaults that changed a number (``assumptions``)."""
     goals = {}
     for g, gid in enumerate(hh.goals.goal_id):
         tol = hh.goals.tolerance[g]
@@ -177,6 +181,9 @@ def summary_record(hh: Household, orders: Orders, a: Assessment, status: str,
         "goals": goals,
         "accounts": accounts,
         "wash_sale_restrictions": wash,
+        "assumptions": plan_assumptions(
+            hh, options, a.year_after.carryforward_short + a.year_after.carryforward_long,
+            a.year_before.carryforward_short + a.year_before.carryforward_long),
     }
     if orders.withdraw is not None:
         sale_tax = np.bincount(orders.account, weights=a.row_tax, minlength=len(hh.accounts))

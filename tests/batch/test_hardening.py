@@ -676,7 +676,8 @@ def test_a_rejected_row_alone_gives_exit_1_and_is_reported(tmp_path):
     warnings = [r["message"] for r in _records(res.stderr) if r["level"] == "warning"]
     assert warnings == ["table accounts (accounts.csv): column 'colour' is not a column of "
                         "this table; ignored (known columns: household_id, account_id, "
-                        "goal_id, tax_type, cash, cash_flow, min_cash, restricted, allowed)"]
+                        "goal_id, tax_type, cash, cash_flow, min_cash, restricted, allowed, "
+                        "max_withdrawal, max_deposit, min_withdrawal, penalty_applies)"]
     manifest = _consistent(out)
     assert manifest["warnings"] == warnings and manifest["rejected_rows"] == 1
     assert manifest["exit_code"] == 1

@@ -45,7 +45,7 @@ def test_reference_batch(small_batch):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["counts"]["optimal"] == 10 and manifest["households"] == 10
     assert set(manifest["inputs"]) == {"households", "securities", "goals", "accounts",
-                                       "bands", "lots", "recent_trades"}
+                                       "bands", "lots", "recent_trades", "options"}
     assert all(len(v["sha256"]) == 64 for v in manifest["inputs"].values())
     assert "taxopt" in manifest["versions"] and manifest["options"]["time_limit"] > 0
 

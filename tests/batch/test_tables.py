@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-
 import pandas as pd
 import pytest
 
@@ -83,7 +81,8 @@ def test_unknown_column_is_a_warning_and_missing_table_an_error(tmp_path):
     assert tables.warnings == [
         "table accounts (accounts.csv): column 'min_cashh' is not a column of this table; "
         "ignored (known columns: household_id, account_id, goal_id, tax_type, cash, "
-        "cash_flow, min_cash, restricted, allowed)"]
+        "cash_flow, min_cash, restricted, allowed, max_withdrawal, max_deposit, min_withdrawal, "
+        "penalty_applies)"]
     assert [e for _, _, e in tables.items()] == [None] * 4
     (folder / "accounts.csv").unlink()
     with pytest.raises(InvalidInput, match="table accounts: missing"):
@@ -139,21 +138,35 @@ def test_inconsistent_households_fail_alone(tmp_path):
         from_dict(raw3)
 
 
-def test_override_may_change_only_the_price(tmp_path):
-    hhs = make_households(2)
-    hhs[1]["securities"] = copy.deepcopy(hhs[1]["securities"])
-    for s in hhs[1]["securities"]:
-        if s["symbol"] == "BND":
-            s["price"] = 70.0
+def test_a_household_row_overrides_any_attribute_of_a_shared_security(tmp_path):
+    """One client's own wash-group mapping and an adviser's restriction apply to that client
+    only: empty cells keep the shared value, the other households keep the shared row."""
+    hhs = make_households(3)
     rows = synth.to_tables(hhs)
-    over = next(r for r in rows["securities"] if r["household_id"] == "syn-000001")
-    over["yield"] = 0.5
+    bnd = next(r for r in rows["securities"] if r["symbol"] == "BND")
+    rows["securities"].append({**dict.fromkeys(bnd), "symbol": "BND", "household_id":
+                               "syn-000001", "price": 70.0, "wash_group": "agg_bonds",
+                               "tradable": False})
+    tables = read_tables(write_tables(rows, tmp_path, "csv"))
+    secs = {h: {s["symbol"]: s for s in raw["securities"]} for h, raw, _ in tables.items()}
+    assert secs["syn-000001"]["BND"] == {**secs["syn-000000"]["BND"], "price": 70.0,
+                                         "wash_group": "agg_bonds", "tradable": False}
+    assert secs["syn-000000"]["BND"] == secs["syn-000002"]["BND"]
+    assert secs["syn-000000"]["BND"]["wash_group"] == "bbg_us_agg_float_adj"
+    hh = from_dict(next(raw for h, raw, _ in tables.items() if h == "syn-000001"))
+    assert not hh.securities.tradable[list(hh.securities.symbol).index("BND")]
+
+
+def test_a_household_security_row_is_validated_for_that_household_only(tmp_path):
+    rows = synth.to_tables(make_households(2))
+    bnd = next(r for r in rows["securities"] if r["symbol"] == "BND")
+    rows["securities"].append({**dict.fromkeys(bnd), "symbol": "BND", "household_id":
+                               "syn-000001", "qualified": 1.5})
     items = {h: e and str(e) for h, _, e in read_tables(write_tables(rows, tmp_path,
                                                                      "csv")).items()}
-    assert items["syn-000000"] is None
-    assert items["syn-000001"] == ("household syn-000001: securities (symbol BND): field "
-                                   "'yield': a household's row may change only the price; "
-                                   "'yield' differs from the shared row")
+    assert items == {"syn-000000": None,
+                     "syn-000001": "household syn-000001: securities (symbol BND): field "
+                                   "'qualified': Input should be less than or equal to 1"}
 
 
 def test_bad_shared_security_rejects_only_the_households_holding_it(tmp_path):

@@ -92,8 +92,8 @@ CASES = [
      f"{HH}: household: field 'notes': unknown field"),
     ("unknown lot field", _set("lots.0.basis", 6000.0),
      f"{HH}: lots[0] (lot_id A): field 'basis': unknown field"),
-    ("unknown tax_profile field", _set("tax_profile.state_rate", 0.05),
-     f"{HH}: tax_profile: field 'state_rate': unknown field"),
+    ("unknown tax_profile field", _set("tax_profile.city_rate", 0.05),
+     f"{HH}: tax_profile: field 'city_rate': unknown field"),
     # --- wrong types ------------------------------------------------------------------------
     ("string price", _set("securities.0.price", "100"),
      f"{HH}: securities[0] (symbol EQ): field 'price': Input should be a valid number, "
@@ -655,7 +655,10 @@ def test_cli_validate_good_file(tmp_path):
     path.write_text(_text())
     res = CliRunner().invoke(cli, ["validate", str(path)])
     assert res.exit_code == 0, res.output
-    assert res.stdout == "hh-test: valid (2 accounts, 3 lots, 3 securities)\n"
+    # The first line says it is valid; the next ones name the defaults it relies on.
+    lines = res.stdout.splitlines()
+    assert lines[0] == "hh-test: valid (2 accounts, 3 lots, 3 securities)"
+    assert all(line.startswith("  assumes: ") for line in lines[1:])
 
 
 @pytest.mark.parametrize("existing", [False, True], ids=["new-dir", "existing-dir"])
@@ -690,3 +693,33 @@ def test_errors_survive_pickling():
                 ProgramInfeasible("hh", ["band cannot hold"])):
         back = pickle.loads(pickle.dumps(err))
         assert type(back) is type(err) and str(back) == str(err)
+
+
+@pytest.mark.parametrize(("prices", "expected"), [
+    ({"EQ": 1e308}, f"{HH}: securities[EQ]: field 'price': must be from 1e-06 to "
+                    "1,000,000,000 (taxopt's limits for prices), got 1e+308"),
+    ({"BD": 1e-300}, f"{HH}: securities[BD]: field 'price': must be from 1e-06 to "
+                     "1,000,000,000 (taxopt's limits for prices), got 1e-300"),
+    ({"EQ": 1e9}, f"{HH}: household: field 'prices': at these prices the household's "
+                  "holdings are worth more than taxopt's limit of 1,000,000,000,000 for "
+                  "money"),
+], ids=["huge", "tiny", "household-too-rich"])
+def test_new_prices_keep_the_limits(raw, prices, expected):
+    """`Household.with_prices` (a market move between two solves) keeps the input limits;
+    EQ at $1e9 is fine for 120 shares, not for 1,020."""
+    if "holdings" in expected:
+        raw["lots"][0]["shares"] = 1000
+    hh = from_dict(raw)
+    with pytest.raises(InvalidInput) as info:
+        hh.with_prices(prices)
+    assert info.value.line() == expected
+    if "holdings" not in expected:
+        assert hh.with_prices({"EQ": 1e9}).securities.price[0] == 1e9
+
+
+def test_a_huge_format_value_is_not_echoed(raw):
+    raw["format"] = ["taxopt.household/1"] * 1_000_000
+    with pytest.raises(InvalidInput) as info:
+        from_dict(raw)
+    assert info.value.line() == (f"{HH}: household: field 'format': expected "
+                                 "'taxopt.household/1', got a list")

@@ -47,6 +47,8 @@ EXPECTED: dict[tuple[str, str], list[tuple[str, str, str]]] = {
                                            ("tolerance", "retirement", "intl_equity"),
                                            ("tolerance", "retirement", "us_bonds"),
                                            ("tolerance", "retirement", "us_equity")],
+    ("tax_wash_matching", "cash_flow_only"): [("tolerance", "retirement", "intl_equity"),
+                                              ("tolerance", "retirement", "us_equity")],
     ("taxable_only", "cash_flow_only"): [("tolerance", "growth-60-40", "us_bonds"),
                                          ("tolerance", "growth-60-40", "us_equity")],
     ("three_account_location", "lockstep_fifo"): [("tolerance", "retirement", "us_bonds"),

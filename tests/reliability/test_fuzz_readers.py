@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 import taxopt
 from taxopt import synth
 from taxopt.domain.load import from_dict, from_json
-from taxopt.errors import InvalidInput
+from taxopt.errors import InvalidInput, unprintable_at
 
 from ..conftest import base_household
 
@@ -30,8 +30,11 @@ FUZZ = settings(max_examples=200, deadline=None,
 
 
 def _check_invalid(err: InvalidInput) -> None:
+    """One short, inert line: no raw control character, never a flood."""
     line = err.line()
     assert line and line.startswith(("household ", "input")), line
+    assert unprintable_at(line) < 0, repr(line)
+    assert len(line) < 2000, len(line)
 
 
 def _read(fn, *args) -> Any:
@@ -216,3 +219,56 @@ def test_malformed_yaml(text):
         path = Path(tmp) / "scenario.yaml"
         path.write_text(text)
         assert "not valid YAML" in _line_of(from_json, path)
+
+
+# -- hostile ids and alias bombs ---------------------------------------------------------------
+
+ID_PATHS = [("household_id",), ("securities", 0, "symbol"), ("goals", 0, "goal_id"),
+            ("accounts", 0, "account_id"), ("lots", 0, "lot_id"), ("lots", 1, "account_id"),
+            ("securities", 1, "wash_group")]
+
+
+@settings(max_examples=200, deadline=None)
+@given(where=st.sampled_from(ID_PATHS),
+       text=st.text(st.characters(codec="utf-8"), min_size=1, max_size=20))
+def test_any_id_is_accepted_clean_or_refused_inertly(where, text):
+    """An id with a control character or padding is refused (the message escapes it);
+    any other id is accepted as given."""
+    doc = copy.deepcopy(base_household())
+    _parent(doc, where)[where[-1]] = text
+    hh = _read(from_dict, doc)
+    bad = unprintable_at(text) >= 0 or text != text.strip()
+    if bad:
+        assert hh is None
+    elif hh is not None:
+        assert text in (hh.household_id, *hh.securities.symbol, *hh.goals.goal_id,
+                        *hh.accounts.account_id, *hh.lots.lot_id,
+                        *hh.securities.wash_group_names)
+
+
+@pytest.mark.parametrize("shape", ["lists", "maps", "in-lots", "wide"])
+def test_alias_bombs_of_any_shape_are_refused_in_milliseconds(shape):
+    """Nested lists, nested maps, a bomb where the lots go, one wide level: each is
+    refused before it is expanded."""
+    import time
+
+    if shape == "wide":
+        lines = ["a: &a [" + ", ".join(["x"] * 200) + "]",
+                 "b: [" + ", ".join(["*a"] * 200) + "]"]       # 40,000 values
+    else:
+        lines = ['a0: &a0 {"k": "lol"}' if shape == "maps" else 'a0: &a0 ["lol", "lol"]']
+        for i in range(1, 40):
+            items = (", ".join(f"k{j}: *a{i - 1}" for j in range(4)) if shape == "maps"
+                     else ", ".join([f"*a{i - 1}"] * 4))
+            lines.append(f"a{i}: &a{i} " + ("{" + items + "}" if shape == "maps"
+                                            else "[" + items + "]"))
+        if shape == "in-lots":
+            lines.append("lots: *a39")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bomb.yaml"
+        path.write_text("format: taxopt.household/1\n" + "\n".join(lines) + "\n")
+        t0 = time.perf_counter()
+        line = _line_of(from_json, path)
+        assert time.perf_counter() - t0 < 0.5
+    assert line.endswith("YAML aliases (*name) would add more than 10,000 values to the "
+                         "document; write the values out instead")

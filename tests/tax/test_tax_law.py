@@ -423,3 +423,189 @@ class TestCarryforwardValue:
         assert s["est_tax"] == -1200.0
         assert s["realized_short_term"] == -3000.0
         assert s["year"]["after"]["carryforward_short_term"] == 0.0
+
+
+# --------------------------------------------------------------------------------------
+# Location values rank securities inside every account type; NIIT, ordinary and state
+# rates each where they apply.
+# --------------------------------------------------------------------------------------
+
+def bonds_household(order: tuple[str, ...] = ("MUNI", "TBND"), **profile: Any):
+    secs = {"MUNI": {"symbol": "MUNI", "price": 50.0, "asset_class": "bonds",
+                     "yield": 0.03, "tax_exempt": True},
+            "TBND": {"symbol": "TBND", "price": 50.0, "asset_class": "bonds",
+                     "yield": 0.04, "qualified": 0.0},
+            "EQ": {"symbol": "EQ", "price": 100.0, "asset_class": "equity"}}
+    return {
+        "format": "taxopt.household/1", "household_id": "hh-loc", "as_of": "2026-11-24",
+        "tax_profile": {"short_term_rate": 0.40, "long_term_rate": 0.20, **profile},
+        "securities": [secs[s] for s in (*order, "EQ")],
+        "goals": [{"goal_id": "g", "targets": {"equity": 0.5, "bonds": 0.5}}],
+        "accounts": [{"account_id": "tx", "goal_id": "g", "tax_type": "taxable",
+                      "cash": 0.0},
+                     {"account_id": "ira", "goal_id": "g", "tax_type": "tax_deferred",
+                      "cash": 10_000.0}],
+        "lots": [lot("E", 100, 10_000.0, "2020-01-02", symbol="EQ")],
+    }
+
+
+class TestLocationRanksWithinAccountTypes:
+    @pytest.mark.parametrize("order", [("MUNI", "TBND"), ("TBND", "MUNI")])
+    def test_the_ira_buys_the_taxable_bond_fund(self, order):
+        # Only the IRA has cash to buy bonds. A tax-exempt fund returns 3.5 % (the muni
+        # default) against the bond class's 4.5 %; in an IRA the exemption is wasted, so
+        # per dollar (10 years, 4 % discount, ordinary rate 0.40):
+        #   TBND: 0.6 * 1.045^10 / 1.04^10 - the same = 0
+        #   MUNI: 0.6 * (1.035^10 - 1.045^10) / 1.04^10 = 0.6 * (1.41060 - 1.55297)
+        #         / 1.48024 = -0.0577
+        # so the IRA buys TBND, whichever is listed first (it used to tie at 0).
+        from taxopt.model.location import location_value
+        hh = taxopt.from_dict(bonds_household(order))
+        lv = location_value(hh, 10, 0.04)
+        ira = {s: lv[1, i] for i, s in enumerate(hh.securities.symbol)}
+        assert ira["TBND"] == pytest.approx(0.0, abs=1e-12)
+        assert ira["MUNI"] == pytest.approx(0.6 * (1.035 ** 10 - 1.045 ** 10) / 1.04 ** 10,
+                                            rel=1e-9)
+        assert ira["MUNI"] == pytest.approx(-0.0577, abs=1e-4)
+        _, frame = solve(bonds_household(order))
+        buys = frame[(frame.side == "buy") & (frame.account_id == "ira")]
+        assert set(buys.symbol) == {"TBND"}
+
+    def test_niit_is_not_charged_on_ira_distributions(self):
+        # ts 0.408 includes the 3.8 % NIIT: ordinary_rate defaults to 0.408 - 0.038 =
+        # 0.37. A dollar of EQ (7 %) in the IRA is worth (1 - 0.37) * 1.07^10 after tax,
+        # in the Roth 1.07^10; the Roth's location value is 0.37 * 1.07^10 / 1.04^10.
+        from taxopt.model.location import after_tax_value, location_value
+        hh = taxopt.from_dict(bonds_household(short_term_rate=0.408, niit_rate=0.038))
+        assert hh.tax.ordinary == pytest.approx(0.37)
+        eq = hh.securities.symbol.index("EQ")
+        v = after_tax_value(hh, 10, 0.0)
+        assert v[1, eq] == pytest.approx(0.63 * 1.07 ** 10, rel=1e-12)
+        raw = bonds_household(short_term_rate=0.408, niit_rate=0.038)
+        raw["accounts"][1]["tax_type"] = "tax_free"
+        lv = location_value(taxopt.from_dict(raw), 10, 0.04)
+        assert lv[1, eq] == pytest.approx(0.37 * 1.07 ** 10 / 1.04 ** 10, rel=1e-12)
+        # An explicit ordinary_rate wins.
+        hh2 = taxopt.from_dict(bonds_household(short_term_rate=0.408, niit_rate=0.038,
+                                               ordinary_rate=0.32))
+        assert hh2.tax.ordinary == 0.32
+
+    def test_out_of_state_munis_pay_state_tax(self):
+        # state_rate 0.05: an out-of-state muni's interest is taxed at 5 % in taxable;
+        # an in-state one at 0. TBND's interest at the short-term rate 0.40.
+        from taxopt.model.location import distribution_rate
+        raw = bonds_household(state_rate=0.05)
+        hh = taxopt.from_dict(raw)
+        rate = dict(zip(hh.securities.symbol, distribution_rate(hh), strict=True))
+        assert rate == {"MUNI": 0.05, "TBND": 0.40, "EQ": 0.20}
+        raw["securities"][0]["in_state"] = True
+        hh = taxopt.from_dict(raw)
+        assert distribution_rate(hh)[hh.securities.symbol.index("MUNI")] == 0.0
+
+    def test_niit_cannot_exceed_the_rates_it_is_inside(self):
+        from taxopt.errors import InvalidInput
+        with pytest.raises(InvalidInput) as err:
+            taxopt.from_dict(bonds_household(niit_rate=0.25))
+        assert str(err.value) == ("household hh-loc: tax_profile: field 'niit_rate': 0.25 is "
+                                  "counted inside long_term_rate (0.2), so it cannot exceed it")
+
+
+# --------------------------------------------------------------------------------------
+# Defaults that move tax are said: the summary's `assumptions`, and `taxopt validate`.
+# --------------------------------------------------------------------------------------
+
+class TestAssumptions:
+    def test_every_default_that_changed_a_number_is_named(self):
+        raw = bonds_household()
+        # TBND has a yield and, here, no `qualified`; MUNI is out of state, no state_rate.
+        del raw["securities"][1]["qualified"]
+        raw["tax_profile"]["loss_carryforward"] = {"short_term": 5000.0}
+        result, _ = solve(raw)
+        got = result.summary()["assumptions"]
+        assert got == [
+            "qualified assumed 1 (the whole yield taxed at the long-term rate as qualified "
+            "dividends) for TBND; give 'qualified' (0 for bond interest)",
+            "expected returns taken from asset-class defaults for MUNI, TBND, EQ (location "
+            "value)",
+            "ordinary_rate taken as short_term_rate - niit_rate = 0.4 (retirement-account "
+            "distributions, location value)",
+            "state_rate assumed 0: interest of out-of-state tax-exempt MUNI is taken as free "
+            "of state tax",
+            # 0.20 / 1.04^2 = 0.1849
+            "losses carried forward valued at 0.1849 a dollar (carryforward_value default: "
+            "long-term rate 0.2 discounted 2 years at 0.04)",
+        ]
+
+    def test_stated_inputs_leave_nothing_to_say(self):
+        raw = bonds_household(ordinary_rate=0.40, state_rate=0.05)
+        for s in raw["securities"]:
+            s["expected_return"] = {"MUNI": 0.035, "TBND": 0.045, "EQ": 0.07}[s["symbol"]]
+        result, _ = solve(raw)
+        assert result.summary()["assumptions"] == []
+
+    def test_validate_prints_them(self, tmp_path):
+        import json
+
+        from click.testing import CliRunner
+
+        from taxopt.cli import cli
+        raw = bonds_household(ordinary_rate=0.40, state_rate=0.05)
+        path = tmp_path / "hh.json"
+        path.write_text(json.dumps(raw))
+        res = CliRunner().invoke(cli, ["validate", str(path)])
+        assert res.exit_code == 0, res.output
+        assert res.stdout.splitlines() == [
+            "hh-loc: valid (2 accounts, 1 lots, 3 securities)",
+            "  assumes: expected returns taken from asset-class defaults for MUNI, TBND, EQ "
+            "(location value)"]
+
+
+# --------------------------------------------------------------------------------------
+# The two scenarios of this feature (scenarios/README.md describes them).
+# --------------------------------------------------------------------------------------
+
+def _scenario(name: str, **options: Any):
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[2] / "scenarios" / f"{name}.json"
+    hh = taxopt.load(path)
+    result = taxopt.rebalance(hh, **options)
+    assert result.status == "optimal", result.message
+    assert violations(hh, result.orders) == []
+    return result, result.trades()
+
+
+def test_scenario_wash_matching():
+    result, frame = _scenario("tax_wash_matching")
+    rows = {r.lot_id: r for r in frame.itertuples() if r.lot_id}
+    # JB-VTI-02: 40 x 345.20 = 13,808 - 15,200 = -1,392 short-term, allowed: the IRA's
+    # 30 VTI of 2026-11-14 replaced the 30 shares sold at a loss on 2026-11-04 first.
+    assert (rows["JB-VTI-02"].realized_gain, rows["JB-VTI-02"].wash_disallowed) == (-1392.0,
+                                                                                     0.0)
+    # JB-VXUS-01: 200 x 74.10 = 14,820 - 16,400 = -1,580 long-term. The reinvested share
+    # (JB-VXUS-03, 2026-11-14) replaces 1 of the 200 earliest-acquired shares sold:
+    # 1,580 / 200 = 7.90 disallowed, deferred: basis 72 + 7.90 = 79.90; held 2,002 days
+    # (2021-06-01 to 2026-11-24), so it counts as acquired 2026-11-14 - 2,002 days =
+    # 2021-05-22. JB-VXUS-02 (acquired later, -585 short-term) is not washed.
+    r = rows["JB-VXUS-01"]
+    assert (r.realized_gain, r.wash_disallowed, r.wash_kind, r.replacement_lot_id,
+            r.replacement_basis, r.replacement_acquired) == (
+        -1580.0, 7.9, "deferred", "JB-VXUS-03", 79.9, "2021-05-22")
+    assert (rows["JB-VXUS-02"].realized_gain, rows["JB-VXUS-02"].wash_kind) == (-585.0, "")
+    # Before: NLT 10,000 -> 0.238 * 10,000 = 2,380. After (BND 223 sh: +401.40 long):
+    # NST -1,977; NLT 10,000 + 401.40 - 1,580 + 7.90 = 8,829.30; total 6,852.30, taxed
+    # at 0.238: 1,630.85. est_tax = 1,630.85 - 2,380 = -749.15.
+    s = result.summary()
+    assert (s["est_tax"], s["wash_disallowed_loss"]) == (-749.15, 7.9)
+    assert not set(frame[frame.side == "buy"].symbol) & {"VTI", "VXUS"}
+
+
+def test_scenario_protect_price():
+    result, frame = _scenario("tax_protect_price")
+    # Raise $10,000. Per dollar sold: BR-VTI-02 (2025-12-10, long-term from 2026-12-11,
+    # 17 days away) gains 256 / 10,356 = 0.0247: 0.408 x 0.0247 = 0.0101 of tax plus the
+    # price of not waiting, 0.17 x 0.0247 = 0.0042; BND 0.0915 x 0.238 = 0.0218;
+    # BR-VTI-01 (2010) 0.739 x 0.238 = 0.176. The plan sells 18 BR-VTI-02 and 53 BND:
+    # 0.408 x 153.60 + 0.238 x 360.40 = 62.67 + 85.78 = $148.44. As a wall, protection
+    # sold 9 shares of the 2010 lot and 92 BND: $695.53.
+    assert sold_lots(frame) == {"BR-VTI-02": 18.0, "BR-BND-01": 53.0}
+    assert result.summary()["est_tax"] == 148.44

@@ -1,0 +1,125 @@
+"""Whole-column checks of a batch table: every bad cell of every row, found at once.
+
+A household's status still comes from the contract's own validation
+(`taxopt.domain.from_dict`, the same message as from a scenario file, its
+first problem); these checks exist so that ``rejects.parquet`` lists every
+bad row of every table, not only each household's first. They mirror the
+schema exactly (its bounds, its allowed words, its required fields), so they
+never flag a cell the schema accepts; each is a numpy expression over the
+whole column.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, get_args, get_origin
+
+import numpy as np
+from annotated_types import Ge, Gt, Le, Lt
+
+from .layout import BOOL, FLOAT, MODELS, SPECS, STR, _field
+
+#: Columns that are not one schema field, and the bounds of the field they encode.
+_EXTRA_BOUNDS: dict[str, tuple[tuple[str, float], ...]] = {
+    "target": (("ge", 0.0), ("le", 1.0)),
+    "weight": (("ge", 0.0), ("le", 1.0)),
+    "lo": (("ge", 0.0), ("le", 1.0)),
+    "hi": (("ge", 0.0), ("le", 1.0)),
+    "loss_carryforward_short_term": (("ge", 0.0),),
+    "loss_carryforward_long_term": (("ge", 0.0),),
+}
+_NAN_WORDS = ("nan", "+nan", "-nan")
+_OPS = {"ge": (np.less, ">="), "gt": (np.less_equal, ">"), "le": (np.greater, "<="),
+        "lt": (np.greater_equal, "<")}
+
+
+def _walk(annotation: Any, metadata: list[Any]) -> tuple[list[Any], tuple[str, ...] | None]:
+    """Constraints and allowed words of an annotation (Annotated and Optional unwrapped)."""
+    found = list(metadata)
+    words = None
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        inner, *meta = get_args(annotation)
+        for m in meta:
+            found += [*(getattr(m, "metadata", []) or []), m]
+        more, words = _walk(inner, [])
+        found += more
+    elif origin is Literal:
+        words = tuple(get_args(annotation))
+    elif origin is not None and type(None) in get_args(annotation):
+        inner = next(a for a in get_args(annotation) if a is not type(None))
+        more, words = _walk(inner, [])
+        found += more
+    return found, words
+
+
+def _rules(table: str, column: str) -> tuple[tuple[tuple[str, float], ...],
+                                             tuple[str, ...] | None]:
+    if column in _EXTRA_BOUNDS:
+        return _EXTRA_BOUNDS[column], None
+    model = MODELS.get(table)
+    if model is None:
+        return (), None
+    try:
+        f = _field(model, column)
+    except KeyError:
+        return (), None
+    found, words = _walk(f.annotation, list(f.metadata))
+    bounds = []
+    for m in found:
+        for cls, op in ((Ge, "ge"), (Gt, "gt"), (Le, "le"), (Lt, "lt")):
+            if isinstance(m, cls):
+                bounds.append((op, float(getattr(m, op))))
+    return tuple(dict.fromkeys(bounds)), words
+
+
+def column_problems(table: str, column: str, kind: str, values: np.ndarray
+                    ) -> list[tuple[int, str]]:
+    """Rows of one converted column that the schema would refuse: (row index, problem)."""
+    out: list[tuple[int, str]] = []
+    required = column in SPECS[table].required
+    bounds, words = _rules(table, column)
+    if values.dtype.kind == "f":
+        nums, text = values, None
+    else:
+        is_none = np.equal(values, None)
+        if kind == FLOAT:
+            is_num = np.fromiter((isinstance(v, float | int) and not isinstance(v, bool)
+                                  for v in values), bool, len(values))
+            nan_word = np.fromiter((isinstance(v, str) and v.strip().lower() in _NAN_WORDS
+                                    for v in values), bool, len(values))
+            text = ~is_num & ~is_none & ~nan_word      # a NaN is reported as a NaN
+            nums = np.where(is_num, values, np.nan).astype(float)
+        else:
+            nums, text = None, None
+        if required:
+            out += [(i, "empty; this column is required") for i in np.flatnonzero(is_none)]
+    if nums is not None:
+        if required and values.dtype.kind == "f":
+            out += [(i, "empty; this column is required")
+                    for i in np.flatnonzero(np.isnan(nums))]
+        for op, bound in bounds:
+            fails, sign = _OPS[op]
+            with np.errstate(invalid="ignore"):
+                bad = fails(nums, bound) & ~np.isnan(nums)
+            out += [(i, f"must be {sign} {bound:g}, got {float(nums[i])!r}")
+                    for i in np.flatnonzero(bad)]
+    if text is not None and text.any():
+        out += [(i, f"expected a number, got {_shown(values[i])}")
+                for i in np.flatnonzero(text)]
+    if kind == BOOL and values.dtype == object:
+        odd = np.fromiter((v is not None and not isinstance(v, bool | np.bool_)
+                           for v in values), bool, len(values))
+        out += [(i, f"expected true or false, got {_shown(values[i])}")
+                for i in np.flatnonzero(odd)]
+    if kind == STR and words and values.dtype == object:
+        bad = ~np.isin(values, np.array(words, dtype=object)) & ~np.equal(values, None)
+        allowed = ", ".join(f"'{w}'" for w in words)
+        out += [(i, f"must be one of {allowed}, got {_shown(values[i])}")
+                for i in np.flatnonzero(bad)]
+    return sorted(out)
+
+
+def _shown(value: Any) -> str:
+    from .tables import shown
+
+    return shown(value)

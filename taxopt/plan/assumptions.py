@@ -1,0 +1,91 @@
+"""Defaults that move tax, said out loud: the summary's ``assumptions`` list.
+
+Each sentence names a default the input did not state and that changed a number
+(a tax rate used, a value the optimizer acted on). `input_assumptions` needs only
+the household and the options (``taxopt validate`` prints it);
+`plan_assumptions` adds what depends on the plan (a loss carried forward).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..domain.household import TAX_DEFERRED, TAX_FREE, TAXABLE, Household
+from ..options import Options
+from ..tax.holding import days_to_long_term
+
+MAX_NAMES = 5
+
+
+def _names(symbols: list[str]) -> str:
+    """Up to five names, then how many more."""
+    shown = ", ".join(symbols[:MAX_NAMES])
+    more = len(symbols) - MAX_NAMES
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def input_assumptions(hh: Household, options: Options | None = None) -> list[str]:
+    """Sentences for the defaults of this household and its options that change a number."""
+    opts = options or hh.options
+    sec, acc, tax = hh.securities, hh.accounts, hh.tax
+    out: list[str] = []
+    location = opts.location_horizon_years > 0
+    drag = location or opts.drag_horizon_years > 0
+    taxable_acc = np.flatnonzero(acc.tax_type == TAXABLE)
+    in_taxable = np.zeros(len(sec), bool)
+    if len(taxable_acc):
+        in_taxable = acc.buyable[taxable_acc].any(axis=0)
+        held = hh.lots.security[np.isin(hh.lots.account, taxable_acc)]
+        in_taxable[held] = True
+    given = sec.qualified_given if sec.qualified_given is not None else np.ones(len(sec), bool)
+    guessed = (sec.dist_yield > 0) & ~sec.tax_exempt & ~given & in_taxable
+    if drag and guessed.any():
+        names = _names([sec.symbol[i] for i in np.flatnonzero(guessed)])
+        out.append("qualified assumed 1 (the whole yield taxed at the long-term rate as "
+                   f"qualified dividends) for {names}; give 'qualified' (0 for bond "
+                   "interest)")
+    if location:
+        no_return = np.flatnonzero(np.isnan(sec.expected_return))
+        if len(no_return):
+            out.append("expected returns taken from asset-class defaults for "
+                       f"{_names([sec.symbol[i] for i in no_return])} (location value)")
+        sheltered = np.isin(acc.tax_type, (TAX_DEFERRED, TAX_FREE)).any()
+        if sheltered and tax.ordinary_rate is None:
+            out.append(f"ordinary_rate taken as short_term_rate - niit_rate = "
+                       f"{tax.ordinary:.4g} (retirement-account distributions, location "
+                       "value)")
+    in_state = sec.in_state if sec.in_state is not None else np.zeros(len(sec), bool)
+    out_of_state = sec.tax_exempt & ~in_state & (sec.dist_yield > 0) & in_taxable
+    if drag and tax.state_rate is None and out_of_state.any():
+        out.append("state_rate assumed 0: interest of out-of-state tax-exempt "
+                   f"{_names([sec.symbol[i] for i in np.flatnonzero(out_of_state)])} is "
+                   "taken as free of state tax")
+    if opts.protect_long_term_days > 0 and len(hh.lots):
+        lots = hh.lots
+        taxable_lot = acc.tax_type[lots.account] == TAXABLE
+        gain = lots.shares * sec.price[lots.security] - lots.basis > 0
+        days = days_to_long_term(lots.acquired, hh.as_of)
+        soon = taxable_lot & gain & (days > 0) & (days <= opts.protect_long_term_days)
+        if soon.any():
+            out.append(f"protect_long_term_days {opts.protect_long_term_days}: "
+                       f"{int(soon.sum())} lot(s) at a gain that turn long-term within "
+                       f"{opts.protect_long_term_days} days are charged the rate gap "
+                       f"({tax.short_term_rate - tax.long_term_rate:.4g} of the gain, "
+                       "discounted) if sold now")
+    return out
+
+
+def plan_assumptions(hh: Household, options: Options | None, carry_after: float,
+                     carry_before: float) -> list[str]:
+    """`input_assumptions` plus what the plan's outcome makes relevant."""
+    from ..model.taxes import CARRYFORWARD_YEARS, default_carryforward_value
+
+    opts = options or hh.options
+    out = input_assumptions(hh, opts)
+    if (opts.tax_model == "exact" and opts.carryforward_value is None
+            and max(carry_after, carry_before) > 0):
+        value = default_carryforward_value(hh.tax, opts.discount_rate)
+        out.append(f"losses carried forward valued at {value:.4f} a dollar (carryforward_value "
+                   f"default: long-term rate {hh.tax.long_term_rate:.4g} discounted "
+                   f"{CARRYFORWARD_YEARS:g} years at {opts.discount_rate:.4g})")
+    return out
