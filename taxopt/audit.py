@@ -120,9 +120,9 @@ def assess(hh: Household, orders: Orders) -> Assessment:
 
 
 def lot_rank(hh: Household) -> np.ndarray:
-    """Each lot's rank by lot id: the stable tie-break when acquisition dates are equal."""
-    return np.argsort(np.argsort(np.array(hh.lots.lot_id, dtype=object))) if len(
-        hh.lots) else np.zeros(0, np.int64)
+    """Each lot's rank by lot id: the stable tie-break when acquisition dates are equal.
+    Lots are packed in lot-id order (`domain.household`), so it is the lot's index."""
+    return np.arange(len(hh.lots), dtype=np.int64)
 
 
 def wash_match(hh: Household, orders: Orders, named: np.ndarray, value: np.ndarray,
@@ -134,6 +134,9 @@ def wash_match(hh: Household, orders: Orders, named: np.ndarray, value: np.ndarr
     """
     lots = hh.lots
     rep = recent_replacements(hh) if rep is None else rep
+    if not len(rep) or not (gain < 0).any():
+        n = len(orders)
+        return WashMatch(np.zeros(n), np.zeros(n), np.full(n, -1, dtype=np.int64))
     li = np.maximum(orders.lot, 0)
     available = rep.unused.copy()
     has_lot = rep.lot >= 0

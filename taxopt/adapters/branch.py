@@ -132,7 +132,7 @@ class _Search:
         ~3,000 to solve it). A probe that neither prunes nor finishes is resumed as an
         ordinary solve. A pruned node comes back with ``info["pruned"] = 1``.
         """
-        from .highs import timed_run
+        from .highs_run import timed_run
 
         self.h.changeColsBounds(len(self.ints), self.ints, lo, hi)
         if cutoff and self.best is not None:
@@ -148,7 +148,7 @@ class _Search:
     def _probe(self) -> Solution | None:
         import highspy
 
-        from .highs import timed_run
+        from .highs_run import timed_run
 
         h = self.h
         assert self.best is not None
@@ -338,7 +338,7 @@ class _Search:
 
     def highs_mip(self) -> None:
         """Hand the rest to HiGHS's MIP solver, with the incumbent as its start."""
-        from .highs import mip_presolve, timed_run
+        from .highs_run import mip_presolve, timed_run
 
         h, ints = self.h, self.ints
         self.stats["highs_mip"] = 1.0
@@ -381,7 +381,7 @@ class _Search:
 def search(h, prog: Program, ints: np.ndarray, deadline: Deadline,
            loaded: Condensed) -> Solution:
     """Solve the MIP loaded in ``h`` by the staged search of this module."""
-    from .highs import _version
+    from .highs_run import _version
 
     s = _Search(h, prog, ints, deadline, loaded)
     h.changeColsIntegrality(len(ints), ints, np.zeros(len(ints), dtype=np.uint8))

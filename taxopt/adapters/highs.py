@@ -6,10 +6,6 @@ exact dtypes the binding expects (it checks no lengths), one thread per process.
 
 from __future__ import annotations
 
-import functools
-import time
-from typing import Any
-
 import numpy as np
 import scipy.sparse as sp
 
@@ -18,56 +14,18 @@ from ..options import Options
 from .base import Solution, Status
 from .clock import Deadline
 from .condense import Condensed, condense
+from .highs_run import (  # noqa: F401  (new_highs, mip_presolve, read_solution: public here)
+    PRESOLVE_MAX_COLUMNS,
+    TIME_LIMIT_MESSAGE,
+    Highs,
+    _version,
+    mip_presolve,
+    new_highs,
+    read_solution,
+    timed_run,
+)
 
 _COLWISE, _MINIMIZE, _TRIANGULAR = 1, 1, 1
-
-Highs = Any
-"""A raw highspy ``_Highs`` instance (the binding is untyped)."""
-
-
-@functools.cache
-def _version() -> str:
-    import highspy
-
-    h = highspy._Highs()  # type: ignore[attr-defined]
-    return f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
-
-
-PRESOLVE_MAX_COLUMNS = 2000
-_SCHEDULER_RESET: list[bool] = []
-
-
-def new_highs(options: Options, is_mip: bool, n_cols: int = 0) -> Highs:
-    """A silent single-thread HiGHS instance with the time limit and gap set.
-
-    Presolve is off for the LPs (measured: 5.3 ms against 6.2 ms a typical household,
-    and 29 ms against 2.1 s for an LP of 21,000 lots). A MIP handed to HiGHS's own
-    branch and bound gets it back below `PRESOLVE_MAX_COLUMNS` (`mip_presolve`).
-    """
-    import highspy
-
-    h = highspy._Highs()  # type: ignore[attr-defined]  # the raw binding: no callbacks, no banner
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("presolve", "off")
-    if not _SCHEDULER_RESET:
-        # HiGHS fixes its thread count at the first run() in a process; if anything ran
-        # HiGHS before us with more threads, every solve with threads=1 fails "Not Set".
-        # Reset it once, so the process runs on one thread per solve from here on.
-        h.resetGlobalScheduler(True)
-        _SCHEDULER_RESET.append(True)
-    h.setOptionValue("threads", 1)
-    h.setOptionValue("time_limit", float(options.time_limit))
-    if is_mip:
-        h.setOptionValue("mip_rel_gap", float(options.mip_rel_gap))
-        # Feasibility jump costs ~2 ms per tiny household MIP and never pays here:
-        # the LP relaxation of a rebalance is near-integral.
-        h.setOptionValue("mip_heuristic_run_feasibility_jump", False)
-    return h
-
-
-def mip_presolve(h: Highs, n_cols: int) -> None:
-    """Presolve helps HiGHS's branch and bound on small programs, not on large books."""
-    h.setOptionValue("presolve", "on" if n_cols <= PRESOLVE_MAX_COLUMNS else "off")
 
 
 def pass_program(h: Highs, prog: Program) -> None:
@@ -172,51 +130,3 @@ class HighsSession:
         self._shape = shape
         self._basis = h.getBasis() if sol.status.has_solution else None
         return sol
-
-
-TIME_LIMIT_MESSAGE = "time limit reached"
-
-
-def timed_run(h: Highs, prog: Program, deadline: Deadline, relaxed: bool = False) -> Solution:
-    """One ``run()`` given the time that is left on taxopt's clock.
-
-    HiGHS compares its ``time_limit`` with a run clock that accumulates over the
-    instance's life, so the limit handed over is that clock plus the time left.
-    A solve stopped by the limit carries ``info["stopped"] = 1``.
-    """
-    left = deadline.left()
-    if left <= 0.0:
-        return Solution(Status.ERROR, np.zeros(prog.n), float("nan"), "highs", "HiGHS",
-                        _version(), None, 0.0, TIME_LIMIT_MESSAGE, {"stopped": 1.0})
-    h.setOptionValue("time_limit", float(h.getRunTime()) + left)
-    t0 = time.perf_counter()
-    h.run()
-    return read_solution(h, prog, time.perf_counter() - t0, relaxed=relaxed)
-
-
-def read_solution(h: Highs, prog: Program, seconds: float, relaxed: bool = False) -> Solution:
-    """Map HiGHS's model status onto taxopt's status vocabulary."""
-    import highspy
-
-    ms = h.getModelStatus()
-    S = highspy.HighsModelStatus
-    info = h.getInfo()
-    has_primal = info.primal_solution_status == 2
-    if ms == S.kOptimal:
-        status = Status.OPTIMAL
-    elif ms in (S.kInfeasible,):
-        status = Status.INFEASIBLE
-    elif ms in (S.kUnbounded, S.kUnboundedOrInfeasible):
-        status = Status.UNBOUNDED if ms == S.kUnbounded else Status.INFEASIBLE
-    elif ms in (S.kTimeLimit, S.kIterationLimit, S.kInterrupt, S.kSolutionLimit) and has_primal:
-        status = Status.FEASIBLE
-    else:
-        status = Status.ERROR
-    x = (np.asarray(h.getSolution().col_value, dtype=float)[: prog.n] if status.has_solution
-         else np.zeros(prog.n))
-    gap = (0.0 if relaxed else float(info.mip_gap)) if prog.is_mip and status.has_solution \
-        else None
-    stopped = {"stopped": 1.0} if ms == S.kTimeLimit else {}
-    return Solution(status, x, float(info.objective_function_value) if status.has_solution
-                    else float("nan"), "highs", "HiGHS", _version(), gap, seconds,
-                    h.modelStatusToString(ms), stopped)

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal, get_args, get_origin
 import numpy as np
 from annotated_types import Ge, Gt, Le, Lt
 
-from .layout import BOOL, FLOAT, MODELS, SPECS, STR, _field
+from .layout import BOOL, FLOAT, MODELS, SPECS, STR, _field, shown
 
 #: Columns that are not one schema field, and the bounds of the field they encode.
 _EXTRA_BOUNDS: dict[str, tuple[tuple[str, float], ...]] = {
@@ -104,22 +104,18 @@ def column_problems(table: str, column: str, kind: str, values: np.ndarray
             out += [(i, f"must be {sign} {bound:g}, got {float(nums[i])!r}")
                     for i in np.flatnonzero(bad)]
     if text is not None and text.any():
-        out += [(i, f"expected a number, got {_shown(values[i])}")
+        out += [(i, f"expected a number, got {shown(values[i])}")
                 for i in np.flatnonzero(text)]
     if kind == BOOL and values.dtype == object:
         odd = np.fromiter((v is not None and not isinstance(v, bool | np.bool_)
                            for v in values), bool, len(values))
-        out += [(i, f"expected true or false, got {_shown(values[i])}")
+        out += [(i, f"expected true or false, got {shown(values[i])}")
                 for i in np.flatnonzero(odd)]
     if kind == STR and words and values.dtype == object:
         bad = ~np.isin(values, np.array(words, dtype=object)) & ~np.equal(values, None)
         allowed = ", ".join(f"'{w}'" for w in words)
-        out += [(i, f"must be one of {allowed}, got {_shown(values[i])}")
+        out += [(i, f"must be one of {allowed}, got {shown(values[i])}")
                 for i in np.flatnonzero(bad)]
     return sorted(out)
 
 
-def _shown(value: Any) -> str:
-    from .tables import shown
-
-    return shown(value)

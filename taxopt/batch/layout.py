@@ -135,3 +135,13 @@ def default(table: str, column: str) -> Any:
     """The schema's default of an optional column (what an empty cell means)."""
     f = _field(MODELS[table], column)
     return None if f.is_required() else f.get_default(call_default_factory=True)
+
+
+#: How much of a bad value a message echoes.
+SHOWN = 80
+
+
+def shown(value: Any) -> str:
+    """A value quoted for a message: control characters escaped, at most ``SHOWN`` characters."""
+    text = repr(value)
+    return text if len(text) <= SHOWN else text[:SHOWN - 3] + "..."

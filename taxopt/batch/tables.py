@@ -62,7 +62,20 @@ import numpy as np
 
 from ..domain.schema import FORMAT, Security
 from ..errors import InvalidInput
-from .layout import BOOL, DATE, FLOAT, JSON, KINDS, LIST, PAIRS, SPECS, STR, TERMS, TableSpec
+from .layout import (
+    BOOL,
+    DATE,
+    FLOAT,
+    JSON,
+    KINDS,
+    LIST,
+    PAIRS,
+    SPECS,
+    STR,
+    TERMS,
+    TableSpec,
+    shown,
+)
 
 __all__ = ["BOOL", "DATE", "FLOAT", "KINDS", "SPECS", "STR", "TableSpec", "Tables",
            "read_tables"]
@@ -181,16 +194,6 @@ def _check_columns(name: str, path: Path, columns: list[Any]) -> tuple[list[Any]
         if col not in columns:
             raise InvalidInput(None, where, col, "required column is missing")
     return [c for c in columns if isinstance(c, str) and c in known], warnings
-
-
-#: How much of a bad value a message echoes.
-SHOWN = 80
-
-
-def shown(value: Any) -> str:
-    """A value quoted for a message: control characters escaped, at most ``SHOWN`` characters."""
-    text = repr(value)
-    return text if len(text) <= SHOWN else text[:SHOWN - 3] + "..."
 
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

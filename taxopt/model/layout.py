@@ -72,11 +72,13 @@ def washed_share(hh: Household, t_idx: np.ndarray) -> np.ndarray:
     if not len(t_idx):
         return np.zeros(0)
     rep = recent_replacements(hh)
+    if not len(rep):
+        return np.zeros(len(t_idx))
     value = lots.shares[t_idx] * sec.price[lots.security[t_idx]]
     gain = value - lots.basis[t_idx]
-    rank = np.argsort(np.argsort(np.array(lots.lot_id, dtype=object)))[t_idx]
+    # lots are packed in lot-id order, so the index is the stable tie-break
     m = match_sales(sec.wash_group[lots.security[t_idx]], value, gain, lots.acquired[t_idx],
-                    t_idx, rank, rep, rep.unused)
+                    t_idx, t_idx, rep, rep.unused)
     return np.divide(m.covered, value, out=np.zeros(len(t_idx)), where=value > 0)
 
 

@@ -196,8 +196,22 @@ class ExactTaxTerm:
 
     def _credit_carryforward(self, ctx: ModelContext, t0: float, limit: float,
                              big: float, value: float) -> None:
-        """Credit the net loss carried to later years: c <= max(0, -T - limit)."""
+        """Credit the net loss carried to later years, ``value * max(0, -T - limit)``.
+
+        With ``value`` below the short-term rate no binary is needed: the carried loss
+        is ``u = tau - T`` (``tau = max(T, -limit)``), and ``ts * tau - value * u`` is
+        convex in T (slope ``value`` below ``-limit``, ``ts`` above), so the solver keeps
+        ``tau`` at ``max(T, -limit)``. Otherwise one binary picks the piece:
+        ``c <= max(0, -T - limit)``.
+        """
         prog = ctx.program
+        before = max(0.0, -t0 - limit)
+        if value < ctx.hh.tax.short_term_rate:
+            coef = np.zeros(prog.n)
+            coef[prog.vars["tax_total"].start] = -value
+            coef[list(self._plan)] = value
+            prog.add_term("carryforward", coef, value * (t0 + before))
+            return
         c = prog.add_vars("carryforward", 1, 0.0, big)
         b = prog.add_vars("carryforward_piece", 1, 0.0, 1.0, integer=True)
         prog.pieces.append(b.start)
@@ -208,7 +222,6 @@ class ExactTaxTerm:
         r2[c.start], r2[b.start] = 1.0, -big
         prog.add_rows("carryforward", np.vstack([r1, r2]), -np.inf,
                       np.array([-t0 - limit + big, 0.0]), ["carryforward", "carryforward"])
-        before = max(0.0, -t0 - limit)
         coef = np.zeros(n)
         coef[c.start] = -value
         prog.add_term("carryforward", coef, value * before)

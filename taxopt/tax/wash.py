@@ -131,8 +131,7 @@ def _lot_of_purchase(hh: Household, account: np.ndarray, security: np.ndarray,
     n_sec = len(hh.securities)
     key = ((lots.account[cand] * n_sec + lots.security[cand]) * 1_000_000
            + lots.acquired[cand].astype("datetime64[D]").astype(np.int64) % 1_000_000)
-    rank = np.argsort(np.argsort(np.array(hh.lots.lot_id, dtype=object)[cand]))
-    order = np.lexsort((rank, key))
+    order = np.lexsort((cand, key))    # lots are packed in lot-id order
     key, cand = key[order], cand[order]
     want = (account * n_sec + security) * 1_000_000 + date.astype(np.int64) % 1_000_000
     at = np.minimum(np.searchsorted(key, want), len(key) - 1)

@@ -13,8 +13,7 @@ import pytest
 import taxopt
 import taxopt.audit
 from taxopt import engine, synth
-from taxopt.adapters import Status
-from taxopt.adapters import highs as highs_adapter
+from taxopt.adapters import Status, highs_run
 from taxopt.adapters.clock import Deadline
 from taxopt.adapters.highs import HighsSession, new_highs, pass_program, solve_highs, timed_run
 from taxopt.model import build
@@ -33,10 +32,17 @@ def highs_started():
 
 
 def test_fresh_instance_solves_within_a_tiny_limit():
-    # A typical household solves in a few milliseconds.
+    # A typical household solves in a few milliseconds: optimal, unless this very solve
+    # took longer than the limit (a machine loaded by other processes).
     hh = taxopt.from_dict(synth.household(3, n_lots=150))
     opts = hh.options.replace(time_limit=0.03)
-    sol = solve_highs(build(hh, opts).program, opts)
+    prog = build(hh, opts).program
+    for _ in range(5):
+        t0 = time.monotonic()
+        sol = solve_highs(prog, opts)
+        if sol.status == Status.OPTIMAL:
+            break
+        assert time.monotonic() - t0 >= 0.03 * 0.85, sol.message
     assert sol.status == Status.OPTIMAL
     assert sol.message == "Optimal"
 
@@ -48,11 +54,17 @@ def test_reused_instance_is_not_stopped_by_its_earlier_runs():
     opts = hh.options.replace(time_limit=0.03)
     prog = build(hh, opts).program
     session = HighsSession(opts)
-    first = session.solve(prog)
+    first = solve_highs(prog, hh.options)
+    optimal = 0
     for _ in range(30):
+        t0 = time.monotonic()
         sol = session.solve(prog)
-        assert sol.status == Status.OPTIMAL, sol.message
+        if sol.status != Status.OPTIMAL:     # only if this solve itself used the limit
+            assert time.monotonic() - t0 >= 0.03, sol.message
+            continue
+        optimal += 1
         assert sol.objective == pytest.approx(first.objective, rel=1e-9, abs=1e-9)
+    assert optimal >= 15
     assert session._h.getRunTime() > 0.03     # the instance has lived past the limit
 
 
@@ -127,14 +139,14 @@ class LPsDeadline(Deadline):
 @pytest.fixture
 def count_lps(monkeypatch):
     """Let an `LPsDeadline` count the LPs: the one after the last allowed is stopped."""
-    real = highs_adapter.timed_run
+    real = highs_run.timed_run
 
     def counted(h, prog, deadline, relaxed=False):
         if isinstance(deadline, LPsDeadline):
             deadline.spend()
         return real(h, prog, deadline, relaxed)
 
-    monkeypatch.setattr(highs_adapter, "timed_run", counted)
+    monkeypatch.setattr(highs_run, "timed_run", counted)
 
 
 def test_knapsack_search_finds_the_optimum():

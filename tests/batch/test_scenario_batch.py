@@ -41,7 +41,7 @@ def test_the_folder_batches_with_its_config_and_per_household_options(night):
     cols = ["household_id", "status", "est_tax", "realized_short_term", "realized_long_term"]
     rows = {r["household_id"]: r for r in pq.read_table(out / "results.parquet",
                                                         columns=cols).to_pylist()}
-    assert len(rows) == len(SOURCES) == 21
+    assert len(rows) == len(SOURCES) == 23
     assert {h for h, r in rows.items() if r["status"] != "optimal"} == {"infeasible"}
     # options rows: the FIFO custodian pays $2,185.62 (scenarios/README.md: $2,186) ...
     assert rows["tax_lot_relief_fifo"]["est_tax"] == 2185.62

@@ -238,6 +238,12 @@ class TestProRataWash:
         # 2026-11-14 - 267 days = 2026-02-20 (IRC 1223(3)).
         assert (row.wash_kind, row.replacement_lot_id, row.replacement_basis,
                 row.replacement_acquired) == ("deferred", "R", 120.0, "2026-02-20")
+        # The account's sentence counts what the summary counts: -2,000 + 20 = -1,980.
+        s = result.summary()
+        assert s["realized_short_term"] == -1980.0
+        assert s["accounts"]["tx"]["why"].endswith(
+            "realized $1,980 short-term loss ($20 of loss disallowed by the wash-sale "
+            "rule, not counted)")
 
     def test_selling_the_replacement_lot_too_restores_the_loss(self):
         # R sold in the same plan leaves nothing to replace L's shares: all $2,000 stands
@@ -609,3 +615,25 @@ def test_scenario_protect_price():
     # sold 9 shares of the 2010 lot and 92 BND: $695.53.
     assert sold_lots(frame) == {"BR-VTI-02": 18.0, "BR-BND-01": 53.0}
     assert result.summary()["est_tax"] == 148.44
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_batch_tables_carry_the_new_fields(tmp_path, fmt):
+    # The contract lets every optional 1.1 column appear in its table: niit_rate,
+    # ordinary_rate and state_rate in households, in_state in securities.
+    from taxopt import synth
+    from taxopt.batch.tables import read_tables
+
+    from ..batch.conftest import write_tables
+    tables = synth.to_tables([synth.household(5, n_lots=20)])
+    for h in tables["households"]:
+        h.update(niit_rate=0.038, ordinary_rate=0.35, state_rate=0.05)
+    first = tables["securities"][0]["symbol"]
+    for s in tables["securities"]:
+        s["in_state"] = s["symbol"] == first
+    ((_, raw, problem),) = list(read_tables(write_tables(tables, tmp_path, fmt)).items())
+    assert problem is None
+    hh = taxopt.from_dict(raw)
+    assert (hh.tax.niit_rate, hh.tax.ordinary, hh.tax.state) == (0.038, 0.35, 0.05)
+    sym = hh.securities.symbol
+    assert {sym[i] for i in np.flatnonzero(hh.securities.in_state)} == {first}
