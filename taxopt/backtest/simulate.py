@@ -205,20 +205,11 @@ def simulate_method(hh0: Household, method: str, dates: np.ndarray, sec_ret: np.
                 book.settle(d, book.tax_flows(ny.tax + dist))
         if t == T:
             break
-        flow = flows[t].copy()
-        room = np.maximum(book.account_values() - book.min_cash, 0.0)
-        capped = np.maximum(flow, -room)
-        book.unpaid += float((capped - flow).sum())
-        flow = capped
+        flow = _payable(book, flows[t])
         drift_before[t] = book.drift()
         hh = book.household(d, flow)
         t0 = time.perf_counter()
-        try:
-            out = plan(hh)
-            orders, a, ok = out.orders, out.assessment, out.ok
-            msg = "" if ok else f"{out.status}: {out.message}"
-        except Exception as err:  # a crash in a method is a failed step, reported
-            orders, a, ok, msg = Orders.empty(), None, False, f"error: {type(err).__name__}: {err}"
+        orders, a, ok, msg = _plan_step(plan, hh)
         seconds += time.perf_counter() - t0
         if on_step is not None:
             on_step(t, hh, orders, a, ok, book)
@@ -251,6 +242,24 @@ def simulate_method(hh0: Household, method: str, dates: np.ndarray, sec_ret: np.
     return MethodRun(method, wealth, value, drift, drift_before, book.traded, taxes, cg_taxes,
                      liquidation, failures, messages, book.unpaid, seconds, len(book.shares),
                      risky, te, luck)
+
+
+def _payable(book: Ledger, flow: np.ndarray) -> np.ndarray:
+    """The step's flows, a withdrawal capped at what the account holds above ``min_cash``
+    (the rest is recorded as unpaid)."""
+    room = np.maximum(book.account_values() - book.min_cash, 0.0)
+    capped = np.maximum(flow, -room)
+    book.unpaid += float((capped - flow).sum())
+    return capped
+
+
+def _plan_step(plan: Planner, hh: Household) -> tuple[Orders, Assessment | None, bool, str]:
+    """The method's plan for the step; a crash in a method is a failed step, reported."""
+    try:
+        out = plan(hh)
+    except Exception as err:
+        return Orders.empty(), None, False, f"error: {type(err).__name__}: {err}"
+    return out.orders, out.assessment, out.ok, "" if out.ok else f"{out.status}: {out.message}"
 
 
 @dataclass(frozen=True)
