@@ -1,4 +1,4 @@
-"""Batch benchmark (issue 6): households per second, medians and memory of `taxopt batch`.
+"""Batch benchmark: households per second, medians and memory of `taxopt batch`.
 
 One command::
 
@@ -71,7 +71,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-TARGET_RATE = 300.0            # issue 6: households per second, local, this 2-core machine
+TARGET_RATE = 300.0            # the goal: households per second, local, on 2 cores
 MILLION = 1_000_000
 WINDOWS_H = (1.0, 2.0, 4.0)   # nightly windows for the extrapolation
 BLOCK = 1000                   # households generated and written per block

@@ -1,4 +1,4 @@
-"""Direct-indexing books for the adapter benchmark (issue 14): rows for `run.py`'s table.
+"""Direct-indexing books for the adapter benchmark: rows for `run.py`'s table.
 
 Each book comes from `taxopt.synth_book.direct_indexing_book` (1,000 stocks, each its
 own wash group, plus nine funds; monthly lots in the taxable accounts; two Roth accounts

@@ -140,7 +140,7 @@ def run_on(config: BacktestConfig, first: int, progress: str) -> BacktestResult:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        from taxopt.batch.engines import single_threaded_env
+        from taxopt.workers import single_threaded_env
 
         with single_threaded_env(), ProcessPoolExecutor(
                 config.workers, mp_context=multiprocessing.get_context("forkserver")) as pool:

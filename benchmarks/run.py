@@ -1,4 +1,4 @@
-"""Side-by-side benchmark of the `highs` and `cvxpy` adapters (issue 3).
+"""Side-by-side benchmark of the `highs` and `cvxpy` adapters.
 
 One command::
 
@@ -591,7 +591,7 @@ def write_outputs(out: Path, stem: str, rows: list[Row], machine: dict[str, str]
              "## Issue-3 targets", "", "| target | verdict | measured |", "|:--|:--|:--|",
              *(f"| {t} | **{v}** | {m} |" for t, v, m in verdicts)]
     if book_verdicts:
-        lines += ["", "## Direct-indexing books (issue 14)", "",
+        lines += ["", "## Direct-indexing books", "",
                   "| target | verdict | measured |", "|:--|:--|:--|",
                   *(f"| {t} | **{v}** | {m} |" for t, v, m in book_verdicts)]
     md_path.write_text("\n".join(lines) + "\n")
@@ -707,7 +707,7 @@ def main(argv: list[str] | None = None) -> int:
         log(f"  [{v}] {t}: {m}")
     if book_verdicts:
         log()
-        log("Direct-indexing books (issue 14)")
+        log("Direct-indexing books")
         for t, v, m in book_verdicts:
             log(f"  [{v}] {t}: {m}")
     stem = args.name or ("quick" if args.quick else "latest")

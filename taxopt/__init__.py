@@ -7,7 +7,7 @@ pandas and the solvers are imported only when a function needs them.
 >>> hh = taxopt.load("scenarios/three_account_location.json")
 >>> result = taxopt.rebalance(hh)
 >>> result.status
-'optimal'
+<Status.OPTIMAL: 'optimal'>
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ _EXPORTS = {
     "RebalanceModel": ("taxopt.api.model", "RebalanceModel"),
     "write_mps": ("taxopt.api.export", "write_mps"),
     "write_lp": ("taxopt.api.export", "write_lp"),
-    "Status": ("taxopt.adapters.base", "Status"),
+    "Status": ("taxopt.domain.status", "Status"),
     "Orders": ("taxopt.domain.orders", "Orders"),
     "assess": ("taxopt.audit", "assess"),
     "violations": ("taxopt.audit", "violations"),
@@ -53,7 +53,6 @@ __all__ = ["CvxpyModel", "EmbeddedResult", "Household", "InvalidInput", "Invalid
            "write_mps"]
 
 if TYPE_CHECKING:
-    from .adapters.base import Status
     from .api.cvx import CvxpyModel, EmbeddedResult
     from .api.data import with_targets
     from .api.export import write_lp, write_mps
@@ -65,6 +64,7 @@ if TYPE_CHECKING:
     from .domain.load import from_dict, from_file
     from .domain.load import from_json as load
     from .domain.orders import Orders
+    from .domain.status import Status
     from .engine import Result
     from .errors import InvalidInput, InvalidOptions, ProgramInfeasible, TaxoptError
     from .options import Options

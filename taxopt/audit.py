@@ -169,16 +169,39 @@ def violations(hh: Household, orders: Orders, a: Assessment | None = None,
     so heuristics are not held to them).
     """
     a = a or assess(hh, orders)
+    where = _Where(hh, orders)
+    held_sh = np.zeros((len(hh.accounts), len(hh.securities)))
+    np.add.at(held_sh, (hh.lots.account, hh.lots.security), hh.lots.shares)
+    return (_sale_violations(hh, orders, where, held_sh)
+            + _whole_share_violations(hh, orders, where, held_sh)
+            + _buy_violations(hh, orders, a, where)
+            + _cash_violations(hh, a)
+            + funding_violations(hh, orders.withdraw, orders.deposit)
+            + _band_violations(hh, a)
+            + _cap_violations(orders, a, options, where)
+            + _tolerance_violations(hh, a))
+
+
+class _Where:
+    """An order in words for a message: ``sell VTI in brokerage-1 lot L-0001``."""
+
+    def __init__(self, hh: Household, orders: Orders):
+        self.hh, self.orders = hh, orders
+
+    def __call__(self, i: int) -> str:
+        o, hh = self.orders, self.hh
+        side = "buy" if o.is_buy[i] else "sell"
+        lot = f" lot {hh.lots.lot_id[o.lot[i]]}" if o.lot[i] >= 0 else ""
+        return (f"{side} {hh.securities.symbol[o.security[i]]} in "
+                f"{hh.accounts.account_id[o.account[i]]}{lot}")
+
+
+def _sale_violations(hh: Household, orders: Orders, where: _Where,
+                     held_sh: np.ndarray) -> list[str]:
+    """Sales: lots exist where the order says, never oversold; positions never oversold."""
     sec, acc, lots = hh.securities, hh.accounts, hh.lots
-    out: list[str] = []
     aid, sym = acc.account_id, sec.symbol
-
-    def where(i: int) -> str:
-        side = "buy" if orders.is_buy[i] else "sell"
-        lot = f" lot {lots.lot_id[orders.lot[i]]}" if orders.lot[i] >= 0 else ""
-        return f"{side} {sym[orders.security[i]]} in {aid[orders.account[i]]}{lot}"
-
-    # Sales: lots exist where the order says, never oversold; positions never oversold.
+    out: list[str] = []
     sale = ~orders.is_buy
     for i in np.flatnonzero(sale & (orders.lot >= 0)):
         li = orders.lot[i]
@@ -194,15 +217,19 @@ def violations(hh: Household, orders: Orders, a: Assessment | None = None,
         for li in np.flatnonzero(sold_lot > lots.shares + 1e-9):
             out.append(f"lot {lots.lot_id[li]}: sells {sold_lot[li]:g} shares of "
                        f"{lots.shares[li]:g} held")
-    held_sh = np.zeros((len(acc), len(sec)))
-    np.add.at(held_sh, (lots.account, lots.security), lots.shares)
     sold_sh = np.zeros_like(held_sh)
     np.add.at(sold_sh, (orders.account[sale], orders.security[sale]), orders.shares[sale])
     for ai, si in zip(*np.nonzero(sold_sh > held_sh + 1e-9), strict=True):
         out.append(f"account {aid[ai]}: sells {sold_sh[ai, si]:g} {sym[si]} of "
                    f"{held_sh[ai, si]:g} held (short sale)")
+    return out
 
-    # Whole shares for securities that are not fractional (closing a fractional lot is fine).
+
+def _whole_share_violations(hh: Household, orders: Orders, where: _Where,
+                            held_sh: np.ndarray) -> list[str]:
+    """Whole shares for securities that are not fractional (closing a fractional lot is fine)."""
+    sec, lots = hh.securities, hh.lots
+    sale = ~orders.is_buy
     lot_sh = np.where(orders.lot >= 0, lots.shares[np.maximum(orders.lot, 0)] if len(lots)
                       else 0.0, -1.0)
     pos_sh = held_sh[orders.account, orders.security]
@@ -210,12 +237,17 @@ def violations(hh: Household, orders: Orders, a: Assessment | None = None,
     off = whole & (np.abs(orders.shares - np.round(orders.shares)) > 1e-9)
     off &= ~(sale & ((np.abs(orders.shares - lot_sh) <= 1e-9) | (np.abs(orders.shares - pos_sh)
                                                                   <= 1e-9)))
-    for i in np.flatnonzero(off):
-        out.append(f"{where(i)}: {orders.shares[i]:g} shares; "
-                   f"{sym[orders.security[i]]} trades in whole shares")
+    return [f"{where(i)}: {orders.shares[i]:g} shares; "
+            f"{sec.symbol[orders.security[i]]} trades in whole shares"
+            for i in np.flatnonzero(off)]
 
-    # Buys: menu, restrictions, tradability, and the wash-sale rule household-wide.
-    buy = orders.is_buy
+
+def _buy_violations(hh: Household, orders: Orders, a: Assessment,
+                    where: _Where) -> list[str]:
+    """Buys: menu, restrictions, tradability, and the wash-sale rule household-wide."""
+    sec, acc = hh.securities, hh.accounts
+    out: list[str] = []
+    buy, sale = orders.is_buy, ~orders.is_buy
     for i in np.flatnonzero(buy & ~acc.buyable[orders.account, orders.security]):
         out.append(f"{where(i)}: not allowed in this account (menu, restriction or not tradable)")
     pair = np.zeros((len(acc), len(sec)), bool)
@@ -233,27 +265,38 @@ def violations(hh: Household, orders: Orders, a: Assessment | None = None,
         if blocked[g]:
             out.append(f"{where(i)}: wash sale: group {names[g]} was sold at a loss in the "
                        "last 30 days")
+    return out
 
-    # Cash per account, after trades, deposits and withdrawals.
-    for ai in np.flatnonzero(a.cash_after < acc.min_cash - CENT):
-        out.append(f"account {aid[ai]}: cash after trades {a.cash_after[ai]:,.2f} is below "
-                   f"min_cash {acc.min_cash[ai]:,.2f}")
 
-    # Goal-level flows: each goal's total, each account's limits and required distribution.
-    out += funding_violations(hh, orders.withdraw, orders.deposit)
+def _cash_violations(hh: Household, a: Assessment) -> list[str]:
+    """Cash per account, after trades, deposits and withdrawals."""
+    acc = hh.accounts
+    return [f"account {acc.account_id[ai]}: cash after trades {a.cash_after[ai]:,.2f} is "
+            f"below min_cash {acc.min_cash[ai]:,.2f}"
+            for ai in np.flatnonzero(a.cash_after < acc.min_cash - CENT)]
 
-    # Asset-location bands on the account's value after trades.
+
+def _band_violations(hh: Household, a: Assessment) -> list[str]:
+    """Asset-location bands on the account's value after trades."""
+    acc = hh.accounts
+    out: list[str] = []
     value = np.maximum(a.account_value, 1e-12)
     share = a.class_after / value[:, None]
     for ai, k in zip(*np.nonzero(acc.banded), strict=True):
         lo, hi = acc.band_lo[ai, k], acc.band_hi[ai, k]
         if share[ai, k] < lo - WEIGHT_TOL or share[ai, k] > hi + WEIGHT_TOL:
-            out.append(f"account {aid[ai]}: {hh.classes[k]} is {share[ai, k]:.4f} of the "
-                       f"account, outside its band [{lo:.2f}, {hi:.2f}]")
+            out.append(f"account {acc.account_id[ai]}: {hh.classes[k]} is "
+                       f"{share[ai, k]:.4f} of the account, outside its band "
+                       f"[{lo:.2f}, {hi:.2f}]")
+    return out
 
-    # The plan's own caps for the year.
+
+def _cap_violations(orders: Orders, a: Assessment, options: Options | None,
+                    where: _Where) -> list[str]:
+    """The plan's own caps for the year (only when the optimizer's options are given)."""
     opts = options or Options(max_realized_short_term=None, max_realized_long_term=None,
                               max_tax=None, no_short_term_gains=False)
+    out: list[str] = []
     for label, got, cap in (("net realized short-term gains", a.realized_short,
                              opts.max_realized_short_term),
                             ("net realized long-term gains", a.realized_long,
@@ -262,10 +305,15 @@ def violations(hh: Household, orders: Orders, a: Assessment | None = None,
         if cap is not None and got > cap + CENT:
             out.append(f"{label} {got:,.2f} exceed the cap {cap:,.2f}")
     if opts.no_short_term_gains:
+        sale = ~orders.is_buy
         for i in np.flatnonzero(sale & (orders.lot >= 0) & ~a.long_term & (a.gain > CENT)):
             out.append(f"{where(i)}: a short-term gain, and no_short_term_gains is set")
+    return out
 
-    # The goal's hard drift tolerance.
+
+def _tolerance_violations(hh: Household, a: Assessment) -> list[str]:
+    """The goals' hard drift tolerances."""
+    out: list[str] = []
     tol = hh.goals.tolerance
     for g in np.flatnonzero(~np.isnan(tol)):
         gap = np.abs(a.weights_after[g] - hh.goals.target[g])

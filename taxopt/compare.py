@@ -29,12 +29,12 @@ from typing import Any
 
 import numpy as np
 
-from .audit import assess, violations
+from .audit import violations
 from .domain.household import Household
 from .errors import InvalidInput
-from .heuristics import HEURISTICS
+from .files import atomic_write
+from .methods import OPTIMIZER, all_methods, check_methods, run_method
 
-OPTIMIZER = "taxopt"
 COLUMNS = ("household_id", "method", "tax", "drift_after", "turnover", "orders", "violations",
            "seconds", "status", "tax_distributions")
 SUMMARY_COLUMNS = ("method", "households", "tax_total", "tax_median", "drift_median",
@@ -45,23 +45,6 @@ UNITS = ("tax: dollars the plan adds to this year's tax (full netting; negative 
          "drift: largest gap of an asset-class weight to its goal target after the trades, "
          "in percentage points (CSV: as a weight, 0.05 = 5 points); turnover: dollars "
          "traded, buys plus sells (a $1,000 switch counts $2,000)")
-
-
-def all_methods() -> tuple[str, ...]:
-    """The optimizer first, then every heuristic in registry order."""
-    return (OPTIMIZER, *HEURISTICS)
-
-
-def check_methods(methods: Sequence[str] | None) -> tuple[str, ...]:
-    """The methods to run (all when None); an unknown name is invalid input."""
-    if not methods:
-        return all_methods()
-    known = all_methods()
-    for m in methods:
-        if m not in known:
-            raise InvalidInput(None, "methods", None,
-                               f"unknown method {m!r}; known methods are {', '.join(known)}")
-    return tuple(dict.fromkeys(methods))
 
 
 def load_households(source: str | Path) -> list[Household]:
@@ -93,34 +76,31 @@ def _as_household(item: Any) -> Household:
     raise TypeError(f"expected a Household, a dict or a path, got {type(item).__name__}")
 
 
-def run_method(hh: Household, method: str) -> dict[str, Any]:
+def run_row(hh: Household, method: str) -> dict[str, Any]:
     """One method on one household: the audited row of the comparison."""
     t0 = time.perf_counter()
-    if method == OPTIMIZER:
-        from .engine import rebalance
-
-        result = rebalance(hh)
-        orders, status = result.orders, result.status
-    else:
-        orders, status = HEURISTICS[method](hh), ""
+    out = run_method(hh, method)
     seconds = time.perf_counter() - t0
-    a = assess(hh, orders)
-    broken = violations(hh, orders, a)
-    if method != OPTIMIZER:
-        status = "violations" if broken else "ok"
+    a = out.assessment
+    broken = violations(hh, out.orders, a)
     return {
         "household_id": hh.household_id,
         "method": method,
         "tax": float(a.est_tax),
         "drift_after": float(a.drift_after.max()) if len(a.drift_after) else 0.0,
         "turnover": float(a.turnover),
-        "orders": len(orders),
+        "orders": len(out.orders),
         "violations": len(broken),
         "seconds": seconds,
-        "status": status,
+        "status": out.status,
         # tax and penalties on retirement-account payouts of goal-level flows
         "tax_distributions": float(a.est_tax_distributions),
     }
+
+
+__all__ = ["COLUMNS", "OPTIMIZER", "SUMMARY_COLUMNS", "UNITS", "all_methods", "check_methods",
+           "compare", "csv_text", "format_row", "load_households", "plot", "run_row",
+           "summarize", "write_csv", "write_outputs"]
 
 
 def compare(households: Iterable[Household | dict | str | Path],
@@ -132,7 +112,8 @@ def compare(households: Iterable[Household | dict | str | Path],
     households
         Households (or contract dicts, or scenario paths).
     methods
-        Names among ``"taxopt"`` and `taxopt.heuristics.HEURISTICS`; all when None.
+        Names of `taxopt.methods.all_methods` (the optimizer methods, then the
+        heuristics); all when None.
 
     Returns
     -------
@@ -140,13 +121,14 @@ def compare(households: Iterable[Household | dict | str | Path],
     in the order asked, with the columns of `COLUMNS`: ``tax`` (full netting,
     dollars), ``drift_after`` (max over goals), ``turnover`` (dollars traded),
     ``orders``, ``violations`` (count of broken hard rules), ``seconds`` and
-    ``status`` (the optimizer's status; ``ok``/``violations`` for heuristics).
+    ``status`` (the optimizer's; a heuristic's plan is ``feasible``, or ``error``
+    when it breaks a hard rule).
     """
     chosen = check_methods(methods)
     rows = []
     for item in households:
         hh = _as_household(item)
-        rows.extend(run_method(hh, m) for m in chosen)
+        rows.extend(run_row(hh, m) for m in chosen)
     return rows
 
 
@@ -201,8 +183,7 @@ def csv_text(rows: Sequence[dict[str, Any]]) -> str:
 def write_csv(rows: Sequence[dict[str, Any]], path: str | Path) -> Path:
     """Write ``compare.csv`` (or any path) with deterministic formatting."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(csv_text(rows), encoding="utf-8")
+    atomic_write(path, csv_text(rows).encode("utf-8"))
     return path
 
 
@@ -234,7 +215,9 @@ def plot(rows: Sequence[dict[str, Any]], path: str | Path) -> Path:
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize="small")
     fig.tight_layout()
-    fig.savefig(path, format="png", dpi=110, metadata={"Software": None})
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})
+    atomic_write(path, buf.getvalue())
     return path
 
 

@@ -34,7 +34,7 @@ class Result:
     """The outcome of one rebalance: status, audited orders and what they imply."""
 
     household: Household
-    status: str                      # optimal | feasible | infeasible | error
+    status: Status                   # optimal | feasible | infeasible | error
     message: str
     orders: Orders
     assessment: Assessment
@@ -57,7 +57,7 @@ class Result:
 
     @property
     def ok(self) -> bool:
-        return self.status in ("optimal", "feasible")
+        return self.status.has_solution
 
     def trade_columns(self) -> dict[str, list[Any]]:
         """The trade list as columns in the contract's order."""
@@ -71,7 +71,7 @@ class Result:
 
     def summary(self, timings: bool = False) -> dict[str, Any]:
         """The summary record; ``timings`` adds the seconds of each stage (not deterministic)."""
-        rec = summary_record(self.household, self.orders, self.assessment, self.status,
+        rec = summary_record(self.household, self.orders, self.assessment, str(self.status),
                              self.message, self.order_reasons,
                              None if self.model is None else self.model.options)
         if self.reasons:
@@ -236,16 +236,16 @@ def finish(model: RebalanceModel, sol: Solution, opts: Options, timings: dict[st
             orders, rounded = decode(model, sol, opts, repair=True)
         timings["repair"] = time.perf_counter() - t2
         if not rounded.status.has_solution:
-            return _nothing(hh, "infeasible", rounded.message, sol, model, timings)
+            return _nothing(hh, Status.INFEASIBLE, rounded.message, sol, model, timings)
         t3 = time.perf_counter()
         a, broken = audit(orders, rounded)
         timings["audit"] += time.perf_counter() - t3
     if broken:
-        res = _nothing(hh, "error", f"plan failed audit: {broken[0]}", sol, model, timings)
+        res = _nothing(hh, Status.ERROR, f"plan failed audit: {broken[0]}", sol, model, timings)
         res.violations = broken
         return res
-    status = "optimal" if sol.status == Status.OPTIMAL else "feasible"
-    message = "" if status == "optimal" else f"solver stopped early: {sol.message}"
+    status = Status.OPTIMAL if sol.status == Status.OPTIMAL else Status.FEASIBLE
+    message = "" if status == Status.OPTIMAL else f"solver stopped early: {sol.message}"
     return Result(hh, status, message, orders, a, sol, model, timings=timings)
 
 
@@ -288,7 +288,7 @@ def relief_difference(forced: Assessment, method: str, free: Result | None) -> d
     return out
 
 
-def _nothing(hh: Household, status: str, message: str, sol: Solution | None,
+def _nothing(hh: Household, status: Status, message: str, sol: Solution | None,
              model: RebalanceModel | None, timings: dict[str, float]) -> Result:
     """A result with no orders (the household as it stands)."""
     orders = Orders.empty()
@@ -307,10 +307,10 @@ def _failed(hh: Household, model: RebalanceModel, sol: Solution, opts: Options,
         timings["explain"] = time.perf_counter() - t
         msg = "the hard rules cannot all hold: " + ("; ".join(reasons) if reasons else
                                                     "no relaxation found")
-        res = _nothing(hh, "infeasible", msg, sol, model, timings)
+        res = _nothing(hh, Status.INFEASIBLE, msg, sol, model, timings)
         res.reasons = reasons
         return res
-    return _nothing(hh, "error", f"solver {sol.adapter}/{sol.solver}: {sol.status} "
+    return _nothing(hh, Status.ERROR, f"solver {sol.adapter}/{sol.solver}: {sol.status} "
                     f"({sol.message})", sol, model, timings)
 
 
@@ -324,9 +324,9 @@ def _stopped_without_plan(hh: Household, model: RebalanceModel, sol: Solution, o
     broken = violations(hh, orders, a, opts)
     timings["audit"] = time.perf_counter() - t
     if broken:
-        return _nothing(hh, "error", f"time limit of {opts.time_limit:g} s reached before "
+        return _nothing(hh, Status.ERROR, f"time limit of {opts.time_limit:g} s reached before "
                         f"any plan was found, and no trades would break a rule: {broken[0]}",
                         sol, model, timings)
     msg = (f"time limit of {opts.time_limit:g} s reached before the solver found a plan: no "
            "trades (the household as it stands keeps every rule); gap unknown")
-    return Result(hh, "feasible", msg, orders, a, sol, model, timings=timings)
+    return Result(hh, Status.FEASIBLE, msg, orders, a, sol, model, timings=timings)

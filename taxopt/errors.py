@@ -86,15 +86,3 @@ class ProgramInfeasible(TaxoptError):
 
 class SolverError(TaxoptError):
     """The solver failed for a reason that is not the household's fault."""
-
-
-class AuditFailure(TaxoptError):
-    """A plan broke a hard rule when recomputed from its orders alone; it is never written."""
-
-    def __init__(self, household: str, violations: list[str]):
-        self.household = household
-        self.violations = violations
-        super().__init__(f"household {household}: plan failed audit: " + "; ".join(violations))
-
-    def __reduce__(self):
-        return (type(self), (self.household, self.violations))

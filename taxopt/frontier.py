@@ -46,6 +46,8 @@ from typing import Any
 import numpy as np
 
 from .domain.household import Household
+from .domain.status import Status
+from .files import atomic_write
 from .options import Options
 
 # Largest weight on the default grid: $5 of objective per dollar off target pays up to
@@ -67,7 +69,7 @@ class FrontierPoint:
 
     weight: float
     is_default: bool
-    status: str
+    status: Status
     tax: float                   # audited: tax the plan adds this year (netted), $
     drift_pct: float             # audited: largest goal-level class gap after, percentage points
     off_target_pct: float        # audited: share of the goals' value in the wrong class, %
@@ -222,7 +224,7 @@ def check_monotone(f: Frontier, tax: bool = True, tax_slack: float = TAX_SLACK,
     tax at a higher weight, so pass ``tax=False`` there.
     """
     out = []
-    pts = [p for p in f.points if p.status in ("optimal", "feasible")]
+    pts = [p for p in f.points if p.status.has_solution]
     if len(pts) < len(f.points):
         out.append(f"{len(f.points) - len(pts)} point(s) without a plan")
     for a, b in itertools.pairwise(pts):
@@ -253,11 +255,12 @@ def _cell(v: Any) -> str:
 
 
 def write_csv(f: Frontier, path: Path) -> Path:
-    with open(path, "w", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(COLUMNS)
-        for p in f.points:
-            w.writerow([_cell(v) for v in p.row().values()])
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(COLUMNS)
+    for p in f.points:
+        w.writerow([_cell(v) for v in p.row().values()])
+    atomic_write(path, buf.getvalue().encode())
     return path
 
 
@@ -268,7 +271,7 @@ def plot_png(f: Frontier) -> bytes:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    ok = [p for p in f.points if p.status in ("optimal", "feasible")]
+    ok = [p for p in f.points if p.status.has_solution]
     fig, ax = plt.subplots(figsize=(7, 4.5))
     x = [p.drift_pct for p in ok]
     y = [p.tax for p in ok]
@@ -298,6 +301,6 @@ def write_outputs(f: Frontier, out_dir: str | Path, plot: bool = True) -> list[P
     written = [write_csv(f, out / "frontier.csv")]
     if plot:
         p = out / "frontier.png"
-        p.write_bytes(plot_png(f))
+        atomic_write(p, plot_png(f))
         written.append(p)
     return written

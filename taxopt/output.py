@@ -14,33 +14,11 @@ import io
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from .files import write_temp
 from .plan.report import TRADE_COLUMNS
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write a file so that readers see the old content or the new, never a part."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o666 & ~_umask())   # mkstemp makes 0600; output is for the team
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
 
 # control characters, line and paragraph separators, and bidirectional overrides
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
@@ -113,7 +91,7 @@ def write_solve_output(out_dir: Path, columns: dict[str, list[Any]],
     backup: Path | None = None
     try:
         for path, blob in zip(paths, data, strict=True):
-            temps.append(_write_temp(path, blob))
+            temps.append(write_temp(path, blob))
         if paths[0].is_file() and not paths[0].is_symlink():
             backup = paths[0].with_name(f".{paths[0].name}.{os.getpid()}.old")
             backup.unlink(missing_ok=True)
@@ -134,16 +112,3 @@ def write_solve_output(out_dir: Path, columns: dict[str, list[Any]],
         if backup is not None:
             backup.unlink(missing_ok=True)
     return paths
-
-
-def _write_temp(path: Path, data: bytes) -> Path:
-    """``data`` in a new temporary file next to ``path`` (readable like a normal new file)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o666 & ~_umask())
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return Path(tmp)

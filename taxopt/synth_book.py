@@ -66,13 +66,38 @@ def direct_indexing_book(seed: int = 0, *, n_lots: int = 30_000, n_stocks: int =
         raise ValueError(f"n_lots ({n_lots}) must be >= n_stocks * n_taxable "
                          f"({n_stocks * n_taxable})")
     rng = np.random.default_rng(seed)
-    day0 = dt.date.fromisoformat(as_of)
     per = n_lots // (n_stocks * n_taxable)
     extra = n_lots - per * n_stocks * n_taxable
-    months = per + (1 if extra else 0)
+    price, weight, then = _price_paths(rng, n_stocks, per + (1 if extra else 0),
+                                       drawdown_months)
+    symbols = [f"S{i:04d}" for i in range(n_stocks)]
+    securities, fund_price = _securities(rng, symbols, price)
+    accounts, lots, index_value = _taxable_accounts(
+        rng, dt.date.fromisoformat(as_of), n_taxable, symbols, price, weight, then, per,
+        extra, monthly)
+    roth_accounts, roth_lots = _roth_accounts(n_roth, index_value, fund_price)
+    return {
+        "format": "taxopt.household/1",
+        "household_id": household_id or f"di-seed{seed}-{n_lots}",
+        "as_of": as_of,
+        "tax_profile": {"short_term_rate": 0.408, "long_term_rate": 0.238,
+                        "realized_ytd": {"short_term": 8_000.0, "long_term": 25_000.0},
+                        "loss_carryforward": {"short_term": 0.0, "long_term": 0.0},
+                        "ordinary_offset_limit": 3_000.0},
+        "securities": securities,
+        "goals": [{"goal_id": "retirement", "targets": dict(TARGETS)}],
+        "accounts": accounts + roth_accounts,
+        "lots": lots + roth_lots,
+    }
 
-    # Monthly price paths: a market factor plus each stock's own noise; today's price
-    # is the end of the path, the purchase prices are the months before it.
+
+def _price_paths(rng: np.random.Generator, n_stocks: int, months: int,
+                 drawdown_months: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Today's prices, index weights, and each stock's price ``k`` months back.
+
+    Monthly paths: a market factor plus each stock's own noise; today's price is the
+    end of the path, the purchase prices are the months before it.
+    """
     market = rng.normal(0.006, 0.04, months)
     market[:drawdown_months] -= 0.03                 # a recent fall: most stocks at a loss
     own = rng.normal(0.0, 0.07, (n_stocks, months))
@@ -80,8 +105,12 @@ def direct_indexing_book(seed: int = 0, *, n_lots: int = 30_000, n_stocks: int =
     price = np.round(np.exp(rng.normal(np.log(80.0), 0.8, n_stocks)), 2).clip(2.0, 2_000.0)
     weight = rng.dirichlet(np.full(n_stocks, 2.0))
     then = price[:, None] * np.exp(logp)                           # month k back: then[:, k]
+    return price, weight, then
 
-    symbols = [f"S{i:04d}" for i in range(n_stocks)]
+
+def _securities(rng: np.random.Generator, symbols: list[str],
+                price: np.ndarray) -> tuple[list[dict[str, Any]], np.ndarray]:
+    """The stocks (each its own wash group), then the funds of `FUNDS` at drawn prices."""
     securities: list[dict[str, Any]] = [
         {"symbol": s, "price": float(p), "asset_class": "us_equity", "yield": 0.013,
          "fractional": False} for s, p in zip(symbols, price.tolist(), strict=True)]
@@ -89,7 +118,14 @@ def direct_indexing_book(seed: int = 0, *, n_lots: int = 30_000, n_stocks: int =
     for (sym, cls, yld, q, grp), p in zip(FUNDS, fund_price.tolist(), strict=True):
         securities.append({"symbol": sym, "price": p, "asset_class": cls, "yield": yld,
                            "qualified": q, "wash_group": grp})
+    return securities, fund_price
 
+
+def _taxable_accounts(rng: np.random.Generator, day0: dt.date, n_taxable: int,
+                      symbols: list[str], price: np.ndarray, weight: np.ndarray,
+                      then: np.ndarray, per: int, extra: int, monthly: float
+                      ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], float]:
+    """The taxable accounts and their monthly lots of every stock; the index's value."""
     lots: list[dict[str, Any]] = []
     accounts: list[dict[str, Any]] = []
     index_value = 0.0
@@ -98,7 +134,7 @@ def direct_indexing_book(seed: int = 0, *, n_lots: int = 30_000, n_stocks: int =
         accounts.append({"account_id": aid, "goal_id": "retirement", "tax_type": "taxable",
                          "cash": round(float(rng.uniform(2_000, 8_000)), 2),
                          "min_cash": 1_000.0})
-        for i in range(n_stocks):
+        for i in range(len(symbols)):
             n_i = per + (1 if i < extra // n_taxable + (a < extra % n_taxable) else 0)
             for k in range(n_i):
                 p_then = float(then[i, k])
@@ -109,12 +145,18 @@ def direct_indexing_book(seed: int = 0, *, n_lots: int = 30_000, n_stocks: int =
                              "cost_basis": round(shares * p_then, 2),
                              "acquired": acquired.isoformat()})
                 index_value += shares * float(price[i])
+    return accounts, lots, index_value
 
-    # Roths hold the funds: sized so that US equity is about 0.64 of the household.
+
+def _roth_accounts(n_roth: int, index_value: float, fund_price: np.ndarray
+                   ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Roths hold the funds, sized so that US equity is about 0.64 of the household."""
     total = index_value / 0.64
     rest = total - index_value
     fund_share = {"us_bonds": 0.25 / 0.36 * 0.8, "intl_equity": 0.15 / 0.36 * 1.1,
                   "reit": 0.05 / 0.36 * 1.2}
+    accounts: list[dict[str, Any]] = []
+    lots: list[dict[str, Any]] = []
     for r in range(n_roth):
         aid = f"roth-{r + 1}"
         value = rest / max(n_roth, 1)
@@ -129,19 +171,7 @@ def direct_indexing_book(seed: int = 0, *, n_lots: int = 30_000, n_stocks: int =
             if shares > 0:
                 lots.append({"lot_id": f"{aid}-{sym}", "account_id": aid, "symbol": sym,
                              "shares": shares})
-    return {
-        "format": "taxopt.household/1",
-        "household_id": household_id or f"di-seed{seed}-{n_lots}",
-        "as_of": as_of,
-        "tax_profile": {"short_term_rate": 0.408, "long_term_rate": 0.238,
-                        "realized_ytd": {"short_term": 8_000.0, "long_term": 25_000.0},
-                        "loss_carryforward": {"short_term": 0.0, "long_term": 0.0},
-                        "ordinary_offset_limit": 3_000.0},
-        "securities": securities,
-        "goals": [{"goal_id": "retirement", "targets": dict(TARGETS)}],
-        "accounts": accounts,
-        "lots": lots,
-    }
+    return accounts, lots
 
 
 def _months_back(day0: dt.date, k: int, day_jitter: int) -> dt.date:

@@ -16,14 +16,16 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "taxopt"
 
 LAYERS: list[tuple[str, ...]] = [
-    ("taxopt.errors", "taxopt.limits", "taxopt.options", "taxopt.domain"),
+    ("taxopt.errors", "taxopt.limits", "taxopt.options", "taxopt.domain", "taxopt.files",
+     "taxopt.workers"),
     ("taxopt.tax",),
     ("taxopt.model",),
     ("taxopt.adapters",),
     ("taxopt.decode", "taxopt.audit", "taxopt.explain"),
     ("taxopt.engine", "taxopt.plan", "taxopt.output"),
     ("taxopt.api",),
-    ("taxopt.batch", "taxopt.compare", "taxopt.backtest", "taxopt.heuristics", "taxopt.synth"),
+    ("taxopt.batch", "taxopt.compare", "taxopt.backtest", "taxopt.heuristics", "taxopt.synth",
+     "taxopt.methods"),
     ("taxopt.cli", "taxopt.display", "taxopt.__main__", "taxopt"),
 ]
 """From the bottom up; a module belongs to the longest prefix named here. The root

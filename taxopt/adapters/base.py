@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..domain.status import Status
 from ..model.program import Program
 
-
-class Status(enum.StrEnum):
-    """Outcome of a solve, the same whichever adapter ran it."""
-
-    OPTIMAL = "optimal"
-    FEASIBLE = "feasible"          # a solution, but the time limit stopped the proof
-    INFEASIBLE = "infeasible"
-    UNBOUNDED = "unbounded"
-    ERROR = "error"
-
-    @property
-    def has_solution(self) -> bool:
-        return self in (Status.OPTIMAL, Status.FEASIBLE)
+__all__ = ["Solution", "Status"]
 
 
 @dataclass(slots=True, eq=False)

@@ -67,6 +67,7 @@ direct-indexing sleeves, drawdown regimes and reinvested distributions.
 
 from __future__ import annotations
 
+from ..methods import OPTIMIZER_METHODS, all_methods, check_methods
 from .ledger import Ledger
 from .market import MarketParams, class_returns
 from .population import Traits, traits
@@ -83,14 +84,12 @@ from .report import (
     summary_rows,
     write_outputs,
 )
-from .run import BacktestConfig, BacktestResult, check_methods, run_backtest
+from .run import BacktestConfig, BacktestResult, run_backtest
 from .simulate import (
     BASELINE,
-    OPTIMIZER_METHODS,
     HouseholdRun,
     MethodRun,
     SimSpec,
-    all_methods,
     simulate_household,
 )
 

@@ -38,8 +38,10 @@ from typing import Any
 
 import numpy as np
 
+from ..files import atomic_write
+from ..methods import OPTIMIZER_METHODS
 from .run import BacktestResult
-from .simulate import BASELINE, OPTIMIZER_METHODS
+from .simulate import BASELINE
 
 SUMMARY_COLUMNS = ("method", "after_tax_wealth", "taxes_paid", "mean_drift", "max_drift",
                    "turnover", "equity_share", "tracking_error", "bps_vs_lockstep", "ci_low",
@@ -262,11 +264,12 @@ def _fmt(v: Any) -> Any:
 
 
 def write_csv(rows: list[dict[str, Any]], columns: tuple[str, ...], path: Path) -> Path:
-    with open(path, "w", newline="") as f:
-        w = csv.writer(f, lineterminator="\n")
-        w.writerow(columns)
-        for r in rows:
-            w.writerow([_fmt(r[c]) for c in columns])
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(columns)
+    for r in rows:
+        w.writerow([_fmt(r[c]) for c in columns])
+    atomic_write(path, buf.getvalue().encode())
     return path
 
 
@@ -290,10 +293,10 @@ def write_outputs(result: BacktestResult, out_dir: str | Path,
         figures = make_figures(result)
         for name, png in figures.items():
             p = out / f"{name}.png"
-            p.write_bytes(png)
+            atomic_write(p, png)
             written.append(p)
     page = out / "backtest.html"
-    page.write_text(html_page(result, figures))
+    atomic_write(page, html_page(result, figures).encode())
     written.append(page)
     return written
 

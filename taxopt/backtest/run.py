@@ -7,25 +7,17 @@ household order, so a run is deterministic whatever the number of workers.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InvalidInput
+from ..methods import all_methods, require_known
 from .market import MarketParams
 from .population import traits
-from .simulate import (
-    BASELINE,
-    HouseholdRun,
-    SimSpec,
-    all_methods,
-    simulate_household,
-    trigger_band,
-)
+from .simulate import BASELINE, HouseholdRun, SimSpec, simulate_household, trigger_band
 
 
 @dataclass(frozen=True)
@@ -121,30 +113,16 @@ class BacktestConfig:
             raise bad("trigger", str(err)) from None
         if self.ci not in ("t", "bootstrap"):
             raise bad("ci", "must be 't' or 'bootstrap'")
-        known = all_methods()
         if not self.methods:
             raise bad("methods", "name at least one method")
-        for m in self.methods:
-            if m not in known:
-                raise bad("methods", f"unknown method {m!r}; known methods are "
-                          f"{', '.join(known)}")
+        try:
+            require_known(self.methods)
+        except InvalidInput as err:
+            raise bad("methods", err.problem) from None
         try:
             self.market.check()
         except ValueError as err:
             raise bad("market", str(err)) from None
-
-
-def check_methods(methods: Sequence[str] | None) -> tuple[str, ...]:
-    """Methods in the registry's order (all when empty); comma lists are split."""
-    if not methods:
-        return all_methods()
-    names = [n.strip() for m in methods for n in m.split(",") if n.strip()]
-    known = all_methods()
-    for n in names:
-        if n not in known:
-            raise InvalidInput(None, "methods", None,
-                               f"unknown method {n!r}; known methods are {', '.join(known)}")
-    return tuple(dict.fromkeys(names))
 
 
 @dataclass
@@ -178,11 +156,6 @@ def specs(config: BacktestConfig, first: int = 0) -> list[SimSpec]:
             for i, raw in enumerate(raws, start=first)]
 
 
-def _init_worker() -> None:
-    for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(v, "1")
-
-
 def run_backtest(config: BacktestConfig,
                  progress: Callable[[int, int], Any] | None = None) -> BacktestResult:
     """Simulate every household under every method.
@@ -201,12 +174,10 @@ def run_backtest(config: BacktestConfig,
     else:
         from concurrent.futures import ProcessPoolExecutor
 
-        from ..batch.engines import single_threaded_env
+        from ..workers import init_worker, process_context
 
-        method = "forkserver" if sys.platform.startswith("linux") else "spawn"
-        with single_threaded_env(), ProcessPoolExecutor(
-                max_workers=config.workers, mp_context=multiprocessing.get_context(method),
-                initializer=_init_worker) as pool:
+        with ProcessPoolExecutor(max_workers=config.workers, mp_context=process_context(),
+                                 initializer=init_worker, initargs=(os.getpid(),)) as pool:
             for run in pool.map(simulate_household, work):
                 out.append(run)
                 if progress:

@@ -35,11 +35,12 @@ from typing import Any
 
 import numpy as np
 
-from ..audit import Assessment, assess, violations
+from ..audit import Assessment
 from ..domain import from_dict
 from ..domain.household import Household
 from ..domain.orders import Orders
-from ..heuristics import HEURISTICS
+from ..methods import Planner
+from ..methods import planner as method_planner
 from ..tax.netting import net_year
 from .ledger import Ledger
 from .market import (
@@ -52,17 +53,8 @@ from .market import (
 from .population import IDIO_VOL, Traits, goal_flows, life_flows, with_direct_index
 from .risk import sleeve_returns, tracking_error
 
-OPTIMIZER_METHODS: dict[str, dict[str, Any]] = {
-    "taxopt": {},
-    "taxopt_tax_only": {"location_horizon_years": 0.0},
-}
 BASELINE = "lockstep_fifo"
 MAX_MESSAGES = 3
-
-
-def all_methods() -> tuple[str, ...]:
-    """The optimizer, the optimizer without location, then every heuristic."""
-    return (*OPTIMIZER_METHODS, *HEURISTICS)
 
 
 @dataclass
@@ -146,9 +138,6 @@ def prepare(raw: dict[str, Any], keep_tolerance: bool = False,
     return from_dict(raw), yearly
 
 
-Planner = Callable[[Household], tuple[Orders, Assessment, bool, str]]
-
-
 TRIGGERS = ("always", "drift:<x>")
 
 
@@ -169,37 +158,15 @@ def trigger_band(trigger: str) -> float | None:
 
 def planner(method: str, options: dict[str, Any] | None = None,
             trigger: str = "always") -> Planner:
-    """The method as ``hh -> (orders, assessment, ok, message)``; ``options`` change the
-    optimizer's knobs (the method's own changes win).
+    """The method as ``hh -> Outcome`` (`taxopt.methods.planner`); ``options`` change
+    the optimizer's knobs (the method's own changes win).
 
     ``trigger`` (optimizer methods only): ``always`` plans with the full objective at
     every step; ``drift:<x>`` runs the optimizer every step too (harvesting, cash
     flows) but with ``tracking_weight=0`` while the household's drift is within ``x``,
     so it trades back to target only once the drift crosses the band.
     """
-    if method in OPTIMIZER_METHODS:
-        from ..engine import rebalance
-
-        changes = {**(options or {}), **OPTIMIZER_METHODS[method]}
-        band = trigger_band(trigger)
-
-        def run_optimizer(hh: Household) -> tuple[Orders, Assessment, bool, str]:
-            ch = changes
-            if band is not None and float(assess(hh, Orders.empty()).drift_before.max()) <= band:
-                ch = {**changes, "tracking_weight": 0.0}
-            r = rebalance(hh, **ch)
-            return r.orders, r.assessment, r.ok, "" if r.ok else f"{r.status}: {r.message}"
-
-        return run_optimizer
-    heuristic = HEURISTICS[method]
-
-    def run_heuristic(hh: Household) -> tuple[Orders, Assessment, bool, str]:
-        orders = heuristic(hh)
-        a = assess(hh, orders)
-        broken = violations(hh, orders, a)
-        return orders, a, not broken, "" if not broken else f"violations: {broken[0]}"
-
-    return run_heuristic
+    return method_planner(method, options, trigger_band(trigger))
 
 
 StepHook = Callable[[int, Household, Orders, "Assessment | None", bool, Ledger], Any]
@@ -244,13 +211,11 @@ def simulate_method(hh0: Household, method: str, dates: np.ndarray, sec_ret: np.
                 book.settle(d, book.tax_flows(ny.tax + dist))
         if t == T:
             break
-        flow = flows[t].copy()
-        room = np.maximum(book.account_values() - book.min_cash, 0.0)
-        capped = np.maximum(flow, -room)
-        book.unpaid += float((capped - flow).sum())
-        flow = capped
+        flow = _payable(book, flows[t])
         gflow = None
         if goal_flow is not None:
+            # a goal's withdrawal is capped at what its accounts hold above min_cash
+            room = np.maximum(book.account_values() - book.min_cash, 0.0)
             g_room = np.bincount(hh0.accounts.goal, weights=np.maximum(room + flow, 0.0),
                                  minlength=len(hh0.goals))
             gflow = np.maximum(goal_flow[t], -g_room)
@@ -258,10 +223,7 @@ def simulate_method(hh0: Household, method: str, dates: np.ndarray, sec_ret: np.
         drift_before[t] = book.drift()
         hh = book.household(d, flow, gflow)
         t0 = time.perf_counter()
-        try:
-            orders, a, ok, msg = plan(hh)
-        except Exception as err:  # a crash in a method is a failed step, reported
-            orders, a, ok, msg = Orders.empty(), None, False, f"error: {type(err).__name__}: {err}"
+        orders, a, ok, msg = _plan_step(plan, hh)
         seconds += time.perf_counter() - t0
         if on_step is not None:
             on_step(t, hh, orders, a, ok, book)
@@ -294,6 +256,24 @@ def simulate_method(hh0: Household, method: str, dates: np.ndarray, sec_ret: np.
     return MethodRun(method, wealth, value, drift, drift_before, book.traded, taxes, cg_taxes,
                      liquidation, failures, messages, book.unpaid, seconds, len(book.shares),
                      risky, te, luck)
+
+
+def _payable(book: Ledger, flow: np.ndarray) -> np.ndarray:
+    """The step's flows, a withdrawal capped at what the account holds above ``min_cash``
+    (the rest is recorded as unpaid)."""
+    room = np.maximum(book.account_values() - book.min_cash, 0.0)
+    capped = np.maximum(flow, -room)
+    book.unpaid += float((capped - flow).sum())
+    return capped
+
+
+def _plan_step(plan: Planner, hh: Household) -> tuple[Orders, Assessment | None, bool, str]:
+    """The method's plan for the step; a crash in a method is a failed step, reported."""
+    try:
+        out = plan(hh)
+    except Exception as err:
+        return Orders.empty(), None, False, f"error: {type(err).__name__}: {err}"
+    return out.orders, out.assessment, out.ok, "" if out.ok else f"{out.status}: {out.message}"
 
 
 @dataclass(frozen=True)

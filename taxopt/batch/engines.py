@@ -9,110 +9,15 @@ Dask engine.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import signal
-import sys
-import threading
-import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from contextlib import contextmanager
 from typing import Any
 
+from ..workers import init_worker, process_context
 from .work import Item, solve_chunk
 
-#: Libraries whose thread pools would oversubscribe the cores when every worker runs its own.
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-               "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "BLIS_NUM_THREADS")
 PRELOAD = ("numpy", "scipy.sparse", "taxopt.batch.work", "taxopt.engine", "taxopt.domain.load")
-
-
-@contextmanager
-def single_threaded_env() -> Iterator[None]:
-    """Numerical libraries single-threaded in processes started inside (unless the user chose)."""
-    saved = {v: os.environ.get(v) for v in THREAD_VARS}
-    for v in THREAD_VARS:
-        os.environ.setdefault(v, "1")
-    try:
-        yield
-    finally:
-        for v, old in saved.items():
-            if old is None:
-                os.environ.pop(v, None)
-            else:
-                os.environ[v] = old
-
-
-def _init_worker(driver_pid: int | None = None) -> None:
-    """One core per worker, and no worker outliving the batch that started it.
-
-    BLAS/OpenMP threads in every worker would fight over the cores: on Linux
-    the forkserver already started single-threaded; with spawn this runs
-    before numpy is imported. threadpoolctl, when installed, also caps
-    libraries that were loaded earlier.
-    """
-    if driver_pid is not None:
-        die_with_parent(driver_pid)
-    for v in THREAD_VARS:
-        os.environ.setdefault(v, "1")
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return
-    threadpool_limits(1)
-
-
-#: How often a worker checks that the batch that started it is still alive (seconds).
-WATCH_EVERY = 0.5
-_PR_SET_PDEATHSIG = 1
-
-
-def die_with_parent(driver_pid: int) -> None:
-    """End this worker when its parent or the batch driver dies (even by ``kill -9``).
-
-    Two guards: on Linux the kernel sends SIGKILL when the parent (the
-    forkserver, which itself exits when the driver is gone) dies
-    (``prctl(PR_SET_PDEATHSIG)``); and a daemon thread checks every
-    `WATCH_EVERY` seconds that the parent is unchanged and the driver alive,
-    which also covers platforms without prctl.
-    """
-    parent = os.getppid()
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        except (OSError, AttributeError):
-            pass
-    if os.getppid() != parent or not process_alive(driver_pid):
-        os._exit(1)      # the parent died before the guard was set
-
-    def watch() -> None:
-        while True:
-            time.sleep(WATCH_EVERY)
-            if os.getppid() != parent or not process_alive(driver_pid):
-                os._exit(1)
-
-    threading.Thread(target=watch, name="taxopt-watch-parent", daemon=True).start()
-
-
-def process_alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie, killed but not yet reaped, does not)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            state = fh.read().rsplit(b")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True
-    return state not in (b"Z", b"X")
 
 
 def default_workers() -> int:
@@ -131,7 +36,7 @@ class LocalEngine:
     started with numerical libraries single-threaded: a worker per core, each
     with its own BLAS thread pool, ran 35 % slower than one thread each.
     A pool broken by a dying worker is replaced on the next submit. Workers
-    exit when the driver dies (`die_with_parent`), so a ``kill -9`` of the
+    exit when the driver dies (`taxopt.workers.die_with_parent`), so a ``kill -9`` of the
     batch leaves no process behind.
     """
 
@@ -144,22 +49,11 @@ class LocalEngine:
         self._pool: ProcessPoolExecutor | None = None
         self._futures: dict[Future, Any] = {}
 
-    def _context(self) -> Any:
-        if sys.platform.startswith("linux"):
-            import multiprocessing.forkserver as fs
-
-            ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(list(PRELOAD))
-            with single_threaded_env():
-                fs.ensure_running()   # the server (and every worker) keeps this environment
-            return ctx
-        return multiprocessing.get_context("spawn")
-
     def _ensure(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=self._context(),
-                                             initializer=_init_worker,
-                                             initargs=(os.getpid(),))
+            self._pool = ProcessPoolExecutor(max_workers=self.workers,
+                                             mp_context=process_context(PRELOAD),
+                                             initializer=init_worker, initargs=(os.getpid(),))
         return self._pool
 
     def describe(self) -> dict[str, Any]:

@@ -28,9 +28,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidInput
+from ..files import atomic_write
 from ..plan.reasons import REASONS
 from .results_row import REASON_GROUPS, reason_column
-from .sink import atomic_write
 from .work import SOLVED, STATUSES
 
 MAX_ATTENTION = 500      # rows of the attention table (the rest are in results.parquet)

@@ -27,7 +27,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import tempfile
 from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
@@ -36,6 +35,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..files import atomic_write, temp_beside
 from ..output import csv_text, format_number
 from ..plan.report import TRADE_COLUMNS
 from .failures import OutputFailure
@@ -85,35 +85,6 @@ def parquet_bytes(table: pa.Table) -> bytes:
     buf = io.BytesIO()
     pq.write_table(table, buf, compression=COMPRESSION, row_group_size=ROW_GROUP)
     return buf.getvalue()
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_FILE_MODE = 0o666 & ~_umask()
-
-
-def _temp(path: Path) -> tuple[int, Path]:
-    """A temporary file next to ``path``, readable as a normal new file would be."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.fchmod(fd, _FILE_MODE)   # mkstemp makes 0600; outputs are for other readers too
-    return fd, Path(tmp)
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write a file so that readers see the old content or the new, never a part."""
-    fd, tmp = _temp(Path(path))
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 # --------------------------------------------------------------------------- parts
@@ -241,7 +212,7 @@ class _ParquetOut:
 
     def __init__(self, path: Path, schema: pa.Schema):
         self.path = path
-        fd, self.tmp = _temp(path)
+        fd, self.tmp = temp_beside(path)
         os.close(fd)
         self.writer = pq.ParquetWriter(self.tmp, schema, compression=COMPRESSION)
         self.buffer: list[pa.Table] = []
@@ -277,7 +248,7 @@ class _CsvOut:
 
     def __init__(self, path: Path, schema: pa.Schema):
         self.path = path
-        fd, self.tmp = _temp(path)
+        fd, self.tmp = temp_beside(path)
         self.fh = os.fdopen(fd, "w", encoding="utf-8", newline="")
         self.writer = csv.writer(self.fh, lineterminator="\n")
         self.writer.writerow(schema.names)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from ..domain.status import PLAN_STATUSES, Status
+from ..domain.status import SOLVED as SOLVED_STATUSES
 from .results_row import REVIEW_COLUMNS, review_fields
 
 #: One household of a chunk: (household_id, raw contract dict or None, its error or None).
@@ -25,8 +27,9 @@ RESULT_COLUMNS = ("household_id", "status", "message", "est_tax", "drift_before"
 REJECT_COLUMNS = ("household_id", "table", "record", "field", "problem")
 
 #: Statuses that count as solved (exit code 0).
-SOLVED = ("optimal", "feasible")
-STATUSES = ("optimal", "feasible", "infeasible", "invalid_input", "error")
+SOLVED = tuple(str(s) for s in SOLVED_STATUSES)
+STATUSES = tuple(str(s) for s in PLAN_STATUSES)
+"""The results table's ``status`` words (strings: the table is the output boundary)."""
 
 
 def empty_columns(names: tuple[str, ...]) -> dict[str, list[Any]]:
@@ -102,16 +105,16 @@ def _one(hid: str, raw: dict[str, Any] | None, error: str | None,
     except InvalidInput as err:
         return _invalid(base, err), None
     except TaxoptError as err:
-        return {**base, "status": "error", "message": f"household {hid}: {err}"
+        return {**base, "status": str(Status.ERROR), "message": f"household {hid}: {err}"
                 if hid not in str(err) else str(err)}, None
     except Exception as err:  # a bug must not stop the batch; the row says what broke
-        return {**base, "status": "error",
+        return {**base, "status": str(Status.ERROR),
                 "message": f"household {hid}: internal error: {type(err).__name__}: {err}"}, None
     goals = summary.get("goals") or {}
     solver = summary.get("solver")
     row = {
         **base,
-        "status": result.status,
+        "status": str(result.status),
         "message": result.message,
         "est_tax": summary.get("est_tax"),
         # the household's worst goal: the largest absolute gap to a target
@@ -127,9 +130,9 @@ def _one(hid: str, raw: dict[str, Any] | None, error: str | None,
 def _invalid(base: dict[str, Any], err: Any) -> dict[str, Any]:
     """An ``invalid_input`` row; ``reject`` keeps the error's table, record, field, problem."""
     if isinstance(err, str):
-        return {**base, "status": "invalid_input", "message": err,
+        return {**base, "status": str(Status.INVALID_INPUT), "message": err,
                 "reject": ("", "", "", err)}
-    return {**base, "status": "invalid_input", "message": err.line(),
+    return {**base, "status": str(Status.INVALID_INPUT), "message": err.line(),
             "reject": (table_of(err.record), err.record or "", err.field or "", err.problem)}
 
 

@@ -98,8 +98,8 @@ def _kind(raw: Any) -> str:
 def read_raw(path: Path) -> Any:
     """The parsed content of a scenario file, with size and syntax errors as `InvalidInput`."""
     path = Path(path)
-    # issue 8 (fuzzing): an OS error (name too long, permission denied, ...) is the
-    # input's fault too, not a traceback
+    # an OS error (name too long, permission denied, ...) is the input's fault too:
+    # a one-line message, not a traceback
     try:
         if not path.is_file():
             raise InvalidInput(None, _shown(path), None, "no such file")
@@ -129,13 +129,13 @@ def read_raw(path: Path) -> Any:
             mark = getattr(err, "problem_mark", None)
             at = f" at line {mark.line + 1}" if mark is not None else ""
             raise InvalidInput(None, str(path), None, f"not valid YAML{at}") from None
-        except RecursionError:  # issue 8 (fuzzing): deep nesting
+        except RecursionError:  # deep nesting overflows the parser's stack
             raise InvalidInput(None, str(path), None,
                                "not valid YAML: nested too deeply") from None
         except InvalidInput:
             raise
-        except Exception as err:  # issue 8 (fuzzing): PyYAML's constructors raise plain
-            # ValueError/AttributeError on malformed scalars ('2020-13-45', !!int 'x')
+        except Exception as err:  # PyYAML's constructors raise plain ValueError or
+            # AttributeError on malformed scalars ('2020-13-45', !!int 'x')
             raise InvalidInput(None, str(path), None,
                                f"not valid YAML: {type(err).__name__}: {str(err)[:80]}"
                                ) from None
@@ -208,7 +208,7 @@ def _children(node: Any, yaml: Any) -> list[Any]:
 
 
 def _shown(path: Path) -> str:
-    """A path for a message: very long ones cut in the middle (issue 8)."""
+    """A path for a message: very long ones cut in the middle, so the error stays one line."""
     text = str(path)
     return text if len(text) <= 200 else f"{text[:100]}...{text[-97:]}"
 
@@ -228,9 +228,9 @@ def _parse_json(text: str, where: str) -> Any:
         raise InvalidInput(None, where, None,
                            f"not valid JSON: {err.msg} (line {err.lineno}, column {err.colno})"
                            ) from None
-    except RecursionError:  # issue 8 (fuzzing): '[[[[...' thousands deep
+    except RecursionError:  # '[[[[...' thousands deep overflows the parser's stack
         raise InvalidInput(None, where, None, "not valid JSON: nested too deeply") from None
-    except ValueError as err:  # issue 8 (fuzzing): an integer of more than 4300 digits
+    except ValueError as err:  # an integer of more than 4300 digits (Python's limit)
         raise InvalidInput(None, where, None, f"not valid JSON: {str(err)[:80]}") from None
     loc = _find_non_finite(raw)
     if loc is not None:

@@ -29,7 +29,7 @@ from ..domain.orders import Orders
 from ..tax.holding import is_long_term
 from ..tax.wash import recent_loss_groups
 
-LotOrder = Literal["fifo", "hifo", "tax_aware"]
+LotOrder = Literal["fifo", "hifo", "min_tax"]
 Rounding = Literal["nearest", "up"]
 
 FULL = 1.0 - 1e-9          # exposure counted as "all of it in this class"
@@ -42,7 +42,7 @@ def lot_keys(hh: Household, order: LotOrder) -> np.ndarray:
 
     - ``fifo``: oldest acquisition first;
     - ``hifo``: highest cost per share first (meaningful within one security);
-    - ``tax_aware``: losses first (largest loss per dollar first), then long-term
+    - ``min_tax``: losses first (largest loss per dollar first), then long-term
       gains from the highest basis (least gain per dollar), short-term gains last.
     """
     lots, price = hh.lots, hh.securities.price
@@ -59,7 +59,7 @@ def lot_keys(hh: Household, order: LotOrder) -> np.ndarray:
     elif order == "hifo":
         cost = np.where(np.isnan(per_share), -np.inf, per_share)
         keys = (idx, -cost)
-    elif order == "tax_aware":
+    elif order == "min_tax":
         p = price[lots.security]
         gain_frac = np.where(np.isnan(per_share), 0.0, (p - np.nan_to_num(per_share)) / p)
         long = is_long_term(lots.acquired, hh.as_of)

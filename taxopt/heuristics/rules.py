@@ -308,7 +308,7 @@ def rule_of_thumb_locator(hh: Household) -> Orders:
     accounts, losses first, then long-term gains from the highest basis,
     short-term gains last (all lots of a class pooled in that order).
     """
-    book = Book(hh, "tax_aware")
+    book = Book(hh, "min_tax")
     desired = np.zeros((book.n_acc, book.K))
     for g in range(len(hh.goals)):
         accs = book.goal_accounts(g)
@@ -327,7 +327,7 @@ def cash_flow_only(hh: Household) -> Orders:
     the floor (a deposit, idle cash) buys the goal's underweight classes pro
     rata to their gaps, any rest the target mix.
     """
-    book = Book(hh, "tax_aware")
+    book = Book(hh, "min_tax")
     _raise_floors(book, pooled=True)
     noncash = _noncash(book)
     for g in range(len(hh.goals)):

@@ -13,9 +13,10 @@ from ..options import Options
 from ..tax.wash import WASH_WINDOW_DAYS
 from .assumptions import plan_assumptions
 from .funding import FUNDING_REASON, flow_rows, funding_table
-from .reasons import account_lines, order_reasons  # issue 8: reasons
+from .reasons import account_lines, order_reasons
 
-# issue 8: `reason` appended at the end (contract: new columns only at the end)
+# `reason` and the wash columns come after the contract 1.0 columns: the contract adds
+# columns only at the end, so a reader of the older table still finds every column
 TRADE_COLUMNS = ("household_id", "account_id", "symbol", "side", "shares", "price", "value",
                  "lot_id", "term", "realized_gain", "est_tax", "wash_disallowed", "reason",
                  "wash_kind", "replacement_lot_id", "replacement_basis", "replacement_acquired")
@@ -152,7 +153,7 @@ def summary_record(hh: Household, orders: Orders, a: Assessment, status: str,
             "bought": _money(a.value[mine & orders.is_buy].sum()),
             "sold": _money(a.value[mine & ~orders.is_buy].sum()),
             "orders": int(mine.sum()),
-            "why": why[i],  # issue 8
+            "why": why[i],
         }
     sec = hh.securities
     loss_sale = ~orders.is_buy & (a.gain < 0)

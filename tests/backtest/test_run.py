@@ -67,8 +67,9 @@ def test_value_is_conserved_and_lots_match_the_audit(method):
                 assert led.account_values().sum() == pytest.approx(v0 - ny.tax - dist, abs=0.01)
         hh = led.household(d, p.flows[t])
         v0 = led.account_values().sum()
-        orders, a, ok, msg = plan(hh)
-        assert ok, msg
+        out = plan(hh)
+        assert out.ok, out.message
+        orders, a = out.orders, out.assessment
         led.apply(hh, orders, a)
         assert led.account_values().sum() == pytest.approx(v0 + p.flows[t].sum(), abs=0.02)
         np.testing.assert_allclose(led.holdings(), a.holdings_after, atol=1e-6)
@@ -86,7 +87,7 @@ def test_failed_steps_keep_holdings_and_are_counted(monkeypatch):
     run = simulate_method(p.household, "always_bad", p.dates, p.security_returns,
                           p.dist_fraction, np.zeros_like(p.flows))
     assert run.failures == len(p.dates) - 1
-    assert "violations" in run.messages[0]
+    assert "error: plan failed audit: account brokerage-1: cash after trades" in run.messages[0]
     # nothing was traded except what the year-end tax bill forced
     start = Ledger(p.household)
     assert run.final_lots <= len(start.shares)

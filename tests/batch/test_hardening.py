@@ -172,7 +172,7 @@ def _descendants(pid: int) -> set[int]:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_kill_9_mid_run_leaves_no_process_and_the_previous_set_intact(batch300, tmp_path):
-    from taxopt.batch.engines import process_alive
+    from taxopt.workers import process_alive
 
     out = tmp_path / "out"
     # the folder holds a finished batch of other data: its set must survive intact

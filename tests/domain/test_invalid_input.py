@@ -686,12 +686,11 @@ def test_cli_solve_nan_file(tmp_path):
 def test_errors_survive_pickling():
     import pickle
 
-    from taxopt.errors import AuditFailure, InvalidInput, InvalidOptions, ProgramInfeasible
+    from taxopt.errors import InvalidInput, InvalidOptions, ProgramInfeasible
 
     for err in (InvalidInput("hh", "lots[0] (lot_id L)", "shares", "must be > 0"),
                 InvalidOptions("hh", "options", "foo", "unknown option"),
-                ProgramInfeasible("hh", ["band cannot hold"]),
-                AuditFailure("hh", ["cash below min"])):
+                ProgramInfeasible("hh", ["band cannot hold"])):
         back = pickle.loads(pickle.dumps(err))
         assert type(back) is type(err) and str(back) == str(err)
 

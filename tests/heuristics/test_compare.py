@@ -32,7 +32,7 @@ def rows():
 
 def test_rows_cover_every_household_and_method(rows):
     methods = all_methods()
-    assert methods[0] == "taxopt" and len(methods) == 7
+    assert methods[:2] == ("taxopt", "taxopt_tax_only") and len(methods) == 8
     assert [(r["household_id"], r["method"]) for r in rows] == (
         [("hh-test", m) for m in methods] + [("deposit", m) for m in methods])
     for r in rows:
@@ -43,8 +43,17 @@ def test_rows_cover_every_household_and_method(rows):
     assert lock["lockstep_fifo"]["turnover"] == pytest.approx(4800 * 2 + 3000 * 2)
     assert lock["lockstep_fifo"]["orders"] == 4
     assert lock["lockstep_fifo"]["violations"] == 0
-    assert lock["lockstep_fifo"]["status"] == "ok"
+    assert lock["lockstep_fifo"]["status"] == "feasible"
     assert lock["taxopt"]["status"] == "optimal"
+
+
+def test_status_is_the_enum_until_the_csv(rows):
+    """Rows carry `taxopt.Status` members; the CSV writes the contract's words."""
+    first = [r for r in rows if r["household_id"] == "hh-test"]
+    assert first[0]["status"] is taxopt.Status.OPTIMAL
+    assert {r["status"] for r in first[2:]} == {taxopt.Status.FEASIBLE}
+    lines = csv_text(first).splitlines()
+    assert lines[1].split(",")[8] == "optimal" and lines[3].split(",")[8] == "feasible"
 
 
 def test_methods_subset_and_unknown():
@@ -103,7 +112,7 @@ def test_cli_compare_folder(tmp_path):
     for m in all_methods():
         assert m in res.output
     assert (out / "compare.csv").is_file() and (out / "compare.png").is_file()
-    assert len((out / "compare.csv").read_text().splitlines()) == 1 + 2 * 7
+    assert len((out / "compare.csv").read_text().splitlines()) == 1 + 2 * 8
 
 
 def test_cli_compare_one_file_without_out():

@@ -100,7 +100,7 @@ def test_min_cash_and_whole_shares(raw):
 def test_lot_keys_orders():
     hh = taxopt.load("scenarios/taxable_only.json")
     lots = hh.lots
-    fifo, hifo, smart = (lot_keys(hh, o) for o in ("fifo", "hifo", "tax_aware"))
+    fifo, hifo, smart = (lot_keys(hh, o) for o in ("fifo", "hifo", "min_tax"))
     order = np.argsort(fifo)
     assert np.all(np.diff(lots.acquired[order].astype(np.int64)) >= 0)
     vti = np.flatnonzero(lots.security == hh.securities.symbol.index("VTI"))

@@ -1,4 +1,4 @@
-"""The core claim of issue 5: the optimizer pays no more tax than a plain lockstep
+"""The core claim of the comparison: the optimizer pays no more tax than a plain lockstep
 FIFO rebalance, while ending at the same or a smaller drift.
 
 Two checks per scenario, both scored by the same audit on the original household:

@@ -1,8 +1,7 @@
-"""Bugs found by the reliability work, pinned as tests (strict xfails while open).
+"""Bugs found by the reliability work, now fixed: each test pins its fix.
 
-Each test fails today for the reason given; when a fix lands it passes, the strict
-marker turns that into a failure, and the marker should go. ``raises=AssertionError``
-keeps an unrelated error (an API renamed) from passing as the expected failure.
+Each test names the households (generated or hand-made) that showed the bug and
+fails if any of them shows it again.
 """
 
 from __future__ import annotations
@@ -13,9 +12,10 @@ import taxopt
 from taxopt import synth
 from taxopt.audit import violations
 
-# Generated households (seed, n_lots, options) that rebalance() refuses with status
-# 'error' ('plan failed audit: ... bought and sold in the same account'): found by
-# test_properties (the first) and by a scan of 6,000 draws.
+# Generated households (seed, n_lots, options) that rebalance() refused with status
+# 'error' ('plan failed audit: ... bought and sold in the same account': the wider
+# repair scopes of taxopt/decode/rounding.py opened sales and purchases of the same
+# position): found by test_properties (the first) and by a scan of 6,000 draws.
 REFUSED = [(441195, 63, {"tracking_weight": 1.0, "tax_model": "lot", "min_trade_value": 500.0}),
            (35581, 48, {"tracking_weight": 10.0, "tax_model": "lot", "min_trade_value": 10.0}),
            (322804, 49, {"tracking_weight": 10.0, "tax_model": "exact",
@@ -23,17 +23,6 @@ REFUSED = [(441195, 63, {"tracking_weight": 1.0, "tax_model": "lot", "min_trade_
            (130486, 77, {"tracking_weight": 1.0, "tax_model": "lot", "min_trade_value": 500.0}),
            (379213, 66, {"tracking_weight": 0.01, "tax_model": "lot",
                          "min_trade_value": 500.0})]
-CHURN_REASON = (
-    "taxopt/decode/rounding.py: the wider repair scopes (every lot and buy of the trading "
-    "accounts, then everything) open sales and purchases of the same position and "
-    "nothing forbids both, so the repaired plan can buy and sell one security in one "
-    "account; the audit rejects it and rebalance() returns status 'error' for a feasible "
-    "household, e.g. synth.household(35581, n_lots=48) with tracking_weight=10, "
-    "tax_model='lot': 'plan failed audit: sell IXUS in roth-1: bought and sold in the "
-    "same account'. Fix: one binary per position (or the _support rule) in the wide "
-    "stages.")
-
-
 def test_generated_households_are_not_refused_by_their_own_audit():
     # Fixed: the repair gives each position that could trade both ways a binary side.
     refused = []
@@ -46,7 +35,7 @@ def test_generated_households_are_not_refused_by_their_own_audit():
 
 
 # Households whose wide repair churned when the first scope was made to fail (about 3 %
-# of generated households): the test fails while any of them still does.
+# of generated households): the test fails if any of them does again.
 CHURNED = [(379523, 28, 0.1, "exact"), (873291, 38, 0.0, "exact"), (710287, 38, 0.01, "lot"),
            (25707, 34, 0.1, "lot"), (524177, 14, 0.1, "exact"), (638601, 35, 0.0, "exact"),
            (299571, 33, 0.0, "exact"), (726211, 31, 0.1, "lot"), (547254, 31, 0.1, "lot"),
