@@ -362,7 +362,7 @@ def calibrate_main(argv: list[str]) -> int:
             size[k] = getattr(args, k)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    from value import machine
+    from machine import machine
 
     info = machine()
     t0 = time.perf_counter()

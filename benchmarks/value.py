@@ -50,9 +50,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
-import datetime as dt  # noqa: E402
 import math  # noqa: E402
-import platform  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -61,6 +59,8 @@ from typing import Any  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from machine import machine  # noqa: E402  (benchmarks/machine.py)
 
 from taxopt.backtest import (  # noqa: E402
     BacktestConfig,
@@ -77,39 +77,6 @@ from taxopt.compare import write_outputs as write_compare  # noqa: E402
 from taxopt.synth import households  # noqa: E402
 
 COMPARE_LOTS = 40
-
-
-def machine() -> dict[str, str]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
-    return {"date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "cpu": cpu,
-            "cores": str(os.cpu_count()), "python": platform.python_version(),
-            "os": f"{platform.system()} {platform.release()}", "taxopt": revision(),
-            "load": load}
-
-
-def revision() -> str:
-    """The commit measured, and whether the package had uncommitted changes."""
-    import subprocess
-
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
-                              timeout=10).stdout.strip()
-
-    try:
-        head = git("rev-parse", "--short", "HEAD") or "?"
-        dirty = git("status", "--porcelain", "--", "taxopt")
-    except (OSError, subprocess.SubprocessError):
-        return "?"
-    return head + (" + uncommitted changes in taxopt/" if dirty else "")
 
 
 def fmt(x: Any, spec: str) -> str:
