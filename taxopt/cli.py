@@ -138,7 +138,7 @@ def solve(scenario: Path, out_dir: Path, adapter: str | None, settings: tuple[st
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Folder for compare.csv and compare.png.")
 @click.option("--method", "methods", multiple=True, metavar="NAME",
-              help="Run only this method (repeatable): taxopt or a heuristic's name.")
+              help="Run only this method (repeatable): taxopt, taxopt_tax_only or a heuristic.")
 def compare_cmd(source: Path, out_dir: Path | None, methods: tuple[str, ...]) -> None:
     """Compare the optimizer with the baseline heuristics on one scenario or a folder."""
     from rich.console import Console
