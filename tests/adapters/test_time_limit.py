@@ -55,8 +55,11 @@ def test_reused_instance_is_not_stopped_by_its_earlier_runs():
     prog = build(hh, opts).program
     session = HighsSession(opts)
     first = solve_highs(prog, hh.options)
-    optimal = 0
-    for _ in range(30):
+    optimal = solves = 0
+    # Solve until the instance's own clock is well past the limit (warm re-solves take
+    # well under a millisecond on an idle machine, so a fixed count may not get there).
+    while solves < 30 or (session._h.getRunTime() <= 0.06 and solves < 5000):
+        solves += 1
         t0 = time.monotonic()
         sol = session.solve(prog)
         if sol.status != Status.OPTIMAL:     # only if this solve itself used the limit
@@ -64,8 +67,8 @@ def test_reused_instance_is_not_stopped_by_its_earlier_runs():
             continue
         optimal += 1
         assert sol.objective == pytest.approx(first.objective, rel=1e-9, abs=1e-9)
-    assert optimal >= 15
-    assert session._h.getRunTime() > 0.03     # the instance has lived past the limit
+    assert optimal >= solves // 2
+    assert session._h.getRunTime() > 0.06     # the instance has lived past the limit
 
 
 def test_each_run_gets_the_time_left_on_taxopts_clock():
