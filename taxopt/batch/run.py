@@ -42,10 +42,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .. import __version__
 from ..errors import InvalidInput
 from ..options import Options
 from ..plan.report import TRADE_COLUMNS
+from ..version import __version__
 from . import sink
 from .failures import InfrastructureFailure, OutputFailure
 from .lock import OutLock
