@@ -200,7 +200,10 @@ def _unique(hh: str, kind: str, key: str, values: list[str]) -> dict[str, int]:
 def build_household(rec: HouseholdRecord, lots: LotColumns) -> Household:
     """Check the relations between records and pack the household into arrays."""
     hh = rec.household_id
-    sec_ix = _unique(hh, "securities", "symbol", [s.symbol for s in rec.securities])
+    _unique(hh, "securities", "symbol", [s.symbol for s in rec.securities])
+    # Securities are packed in symbol order so the input order never changes the output.
+    rec = rec.model_copy(update={"securities": sorted(rec.securities, key=lambda s: s.symbol)})
+    sec_ix = {s.symbol: i for i, s in enumerate(rec.securities)}
     goal_ix = _unique(hh, "goals", "goal_id", [g.goal_id for g in rec.goals])
     acct_ix = _unique(hh, "accounts", "account_id", [a.account_id for a in rec.accounts])
     if len(set(lots.lot_id)) != len(lots):

@@ -47,9 +47,15 @@ HH = {
 }
 
 
+def _eq_bd(hh) -> list[int]:
+    """Columns of EQ and BD: securities are packed in symbol order."""
+    return [hh.securities.symbol.index(s) for s in ("EQ", "BD")]
+
+
 def test_after_tax_value_of_a_dollar_in_each_account():
     hh = taxopt.from_dict(HH)
-    v = after_tax_value(hh, horizon=10, discount=0.0)   # rows: tx, ira, roth; cols: EQ, BD
+    cols = _eq_bd(hh)
+    v = after_tax_value(hh, horizon=10, discount=0.0)[:, cols]   # rows: tx, ira, roth; cols: EQ, BD
     eq_tx_wealth = 1.066 ** 10                 # 7 % less 0.4 % tax on qualified dividends
     eq_tx_basis = 1 + 0.016 * (eq_tx_wealth - 1) / 0.066   # 1.6 % reinvested after tax
     eq_tx = eq_tx_wealth - 0.20 * (eq_tx_wealth - eq_tx_basis)
@@ -61,12 +67,12 @@ def test_after_tax_value_of_a_dollar_in_each_account():
     assert v[0, 0] == pytest.approx(1.759256, abs=1e-6)   # W 1.894838, basis 1.216930
     assert v[0, 1] == pytest.approx(1.267651, abs=1e-6)
     # Discounting divides everything by the same factor.
-    assert after_tax_value(hh, 10, 0.04) == pytest.approx(expected / 1.04 ** 10, rel=1e-12)
+    assert after_tax_value(hh, 10, 0.04)[:, cols] == pytest.approx(expected / 1.04 ** 10, rel=1e-12)
 
 
 def test_location_value_is_relative_to_the_ira():
     hh = taxopt.from_dict(HH)
-    lv = location_value(hh, horizon=10, discount=0.04)
+    lv = location_value(hh, horizon=10, discount=0.04)[:, _eq_bd(hh)]
     assert lv[1] == pytest.approx([0.0, 0.0], abs=1e-12)
     # Roth: the ordinary-rate share of growth is kept: 0.4 * (1+r)^10 / 1.04^10
     assert lv[2] == pytest.approx([0.4 * 1.07 ** 10 / 1.04 ** 10, 0.4], rel=1e-12)

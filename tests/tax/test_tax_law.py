@@ -531,7 +531,7 @@ class TestAssumptions:
         assert got == [
             "qualified assumed 1 (the whole yield taxed at the long-term rate as qualified "
             "dividends) for TBND; give 'qualified' (0 for bond interest)",
-            "expected returns taken from asset-class defaults for MUNI, TBND, EQ (location "
+            "expected returns taken from asset-class defaults for EQ, MUNI, TBND (location "
             "value)",
             "ordinary_rate taken as short_term_rate - niit_rate = 0.4 (retirement-account "
             "distributions, location value)",
@@ -562,7 +562,7 @@ class TestAssumptions:
         assert res.exit_code == 0, res.output
         assert res.stdout.splitlines() == [
             "hh-loc: valid (2 accounts, 1 lots, 3 securities)",
-            "  assumes: expected returns taken from asset-class defaults for MUNI, TBND, EQ "
+            "  assumes: expected returns taken from asset-class defaults for EQ, MUNI, TBND "
             "(location value)"]
 
 

@@ -366,6 +366,15 @@ def _trade(symbol, side, shares, date, account="ira", gain=None):
     return t
 
 
+def _per_group(hh, values) -> dict[str, float]:
+    """A per-wash-group array keyed by group name (groups follow the symbol order)."""
+    return dict(zip(hh.securities.wash_group_names, np.asarray(values).tolist(), strict=True))
+
+
+def _sec(hh, symbol: str) -> int:
+    return hh.securities.symbol.index(symbol)
+
+
 class TestRecentTrades:
     """as_of 2026-11-24: 30 days before is 2026-10-25, 31 days before is 2026-10-24."""
 
@@ -377,8 +386,9 @@ class TestRecentTrades:
             _trade("BD", "buy", 5, "2026-11-24"),     # today: counts, 5*$10 = 50
         ]
         hh = from_dict(raw)
-        assert hh.securities.wash_group_names == ("EQ", "eq2", "BD")
-        np.testing.assert_allclose(recent_buy_equivalents(hh), [300.0, 0.0, 50.0])
+        assert sorted(hh.securities.wash_group_names) == ["BD", "EQ", "eq2"]
+        assert _per_group(hh, recent_buy_equivalents(hh)) == pytest.approx(
+            {"EQ": 300.0, "eq2": 0.0, "BD": 50.0})
         assert recent_loss_groups(hh).tolist() == [False, False, False]
 
     def test_buys_in_any_account_at_todays_price_summed_per_group(self, raw):
@@ -390,8 +400,9 @@ class TestRecentTrades:
             _trade("EQ2", "buy", 4, "2026-11-20", account="ira"),
         ]
         hh = from_dict(raw)
-        assert hh.securities.wash_group_names == ("EQ", "BD")
-        np.testing.assert_allclose(recent_buy_equivalents(hh), [400.0, 0.0])
+        assert sorted(hh.securities.wash_group_names) == ["BD", "EQ"]
+        assert _per_group(hh, recent_buy_equivalents(hh)) == pytest.approx(
+            {"EQ": 400.0, "BD": 0.0})
 
     def test_sells_are_not_buys(self, raw):
         raw["recent_trades"] = [_trade("EQ", "sell", 10, "2026-11-10", account="tx", gain=50.0)]
@@ -402,7 +413,9 @@ class TestRecentTrades:
             _trade("EQ2", "sell", 10, "2026-10-25", account="tx", gain=-1.0),  # day 30: blocks
             _trade("BD", "sell", 10, "2026-10-24", account="tx", gain=-500.0),  # day 31: no
         ]
-        assert recent_loss_groups(from_dict(raw)).tolist() == [False, True, False]
+        hh = from_dict(raw)
+        assert _per_group(hh, recent_loss_groups(hh)) == {"EQ": False, "eq2": True,
+                                                          "BD": False}
 
     def test_recent_gain_sale_does_not_block(self, raw):
         raw["recent_trades"] = [
@@ -418,7 +431,9 @@ class TestRecentTrades:
         hh = from_dict(raw)
         blocked = recent_loss_groups(hh)
         # group EQ (EQ and EQ2) blocked, BD not.
-        assert blocked[hh.securities.wash_group].tolist() == [True, True, False]
+        per_symbol = blocked[hh.securities.wash_group].tolist()
+        assert dict(zip(hh.securities.symbol, per_symbol, strict=True)) == {
+            "EQ": True, "EQ2": True, "BD": False}
 
 
 # --------------------------------------------------------------------------------------
@@ -426,8 +441,9 @@ class TestRecentTrades:
 # --------------------------------------------------------------------------------------
 
 def _sell_a_and_b(hh) -> Orders:
-    # account tx = 0, EQ = 0, lots A = 0 (100 sh), B = 1 (20 sh).
-    return Orders.make(np.array([0, 0]), np.array([0, 0]), np.array([False, False]),
+    # account tx = 0, lots A = 0 (100 sh), B = 1 (20 sh), both EQ.
+    eq = _sec(hh, "EQ")
+    return Orders.make(np.array([0, 0]), np.array([eq, eq]), np.array([False, False]),
                        np.array([100.0, 20.0]), np.array([0, 1]), hh)
 
 
@@ -500,7 +516,8 @@ class TestAuditEndToEnd:
     def test_buying_a_group_sold_at_a_loss_is_a_violation(self, raw):
         # Sell B at a loss and buy 1 EQ in the IRA in the same plan: a wash sale.
         hh = from_dict(raw)
-        orders = Orders.make(np.array([0, 1]), np.array([0, 0]), np.array([False, True]),
+        eq = _sec(hh, "EQ")
+        orders = Orders.make(np.array([0, 1]), np.array([eq, eq]), np.array([False, True]),
                              np.array([20.0, 1.0]), np.array([1, -1]), hh)
         assert "buy EQ in ira: wash sale: group EQ is sold at a loss in this plan" in (
             violations(hh, orders))

@@ -29,7 +29,8 @@ def _household(extra_buy: float = 0.0):
 
 
 def _sell_b(hh):
-    return Orders.make(np.array([0]), np.array([0]), np.array([False]), np.array([20.0]),
+    eq = hh.securities.symbol.index("EQ")
+    return Orders.make(np.array([0]), np.array([eq]), np.array([False]), np.array([20.0]),
                        np.array([1]), hh)
 
 
