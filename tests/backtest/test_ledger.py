@@ -19,9 +19,19 @@ from taxopt.tax.netting import net_year
 DAY = np.datetime64("2026-11-24")
 
 
+#: The shared household's securities as listed (the household packs them by symbol).
+LISTED = ("EQ", "EQ2", "BD")
+
+
+def sec(hh, i: int) -> int:
+    """The packed index of the ``i``-th security as listed."""
+    return hh.securities.symbol.index(LISTED[i])
+
+
 def orders(hh, rows):
-    """rows: (account, security, is_buy, shares, lot)."""
+    """rows: (account, security as listed, is_buy, shares, lot)."""
     a, s, b, n, lot = (np.array(c) for c in zip(*rows, strict=True))
+    s = np.array([sec(hh, int(i)) for i in s])
     return Orders.make(a, s, b.astype(bool), n.astype(float), lot, hh)
 
 
@@ -75,7 +85,7 @@ def test_buy_creates_a_lot_in_taxable_and_adds_to_the_position_elsewhere(raw):
     hh = led.household(DAY)
     o = orders(hh, [(0, 1, True, 10, -1), (1, 2, True, 10, -1)])   # 10 EQ2 in tx, 10 BD in ira
     led.apply(hh, o, assess(hh, o))
-    new = np.flatnonzero(led.security == 1)
+    new = np.flatnonzero(led.security == sec(hh, 1))
     assert len(new) == 1
     assert led.shares[new[0]] == 10
     assert led.basis[new[0]] == pytest.approx(500.0)
@@ -144,10 +154,13 @@ def test_distributions_paid_in_cash_and_taxed_by_kind(raw):
     raw["lots"].append({"lot_id": "D", "account_id": "tx", "symbol": "EQ2", "shares": 10,
                         "cost_basis": 500.0, "acquired": "2020-01-15"})
     led = book(raw)
-    y = np.array([0.024, 0.012, 0.06]) / 12
+    hh = led.household(DAY)
+    order = [sec(hh, i) for i in range(3)]           # EQ, EQ2, BD in the ledger's order
+    y = np.zeros(3)
+    y[order] = np.array([0.024, 0.012, 0.06]) / 12
     led.move(np.zeros(3), y)                       # a flat month: the price pays the yield
-    assert led.price.tolist() == pytest.approx([100 * (1 - 0.002), 50 * (1 - 0.001),
-                                                10 * (1 - 0.005)])
+    assert led.price[order].tolist() == pytest.approx([100 * (1 - 0.002), 50 * (1 - 0.001),
+                                                       10 * (1 - 0.005)])
     eq, muni, bd = 120 * 100 * 0.002, 10 * 50 * 0.001, 500 * 10 * 0.005
     assert led.cash.tolist() == pytest.approx([eq + muni, bd])
     # taxable: EQ's qualified 75 % at 20 %, the rest at 40 %; the muni and the IRA untaxed
@@ -208,7 +221,7 @@ def test_selling_the_recent_lot_itself_is_not_washed(raw):
     hh = led.household(np.datetime64("2026-11-10"))
     buy = orders(hh, [(0, 0, True, 10, -1)])               # 10 EQ at $100 on 10 Nov
     led.apply(hh, buy, assess(hh, buy))
-    led.price[0] = 90.0
+    led.price[sec(hh, 0)] = 90.0
     hh = led.household(DAY)
     new = int(np.flatnonzero(led.acquired == np.datetime64("2026-11-10"))[0])
     sell = orders(hh, [(0, 0, False, 10, new)])            # the same lot, $100 loss
