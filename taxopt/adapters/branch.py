@@ -31,8 +31,10 @@ from ..model.program import Program
 from .base import Solution, Status
 from .clock import Deadline
 from .condense import Condensed
+from .netting import NettingPart
 
 MAX_NODES = 256
+NETTING_FROM = 1000    # columns: below this a netting root's probe costs less than its bound
 PROBE_ITERATIONS = 100
 _TOL = 1e-9
 _REL_TOL = 1e-9
@@ -121,6 +123,8 @@ class _Search:
             side[:] = 0
         self.side = side
         self.decide = (self.side == 0)          # pieces and the real decisions
+        self.netting = (NettingPart.find(loaded, ints[self.piece])
+                        if self.piece.any() and prog.n >= NETTING_FROM else None)
         self.best: Solution | None = None
         self.seconds = 0.0
         self.open: list[_Node] = []
@@ -229,6 +233,7 @@ class _Search:
         pieces = np.flatnonzero(self.piece)
         out: list[tuple[_Node, np.ndarray]] = []
         solved: list[tuple[_Node, np.ndarray]] = []
+        priced: list[tuple[float, np.ndarray]] = []    # solved roots, for `_netting_bound`
         basis = None
         for combo in itertools.product((0.0, 1.0), repeat=len(pieces)):
             lo, hi = self.lb0.copy(), self.ub0.copy()
@@ -239,6 +244,7 @@ class _Search:
                 continue
             if solved and self.best is not None:   # bounded by a solved root's duals
                 bound = max(_dual_bound(r, d, _Node(-np.inf, lo, hi, None)) for r, d in solved)
+                bound = max(bound, self._netting_bound(priced, lo, hi))
                 if self.prunable(bound):
                     self.stats["pruned_by_duals"] = self.stats.get("pruned_by_duals", 0.0) + 1
                     continue
@@ -256,6 +262,10 @@ class _Search:
             vals = sol.x[self.ints]
             reduced = np.asarray(self.h.getSolution().col_dual, float)[self.ints]
             solved.append((node, reduced))
+            if self.netting is not None:
+                p = self.netting.price(self.loaded, self.h.getSolution().row_dual)
+                if p is not None:
+                    priced.append(p)
             if self.integral(sol.x):
                 self.offer(sol)
                 continue
@@ -265,8 +275,20 @@ class _Search:
             out.append((node, reduced))
         for node in self.open:          # roots the limit left unsolved
             if node.x is None and solved:
-                node.bound = max(_dual_bound(r, d, node) for r, d in solved)
+                node.bound = max(max(_dual_bound(r, d, node) for r, d in solved),
+                                 self._netting_bound(priced, node.lo, node.hi))
         return sorted(out, key=lambda r: r[0].bound)
+
+    def _netting_bound(self, priced: list[tuple[float, np.ndarray]], lo: np.ndarray,
+                       hi: np.ndarray) -> float:
+        """The best bound on the root at ``lo``, ``hi`` from the solved roots' duals,
+        solving only its netting columns (`taxopt.adapters.netting`)."""
+        if self.netting is None or not priced:
+            return -np.inf
+        at = self.netting.inside[self.ints]
+        self.stats["netting_bounds"] = self.stats.get("netting_bounds", 0.0) + len(priced)
+        return max(self.netting.bound(self.loaded, p, self.ints[at], lo[at], hi[at])
+                   for p in priced)
 
     def round(self, node: _Node, basis) -> None:
         """Plans from the root: its binaries rounded down, to the nearer side, then up.
