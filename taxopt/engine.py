@@ -131,7 +131,9 @@ def rebalance(household: Household, options: Options | None = None, **changes: A
     if changes:
         opts = opts.replace(**changes)
     timings: dict[str, float] = {}
-    # The limit covers building and solving, less a share kept for decoding and the audit.
+    # The limit covers building and solving, less a share kept for decoding and the audit;
+    # a repair or the lot-relief comparison gets only what is left of the whole limit.
+    limit = Deadline(opts.time_limit)
     deadline = Deadline(opts.time_limit * SOLVE_SHARE)
     t0 = time.perf_counter()
     model = build(household, opts)
@@ -139,7 +141,8 @@ def rebalance(household: Household, options: Options | None = None, **changes: A
     timings["build"] = t1 - t0
     sol = solve_program(model.program, opts, deadline)
     timings["solve"] = time.perf_counter() - t1
-    return with_relief(finish(model, sol, opts, timings), opts, _solve_free)
+    return with_relief(finish(model, sol, opts, timings, deadline=limit), opts,
+                       _solve_free, limit)
 
 
 SOLVE_KNOBS = frozenset({"adapter", "solver", "time_limit", "mip_rel_gap", "min_trade_value"})
@@ -189,10 +192,12 @@ def solve(model: RebalanceModel, adapter: str | None = None, solver: str | None 
         Audited like `rebalance`'s.
     """
     opts = solve_options(model, {"adapter": adapter, "solver": solver, **changes})
+    limit = Deadline(opts.time_limit)
     t0 = time.perf_counter()
-    sol = solve_program(model.program, opts)
+    sol = solve_program(model.program, opts, Deadline(opts.time_limit * SOLVE_SHARE))
     timings = {"solve": time.perf_counter() - t0}
-    return with_relief(finish(model, sol, opts, timings), opts, _solve_free)
+    return with_relief(finish(model, sol, opts, timings, deadline=limit), opts,
+                       _solve_free, limit)
 
 
 Check = Callable[[RoundedTrades], list[str]]
@@ -202,11 +207,15 @@ SOLVE_SHARE = 0.85   # of the time limit; the rest is for decoding and the audit
 
 def finish(model: RebalanceModel, sol: Solution, opts: Options, timings: dict[str, float],
            check: Check | None = None,
-           repair_model: Callable[[], RebalanceModel] | None = None) -> Result:
+           repair_model: Callable[[], RebalanceModel] | None = None,
+           deadline: Deadline | None = None) -> Result:
     """Decode a solution, audit the plan (plus ``check``), repair once if needed.
 
     Parameters
     ----------
+    deadline
+        The end of the whole time limit: a whole-share repair gets what is left of it
+        (at most `taxopt.decode.rounding.REPAIR_SECONDS`); None: its own limit.
     check
         Extra rules the plan must keep (an embedding model's own constraints),
         evaluated on the rounded trades; returns a sentence per rule broken.
@@ -223,7 +232,7 @@ def finish(model: RebalanceModel, sol: Solution, opts: Options, timings: dict[st
         return a, violations(hh, orders, a, opts) + (check(rounded) if check else [])
 
     t0 = time.perf_counter()
-    orders, rounded = decode(model, sol, opts)
+    orders, rounded = decode(model, sol, opts, deadline=deadline)
     t1 = time.perf_counter()
     timings["decode"] = t1 - t0
     a, broken = audit(orders, rounded)
@@ -231,10 +240,14 @@ def finish(model: RebalanceModel, sol: Solution, opts: Options, timings: dict[st
     if broken:  # direct rounding crossed a bound: repair by re-solving in shares
         t2 = time.perf_counter()
         orders, rounded = decode(repair_model() if repair_model else model, sol, opts,
-                                 repair=True)
-        if repair_model is not None and not rounded.status.has_solution:
-            orders, rounded = decode(model, sol, opts, repair=True)
+                                 repair=True, deadline=deadline)
+        if repair_model is not None and not rounded.status.has_solution \
+                and not rounded.stopped:
+            orders, rounded = decode(model, sol, opts, repair=True, deadline=deadline)
         timings["repair"] = time.perf_counter() - t2
+        if rounded.stopped:
+            return _stopped_without_plan(hh, model, sol, opts, timings,
+                                         "before the plan could be repaired in whole shares")
         if not rounded.status.has_solution:
             return _nothing(hh, Status.INFEASIBLE, rounded.message, sol, model, timings)
         t3 = time.perf_counter()
@@ -250,22 +263,35 @@ def finish(model: RebalanceModel, sol: Solution, opts: Options, timings: dict[st
 
 
 def with_relief(result: Result, opts: Options,
-                solve_free: Callable[[RebalanceModel, Options], Result | None]) -> Result:
+                solve_free: Callable[..., Result | None],
+                deadline: Deadline | None = None) -> Result:
     """Add the cost of a forced lot order to a result (nothing when lots are free).
 
     ``solve_free`` solves the same model without the forced order (see
     `RebalanceModel.without_lot_order`) the way the result was solved, so an
     embedding model's own terms and constraints hold in both; None when it cannot.
+    With a ``deadline`` (the end of the whole time limit) it is called with it as a
+    third argument, and not at all once it has passed: the comparison is then unknown.
     """
     if result.ok and result.model is not None and opts.lot_relief != "optimal":
-        free = solve_free(result.model.without_lot_order(), opts.replace(lot_relief="optimal"))
+        free_opts = opts.replace(lot_relief="optimal")
+        if deadline is None:
+            free = solve_free(result.model.without_lot_order(), free_opts)
+        elif deadline.expired:
+            free = None
+        else:
+            free = solve_free(result.model.without_lot_order(), free_opts, deadline)
         result.lot_relief = relief_difference(result.assessment, opts.lot_relief, free)
     return result
 
 
-def _solve_free(model: RebalanceModel, opts: Options) -> Result:
-    """The engine's way: solve the program, decode and audit (no further comparison)."""
-    return finish(model, solve_program(model.program, opts), opts, {})
+def _solve_free(model: RebalanceModel, opts: Options, deadline: Deadline | None = None
+                ) -> Result:
+    """The engine's way: solve the program, decode and audit (no further comparison),
+    within what is left of ``deadline`` (the solve its usual share of it)."""
+    solve_by = None if deadline is None else deadline.share(SOLVE_SHARE)
+    return finish(model, solve_program(model.program, opts, solve_by), opts, {},
+                  deadline=deadline)
 
 
 def relief_difference(forced: Assessment, method: str, free: Result | None) -> dict[str, Any]:
@@ -315,18 +341,19 @@ def _failed(hh: Household, model: RebalanceModel, sol: Solution, opts: Options,
 
 
 def _stopped_without_plan(hh: Household, model: RebalanceModel, sol: Solution, opts: Options,
-                          timings: dict[str, float]) -> Result:
-    """The time limit passed before the solver had any plan: the household as it stands
-    is the plan, if it keeps every hard rule (the audit decides); otherwise an error."""
+                          timings: dict[str, float],
+                          when: str = "before the solver found a plan") -> Result:
+    """The time limit passed before the solver had any plan (or before the plan could be
+    put in whole shares): the household as it stands is the plan, if it keeps every hard
+    rule (the audit decides); otherwise an error."""
     t = time.perf_counter()
     orders = Orders.empty()
     a = assess(hh, orders)
     broken = violations(hh, orders, a, opts)
     timings["audit"] = time.perf_counter() - t
     if broken:
-        return _nothing(hh, Status.ERROR, f"time limit of {opts.time_limit:g} s reached before "
-                        f"any plan was found, and no trades would break a rule: {broken[0]}",
-                        sol, model, timings)
-    msg = (f"time limit of {opts.time_limit:g} s reached before the solver found a plan: no "
+        return _nothing(hh, Status.ERROR, f"time limit of {opts.time_limit:g} s reached {when}, "
+                        f"and no trades would break a rule: {broken[0]}", sol, model, timings)
+    msg = (f"time limit of {opts.time_limit:g} s reached {when}: no "
            "trades (the household as it stands keeps every rule); gap unknown")
     return Result(hh, Status.FEASIBLE, msg, orders, a, sol, model, timings=timings)

@@ -27,3 +27,9 @@ class Deadline:
     @property
     def expired(self) -> bool:
         return self.left() <= 0.0
+
+    def share(self, fraction: float) -> Deadline:
+        """A deadline ``fraction`` of the way from now to this one."""
+        out = Deadline(0.0)
+        out.end += fraction * (self.end - out.end)
+        return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..adapters.base import Solution
+from ..adapters.clock import Deadline
 from ..domain.orders import Orders
 from ..model.builder import RebalanceModel
 from ..model.funding import flow_amounts
@@ -31,14 +32,16 @@ def to_orders(model: RebalanceModel, rounded: RoundedTrades,
 
 
 def decode(model: RebalanceModel, sol: Solution, options: Options,
-           repair: bool = False) -> tuple[Orders, RoundedTrades]:
+           repair: bool = False, deadline: Deadline | None = None
+           ) -> tuple[Orders, RoundedTrades]:
     """Round the solution to tradable shares and list the orders.
 
     ``repair=False`` rounds directly (no solve); ``repair=True`` re-solves in shares
     so every hard rule holds after rounding. The engine tries the first, audits it,
-    and repairs only when the audit finds a broken rule.
+    and repairs only when the audit finds a broken rule. A repair solve gets what is
+    left of ``deadline`` (the end of the whole time limit; None: its own limit).
     """
-    rounded = (round_trades if repair else quick_round)(model, sol, options)
+    rounded = (round_trades if repair else quick_round)(model, sol, options, deadline)
     if not rounded.status.has_solution:
         return Orders.empty(), rounded
     assert model.context is not None

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..adapters.base import Solution, Status
+from ..adapters.clock import Deadline
 from ..model.builder import RebalanceModel
 from ..model.expr import incidence
 from ..model.funding import fix_flows
@@ -36,6 +37,7 @@ class RoundedTrades:
     sell_shares: np.ndarray
     buy_shares: np.ndarray
     message: str = ""
+    stopped: bool = False      # the time limit ended the repair before it found shares
 
 
 def _support(model: RebalanceModel, sol: Solution, options: Options):
@@ -63,7 +65,8 @@ def _support(model: RebalanceModel, sol: Solution, options: Options):
     return sell, buy, sell_on, buy_on
 
 
-def quick_round(model: RebalanceModel, sol: Solution, options: Options) -> RoundedTrades:
+def quick_round(model: RebalanceModel, sol: Solution, options: Options,
+                deadline: Deadline | None = None) -> RoundedTrades:
     """Round without solving: sales up, purchases down, so cash only grows.
 
     Right for almost every household; the engine audits the result and falls back to
@@ -85,7 +88,7 @@ def quick_round(model: RebalanceModel, sol: Solution, options: Options) -> Round
     s_new = np.where(sell_on & ((s_new * p_sell >= options.min_trade_value) | whole), s_new, 0.0)
     b_new = np.where(buy_on & (b_new * p_buy >= options.min_trade_value), b_new, 0.0)
     if _moves_too_much(lay, ctx.hh, (s_new - sell) * p_sell, (b_new - buy) * p_buy):
-        repaired = round_trades(model, sol, options)
+        repaired = round_trades(model, sol, options, deadline)
         if repaired.status.has_solution:
             return repaired
     return RoundedTrades(sol.status, s_new, b_new)
@@ -101,8 +104,13 @@ def _moves_too_much(lay, hh, sell_moved: np.ndarray, buy_moved: np.ndarray) -> b
     return bool(np.any(moved > ROUNDING_MOVE_MAX * np.maximum(goal_value, 0.0)))
 
 
-def round_trades(model: RebalanceModel, sol: Solution, options: Options) -> RoundedTrades:
-    """Turn the LP's dollars into whole (or millionth) shares that keep every hard rule."""
+def round_trades(model: RebalanceModel, sol: Solution, options: Options,
+                 deadline: Deadline | None = None) -> RoundedTrades:
+    """Turn the LP's dollars into whole (or millionth) shares that keep every hard rule.
+
+    Each repair solve gets what is left of ``deadline`` (at most `REPAIR_SECONDS`); one
+    the limit stops ends the repair (``stopped``): a wider scope would get no time.
+    """
     ctx = model.context
     assert ctx is not None
     hh, lay, prog = ctx.hh, ctx.layout, ctx.program
@@ -135,9 +143,12 @@ def round_trades(model: RebalanceModel, sol: Solution, options: Options) -> Roun
         _one_side_per_position(stage, ctx.sell, ctx.buy, lay.unit_pos, lay.buy_pos)
         for name in ("sell", "buy"):
             _semi_within_highs(stage, name)
-        result = _solve_stage(stage, options)
+        result = _solve_stage(stage, options, deadline)
         if not result.status.has_solution:
             message = result.message
+            if result.info.get("stopped"):
+                return RoundedTrades(Status.ERROR, np.zeros_like(sell), np.zeros_like(buy),
+                                     f"whole-share rounding: {message}", stopped=True)
             continue
         s_raw = result.x[ctx.sell.slice]
         closes = s_raw >= lay.unit_shares - 1e-7
@@ -247,18 +258,20 @@ def _semi_within_highs(stage: Program, name: str) -> None:
         stage.vars[name] = VarBlock(name, block.start, block.size, lb, ub, kind)
 
 
-def _solve_stage(stage: Program, options: Options) -> Solution:
-    from ..adapters.highs import mip_presolve, new_highs, pass_program, read_solution
+def _solve_stage(stage: Program, options: Options, deadline: Deadline | None = None
+                 ) -> Solution:
+    from ..adapters.highs import mip_presolve, new_highs, pass_program, timed_run
 
     h = new_highs(options, True, stage.n)
     mip_presolve(h, stage.n)
     # The repair only has to be legal and close to the solve's plan; a 0.1 % gap and a
     # few seconds are plenty (a 188-order repair: 2.4 s at 1e-6, measured).
     h.setOptionValue("mip_rel_gap", max(options.mip_rel_gap, REPAIR_GAP))
-    h.setOptionValue("time_limit", min(options.time_limit, REPAIR_SECONDS))
+    clock = Deadline(min(options.time_limit, REPAIR_SECONDS))
+    if deadline is not None:
+        clock.end = min(deadline.end, clock.end)
     pass_program(h, stage)
-    h.run()
-    return read_solution(h, stage, 0.0)
+    return timed_run(h, stage, clock)
 
 
 def _snap(values: np.ndarray, fractional: np.ndarray, direction) -> np.ndarray:

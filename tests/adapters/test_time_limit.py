@@ -234,3 +234,109 @@ def test_big_book_within_its_limit():
         assert res.ok, res.message
         assert res.violations == []
         assert elapsed <= 1.2 * limit + 0.1, (limit, elapsed, res.timings)
+
+
+# --- after the solve: the repair and the lot-relief comparison get what is left ---------
+
+
+def _repair_household():
+    # Whole-share rounding of this household crosses its taxable bond band: the engine
+    # repairs the plan by re-solving in shares (see tests/test_solve.py).
+    return taxopt.from_dict(synth.household(synth.household_seed(7, 139),
+                                            household_id="syn-000139"))
+
+
+@pytest.fixture
+def deadlines(monkeypatch):
+    """The engine's deadlines as it makes them: the whole limit first, then the solve's."""
+    made: list[Deadline] = []
+
+    def make(seconds):
+        made.append(Deadline(seconds))
+        return made[-1]
+
+    monkeypatch.setattr(engine, "Deadline", make)
+    return made
+
+
+def test_repair_gets_only_what_is_left_of_the_limit(monkeypatch, deadlines):
+    # Before, each repair solve had min(time_limit, 5 s) of its own, after the solve had
+    # used its share: a limit of 3 s could end 3 s after the solve.
+    given: list[tuple[float, float]] = []
+    real = highs_run.timed_run
+
+    def spy(h, prog, deadline, relaxed=False):
+        given.append((time.monotonic(), deadline.left()))
+        return real(h, prog, deadline, relaxed)
+
+    import taxopt.adapters.highs as highs_adapter
+
+    monkeypatch.setattr(highs_adapter, "timed_run", spy)   # the repair imports it from here
+    t0 = time.monotonic()
+    res = taxopt.rebalance(_repair_household(), time_limit=3.0)
+    assert res.status == "optimal" and "repair" in res.timings
+    assert given
+    end = deadlines[0].end                   # the whole limit: 3 s from the start
+    assert end == pytest.approx(t0 + 3.0, abs=0.05)
+    for at, left in given:
+        assert left <= end - at + 1e-6
+
+
+def test_repair_out_of_time_keeps_the_household_and_says_why(monkeypatch, deadlines):
+    # The whole limit passes as the solve returns: the repair gets no time, and the
+    # result says so instead of calling the rounding infeasible.
+    real = engine.solve_program
+
+    def solve_then_expire(prog, opts, deadline=None):
+        sol = real(prog, opts, deadline)
+        deadlines[0].end = time.monotonic() - 1.0
+        return sol
+
+    monkeypatch.setattr(engine, "solve_program", solve_then_expire)
+    res = taxopt.rebalance(_repair_household(), time_limit=3.0)
+    # Without trades this household breaks its bond band, so the answer is an error
+    # that names the first rule; it is never `infeasible`.
+    assert res.status == "error"
+    assert res.message == ("time limit of 3 s reached before the plan could be repaired in "
+                           "whole shares, and no trades would break a rule: account "
+                           "brokerage-1: us_bonds is 0.6360 of the account, outside its band "
+                           "[0.00, 0.10]")
+    assert len(res.orders) == 0
+
+
+def test_lot_relief_comparison_gets_only_what_is_left(monkeypatch, deadlines):
+    hh = taxopt.from_dict(synth.household(3, n_lots=150))
+    calls: list[tuple[float, float]] = []
+    real = engine.solve_program
+
+    def spy(prog, opts, deadline=None):
+        calls.append((time.monotonic(), deadline.left()))
+        return real(prog, opts, deadline)
+
+    monkeypatch.setattr(engine, "solve_program", spy)
+    res = taxopt.rebalance(hh, lot_relief="fifo", time_limit=2.0)
+    assert res.status == "optimal"
+    assert res.lot_relief["difference"] == 1347.52      # fifo against the free lot choice
+    assert len(calls) == 2
+    at, left = calls[1]
+    assert left <= 0.85 * (deadlines[0].end - at) + 1e-6
+
+
+def test_lot_relief_comparison_is_skipped_once_the_limit_has_passed(monkeypatch, deadlines):
+    hh = taxopt.from_dict(synth.household(3, n_lots=150))
+    real = engine.solve_program
+    calls = []
+
+    def solve_then_expire(prog, opts, deadline=None):
+        calls.append(prog)
+        sol = real(prog, opts, deadline)
+        deadlines[0].end = time.monotonic() - 1.0
+        return sol
+
+    monkeypatch.setattr(engine, "solve_program", solve_then_expire)
+    res = taxopt.rebalance(hh, lot_relief="fifo", time_limit=2.0)
+    assert res.status == "optimal"
+    assert len(calls) == 1
+    assert res.lot_relief == {"method": "fifo", "est_tax": 687.52, "drift_after": 0.00126,
+                              "optimal_est_tax": None, "optimal_drift_after": None,
+                              "difference": None}

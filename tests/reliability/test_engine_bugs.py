@@ -53,11 +53,11 @@ def test_wide_rounding_repair_never_buys_and_sells_one_position(monkeypatch):
 
     real, calls = rounding._solve_stage, []
 
-    def first_scope_fails(stage, options):
+    def first_scope_fails(stage, options, deadline=None):
         calls.append(1)
         if len(calls) == 1:
             return Solution(Status.INFEASIBLE, np.zeros(0), float("nan"), "highs", "HiGHS", "")
-        return real(stage, options)
+        return real(stage, options, deadline)
 
     monkeypatch.setattr(rounding, "_solve_stage", first_scope_fails)
     churn = []
