@@ -133,9 +133,31 @@ def _numbers(values: list[Any], optional: bool) -> np.ndarray | None:
     return out if np.all(np.isfinite(out)) else None
 
 
+def _distinct(values: list[Any]) -> list[Any]:
+    """The values without repeats, in order (a book's lots share a few purchase dates:
+    parsing each once takes 13 instead of 34 ms at 100,000 lots); as given if any
+    cannot be hashed."""
+    try:
+        return list(dict.fromkeys(values))
+    except TypeError:
+        return values
+
+
 def _dates(values: list[Any]) -> np.ndarray | None:
     """A datetime64[D] column from ISO strings, dates and None; None if any cell is
     anything else (a datetime, a number, another format, an impossible day)."""
+    distinct = _distinct(values)
+    if len(distinct) * 2 > len(values):
+        return _parse_dates(values)
+    parsed = _parse_dates(distinct)
+    if parsed is None:
+        return None
+    day = dict(zip(distinct, parsed.view(np.int64).tolist(), strict=True))
+    return np.fromiter(map(day.__getitem__, values), np.int64, len(values)).view("datetime64[D]")
+
+
+def _parse_dates(values: list[Any]) -> np.ndarray | None:
+    """`_dates`, each cell parsed."""
     n = len(values)
     out = np.full(n, _NAT, dtype=np.int64).view("datetime64[D]")
     types = list(map(type, values))
