@@ -203,10 +203,11 @@ def _sale_violations(hh: Household, orders: Orders, where: _Where,
     aid, sym = acc.account_id, sec.symbol
     out: list[str] = []
     sale = ~orders.is_buy
-    for i in np.flatnonzero(sale & (orders.lot >= 0)):
-        li = orders.lot[i]
-        if lots.account[li] != orders.account[i] or lots.security[li] != orders.security[i]:
-            out.append(f"{where(i)}: the lot is not this account's {sym[orders.security[i]]}")
+    named = np.flatnonzero(sale & (orders.lot >= 0))
+    li = orders.lot[named]
+    for i in named[(lots.account[li] != orders.account[named])
+                   | (lots.security[li] != orders.security[named])]:
+        out.append(f"{where(i)}: the lot is not this account's {sym[orders.security[i]]}")
     taxable_sale = sale & (acc.tax_type[orders.account] == TAXABLE)
     for i in np.flatnonzero(taxable_sale & (orders.lot < 0)):
         out.append(f"{where(i)}: a taxable sale must name its lot")

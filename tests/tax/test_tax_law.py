@@ -637,3 +637,19 @@ def test_batch_tables_carry_the_new_fields(tmp_path, fmt):
     assert (hh.tax.niit_rate, hh.tax.ordinary, hh.tax.state) == (0.038, 0.35, 0.05)
     sym = hh.securities.symbol
     assert {sym[i] for i in np.flatnonzero(hh.securities.in_state)} == {first}
+
+
+def test_audit_names_a_sale_of_another_account_s_or_security_s_lot(raw):
+    # Lot A is 100 EQ in tx. Sales naming it from the IRA, or as EQ2, are refused, each
+    # in the order's own words; the honest sale of lot B passes.
+    from taxopt.domain.orders import Orders
+
+    hh = taxopt.from_dict(raw)
+    a, b = hh.lots.lot_id.index("A"), hh.lots.lot_id.index("B")
+    tx, ira = hh.accounts.account_id.index("tx"), hh.accounts.account_id.index("ira")
+    eq, eq2 = hh.securities.symbol.index("EQ"), hh.securities.symbol.index("EQ2")
+    orders = Orders(np.array([ira, tx, tx]), np.array([eq, eq2, eq]),
+                    np.zeros(3, bool), np.array([10.0, 5.0, 20.0]), np.array([a, a, b]))
+    broken = [v for v in violations(hh, orders) if "the lot is not" in v]
+    assert broken == ["sell EQ in ira lot A: the lot is not this account's EQ",
+                      "sell EQ2 in tx lot A: the lot is not this account's EQ2"]
