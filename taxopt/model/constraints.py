@@ -127,18 +127,19 @@ class WashSaleConstraint:
         sells = (incidence(np.arange(m1), ctx.sell.start + lu, (m1, n))
                  - incidence(np.arange(m1), z.start + lz, (m1, n), np.where(loss, cap, 0.0)))
         names = hh.securities.wash_group_names
-        prog.add_rows("wash_sell", sells, -np.inf, np.where(loss, 0.0, cap),
-                      [f"wash group {names[groups[g]]}: loss sale only if the group is not "
-                       "bought" for g in lz])
+        # One label a group, shared by its rows (a string a row: 43 ms at 100,000 lots).
+        label = np.array([f"wash group {names[g]}: loss sale only if the group is not bought"
+                          for g in groups], dtype=object)
+        prog.add_rows("wash_sell", sells, -np.inf, np.where(loss, 0.0, cap), label[lz].tolist())
         bj = np.flatnonzero(slot[buy_groups] >= 0)
         bz = slot[buy_groups[bj]]
         big = prog.vars["buy"].ub[bj]
         m2 = len(bj)
         buys = (incidence(np.arange(m2), ctx.buy.start + bj, (m2, n))
                 + incidence(np.arange(m2), z.start + bz, (m2, n), big))
-        prog.add_rows("wash_buy", buys, -np.inf, big,
-                      [f"wash group {names[groups[s]]}: no buy while harvesting its loss"
-                       for s in bz])
+        label = np.array([f"wash group {names[g]}: no buy while harvesting its loss"
+                          for g in groups], dtype=object)
+        prog.add_rows("wash_buy", buys, -np.inf, big, label[bz].tolist())
         # Among equally good purchases, prefer groups the plan is not harvesting: one
         # basis point on buys of groups with loss lots. Without it, a direct-indexing
         # book's relaxation buys and harvests the same stocks in ties, and hundreds of
