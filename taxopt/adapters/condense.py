@@ -93,10 +93,10 @@ def condense(prog: Program) -> Condensed:
     slot = np.full(m, -1)
     slot[long_rows] = np.arange(len(long_rows))
     on_long = slot[row] >= 0
-    pattern = np.zeros((n, len(long_rows)))           # n x (long rows), small width
-    pattern[col[on_long], slot[row[on_long]]] = val[on_long]
-    few = np.array([len(np.unique(pattern[:, k][pattern[:, k] != 0])) * 8 < lengths[r]
-                    for k, r in enumerate(long_rows)])
+    pattern = np.zeros((len(long_rows), n))           # (long rows) x n, rows contiguous
+    pattern.ravel()[slot[row[on_long]] * n + col[on_long]] = val[on_long]
+    few = np.array([len(np.unique(p[p != 0])) * 8 < lengths[r]
+                    for p, r in zip(pattern, long_rows, strict=True)])
     moved = np.zeros(len(row), bool)
     new_r, new_k, new_v = [], [], []        # long-row entries on the partial sums
     s_r, s_c, s_v = [], [], []              # partial sum j = sum S[j, i] x_i
@@ -104,12 +104,13 @@ def condense(prog: Program) -> Condensed:
 
     # 1. Few distinct values: columns with the same pattern over those rows, summed.
     if few.any():
-        rows, pat_all = long_rows[few], pattern[:, few]
-        cols = np.flatnonzero(pat_all.any(axis=1) & (integ == 0))
-        pat = pat_all[cols]
-        order = np.lexsort((cols, *pat.T[::-1]))   # np.unique on rows sorts far slower
-        cols, pat = cols[order], pat[order]
-        key = np.r_[0, np.cumsum(np.any(pat[1:] != pat[:-1], axis=1))] if len(cols) else cols
+        rows, pat_all = long_rows[few], pattern[few]
+        cols = np.flatnonzero(pat_all.any(axis=0) & (integ == 0))
+        pat = pat_all[:, cols]
+        order = np.lexsort((cols, *pat[::-1]))   # np.unique on columns sorts far slower
+        cols, pat = cols[order], pat[:, order]
+        key = np.r_[0, np.cumsum(np.any(pat[:, 1:] != pat[:, :-1], axis=0))] if len(cols) \
+            else cols
         raw = _chunks(key) if len(cols) else cols
         keep = np.bincount(raw)[raw] >= 2 if len(cols) else cols.astype(bool)
         if keep.any():
@@ -123,7 +124,7 @@ def condense(prog: Program) -> Condensed:
             moved |= is_row[row] & summed[col]
             rep = np.zeros(g, np.int64)
             rep[group[::-1]] = members[::-1]
-            P = pat_all[rep]
+            P = pat_all[:, rep].T
             pr, pk = np.nonzero(P)
             new_r.append(rows[pk])
             new_k.append(pr)
