@@ -123,8 +123,10 @@ class _Search:
             side[:] = 0
         self.side = side
         self.decide = (self.side == 0)          # pieces and the real decisions
+        # (Linear programs only: a quadratic objective is not priced by its duals alone.)
         self.netting = (NettingPart.find(loaded, ints[self.piece])
-                        if self.piece.any() and prog.n >= NETTING_FROM else None)
+                        if self.piece.any() and prog.n >= NETTING_FROM and not prog.quadratic
+                        else None)
         self.best: Solution | None = None
         self.seconds = 0.0
         self.open: list[_Node] = []
