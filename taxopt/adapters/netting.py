@@ -76,8 +76,12 @@ class NettingPart:
         rows = np.where(y > 0, y * np.where(np.isfinite(lo), lo, 0.0),
                         y * np.where(np.isfinite(hi), hi, 0.0)).sum()
         d = loaded.c - loaded.A.T @ y
-        # Rounding of the sum itself (1e-17 on a column with no upper bound) is zero.
-        d[np.abs(d) <= 1e-12 * (np.abs(loaded.c) + abs(loaded.A).T @ np.abs(y))] = 0.0
+        # Rounding of the sum itself (1e-17 on a column with no upper bound) is zero:
+        # checked where it matters, the netting columns and unbounded sides.
+        check = self.inside | ((d != 0) & ~np.isfinite(np.where(d > 0, loaded.lb, loaded.ub)))
+        at = np.flatnonzero(check)
+        scale = np.abs(loaded.c[at]) + abs(loaded.A[:, at]).T @ np.abs(y)
+        d[at[np.abs(d[at]) <= 1e-12 * scale]] = 0.0
         out = ~self.inside & (d != 0)
         dj = d[out]
         side = np.where(dj > 0, loaded.lb[out], loaded.ub[out])
