@@ -106,6 +106,7 @@ class Candidate:
     equity: float = math.nan           # after-tax risky share, mean
     seconds: float = 0.0
     per: list[float] = dataclasses.field(default_factory=list)   # matched bps per household
+    pre: float = math.nan              # mean matched bps, pre-liquidation lens, training
 
     def key(self) -> tuple:
         return tuple(sorted((k, str(v)) for k, v in self.params.items()))
@@ -190,13 +191,16 @@ def score(c: Candidate, base: BacktestResult, size: dict[str, Any], n: int, seed
     c.per = [float(x) for x in per]
     c.score = float(np.nanmean(per))
     c.raw = float(np.nanmean(paired_bps(res, "taxopt_candidate", BASE)))
+    c.pre = float(np.nanmean(matched_paired_bps(res, "taxopt_candidate", BASE,
+                                                "pre_liquidation")))
     runs = [h.runs["taxopt_candidate"] for h in res.households]
     c.te = float(np.mean([math.sqrt(np.mean(r.tracking_error ** 2)) for r in runs]))
     c.equity = float(np.mean([r.after_tax_risky.mean() for r in runs]))
     for h in base.households:          # keep the base clean for the next candidate
         h.runs.pop("taxopt_candidate", None)
     CACHE[_cache_key(c, size, seed)] = {k: getattr(c, k) for k in
-                                        ("score", "raw", "te", "equity", "seconds", "per")}
+                                        ("score", "raw", "te", "equity", "seconds", "per",
+                                         "pre")}
     if CACHE_FILE is not None:
         import json
 
@@ -220,7 +224,8 @@ def calibrate(size: dict[str, Any], seed: int, workers: int
         if c.key() not in seen:
             score(c, base, size, n, seed, workers)
             seen[c.key()] = c
-            print(f"   {c.label():<45} {c.score:+7.1f} bps matched ({c.raw:+7.1f} raw), "
+            print(f"   {c.label():<45} {c.score:+7.1f} bps matched ({c.raw:+7.1f} raw, "
+                  f"{c.pre:+7.1f} pre-liquidation), "
                   f"TE {c.te:.2%}, equity {c.equity:.3f}, {c.seconds:.0f} s", flush=True)
         return seen[c.key()]
 
@@ -262,12 +267,15 @@ def breakdown(res: BacktestResult, method: str) -> list[dict[str, Any]]:
                     f"direct_index={'yes' if t.direct_index else 'no'}"):
             groups.setdefault(key, []).append(i)
     d = matched_paired_bps(res, method, BASE)
+    dp = matched_paired_bps(res, method, BASE, "pre_liquidation")
     rows = []
     for key in sorted(groups):
         ix = groups[key]
         m, lo, hi = interval(d[ix])
+        pm, plo, phi = interval(dp[ix])
         rows.append({"group": key, "households": len(ix), "matched_bps": m, "ci_low": lo,
-                     "ci_high": hi})
+                     "ci_high": hi, "pre_liq_matched_bps": pm, "pre_liq_ci_low": plo,
+                     "pre_liq_ci_high": phi})
     return rows
 
 
@@ -316,9 +324,11 @@ def headline_plot(rows: list[dict[str, Any]], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(8, 0.42 * len(rows) + 1.2))
     y = np.arange(len(rows))[::-1]
     for off, key, lo, hi, label, color in (
-            (0.15, "mean_bps", "ci_low", "ci_high", "raw", "#999999"),
-            (-0.15, "matched_bps", "matched_ci_low", "matched_ci_high", "matched risk",
-             "#35608d")):
+            (0.2, "mean_bps", "ci_low", "ci_high", "raw", "#999999"),
+            (0.0, "matched_bps", "matched_ci_low", "matched_ci_high", "matched risk",
+             "#35608d"),
+            (-0.2, "pre_liq_matched_bps", "pre_liq_matched_ci_low", "pre_liq_matched_ci_high",
+             "matched risk, pre-liquidation", "#2a9d8f")):
         m = np.array([r[key] for r in rows])
         ax.errorbar(m, y + off, xerr=[np.nan_to_num(m - np.array([r[lo] for r in rows])),
                                       np.nan_to_num(np.array([r[hi] for r in rows]) - m)],
@@ -378,6 +388,7 @@ def calibrate_main(argv: list[str]) -> int:
     write_outputs(res, out)
     cal_rows = [{**{name: c.params[name] for name, _ in GRID},
                  "train_matched_bps": c.score, "train_raw_bps": c.raw,
+                 "train_pre_liq_matched_bps": c.pre,
                  "tracking_error": c.te, "equity_share": c.equity,
                  "picked": c.key() == best.key(), "seconds": c.seconds} for c in tried]
     if cal_rows:
@@ -406,31 +417,44 @@ def calibrate_main(argv: list[str]) -> int:
              *(f"| {name} | {default_value(name)} | {best.params[name]} |" for name, _ in GRID),
              "", "## Every candidate on the training households "
              "(the frontier of the values not picked)", "",
-             "| candidate | matched bps | raw bps | tracking error | equity share | picked |",
-             "|:--|--:|--:|--:|--:|:--|",
+             "| candidate | matched bps | raw bps | matched pre-liquidation | tracking error "
+             "| equity share | picked |",
+             "|:--|--:|--:|--:|--:|--:|:--|",
              *(f"| {Candidate(dict((n, r[n]) for n, _ in GRID)).label()} | "
                f"{f(r['train_matched_bps'])} | {f(r['train_raw_bps'])} | "
+               f"{f(r['train_pre_liq_matched_bps'])} | "
                f"{r['tracking_error']:.2%} | {r['equity_share']:.3f} | "
                f"{'**yes**' if r['picked'] else ''} |" for r in cal_rows),
              "", f"## Held out ({size['n_test']} households): after-tax bps/yr, 95 % CI", "",
-             "| method | versus | raw | matched risk | equity share (method / versus) | "
-             "better (matched) |", "|:--|:--|--:|--:|--:|--:|",
+             "Liquidation lens (every embedded gain taxed at the end; the headline) and "
+             "pre-liquidation lens (embedded gains never taxed: step-up, donation), both at "
+             "matched risk.", "",
+             "| method | versus | raw | matched risk | matched, pre-liquidation | "
+             "equity share (method / versus) | better (matched) |",
+             "|:--|:--|--:|--:|--:|--:|--:|",
              *(f"| {r['method']} | {r['versus']} | {f(r['mean_bps'])} [{f(r['ci_low'])}, "
                f"{f(r['ci_high'])}] | **{f(r['matched_bps'])}** [{f(r['matched_ci_low'])}, "
-               f"{f(r['matched_ci_high'])}] | {r['equity_share']:.3f} / "
+               f"{f(r['matched_ci_high'])}] | {f(r['pre_liq_matched_bps'])} "
+               f"[{f(r['pre_liq_matched_ci_low'])}, {f(r['pre_liq_matched_ci_high'])}] | "
+               f"{r['equity_share']:.3f} / "
                f"{r['versus_equity_share']:.3f} | {r['matched_share_better']:.0%} |"
                for r in heads),
              "", f"## Held out, {winner} over lockstep FIFO at matched risk, by group", "",
-             "| group | households | matched bps | 95 % CI |", "|:--|--:|--:|:--|",
+             "| group | households | matched bps | 95 % CI | pre-liquidation | 95 % CI |",
+             "|:--|--:|--:|:--|--:|:--|",
              *(f"| {g['group']} | {g['households']} | {f(g['matched_bps'])} | "
-               f"[{f(g['ci_low'])}, {f(g['ci_high'])}] |" for g in groups),
+               f"[{f(g['ci_low'])}, {f(g['ci_high'])}] | {f(g['pre_liq_matched_bps'])} | "
+               f"[{f(g['pre_liq_ci_low'])}, {f(g['pre_liq_ci_high'])}] |" for g in groups),
              "", "## Per method (held out)", "",
-             "| method | after-tax wealth | taxes paid | mean drift | turnover/yr | "
-             "equity share | tracking error | matched bps vs lockstep |",
-             "|:--|--:|--:|--:|--:|--:|--:|--:|",
-             *(f"| {r['method']} | {r['after_tax_wealth']:,.0f} | {r['taxes_paid']:,.0f} | "
+             "| method | after-tax wealth | pre-liquidation wealth | taxes paid | mean drift | "
+             "turnover/yr | equity share | tracking error | matched bps vs lockstep | "
+             "pre-liquidation |",
+             "|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+             *(f"| {r['method']} | {r['after_tax_wealth']:,.0f} | "
+               f"{r['pre_liquidation_wealth']:,.0f} | {r['taxes_paid']:,.0f} | "
                f"{r['mean_drift']:.2%} | {r['turnover']:.0%} | {r['equity_share']:.3f} | "
-               f"{r['tracking_error']:.2%} | {f(r['matched_bps_vs_lockstep'])} |"
+               f"{r['tracking_error']:.2%} | {f(r['matched_bps_vs_lockstep'])} | "
+               f"{f(r['pre_liq_matched_bps_vs_lockstep'])} |"
                for r in summary_rows(res)), ""]
     if not cal_rows:                  # --heldout-only: no winners, no candidates
         a = lines.index(next(x for x in lines if x.startswith("## Winners")))

@@ -23,7 +23,9 @@ differ only by their trades. One step on date ``d_t`` (``t = 1 .. T``):
    rata) and the failure counted.
 
 Step 0 is the rebalance on the start date; after the last step (``t = T``, no
-rebalance) the household is liquidated (`Ledger.after_tax_wealth`).
+rebalance) the household is liquidated (`Ledger.after_tax_wealth`); its wealth
+without the liquidation's tax is kept too (`Ledger.pre_liquidation_wealth`, the
+``pre_liquidation`` lens of `LENSES`).
 """
 
 from __future__ import annotations
@@ -55,6 +57,11 @@ from .risk import sleeve_returns, tracking_error
 
 BASELINE = "lockstep_fifo"
 MAX_MESSAGES = 3
+#: Terminal-wealth conventions. ``liquidation``: everything sold at the end, every
+#: embedded gain taxed (harvesting keeps only its deferral value; the headline).
+#: ``pre_liquidation``: the embedded gains pass untaxed (step-up at death, donation,
+#: never sold), the IRA still at 1 - ordinary rate.
+LENSES = ("liquidation", "pre_liquidation")
 
 
 @dataclass
@@ -82,10 +89,22 @@ class MethodRun:
     stock_luck: np.ndarray = field(default_factory=lambda: np.zeros(0))
     #                              per step: the idiosyncratic part of single stocks' returns on
     #                              the holdings after the rebalance, per dollar of value
+    pre_liquidation: float = float("nan")
+    #                              terminal wealth without the liquidation's capital-gains tax
+    #                              (`Ledger.pre_liquidation_wealth`)
 
     @property
     def terminal(self) -> float:
         return float(self.wealth[-1])
+
+    def terminal_in(self, lens: str) -> float:
+        """Terminal wealth under ``lens``: ``liquidation`` (every embedded gain taxed at the
+        end) or ``pre_liquidation`` (embedded gains pass untaxed; see `LENSES`)."""
+        if lens == "liquidation":
+            return self.terminal
+        if lens == "pre_liquidation":
+            return self.pre_liquidation
+        raise ValueError(f"unknown wealth lens {lens!r} (one of {', '.join(LENSES)})")
 
 
 @dataclass
@@ -255,7 +274,7 @@ def simulate_method(hh0: Household, method: str, dates: np.ndarray, sec_ret: np.
     wealth[T] = book.after_tax_wealth(end)
     return MethodRun(method, wealth, value, drift, drift_before, book.traded, taxes, cg_taxes,
                      liquidation, failures, messages, book.unpaid, seconds, len(book.shares),
-                     risky, te, luck)
+                     risky, te, luck, book.pre_liquidation_wealth(end))
 
 
 def _payable(book: Ledger, flow: np.ndarray) -> np.ndarray:
