@@ -43,8 +43,14 @@ if str(ROOT) not in sys.path:
 
 from taxopt.backtest import BacktestConfig  # noqa: E402
 from taxopt.backtest.population import DI_PREFIX  # noqa: E402
+from taxopt.backtest.risk import matched_bps, sleeve_returns  # noqa: E402
 from taxopt.backtest.run import specs  # noqa: E402
-from taxopt.backtest.simulate import build_path, simulate_method  # noqa: E402
+from taxopt.backtest.simulate import (  # noqa: E402
+    build_path,
+    household_target,
+    risky_classes,
+    simulate_method,
+)
 from taxopt.domain.household import TAXABLE  # noqa: E402
 
 DEEP = 0.10
@@ -76,7 +82,7 @@ def tally(hh, orders, a, ok, book, acc: dict[str, float]) -> None:
     acc["carry_in"] += float(book.carry_short + book.carry_long)
 
 
-def run_one(spec, method: str, options: dict[str, Any]) -> dict[str, float]:
+def run_one(spec, method: str, options: dict[str, Any]) -> tuple[dict[str, float], Any]:
     p = build_path(spec)
     acc: dict[str, float] = defaultdict(float)
     r = simulate_method(p.household, method, p.dates, p.security_returns, p.dist_fraction,
@@ -87,7 +93,18 @@ def run_one(spec, method: str, options: dict[str, Any]) -> dict[str, float]:
     acc["pre_liquidation"] = r.pre_liquidation
     acc["liquidation_tax"] = r.liquidation_tax
     acc["years"] = len(p.dates[1:]) * spec.step_months / 12.0
-    return dict(acc)
+    return dict(acc), r
+
+
+def matched(a, b, spec, lens: str) -> float:
+    """taxopt over lockstep at matched risk, luck removed (`taxopt.backtest.risk`)."""
+    p = build_path(spec)
+    hh0 = p.household
+    risky, safe = sleeve_returns(p.class_returns, household_target(hh0),
+                                 risky_classes(hh0.classes))
+    years = len(p.dates[1:]) * spec.step_months / 12.0
+    return matched_bps(a.terminal_in(lens), b.terminal_in(lens), years, a.after_tax_risky,
+                       b.after_tax_risky, risky, safe, a.stock_luck, b.stock_luck)
 
 
 def parse_set(items: list[str]) -> dict[str, Any]:
@@ -123,8 +140,11 @@ def main(argv: list[str] | None = None) -> int:
         if not (s.traits and s.traits.direct_index):
             continue
         row = {"index": s.index, "life": s.traits.life, "regime": s.traits.regime}
+        runs = {}
         for m in cfg.methods:
-            row[m] = run_one(s, m, options if m == "taxopt" else {})
+            row[m], runs[m] = run_one(s, m, options if m == "taxopt" else {})
+        for lens in ("liquidation", "pre_liquidation"):
+            row[lens] = matched(runs["taxopt"], runs["lockstep_fifo"], s, lens)
         rows.append(row)
         print(f"household {s.index} ({s.traits.life}, {s.traits.regime}) done", flush=True)
     lines = [f"# Harvesting in direct-indexing households: where it stops ({len(rows)} of "
@@ -146,19 +166,27 @@ def main(argv: list[str] | None = None) -> int:
             f"{mean('gains_di') + mean('gains_fund'):,.0f} | "
             f"{mean('carry_in') / max(mean('steps'), 1):,.0f} | "
             f"{mean('liquidation_tax'):,.0f} |")
-    lines += ["", "Per household: taxopt over lockstep FIFO, raw bps a year in both lenses "
-              "(not risk-matched), and what taxopt took of the DI losses on offer.", "",
+    lines += ["", "Per household: taxopt over lockstep FIFO, bps a year at matched risk "
+              "(single stocks' luck removed) in both lenses, and what taxopt took of the DI "
+              "losses on offer.", "",
               "| household | life | regime | liquidation bps | pre-liquidation bps | "
               "DI loss taken / on offer (per step) | carryforward in, mean |",
               "|:--|:--|:--|--:|--:|--:|--:|"]
     for r in rows:
-        a, b = r["taxopt"], r["lockstep_fifo"]
-        y = a["years"]
-        liq = ((a["terminal"] / b["terminal"]) ** (1 / y) - 1) * 1e4
-        pre = ((a["pre_liquidation"] / b["pre_liquidation"]) ** (1 / y) - 1) * 1e4
+        a = r["taxopt"]
+        liq, pre = r["liquidation"], r["pre_liquidation"]
         share = a["taken_di"] / max(a["offer_di"], 1e-9)
         lines.append(f"| {r['index']} | {r['life']} | {r['regime']} | {liq:+.1f} | {pre:+.1f} "
                      f"| {share:.1%} | {a['carry_in'] / max(a['steps'], 1):,.0f} |")
+    liq = np.array([r["liquidation"] for r in rows])
+    pre = np.array([r["pre_liquidation"] for r in rows])
+    big = np.array([r["taxopt"]["carry_in"] / max(r["taxopt"]["steps"], 1) for r in rows])
+    cut = float(np.median(big))
+    lines += ["", f"Mean over these households: {liq.mean():+.1f} bps (liquidation), "
+              f"{pre.mean():+.1f} (pre-liquidation); households whose mean carryforward is "
+              f"above the median (${cut:,.0f}): {liq[big > cut].mean():+.1f} / "
+              f"{pre[big > cut].mean():+.1f}, the others {liq[big <= cut].mean():+.1f} / "
+              f"{pre[big <= cut].mean():+.1f}."]
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:

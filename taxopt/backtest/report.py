@@ -105,7 +105,8 @@ def matched_paired_bps(result: BacktestResult, method: str, versus: str,
         out.append(matched_bps(a.terminal_in(lens), b.terminal_in(lens), h.years,
                                a.after_tax_risky,
                                b.after_tax_risky, h.risky_return, h.safe_return,
-                               a.stock_luck, b.stock_luck))
+                               a.stock_luck, b.stock_luck,
+                               h.long_term_rate if lens == "liquidation" else 0.0))
     return np.array(out)
 
 

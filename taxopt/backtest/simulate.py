@@ -120,6 +120,7 @@ class HouseholdRun:
     safe_return: np.ndarray = field(default_factory=lambda: np.zeros(0))   # goal's sleeves
     regime: str = "calm"
     traits: Traits | None = None
+    long_term_rate: float = 0.0   # the tax on single stocks' luck when gains are liquidated
 
 
 def step_dates(start: np.datetime64, steps: int, step_months: int) -> np.ndarray:
@@ -415,6 +416,7 @@ def simulate_household(spec: SimSpec, on_step: StepHook | None = None) -> Househ
         p.class_returns, household_target(hh0), risky_classes(hh0.classes))
     out.regime = p.regime
     out.traits = spec.traits
+    out.long_term_rate = hh0.tax.long_term_rate
     for m in spec.methods:
         out.runs[m] = simulate_method(hh0, m, p.dates, p.security_returns, p.dist_fraction,
                                       p.flows, on_step, p.covariance, p.reinvest,
