@@ -69,7 +69,8 @@ HEADLINE_COLUMNS = ("method", "versus", "households", "mean_bps", "ci_low", "ci_
 HOUSEHOLD_COLUMNS = ("household_id", "method", "initial_wealth", "terminal_wealth",
                      "bps_vs_lockstep", "taxes_paid", "liquidation_tax", "mean_drift",
                      "max_drift", "turnover", "failed_steps", "pre_liquidation_wealth",
-                     "pre_liq_bps_vs_lockstep")
+                     "pre_liq_bps_vs_lockstep", "matched_bps_vs_lockstep",
+                     "pre_liq_matched_bps_vs_lockstep")
 BOOTSTRAP_RESAMPLES = 10_000
 LEVEL = 0.95
 
@@ -269,7 +270,9 @@ def household_rows(result: BacktestResult) -> list[dict[str, Any]]:
         nan = np.full(len(result.households), math.nan)
         bps = paired_bps(result, m, BASELINE) if base else nan
         pre = paired_bps(result, m, BASELINE, "pre_liquidation") if base else nan
-        for h, b, bp in zip(result.households, bps, pre, strict=True):
+        mb = matched_paired_bps(result, m, BASELINE) if base else nan
+        mp = matched_paired_bps(result, m, BASELINE, "pre_liquidation") if base else nan
+        for h, b, bp, bm, bmp in zip(result.households, bps, pre, mb, mp, strict=True):
             r = h.runs[m]
             rows.append({"household_id": h.household_id, "method": m,
                          "initial_wealth": h.initial_wealth, "terminal_wealth": r.terminal,
@@ -279,7 +282,9 @@ def household_rows(result: BacktestResult) -> list[dict[str, Any]]:
                          "turnover": r.traded / max(r.value.mean(), 1e-9) / h.years,
                          "failed_steps": r.failures,
                          "pre_liquidation_wealth": r.pre_liquidation,
-                         "pre_liq_bps_vs_lockstep": float(bp)})
+                         "pre_liq_bps_vs_lockstep": float(bp),
+                         "matched_bps_vs_lockstep": float(bm),
+                         "pre_liq_matched_bps_vs_lockstep": float(bmp)})
     return rows
 
 
