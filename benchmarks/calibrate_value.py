@@ -361,11 +361,12 @@ LEVERS: list[dict[str, Any]] = [
     {"protect_long_term_days": 0},
     {"transaction_cost_bps": 0.0},
     {"trigger": "drift:0.02"},
+    {"common_return": 0.045},
 ]
 
 
 def lever_rows(size: dict[str, Any], seed: int, workers: int, first: int, n: int,
-               which: str) -> list[dict[str, Any]]:
+               which: str, levers: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each lever's paired gain over taxopt at its defaults on households ``first ..``:
     mean and standard error over households of the difference of matched bps over
     lockstep FIFO, in both lenses."""
@@ -375,10 +376,13 @@ def lever_rows(size: dict[str, Any], seed: int, workers: int, first: int, n: int
     d_liq = matched_paired_bps(base, "taxopt", BASE)
     d_pre = matched_paired_bps(base, "taxopt", BASE, "pre_liquidation")
     rows = []
-    for lever in LEVERS:
-        opts = tuple(sorted((k, v) for k, v in lever.items() if k != "trigger"))
-        cfg = population(size, n, seed, workers, ("taxopt",), opts,
-                         lever.get("trigger", "always"))
+    for lever in levers:
+        opts = tuple(sorted((k, v) for k, v in lever.items()
+                            if k not in ("trigger", "common_return")))
+        cfg = dataclasses.replace(
+            population(size, n, seed, workers, ("taxopt",), opts,
+                       lever.get("trigger", "always")),
+            common_return=lever.get("common_return"))
         t0 = time.perf_counter()
         res = merge(base, run_on(cfg, first, str(lever)), "taxopt_lever")
         row: dict[str, Any] = {"lever": ", ".join(f"{k}={v}" for k, v in lever.items()),
@@ -405,15 +409,16 @@ def lever_rows(size: dict[str, Any], seed: int, workers: int, first: int, n: int
 
 
 def levers_main(size: dict[str, Any], seed: int, workers: int, out: Path,
-                argv: list[str]) -> int:
+                argv: list[str], levers: list[dict[str, Any]] | None = None) -> int:
     """Every lever on the training and the held-out households; a lever *wins* when its
     gain over the defaults exceeds one paired standard error on both, within ``TE_CAP``."""
     from machine import machine
 
     info = machine()
     t0 = time.perf_counter()
-    train = lever_rows(size, seed, workers, 0, size["n_train"], "train")
-    test = lever_rows(size, seed, workers, size["n_train"], size["n_test"], "held_out")
+    levers = levers or LEVERS
+    train = lever_rows(size, seed, workers, 0, size["n_train"], "train", levers)
+    test = lever_rows(size, seed, workers, size["n_train"], size["n_test"], "held_out", levers)
     out.mkdir(parents=True, exist_ok=True)
     write_csv(train + test, out / "levers.csv")
 
@@ -460,6 +465,8 @@ def calibrate_main(argv: list[str]) -> int:
     ap.add_argument("--levers", action="store_true",
                     help="each knob of LEVERS against the defaults on training and held-out "
                     "households (writes levers.csv / levers.md)")
+    ap.add_argument("--lever", action="append", default=[], metavar="KEY=VALUE",
+                    help="with --levers: try only these (repeatable; VALUE as JSON)")
     ap.add_argument("--heldout-only", action="store_true",
                     help="skip the calibration: the held-out report at the defaults")
     ap.add_argument("--cache", type=Path, default=None,
@@ -479,7 +486,11 @@ def calibrate_main(argv: list[str]) -> int:
             size[k] = getattr(args, k)
     out: Path = args.out
     if args.levers:
-        return levers_main(size, args.seed, args.workers, out, argv)
+        import json
+
+        chosen = [{k: json.loads(v) if v[:1] in "0123456789-.[{tfn" else v}
+                  for k, v in (item.split("=", 1) for item in args.lever)]
+        return levers_main(size, args.seed, args.workers, out, argv, chosen or None)
     out.mkdir(parents=True, exist_ok=True)
     from machine import machine
 

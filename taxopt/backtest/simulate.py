@@ -315,6 +315,7 @@ class SimSpec:
     reinvest: bool = False              # dividend reinvestment
     options: tuple[tuple[str, Any], ...] = ()   # optimizer knobs for every optimizer method
     trigger: str = "always"             # the optimizer's rebalance trigger (see `planner`)
+    common_return: float | None = None  # every taxable security's stated expected return
 
 
 def market_rng(seed: int, index: int) -> np.random.Generator:
@@ -349,6 +350,10 @@ def build_path(spec: SimSpec) -> MarketPath:
     tr = spec.traits
     if tr is not None and tr.direct_index and spec.di_stocks > 0:
         raw, stocks = with_direct_index(raw, spec.di_stocks, _seeded(spec, 0x6469))
+    if spec.common_return is not None:
+        raw = dict(raw, securities=[s if s.get("tax_exempt") else
+                                    dict(s, expected_return=spec.common_return)
+                                    for s in raw["securities"]])
     hh0, yearly = prepare(raw, spec.keep_tolerance, spec.keep_bands)
     T = round(spec.years * 12 / spec.step_months)
     dates = step_dates(hh0.as_of, T, spec.step_months)
