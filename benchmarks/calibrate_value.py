@@ -17,7 +17,8 @@ Design (CPU is scarce, so the search is small and every comparison is paired)
   once; every candidate is paired with it on the same paths, so the differences
   between candidates carry little market noise.
 - Search: one pass of coordinate descent from the current defaults, in this
-  order: ``tracking_weight``, ``location_weight``, ``carryforward_value``,
+  order: ``tracking_weight``, ``location_weight``, ``location_horizon_years``,
+  ``carryforward_value``,
   ``harvest_min_loss_pct``, then the rebalance trigger (``always``, or tax-only
   plans while drift stays within 2 % / 5 %). Each coordinate keeps the best value
   found so far for the others; a candidate must beat the incumbent by
