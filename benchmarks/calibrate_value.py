@@ -17,7 +17,8 @@ Design (CPU is scarce, so the search is small and every comparison is paired)
   once; every candidate is paired with it on the same paths, so the differences
   between candidates carry little market noise.
 - Search: one pass of coordinate descent from the current defaults, in this
-  order: ``tracking_weight``, ``location_weight``, ``carryforward_value``,
+  order: ``tracking_weight``, ``location_weight``, ``location_horizon_years``,
+  ``carryforward_value``,
   ``harvest_min_loss_pct``, then the rebalance trigger (``always``, or tax-only
   plans while drift stays within 2 % / 5 %). Each coordinate keeps the best value
   found so far for the others; a candidate must beat the incumbent by
@@ -84,7 +85,8 @@ DEFAULTS = Options()
 GRID: list[tuple[str, list[Any]]] = [
     ("tracking_weight", [0.003, 0.01, 0.03, 0.1, 0.3]),
     ("location_weight", [0.25, 0.5, 1.0]),
-    ("carryforward_value", [0.0, 0.1, 0.2]),
+    ("location_horizon_years", [10.0, 5.0, 0.0]),      # 0: location off (drag term on)
+    ("carryforward_value", [None, 0.0, 0.1, 0.2]),     # None: its present value
     ("harvest_min_loss_pct", [0.0, 0.01, 0.03]),
     ("trigger", ["always", "drift:0.02", "drift:0.05"]),
 ]
@@ -106,6 +108,7 @@ class Candidate:
     equity: float = math.nan           # after-tax risky share, mean
     seconds: float = 0.0
     per: list[float] = dataclasses.field(default_factory=list)   # matched bps per household
+    pre: float = math.nan              # mean matched bps, pre-liquidation lens, training
 
     def key(self) -> tuple:
         return tuple(sorted((k, str(v)) for k, v in self.params.items()))
@@ -190,13 +193,16 @@ def score(c: Candidate, base: BacktestResult, size: dict[str, Any], n: int, seed
     c.per = [float(x) for x in per]
     c.score = float(np.nanmean(per))
     c.raw = float(np.nanmean(paired_bps(res, "taxopt_candidate", BASE)))
+    c.pre = float(np.nanmean(matched_paired_bps(res, "taxopt_candidate", BASE,
+                                                "pre_liquidation")))
     runs = [h.runs["taxopt_candidate"] for h in res.households]
     c.te = float(np.mean([math.sqrt(np.mean(r.tracking_error ** 2)) for r in runs]))
     c.equity = float(np.mean([r.after_tax_risky.mean() for r in runs]))
     for h in base.households:          # keep the base clean for the next candidate
         h.runs.pop("taxopt_candidate", None)
     CACHE[_cache_key(c, size, seed)] = {k: getattr(c, k) for k in
-                                        ("score", "raw", "te", "equity", "seconds", "per")}
+                                        ("score", "raw", "te", "equity", "seconds", "per",
+                                         "pre")}
     if CACHE_FILE is not None:
         import json
 
@@ -220,7 +226,8 @@ def calibrate(size: dict[str, Any], seed: int, workers: int
         if c.key() not in seen:
             score(c, base, size, n, seed, workers)
             seen[c.key()] = c
-            print(f"   {c.label():<45} {c.score:+7.1f} bps matched ({c.raw:+7.1f} raw), "
+            print(f"   {c.label():<45} {c.score:+7.1f} bps matched ({c.raw:+7.1f} raw, "
+                  f"{c.pre:+7.1f} pre-liquidation), "
                   f"TE {c.te:.2%}, equity {c.equity:.3f}, {c.seconds:.0f} s", flush=True)
         return seen[c.key()]
 
@@ -262,12 +269,15 @@ def breakdown(res: BacktestResult, method: str) -> list[dict[str, Any]]:
                     f"direct_index={'yes' if t.direct_index else 'no'}"):
             groups.setdefault(key, []).append(i)
     d = matched_paired_bps(res, method, BASE)
+    dp = matched_paired_bps(res, method, BASE, "pre_liquidation")
     rows = []
     for key in sorted(groups):
         ix = groups[key]
         m, lo, hi = interval(d[ix])
+        pm, plo, phi = interval(dp[ix])
         rows.append({"group": key, "households": len(ix), "matched_bps": m, "ci_low": lo,
-                     "ci_high": hi})
+                     "ci_high": hi, "pre_liq_matched_bps": pm, "pre_liq_ci_low": plo,
+                     "pre_liq_ci_high": phi})
     return rows
 
 
@@ -316,9 +326,11 @@ def headline_plot(rows: list[dict[str, Any]], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(8, 0.42 * len(rows) + 1.2))
     y = np.arange(len(rows))[::-1]
     for off, key, lo, hi, label, color in (
-            (0.15, "mean_bps", "ci_low", "ci_high", "raw", "#999999"),
-            (-0.15, "matched_bps", "matched_ci_low", "matched_ci_high", "matched risk",
-             "#35608d")):
+            (0.2, "mean_bps", "ci_low", "ci_high", "raw", "#999999"),
+            (0.0, "matched_bps", "matched_ci_low", "matched_ci_high", "matched risk",
+             "#35608d"),
+            (-0.2, "pre_liq_matched_bps", "pre_liq_matched_ci_low", "pre_liq_matched_ci_high",
+             "matched risk, pre-liquidation", "#2a9d8f")):
         m = np.array([r[key] for r in rows])
         ax.errorbar(m, y + off, xerr=[np.nan_to_num(m - np.array([r[lo] for r in rows])),
                                       np.nan_to_num(np.array([r[hi] for r in rows]) - m)],
@@ -333,6 +345,114 @@ def headline_plot(rows: list[dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
+#: Knobs tried one at a time against the defaults on training *and* held-out households
+#: (``--levers``): the calibration's own coordinates at their strongest values, plus knobs
+#: it does not search. ``transaction_cost_bps=0`` is a backtest artefact if it wins (the
+#: backtest charges no trading costs), listed to show how much the cost term holds back.
+LEVERS: list[dict[str, Any]] = [
+    {"location_horizon_years": 0.0},
+    {"location_horizon_years": 5.0},
+    {"location_weight": 0.25},
+    {"location_weight": 1.0},
+    {"carryforward_value": 0.0},
+    {"carryforward_value": 0.3},
+    {"tracking_weight": 0.03},
+    {"harvest_min_loss_pct": 0.01},
+    {"tax_model": "lot"},
+    {"protect_long_term_days": 0},
+    {"transaction_cost_bps": 0.0},
+    {"trigger": "drift:0.02"},
+    {"common_return": 0.045},
+]
+
+
+def lever_rows(size: dict[str, Any], seed: int, workers: int, first: int, n: int,
+               which: str, levers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each lever's paired gain over taxopt at its defaults on households ``first ..``:
+    mean and standard error over households of the difference of matched bps over
+    lockstep FIFO, in both lenses."""
+    print(f"{which}: {n} households from index {first}; lockstep and the defaults ...",
+          flush=True)
+    base = run_on(population(size, n, seed, workers, (BASE, "taxopt")), first, which)
+    d_liq = matched_paired_bps(base, "taxopt", BASE)
+    d_pre = matched_paired_bps(base, "taxopt", BASE, "pre_liquidation")
+    rows = []
+    for lever in levers:
+        opts = tuple(sorted((k, v) for k, v in lever.items()
+                            if k not in ("trigger", "common_return")))
+        cfg = dataclasses.replace(
+            population(size, n, seed, workers, ("taxopt",), opts,
+                       lever.get("trigger", "always")),
+            common_return=lever.get("common_return"))
+        t0 = time.perf_counter()
+        res = merge(base, run_on(cfg, first, str(lever)), "taxopt_lever")
+        row: dict[str, Any] = {"lever": ", ".join(f"{k}={v}" for k, v in lever.items()),
+                               "set": which, "households": n}
+        for lens, ref in (("liquidation", d_liq), ("pre_liquidation", d_pre)):
+            diff = matched_paired_bps(res, "taxopt_lever", BASE, lens) - ref
+            diff = diff[np.isfinite(diff)]
+            row[f"{lens}_gain_bps"] = float(diff.mean())
+            row[f"{lens}_se"] = float(diff.std(ddof=1) / math.sqrt(len(diff)))
+        runs = [h.runs["taxopt_lever"] for h in res.households]
+        row["tracking_error"] = float(np.mean([math.sqrt(np.mean(r.tracking_error ** 2))
+                                               for r in runs]))
+        row["equity_share"] = float(np.mean([r.after_tax_risky.mean() for r in runs]))
+        row["seconds"] = time.perf_counter() - t0
+        for h in base.households:
+            h.runs.pop("taxopt_lever", None)
+        rows.append(row)
+        print(f"   {row['lever']:<32} {row['liquidation_gain_bps']:+6.1f} "
+              f"(s.e. {row['liquidation_se']:.1f}) liquidation, "
+              f"{row['pre_liquidation_gain_bps']:+6.1f} (s.e. {row['pre_liquidation_se']:.1f})"
+              f" pre-liquidation, TE {row['tracking_error']:.2%}, {row['seconds']:.0f} s",
+              flush=True)
+    return rows
+
+
+def levers_main(size: dict[str, Any], seed: int, workers: int, out: Path,
+                argv: list[str], levers: list[dict[str, Any]] | None = None) -> int:
+    """Every lever on the training and the held-out households; a lever *wins* when its
+    gain over the defaults exceeds one paired standard error on both, within ``TE_CAP``."""
+    from machine import machine
+
+    info = machine()
+    t0 = time.perf_counter()
+    levers = levers or LEVERS
+    train = lever_rows(size, seed, workers, 0, size["n_train"], "train", levers)
+    test = lever_rows(size, seed, workers, size["n_train"], size["n_test"], "held_out", levers)
+    out.mkdir(parents=True, exist_ok=True)
+    write_csv(train + test, out / "levers.csv")
+
+    def f(x: float) -> str:
+        return format(x, "+.1f")
+
+    lines = ["# Levers: one knob at a time against the defaults", "",
+             f"Command: `python benchmarks/value.py {' '.join(argv)}`", "",
+             "| machine | |", "|:--|:--|", *(f"| {k} | {v} |" for k, v in info.items()),
+             f"| size | {size} |", f"| wall time | {time.perf_counter() - t0:.0f} s |", "",
+             "Gain: taxopt with the lever over taxopt at its defaults, matched bps a year "
+             "(each over lockstep FIFO at matched risk, differenced household by household), "
+             "mean and paired standard error. *Wins*: above one s.e. on training *and* "
+             f"held-out households (liquidation lens), tracking error at most {TE_CAP:.0%}.",
+             "",
+             "| lever | train: liquidation | train: pre-liquidation | held out: liquidation "
+             "| held out: pre-liquidation | tracking error (held out) | equity share | wins |",
+             "|:--|--:|--:|--:|--:|--:|--:|:--|"]
+    for a, b in zip(train, test, strict=True):
+        wins = all(r["liquidation_gain_bps"] > r["liquidation_se"] for r in (a, b)) and (
+            b["tracking_error"] <= TE_CAP)
+        lines.append(
+            f"| {a['lever']} | {f(a['liquidation_gain_bps'])} ({a['liquidation_se']:.1f}) | "
+            f"{f(a['pre_liquidation_gain_bps'])} ({a['pre_liquidation_se']:.1f}) | "
+            f"{f(b['liquidation_gain_bps'])} ({b['liquidation_se']:.1f}) | "
+            f"{f(b['pre_liquidation_gain_bps'])} ({b['pre_liquidation_se']:.1f}) | "
+            f"{b['tracking_error']:.2%} | {b['equity_share']:.3f} | "
+            f"{'**yes**' if wins else ''} |")
+    (out / "levers.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
 def calibrate_main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description="Calibrate on training households, report on "
                                  "held-out ones (see benchmarks/calibrate_value.py).")
@@ -343,6 +463,11 @@ def calibrate_main(argv: list[str]) -> int:
         ap.add_argument("--" + k.replace("_", "-"), type=int, default=None)
     ap.add_argument("--out", type=Path,
                     default=ROOT / "benchmarks" / "results" / "value" / "calibration")
+    ap.add_argument("--levers", action="store_true",
+                    help="each knob of LEVERS against the defaults on training and held-out "
+                    "households (writes levers.csv / levers.md)")
+    ap.add_argument("--lever", action="append", default=[], metavar="KEY=VALUE",
+                    help="with --levers: try only these (repeatable; VALUE as JSON)")
     ap.add_argument("--heldout-only", action="store_true",
                     help="skip the calibration: the held-out report at the defaults")
     ap.add_argument("--cache", type=Path, default=None,
@@ -361,6 +486,12 @@ def calibrate_main(argv: list[str]) -> int:
         if getattr(args, k) is not None:
             size[k] = getattr(args, k)
     out: Path = args.out
+    if args.levers:
+        import json
+
+        chosen = [{k: json.loads(v) if v[:1] in "0123456789-.[{tfn" else v}
+                  for k, v in (item.split("=", 1) for item in args.lever)]
+        return levers_main(size, args.seed, args.workers, out, argv, chosen or None)
     out.mkdir(parents=True, exist_ok=True)
     from machine import machine
 
@@ -378,6 +509,7 @@ def calibrate_main(argv: list[str]) -> int:
     write_outputs(res, out)
     cal_rows = [{**{name: c.params[name] for name, _ in GRID},
                  "train_matched_bps": c.score, "train_raw_bps": c.raw,
+                 "train_pre_liq_matched_bps": c.pre,
                  "tracking_error": c.te, "equity_share": c.equity,
                  "picked": c.key() == best.key(), "seconds": c.seconds} for c in tried]
     if cal_rows:
@@ -406,31 +538,44 @@ def calibrate_main(argv: list[str]) -> int:
              *(f"| {name} | {default_value(name)} | {best.params[name]} |" for name, _ in GRID),
              "", "## Every candidate on the training households "
              "(the frontier of the values not picked)", "",
-             "| candidate | matched bps | raw bps | tracking error | equity share | picked |",
-             "|:--|--:|--:|--:|--:|:--|",
+             "| candidate | matched bps | raw bps | matched pre-liquidation | tracking error "
+             "| equity share | picked |",
+             "|:--|--:|--:|--:|--:|--:|:--|",
              *(f"| {Candidate(dict((n, r[n]) for n, _ in GRID)).label()} | "
                f"{f(r['train_matched_bps'])} | {f(r['train_raw_bps'])} | "
+               f"{f(r['train_pre_liq_matched_bps'])} | "
                f"{r['tracking_error']:.2%} | {r['equity_share']:.3f} | "
                f"{'**yes**' if r['picked'] else ''} |" for r in cal_rows),
              "", f"## Held out ({size['n_test']} households): after-tax bps/yr, 95 % CI", "",
-             "| method | versus | raw | matched risk | equity share (method / versus) | "
-             "better (matched) |", "|:--|:--|--:|--:|--:|--:|",
+             "Liquidation lens (every embedded gain taxed at the end; the headline) and "
+             "pre-liquidation lens (embedded gains never taxed: step-up, donation), both at "
+             "matched risk.", "",
+             "| method | versus | raw | matched risk | matched, pre-liquidation | "
+             "equity share (method / versus) | better (matched) |",
+             "|:--|:--|--:|--:|--:|--:|--:|",
              *(f"| {r['method']} | {r['versus']} | {f(r['mean_bps'])} [{f(r['ci_low'])}, "
                f"{f(r['ci_high'])}] | **{f(r['matched_bps'])}** [{f(r['matched_ci_low'])}, "
-               f"{f(r['matched_ci_high'])}] | {r['equity_share']:.3f} / "
+               f"{f(r['matched_ci_high'])}] | {f(r['pre_liq_matched_bps'])} "
+               f"[{f(r['pre_liq_matched_ci_low'])}, {f(r['pre_liq_matched_ci_high'])}] | "
+               f"{r['equity_share']:.3f} / "
                f"{r['versus_equity_share']:.3f} | {r['matched_share_better']:.0%} |"
                for r in heads),
              "", f"## Held out, {winner} over lockstep FIFO at matched risk, by group", "",
-             "| group | households | matched bps | 95 % CI |", "|:--|--:|--:|:--|",
+             "| group | households | matched bps | 95 % CI | pre-liquidation | 95 % CI |",
+             "|:--|--:|--:|:--|--:|:--|",
              *(f"| {g['group']} | {g['households']} | {f(g['matched_bps'])} | "
-               f"[{f(g['ci_low'])}, {f(g['ci_high'])}] |" for g in groups),
+               f"[{f(g['ci_low'])}, {f(g['ci_high'])}] | {f(g['pre_liq_matched_bps'])} | "
+               f"[{f(g['pre_liq_ci_low'])}, {f(g['pre_liq_ci_high'])}] |" for g in groups),
              "", "## Per method (held out)", "",
-             "| method | after-tax wealth | taxes paid | mean drift | turnover/yr | "
-             "equity share | tracking error | matched bps vs lockstep |",
-             "|:--|--:|--:|--:|--:|--:|--:|--:|",
-             *(f"| {r['method']} | {r['after_tax_wealth']:,.0f} | {r['taxes_paid']:,.0f} | "
+             "| method | after-tax wealth | pre-liquidation wealth | taxes paid | mean drift | "
+             "turnover/yr | equity share | tracking error | matched bps vs lockstep | "
+             "pre-liquidation |",
+             "|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+             *(f"| {r['method']} | {r['after_tax_wealth']:,.0f} | "
+               f"{r['pre_liquidation_wealth']:,.0f} | {r['taxes_paid']:,.0f} | "
                f"{r['mean_drift']:.2%} | {r['turnover']:.0%} | {r['equity_share']:.3f} | "
-               f"{r['tracking_error']:.2%} | {f(r['matched_bps_vs_lockstep'])} |"
+               f"{r['tracking_error']:.2%} | {f(r['matched_bps_vs_lockstep'])} | "
+               f"{f(r['pre_liq_matched_bps_vs_lockstep'])} |"
                for r in summary_rows(res)), ""]
     if not cal_rows:                  # --heldout-only: no winners, no candidates
         a = lines.index(next(x for x in lines if x.startswith("## Winners")))

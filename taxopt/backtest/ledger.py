@@ -207,6 +207,23 @@ class Ledger:
                      + (1.0 - self.base.tax.ordinary) * value[self.tax_type == TAX_DEFERRED].sum()
                      + value[self.tax_type == TAX_FREE].sum() - self.unpaid)
 
+    def pre_liquidation_wealth(self, as_of: np.datetime64) -> float:
+        """What the household keeps if its embedded gains are never taxed on ``as_of``.
+
+        The second lens of the tax-loss-harvesting literature: the taxable lots pass
+        at market value (a step-up in basis at death, a donation, a position never
+        sold), so an unrealized gain costs nothing and an unrealized loss is worth
+        nothing. Everything else is as in `after_tax_wealth`: the year's realized
+        gains and distributions are still taxed (Schedule D netting with the
+        carryforward), the IRA is worth ``1 - ordinary rate``, the Roth its value,
+        unpaid amounts are subtracted, a carryforward left over is worth nothing.
+        """
+        value = self.account_values()
+        cg = net_year(self.profile()).tax
+        return float(value[self.tax_type == TAXABLE].sum() - cg - self.distribution_tax()
+                     + (1.0 - self.base.tax.ordinary) * value[self.tax_type == TAX_DEFERRED].sum()
+                     + value[self.tax_type == TAX_FREE].sum() - self.unpaid)
+
     # --- the household the methods see -------------------------------------------------
     def recent_mask(self, as_of: np.datetime64) -> np.ndarray:
         age = (as_of - self.r_date).astype(np.int64)

@@ -12,6 +12,13 @@ method of a household runs through the same market path, the comparison is
 paired; the interval still carries the market's randomness (each household
 has its own path) and the population's.
 
+Two terminal-wealth lenses (`taxopt.backtest.simulate.LENSES`): the headline's
+``liquidation`` wealth taxes every embedded gain at the end, so harvesting keeps
+only its deferral value; the ``pre_liquidation`` wealth (columns ``pre_liq_*``)
+lets the embedded gains pass untaxed (step-up at death, donation, never sold),
+the IRA still at 1 - ordinary rate. The tax-loss-harvesting literature reports
+both; the second is the upper one for any method that defers gains.
+
 Summary columns (``backtest_summary.csv``, one row per method)
 --------------------------------------------------------------
 - ``after_tax_wealth``: mean terminal after-tax liquidation wealth per household ($);
@@ -22,7 +29,9 @@ Summary columns (``backtest_summary.csv``, one row per method)
 - ``turnover``: dollars traded (both sides) per year over the mean pre-tax value,
   averaged over households (1.0 = 100 % a year);
 - ``bps_vs_lockstep``, ``ci_low``, ``ci_high``: the headline statistic against
-  ``lockstep_fifo`` (empty when it did not run).
+  ``lockstep_fifo`` (empty when it did not run);
+- ``pre_liquidation_wealth`` and ``pre_liq_matched_*``: the same in the
+  pre-liquidation lens.
 """
 
 from __future__ import annotations
@@ -45,27 +54,35 @@ from .simulate import BASELINE
 
 SUMMARY_COLUMNS = ("method", "after_tax_wealth", "taxes_paid", "mean_drift", "max_drift",
                    "turnover", "equity_share", "tracking_error", "bps_vs_lockstep", "ci_low",
-                   "ci_high", "matched_bps_vs_lockstep", "matched_ci_low", "matched_ci_high")
+                   "ci_high", "matched_bps_vs_lockstep", "matched_ci_low", "matched_ci_high",
+                   "pre_liquidation_wealth", "pre_liq_matched_bps_vs_lockstep",
+                   "pre_liq_matched_ci_low", "pre_liq_matched_ci_high")
 DETAIL_COLUMNS = ("method", "households", "failed_steps", "steps", "failure_rate",
                   "capital_gains_tax", "distribution_tax", "liquidation_tax", "unpaid",
                   "after_tax_risky_share",
                   "median_bps_vs_lockstep", "final_lots_mean", "seconds", "first_failure")
 HEADLINE_COLUMNS = ("method", "versus", "households", "mean_bps", "ci_low", "ci_high",
                     "median_bps", "share_better", "equity_share", "versus_equity_share",
-                    "matched_bps", "matched_ci_low", "matched_ci_high", "matched_share_better")
+                    "matched_bps", "matched_ci_low", "matched_ci_high", "matched_share_better",
+                    "pre_liq_mean_bps", "pre_liq_matched_bps", "pre_liq_matched_ci_low",
+                    "pre_liq_matched_ci_high", "pre_liq_matched_share_better")
 HOUSEHOLD_COLUMNS = ("household_id", "method", "initial_wealth", "terminal_wealth",
                      "bps_vs_lockstep", "taxes_paid", "liquidation_tax", "mean_drift",
-                     "max_drift", "turnover", "failed_steps")
+                     "max_drift", "turnover", "failed_steps", "pre_liquidation_wealth",
+                     "pre_liq_bps_vs_lockstep", "matched_bps_vs_lockstep",
+                     "pre_liq_matched_bps_vs_lockstep")
 BOOTSTRAP_RESAMPLES = 10_000
 LEVEL = 0.95
 
 
 # --- statistics ----------------------------------------------------------------------------
-def paired_bps(result: BacktestResult, method: str, versus: str) -> np.ndarray:
-    """Per household: annualized after-tax return difference of ``method`` over ``versus``."""
+def paired_bps(result: BacktestResult, method: str, versus: str,
+               lens: str = "liquidation") -> np.ndarray:
+    """Per household: annualized after-tax return difference of ``method`` over ``versus``
+    (terminal wealth in ``lens``: ``liquidation`` or ``pre_liquidation``)."""
     out = []
     for h in result.households:
-        wm, wb = h.runs[method].terminal, h.runs[versus].terminal
+        wm, wb = h.runs[method].terminal_in(lens), h.runs[versus].terminal_in(lens)
         if wm > 0 and wb > 0:
             out.append(((wm / wb) ** (1.0 / h.years) - 1.0) * 1e4)
         else:
@@ -73,10 +90,11 @@ def paired_bps(result: BacktestResult, method: str, versus: str) -> np.ndarray:
     return np.array(out)
 
 
-def matched_paired_bps(result: BacktestResult, method: str, versus: str) -> np.ndarray:
+def matched_paired_bps(result: BacktestResult, method: str, versus: str,
+                       lens: str = "liquidation") -> np.ndarray:
     """Per household: the after-tax return difference with ``versus`` scaled to the after-tax
     risky share ``method`` held, step by step, and both cleared of single stocks'
-    idiosyncratic luck (`taxopt.backtest.risk.matched_bps`)."""
+    idiosyncratic luck (`taxopt.backtest.risk.matched_bps`); terminal wealth in ``lens``."""
     from .risk import matched_bps
 
     out = []
@@ -85,9 +103,11 @@ def matched_paired_bps(result: BacktestResult, method: str, versus: str) -> np.n
         if len(h.risky_return) != len(a.after_tax_risky):
             out.append(math.nan)
             continue
-        out.append(matched_bps(a.terminal, b.terminal, h.years, a.after_tax_risky,
+        out.append(matched_bps(a.terminal_in(lens), b.terminal_in(lens), h.years,
+                               a.after_tax_risky,
                                b.after_tax_risky, h.risky_return, h.safe_return,
-                               a.stock_luck, b.stock_luck))
+                               a.stock_luck, b.stock_luck,
+                               h.long_term_rate if lens == "liquidation" else 0.0))
     return np.array(out)
 
 
@@ -116,6 +136,7 @@ def _per_household(result: BacktestResult, method: str) -> dict[str, np.ndarray]
     runs = [h.runs[method] for h in result.households]
     return {
         "terminal": np.array([r.terminal for r in runs]),
+        "pre_liquidation": np.array([r.pre_liquidation for r in runs]),
         "taxes": np.array([sum(r.taxes.values()) for r in runs]),
         "cg_taxes": np.array([sum(r.cg_taxes.values()) for r in runs]),
         "risky": np.array([r.after_tax_risky.mean() for r in runs]),
@@ -144,6 +165,8 @@ def summary_rows(result: BacktestResult) -> list[dict[str, Any]]:
                if has_base else (math.nan,) * 3)
         matched = (interval(matched_paired_bps(result, m, BASELINE), result.config.ci,
                             result.config.seed) if has_base else (math.nan,) * 3)
+        pre = (interval(matched_paired_bps(result, m, BASELINE, "pre_liquidation"),
+                        result.config.ci, result.config.seed) if has_base else (math.nan,) * 3)
         rows.append({
             "method": m,
             "after_tax_wealth": float(p["terminal"].mean()),
@@ -156,6 +179,9 @@ def summary_rows(result: BacktestResult) -> list[dict[str, Any]]:
             "bps_vs_lockstep": bps[0], "ci_low": bps[1], "ci_high": bps[2],
             "matched_bps_vs_lockstep": matched[0], "matched_ci_low": matched[1],
             "matched_ci_high": matched[2],
+            "pre_liquidation_wealth": float(p["pre_liquidation"].mean()),
+            "pre_liq_matched_bps_vs_lockstep": pre[0], "pre_liq_matched_ci_low": pre[1],
+            "pre_liq_matched_ci_high": pre[2],
         })
     return rows
 
@@ -209,6 +235,11 @@ def headline_rows(result: BacktestResult) -> list[dict[str, Any]]:
             dm = matched_paired_bps(result, m, b)
             mm, mlo, mhi = interval(dm, result.config.ci, result.config.seed)
             fm = dm[np.isfinite(dm)]
+            pm = interval(paired_bps(result, m, b, "pre_liquidation"), result.config.ci,
+                          result.config.seed)[0]
+            dp = matched_paired_bps(result, m, b, "pre_liquidation")
+            pmm, plo, phi = interval(dp, result.config.ci, result.config.seed)
+            fp = dp[np.isfinite(dp)]
             rows.append({"method": m, "versus": b, "households": len(fin), "mean_bps": mean,
                          "ci_low": lo, "ci_high": hi,
                          "median_bps": float(np.median(fin)) if len(fin) else math.nan,
@@ -216,7 +247,11 @@ def headline_rows(result: BacktestResult) -> list[dict[str, Any]]:
                          "equity_share": float(_per_household(result, m)["risky"].mean()),
                          "versus_equity_share": float(_per_household(result, b)["risky"].mean()),
                          "matched_bps": mm, "matched_ci_low": mlo, "matched_ci_high": mhi,
-                         "matched_share_better": float(np.mean(fm > 0)) if len(fm) else math.nan})
+                         "matched_share_better": float(np.mean(fm > 0)) if len(fm) else math.nan,
+                         "pre_liq_mean_bps": pm, "pre_liq_matched_bps": pmm,
+                         "pre_liq_matched_ci_low": plo, "pre_liq_matched_ci_high": phi,
+                         "pre_liq_matched_share_better": (float(np.mean(fp > 0)) if len(fp)
+                                                          else math.nan)})
     return rows
 
 
@@ -232,9 +267,12 @@ def household_rows(result: BacktestResult) -> list[dict[str, Any]]:
     rows = []
     base = BASELINE in result.methods
     for m in result.methods:
-        bps = paired_bps(result, m, BASELINE) if base else np.full(len(result.households),
-                                                                   math.nan)
-        for h, b in zip(result.households, bps, strict=True):
+        nan = np.full(len(result.households), math.nan)
+        bps = paired_bps(result, m, BASELINE) if base else nan
+        pre = paired_bps(result, m, BASELINE, "pre_liquidation") if base else nan
+        mb = matched_paired_bps(result, m, BASELINE) if base else nan
+        mp = matched_paired_bps(result, m, BASELINE, "pre_liquidation") if base else nan
+        for h, b, bp, bm, bmp in zip(result.households, bps, pre, mb, mp, strict=True):
             r = h.runs[m]
             rows.append({"household_id": h.household_id, "method": m,
                          "initial_wealth": h.initial_wealth, "terminal_wealth": r.terminal,
@@ -242,7 +280,11 @@ def household_rows(result: BacktestResult) -> list[dict[str, Any]]:
                          "liquidation_tax": r.liquidation_tax,
                          "mean_drift": float(r.drift.mean()), "max_drift": float(r.drift.max()),
                          "turnover": r.traded / max(r.value.mean(), 1e-9) / h.years,
-                         "failed_steps": r.failures})
+                         "failed_steps": r.failures,
+                         "pre_liquidation_wealth": r.pre_liquidation,
+                         "pre_liq_bps_vs_lockstep": float(bp),
+                         "matched_bps_vs_lockstep": float(bm),
+                         "pre_liq_matched_bps_vs_lockstep": float(bmp)})
     return rows
 
 
@@ -389,8 +431,14 @@ def make_figures(result: BacktestResult) -> dict[str, bytes]:
         mm = np.array([r["matched_bps"] for r in rows])
         mlo = np.array([r["matched_ci_low"] for r in rows])
         mhi = np.array([r["matched_ci_high"] for r in rows])
-        ax.errorbar(mm, y - 0.15, xerr=[np.nan_to_num(mm - mlo), np.nan_to_num(mhi - mm)],
+        ax.errorbar(mm, y, xerr=[np.nan_to_num(mm - mlo), np.nan_to_num(mhi - mm)],
                     fmt="o", capsize=3, color="#35608d", label="at matched risk")
+        pm = np.array([r["pre_liq_matched_bps"] for r in rows])
+        plo = np.array([r["pre_liq_matched_ci_low"] for r in rows])
+        phi = np.array([r["pre_liq_matched_ci_high"] for r in rows])
+        ax.errorbar(pm, y - 0.15, xerr=[np.nan_to_num(pm - plo), np.nan_to_num(phi - pm)],
+                    fmt="s", capsize=3, color="#2a9d8f",
+                    label="matched risk, pre-liquidation (gains never taxed)")
         ax.set_yticks(y, labels, fontsize=8)
         ax.axvline(0, color="grey", lw=0.6)
         ax.legend(fontsize=8)
@@ -401,10 +449,11 @@ def make_figures(result: BacktestResult) -> dict[str, bytes]:
 
 # --- the page ----------------------------------------------------------------------------
 _DOLLARS = {"after_tax_wealth", "taxes_paid", "capital_gains_tax", "distribution_tax",
-            "liquidation_tax", "unpaid", "initial_wealth", "terminal_wealth"}
+            "liquidation_tax", "unpaid", "initial_wealth", "terminal_wealth",
+            "pre_liquidation_wealth"}
 _PERCENT = {"mean_drift", "max_drift", "failure_rate", "turnover", "equity_share",
             "after_tax_risky_share", "versus_equity_share", "tracking_error", "share_better",
-            "matched_share_better"}
+            "matched_share_better", "pre_liq_matched_share_better"}
 _HEADERS = {"after_tax_wealth": "after-tax wealth ($)", "taxes_paid": "taxes paid ($)",
             "mean_drift": "mean drift", "max_drift": "worst drift",
             "turnover": "turnover / yr (both sides)", "equity_share": "after-tax equity share",
@@ -415,7 +464,13 @@ _HEADERS = {"after_tax_wealth": "after-tax wealth ($)", "taxes_paid": "taxes pai
             "mean_bps": "bps/yr", "median_bps": "median bps/yr", "matched_bps":
             "matched-risk bps/yr", "share_better": "households better",
             "matched_share_better": "better at matched risk",
-            "versus_equity_share": "versus equity share"}
+            "versus_equity_share": "versus equity share",
+            "pre_liquidation_wealth": "pre-liquidation wealth ($)",
+            "pre_liq_matched_bps_vs_lockstep": "pre-liq. matched bps/yr",
+            "pre_liq_matched_ci_low": "pre-liq. CI low", "pre_liq_matched_ci_high":
+            "pre-liq. CI high", "pre_liq_mean_bps": "pre-liq. bps/yr",
+            "pre_liq_matched_bps": "pre-liq. matched bps/yr",
+            "pre_liq_matched_share_better": "better pre-liq. (matched)"}
 
 
 def cell(column: str, v: Any) -> str:
@@ -428,7 +483,7 @@ def cell(column: str, v: Any) -> str:
         return f"{v:,.0f}"
     if column in _PERCENT:
         return f"{v:.1%}" if abs(v) >= 0.01 or v == 0 else f"{v:.2%}"
-    if "bps" in column or column.startswith(("ci_", "matched_ci")):
+    if "bps" in column or column.startswith(("ci_", "matched_ci", "pre_liq_matched_ci")):
         return f"{v:+,.1f}"
     if column == "seconds":
         return f"{v:,.1f}"
@@ -463,9 +518,14 @@ def verdict(result: BacktestResult) -> str:
                 "after-tax wealth)")
 
     matched = said(r["matched_bps"], r["matched_ci_low"], r["matched_ci_high"])
+    pre = r["pre_liq_matched_bps"]
+    pre_ci = ("" if math.isnan(r["pre_liq_matched_ci_low"]) else
+              f" [{r['pre_liq_matched_ci_low']:+.1f}, {r['pre_liq_matched_ci_high']:+.1f}]")
     return (f"Over {c.years} years and {len(result.households)} households, {r['method']} "
-            f"against {BASELINE}: {matched} at matched risk, {r['mean_bps']:+.1f} raw; "
-            f"richer at matched risk in {r['matched_share_better']:.0%} of households.")
+            f"against {BASELINE}: {matched} at matched risk after liquidation, "
+            f"{r['mean_bps']:+.1f} raw; richer at matched risk in "
+            f"{r['matched_share_better']:.0%} of households; {pre:+.1f}{pre_ci} at matched "
+            "risk before liquidation (embedded gains never taxed).")
 
 
 def html_page(result: BacktestResult, figures: dict[str, bytes]) -> str:
@@ -489,7 +549,9 @@ td:first-child,th:first-child{{text-align:left}}img{{max-width:100%}}</style></h
 {c.step_months} month(s), seed {c.seed}, {c.n_lots} lots and {c.n_accounts} accounts each;
 {result.seconds:.0f} s; written {dt.date.today().isoformat()}. Confidence intervals: {c.ci}
 (95 %); population {c.population}. Wealth is after-tax liquidation wealth at the end
-(taxable gains taxed, IRA at (1 - ordinary rate), Roth in full). <em>Matched risk</em>: the
+(taxable gains taxed, IRA at (1 - ordinary rate), Roth in full); the <em>pre-liquidation</em>
+columns leave the embedded gains untaxed (a step-up at death, a donation, never sold), the
+IRA still at (1 - ordinary rate). <em>Matched risk</em>: the
 comparator's portfolio scaled, step by step on the same market path, to the method's
 after-tax equity share (see <code>taxopt.backtest.risk</code>); turnover counts buys plus
 sells per year over the mean value; drift is the largest goal-level class gap.</p>
@@ -531,7 +593,10 @@ def text_report(result: BacktestResult) -> str:
              "share_better": ".2f", "equity_share": ".3f", "versus_equity_share": ".3f",
              "tracking_error": ".2%", "matched_bps_vs_lockstep": "+.1f",
              "matched_ci_low": "+.1f", "matched_ci_high": "+.1f", "matched_bps": "+.1f",
-             "matched_share_better": ".2f"}
+             "matched_share_better": ".2f", "pre_liquidation_wealth": ",.0f",
+             "pre_liq_matched_bps_vs_lockstep": "+.1f", "pre_liq_matched_ci_low": "+.1f",
+             "pre_liq_matched_ci_high": "+.1f", "pre_liq_mean_bps": "+.1f",
+             "pre_liq_matched_bps": "+.1f", "pre_liq_matched_share_better": ".2f"}
     parts = [
         f"{len(result.households)} households, {c.years} years, every {c.step_months} "
         f"month(s), seed {c.seed}: {result.seconds:.1f} s",

@@ -28,9 +28,16 @@ matched), and it matches the share held *after* each rebalance.
 
 Stock-specific luck: in a direct-indexing sleeve two methods hold different
 stocks, and each stock has its own (mean-zero) idiosyncratic return. The
-matched comparison divides each method's wealth by ``prod_t (1 + L_t)``, ``L_t``
-the idiosyncratic return its holdings earned in step t per dollar of value, so
-it compares tax and allocation, not which stocks happened to do well.
+matched comparison divides each method's wealth by its luck multiplier, so it
+compares tax and allocation, not which stocks happened to do well. With
+``x = prod_t (1 + L_t) - 1``, ``L_t`` the idiosyncratic return its holdings earned
+in step t per dollar of value, the multiplier is ``1 + x (1 - tau)``: the stocks
+sit in taxable accounts, so a lucky dollar is worth ``1 - tau`` after tax at the
+end (``tau`` the long-term rate when embedded gains are taxed at liquidation, 0
+in the pre-liquidation lens). Dividing by the pre-tax ``1 + x`` would charge a
+lucky method more than its luck gave it (a harvesting method concentrates in past
+winners, so its luck swings widely: one household's sleeve gained 46 % from its
+stocks' own returns, and the pre-tax division turned that into -79 bps a year).
 
 Tracking error is ex ante, per step: ``sqrt(d' S d)`` with ``d`` the goal's
 class weights less its targets and ``S`` the market's annual class covariance
@@ -74,28 +81,31 @@ def exposure_multiplier(share_m: np.ndarray, share_b: np.ndarray, risky_ret: np.
     return float(np.exp(np.sum(np.log(num) - np.log(den))))
 
 
-def luck_multiplier(luck: np.ndarray | None) -> float:
-    """``prod_t (1 + luck_t)``: what single stocks' own returns did to the holdings."""
+def luck_multiplier(luck: np.ndarray | None, tax: float = 0.0) -> float:
+    """``1 + (prod_t (1 + luck_t) - 1) (1 - tax)``: what single stocks' own returns did to
+    the holdings, after a tax ``tax`` on the luck (0: before tax)."""
     if luck is None or not len(luck):
         return 1.0
-    return float(np.exp(np.sum(np.log1p(luck))))
+    return 1.0 + (float(np.exp(np.sum(np.log1p(luck)))) - 1.0) * (1.0 - tax)
 
 
 def matched_bps(wealth_m: float, wealth_b: float, years: float, share_m: np.ndarray,
                 share_b: np.ndarray, risky_ret: np.ndarray, safe_ret: np.ndarray,
-                luck_m: np.ndarray | None = None, luck_b: np.ndarray | None = None) -> float:
+                luck_m: np.ndarray | None = None, luck_b: np.ndarray | None = None,
+                luck_tax: float = 0.0) -> float:
     """Annualized after-tax return of the method over the comparator scaled to its risk, bps.
 
     ``luck_m`` / ``luck_b``: per step, the idiosyncratic return of the single stocks each
     held (per dollar of value); each wealth is divided by its luck multiplier, so two
     methods that hold different stocks of a direct-indexing sleeve are not ranked by
-    which stocks happened to do well (mean zero, but large in a small sample).
+    which stocks happened to do well (mean zero, but large in a small sample);
+    ``luck_tax`` is the tax the terminal wealth charges on that luck (see the module).
     """
     if wealth_m <= 0 or wealth_b <= 0:
         return math.nan
     m = exposure_multiplier(share_m, share_b, risky_ret, safe_ret)
-    wm = wealth_m / luck_multiplier(luck_m)
-    wb = wealth_b / luck_multiplier(luck_b)
+    wm = wealth_m / luck_multiplier(luck_m, luck_tax)
+    wb = wealth_b / luck_multiplier(luck_b, luck_tax)
     return ((wm / (wb * m)) ** (1.0 / years) - 1.0) * 1e4
 
 

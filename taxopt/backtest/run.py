@@ -64,6 +64,11 @@ class BacktestConfig:
     trigger
         The optimizer methods' rebalance trigger: ``always`` or ``drift:<x>`` (tax-only
         plans while the drift is within ``x``; see `taxopt.backtest.simulate.planner`).
+    common_return
+        An experiment: every security that is not tax-exempt states this expected return
+        (``expected_return``), so the optimizer's location value (and the rule-of-thumb
+        locator's growth) sees no risk premium; the market itself is unchanged. None: the
+        class defaults.
     """
 
     households: int = 50
@@ -84,6 +89,7 @@ class BacktestConfig:
     reinvest: bool = False
     options: tuple[tuple[str, Any], ...] = ()
     trigger: str = "always"
+    common_return: float | None = None
 
     def check(self) -> None:
         def bad(name: str, why: str) -> InvalidInput:
@@ -152,7 +158,7 @@ def specs(config: BacktestConfig, first: int = 0) -> list[SimSpec]:
     return [SimSpec(i, raw, config.years, config.step_months, config.seed, config.methods,
                     config.market, config.flow_scale, config.keep_tolerance, config.keep_bands,
                     traits(config.seed, i) if rich else None, config.di_stocks if rich else 0,
-                    config.reinvest, config.options, config.trigger)
+                    config.reinvest, config.options, config.trigger, config.common_return)
             for i, raw in enumerate(raws, start=first)]
 
 

@@ -23,7 +23,9 @@ differ only by their trades. One step on date ``d_t`` (``t = 1 .. T``):
    rata) and the failure counted.
 
 Step 0 is the rebalance on the start date; after the last step (``t = T``, no
-rebalance) the household is liquidated (`Ledger.after_tax_wealth`).
+rebalance) the household is liquidated (`Ledger.after_tax_wealth`); its wealth
+without the liquidation's tax is kept too (`Ledger.pre_liquidation_wealth`, the
+``pre_liquidation`` lens of `LENSES`).
 """
 
 from __future__ import annotations
@@ -55,6 +57,11 @@ from .risk import sleeve_returns, tracking_error
 
 BASELINE = "lockstep_fifo"
 MAX_MESSAGES = 3
+#: Terminal-wealth conventions. ``liquidation``: everything sold at the end, every
+#: embedded gain taxed (harvesting keeps only its deferral value; the headline).
+#: ``pre_liquidation``: the embedded gains pass untaxed (step-up at death, donation,
+#: never sold), the IRA still at 1 - ordinary rate.
+LENSES = ("liquidation", "pre_liquidation")
 
 
 @dataclass
@@ -82,10 +89,22 @@ class MethodRun:
     stock_luck: np.ndarray = field(default_factory=lambda: np.zeros(0))
     #                              per step: the idiosyncratic part of single stocks' returns on
     #                              the holdings after the rebalance, per dollar of value
+    pre_liquidation: float = float("nan")
+    #                              terminal wealth without the liquidation's capital-gains tax
+    #                              (`Ledger.pre_liquidation_wealth`)
 
     @property
     def terminal(self) -> float:
         return float(self.wealth[-1])
+
+    def terminal_in(self, lens: str) -> float:
+        """Terminal wealth under ``lens``: ``liquidation`` (every embedded gain taxed at the
+        end) or ``pre_liquidation`` (embedded gains pass untaxed; see `LENSES`)."""
+        if lens == "liquidation":
+            return self.terminal
+        if lens == "pre_liquidation":
+            return self.pre_liquidation
+        raise ValueError(f"unknown wealth lens {lens!r} (one of {', '.join(LENSES)})")
 
 
 @dataclass
@@ -101,6 +120,7 @@ class HouseholdRun:
     safe_return: np.ndarray = field(default_factory=lambda: np.zeros(0))   # goal's sleeves
     regime: str = "calm"
     traits: Traits | None = None
+    long_term_rate: float = 0.0   # the tax on single stocks' luck when gains are liquidated
 
 
 def step_dates(start: np.datetime64, steps: int, step_months: int) -> np.ndarray:
@@ -255,7 +275,7 @@ def simulate_method(hh0: Household, method: str, dates: np.ndarray, sec_ret: np.
     wealth[T] = book.after_tax_wealth(end)
     return MethodRun(method, wealth, value, drift, drift_before, book.traded, taxes, cg_taxes,
                      liquidation, failures, messages, book.unpaid, seconds, len(book.shares),
-                     risky, te, luck)
+                     risky, te, luck, book.pre_liquidation_wealth(end))
 
 
 def _payable(book: Ledger, flow: np.ndarray) -> np.ndarray:
@@ -295,6 +315,7 @@ class SimSpec:
     reinvest: bool = False              # dividend reinvestment
     options: tuple[tuple[str, Any], ...] = ()   # optimizer knobs for every optimizer method
     trigger: str = "always"             # the optimizer's rebalance trigger (see `planner`)
+    common_return: float | None = None  # every taxable security's stated expected return
 
 
 def market_rng(seed: int, index: int) -> np.random.Generator:
@@ -329,6 +350,10 @@ def build_path(spec: SimSpec) -> MarketPath:
     tr = spec.traits
     if tr is not None and tr.direct_index and spec.di_stocks > 0:
         raw, stocks = with_direct_index(raw, spec.di_stocks, _seeded(spec, 0x6469))
+    if spec.common_return is not None:
+        raw = dict(raw, securities=[s if s.get("tax_exempt") else
+                                    dict(s, expected_return=spec.common_return)
+                                    for s in raw["securities"]])
     hh0, yearly = prepare(raw, spec.keep_tolerance, spec.keep_bands)
     T = round(spec.years * 12 / spec.step_months)
     dates = step_dates(hh0.as_of, T, spec.step_months)
@@ -396,6 +421,7 @@ def simulate_household(spec: SimSpec, on_step: StepHook | None = None) -> Househ
         p.class_returns, household_target(hh0), risky_classes(hh0.classes))
     out.regime = p.regime
     out.traits = spec.traits
+    out.long_term_rate = hh0.tax.long_term_rate
     for m in spec.methods:
         out.runs[m] = simulate_method(hh0, m, p.dates, p.security_returns, p.dist_fraction,
                                       p.flows, on_step, p.covariance, p.reinvest,

@@ -177,6 +177,26 @@ def test_after_tax_liquidation_wealth_by_hand(raw):
     assert led.after_tax_wealth(DAY) == pytest.approx(12_000 - 720 + 0.6 * 5_000)
 
 
+def test_pre_liquidation_wealth_by_hand(raw):
+    raw["tax_profile"]["realized_ytd"] = {"short_term": 0.0, "long_term": 1_000.0}
+    led = book(raw)
+    # liquidation: NST -400 (lot B), NLT 1,000 realized + 4,000 (lot A) = 5,000; net 4,600
+    # long-term at 20 % = 920 -> 12,000 - 920 + 0.6 x 5,000 = 14,080
+    assert led.after_tax_wealth(DAY) == pytest.approx(14_080.0)
+    # pre-liquidation: only the realized 1,000 is taxed (200); lots A and B pass at value
+    assert led.pre_liquidation_wealth(DAY) == pytest.approx(12_000 - 200 + 3_000)
+
+
+def test_pre_liquidation_lens_gives_an_unrealized_loss_no_value(raw):
+    raw["securities"][0]["price"] = 50.0
+    led = book(raw)
+    # taxable 120 x 50 = 6,000: A -1,000 long-term, B -1,400 short-term; net -2,400, of
+    # which 2,400 offsets ordinary income at 40 % (limit 3,000): a credit of 960
+    assert led.after_tax_wealth(DAY) == pytest.approx(6_000 + 960 + 3_000)
+    # passed on (a step-down in basis), the losses are worth nothing
+    assert led.pre_liquidation_wealth(DAY) == pytest.approx(6_000 + 3_000)
+
+
 def test_wash_sale_loss_goes_into_the_replacement_basis(raw):
     raw["accounts"][0]["cash"] = 2000.0
     raw["as_of"] = "2026-11-24"

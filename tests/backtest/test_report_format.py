@@ -26,7 +26,8 @@ def test_page_opens_with_a_verdict_and_partial_years_are_counted():
                                          methods=("taxopt", "lockstep_fifo")))
     v = verdict(result)
     assert v.startswith("Over 1 years and 2 households, taxopt against lockstep_fifo: ")
-    assert "at matched risk" in v and v.endswith("of households.")
+    assert "at matched risk after liquidation" in v
+    assert v.endswith("at matched risk before liquidation (embedded gains never taxed).")
     page = html_page(result, {})
     first = re.search(r"<h1>.*?</h1>\s*<p><strong>(.*?)</strong>", page, re.S)
     assert first and first.group(1).startswith("Over 1 years")

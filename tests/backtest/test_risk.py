@@ -77,3 +77,22 @@ def test_stock_luck_is_divided_out():
         (1.02 ** 0.5 - 1) * 1e4)
     assert matched_bps(wa, wb, 2.0, sa, sb, STOCK, BOND, np.array([0.02, 0.0]),
                        np.zeros(2)) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_luck_is_divided_out_after_tax():
+    # A's stocks earned 2 % of its value by their own returns; at liquidation that gain is
+    # taxed at 20 %, so it added 2 % x 0.8 = 1.6 % to A's after-tax wealth. Dividing by the
+    # pre-tax 1.02 would call A's pure luck a loss: ((1.016 / 1.02)^0.5 - 1) x 1e4 = -19.627
+    from taxopt.backtest.risk import luck_multiplier
+
+    sa = sb = np.full(2, 0.5)
+    wb = 1.110 * 0.965
+    wa = wb * 1.016
+    luck = np.array([0.02, 0.0])
+    assert luck_multiplier(luck, 0.2) == pytest.approx(1.016)
+    assert matched_bps(wa, wb, 2.0, sa, sb, STOCK, BOND, luck, np.zeros(2),
+                       0.2) == pytest.approx(0.0, abs=1e-9)
+    assert matched_bps(wa, wb, 2.0, sa, sb, STOCK, BOND, luck,
+                       np.zeros(2)) == pytest.approx(-19.627, abs=1e-3)
+    # two steps of luck compound before the tax: 1.1 x 0.95 = 1.045 -> 1 + 0.045 x 0.8
+    assert luck_multiplier(np.array([0.10, -0.05]), 0.2) == pytest.approx(1.036)

@@ -130,3 +130,14 @@ def test_cli_backtest(tmp_path):
     assert "lockstep_fifo" in r.output and (tmp_path / "backtest_summary.csv").exists()
     r = CliRunner().invoke(cli, ["backtest", "--methods", "nope"])
     assert r.exit_code == 2 and "unknown method" in r.output
+
+
+def test_common_return_is_stated_on_taxable_securities_only():
+    p = build_path(spec(seed=6, common_return=0.045))
+    sec = p.household.securities
+    assert sec.tax_exempt.any() and (~sec.tax_exempt).any()
+    assert np.all(sec.expected_return[~sec.tax_exempt] == 0.045)
+    assert np.isnan(sec.expected_return[sec.tax_exempt]).all()
+    # the market is not changed: same path as without it
+    q = build_path(spec(seed=6))
+    np.testing.assert_array_equal(p.security_returns, q.security_returns)
