@@ -16,7 +16,7 @@ from .domain.household import TAXABLE, Household
 from .domain.orders import Orders
 from .options import Options
 from .tax.distributions import distribution_tax, goal_totals
-from .tax.holding import is_long_term
+from .tax.holding import lots_long_term
 from .tax.netting import NettedYear, net_year
 from .tax.wash import (
     Replacements,
@@ -80,7 +80,7 @@ def assess(hh: Household, orders: Orders) -> Assessment:
     li = np.maximum(orders.lot, 0)
     if len(lots):
         basis_per_share = np.nan_to_num(lots.basis[li] / lots.shares[li])
-        long_term = named & is_long_term(lots.acquired[li], hh.as_of)
+        long_term = named & lots_long_term(hh, li)
     else:
         basis_per_share = np.zeros(len(orders))
         long_term = np.zeros(len(orders), bool)

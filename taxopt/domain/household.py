@@ -7,9 +7,11 @@ here and raised as `InvalidInput` naming household, record and field.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import field as _field
 from itertools import repeat
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -19,6 +21,8 @@ from ..options import Options
 from .funding import Funding, pack_funding
 from .lots import LotColumns
 from .schema import HouseholdRecord
+
+_T = TypeVar("_T")
 
 CASH = "cash"
 TAXABLE, TAX_DEFERRED, TAX_FREE = 0, 1, 2
@@ -150,6 +154,21 @@ class Household:
     recent: RecentTrades
     options: Options
     funding: Funding | None = None   # goal-level flows (contract 1.1); None: none given
+    # Values derived from this household alone, computed once (`cached`). Not an init
+    # field: `dataclasses.replace` makes a new household with an empty memo.
+    _memo: dict[Any, Any] = _field(default_factory=dict, init=False, repr=False,
+                                  compare=False)
+
+    def cached(self, key: Any, make: Callable[[], _T]) -> _T:
+        """``make()``, computed once per household: the model, the audit and the summary
+        each ask for the same derived arrays (anniversaries, replacements, after-tax
+        values). Only for values that depend on this household's data alone (and on
+        ``key``); their arrays are returned read-only, so no caller can change them."""
+        try:
+            return self._memo[key]
+        except KeyError:
+            value = self._memo[key] = make()
+            return value
 
     @property
     def cash_class(self) -> int:

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..domain.household import TAXABLE, Household
 from ..tax.distributions import goal_totals
-from ..tax.holding import is_long_term
+from ..tax.holding import lots_long_term
 from ..tax.wash import match_sales, open_recent_loss_groups, recent_replacements
 
 
@@ -100,7 +100,7 @@ def build_layout(hh: Household) -> Layout:
     unit_shares = np.concatenate([lots.shares[t_idx], agg_shares])
     unit_basis = np.concatenate([lots.basis[t_idx], np.full(len(agg_keys), np.nan)])
     unit_taxable = np.concatenate([np.ones(len(t_idx), bool), np.zeros(len(agg_keys), bool)])
-    unit_long = np.concatenate([is_long_term(lots.acquired[t_idx], hh.as_of),
+    unit_long = np.concatenate([lots_long_term(hh, t_idx),
                                 np.zeros(len(agg_keys), bool)])
     group = sec.wash_group
     unit_washed = np.zeros(len(unit_account))

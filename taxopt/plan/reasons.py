@@ -155,7 +155,7 @@ def order_reasons(hh: Household, orders: Orders, a: Assessment) -> np.ndarray:
     np.add.at(up, ai, np.maximum(d, 0.0))
     down = np.zeros_like(up)
     np.add.at(down, ai, np.maximum(-d, 0.0))
-    pool = ~np.isin(out, ("rounding", "harvest", "substitute"))[:, None]
+    pool = ~((out == "rounding") | (out == "harvest") | (out == "substitute"))[:, None]
     pool_up = np.zeros_like(up)
     np.add.at(pool_up, ai, np.maximum(d, 0.0) * pool)
     pool_down = np.zeros_like(up)
@@ -212,10 +212,13 @@ def _symbols(hh: Household, idx: np.ndarray) -> str:
 
 
 def _trade_clause(hh: Household, orders: Orders, a: Assessment, mask: np.ndarray,
-                  purpose: str) -> str:
+                  purpose: str, expo: np.ndarray | None = None) -> str:
+    """``expo``: the orders' class exposures (``exposure[orders.security]``), when the
+    caller already has them."""
     sold = mask & ~orders.is_buy
     bought = mask & orders.is_buy
-    expo = hh.securities.exposure[orders.security]
+    if expo is None:
+        expo = hh.securities.exposure[orders.security]
     parts = []
     if sold.any():
         parts.append(f"sold {_dollars(a.value[sold].sum())} of "
@@ -278,6 +281,12 @@ def account_lines(hh: Household, orders: Orders, a: Assessment, reasons: np.ndar
     acc = hh.accounts
     flows = account_flow(hh, a)
     lines = []
+    # each reason's orders and the orders' class exposures, once for all accounts
+    is_w = (reasons == "withdrawal") | (reasons == "withdrawal funding")
+    is_dep, is_reb = reasons == "deposit", reasons == "rebalance"
+    is_loc, is_har = reasons == "location", reasons == "harvest"
+    is_sub, is_rnd = reasons == "substitute", reasons == "rounding"
+    expo = hh.securities.exposure[orders.security]
     for i in range(len(acc)):
         mine = orders.account == i
         if not mine.any():
@@ -285,23 +294,23 @@ def account_lines(hh: Household, orders: Orders, a: Assessment, reasons: np.ndar
             continue
         parts = []
         flow = flows[i]
-        w = mine & np.isin(reasons, ("withdrawal", "withdrawal funding"))
+        w = mine & is_w
         if w.any():
             parts.append(_trade_clause(hh, orders, a, w,
-                                       f"to raise the {_dollars(flow)} withdrawal"))
-        dep = mine & (reasons == "deposit")
+                                       f"to raise the {_dollars(flow)} withdrawal", expo))
+        dep = mine & is_dep
         if dep.any():
             parts.append(_trade_clause(hh, orders, a, dep,
-                                       f"with the {_dollars(flow)} deposit"))
-        reb = mine & (reasons == "rebalance")
+                                       f"with the {_dollars(flow)} deposit", expo))
+        reb = mine & is_reb
         if reb.any():
-            parts.append(_trade_clause(hh, orders, a, reb, "to restore the goal"))
-        loc = mine & (reasons == "location")
+            parts.append(_trade_clause(hh, orders, a, reb, "to restore the goal", expo))
+        loc = mine & is_loc
         if loc.any():
             parts.append(_trade_clause(hh, orders, a, loc,
-                                       "to move them between account types (location)"))
-        har = mine & (reasons == "harvest")
-        sub = mine & (reasons == "substitute")
+                                       "to move them between account types (location)", expo))
+        har = mine & is_har
+        sub = mine & is_sub
         if har.any():
             loss = float((a.gain[har] + a.disallowed[har]).sum())
             text = (f"harvested a {_dollars(loss)} loss selling "
@@ -312,7 +321,7 @@ def account_lines(hh: Household, orders: Orders, a: Assessment, reasons: np.ndar
         elif sub.any():
             parts.append(f"bought {_symbols(hh, orders.security[sub])} in place of the loss "
                          "lots sold")
-        rnd = mine & (reasons == "rounding")
+        rnd = mine & is_rnd
         if rnd.any():
             k = int(rnd.sum())
             parts.append(f"closed {k} small remnant{'s' if k > 1 else ''} "
