@@ -128,7 +128,10 @@ def incidence(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int],
               data: np.ndarray | float = 1.0) -> Triplets:
     """A sparse matrix with ``data`` at (rows, cols), duplicates summed."""
     rows = np.asarray(rows, np.int64)
-    data = np.broadcast_to(np.asarray(data, float), len(rows)).copy()
+    if isinstance(data, float | int):
+        data = np.full(len(rows), float(data))
+    else:
+        data = np.broadcast_to(np.asarray(data, float), len(rows)).copy()
     return Triplets(rows, np.asarray(cols, np.int64), data, shape)
 
 

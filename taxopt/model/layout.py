@@ -82,6 +82,18 @@ def washed_share(hh: Household, t_idx: np.ndarray) -> np.ndarray:
     return np.divide(m.covered, value, out=np.zeros(len(t_idx)), where=value > 0)
 
 
+def unique_keys(keys: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(keys, return_inverse=True)`` for keys in ``[0, size)``: by a table of
+    the keys present when it is small (no sort; a household's keys are account x
+    security pairs)."""
+    if size > 4 * len(keys) + 4096:
+        return np.unique(keys, return_inverse=True)
+    present = np.zeros(size, bool)
+    present[keys] = True
+    rank = np.cumsum(present) - 1
+    return np.flatnonzero(present), rank[keys]
+
+
 def build_layout(hh: Household) -> Layout:
     """Index the household's lots, positions and allowed buys."""
     lots, acc, sec = hh.lots, hh.accounts, hh.securities
@@ -90,7 +102,8 @@ def build_layout(hh: Household) -> Layout:
 
     # Non-taxable lots collapse to one unit per position (no Python loop per lot).
     key = lots.account * n_sec + lots.security
-    agg_keys, agg_inv = np.unique(key[~taxable_lot], return_inverse=True)
+    n_keys = len(acc) * n_sec
+    agg_keys, agg_inv = unique_keys(key[~taxable_lot], n_keys)
     agg_shares = np.bincount(agg_inv, weights=lots.shares[~taxable_lot],
                              minlength=len(agg_keys))
     t_idx = np.flatnonzero(taxable_lot)
@@ -112,7 +125,7 @@ def build_layout(hh: Household) -> Layout:
 
     unit_key = unit_account * n_sec + unit_security
     buy_key = buy_account * n_sec + buy_security
-    pos_keys, inv = np.unique(np.concatenate([unit_key, buy_key]), return_inverse=True)
+    pos_keys, inv = unique_keys(np.concatenate([unit_key, buy_key]), n_keys)
     unit_pos, buy_pos = inv[: len(unit_key)], inv[len(unit_key):]
     pos_account, pos_security = pos_keys // n_sec, pos_keys % n_sec
     pos_value = np.bincount(unit_pos, weights=unit_shares * sec.price[unit_security],

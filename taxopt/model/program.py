@@ -17,6 +17,17 @@ from .expr import Triplets
 INF = np.inf
 
 
+def filled(x: np.ndarray | float, size: int) -> np.ndarray:
+    """``x`` (a number or an array of ``size``) as a new float array of ``size``: what
+    ``np.broadcast_to(np.asarray(x, float), size).copy()`` gives, without its overhead
+    on the few dozen small blocks of a household."""
+    if isinstance(x, float | int):
+        return np.full(size, float(x))
+    if isinstance(x, np.ndarray) and x.shape == (size,):
+        return np.array(x, dtype=float)
+    return np.broadcast_to(np.asarray(x, float), size).copy()
+
+
 @dataclass(slots=True, eq=False)
 class VarBlock:
     """A contiguous block of variables with bounds and integrality."""
@@ -81,8 +92,7 @@ class Program:
     def add_vars(self, name: str, size: int, lb: np.ndarray | float = 0.0,
                  ub: np.ndarray | float = INF, integer: bool = False) -> VarBlock:
         """Append a block of ``size`` variables."""
-        block = VarBlock(name, self.n, size, np.broadcast_to(np.asarray(lb, float), size).copy(),
-                         np.broadcast_to(np.asarray(ub, float), size).copy(), integer)
+        block = VarBlock(name, self.n, size, filled(lb, size), filled(ub, size), integer)
         self.vars[name] = block
         self.n += size
         return block
@@ -96,8 +106,7 @@ class Program:
         m = T.shape[0]
         if m == 0:
             return
-        self.rows[name] = RowBlock(name, T, np.broadcast_to(np.asarray(lo, float), m).copy(),
-                                   np.broadcast_to(np.asarray(hi, float), m).copy(), labels,
+        self.rows[name] = RowBlock(name, T, filled(lo, m), filled(hi, m), labels,
                                    elastic, scale, unit)
 
     def add_term(self, name: str, coef: np.ndarray, constant: float = 0.0) -> None:
@@ -234,12 +243,15 @@ class Program:
         """1 for integer variables, 0 for continuous ones (HiGHS's encoding)."""
         if not self.vars:
             return np.zeros(0, np.int32)
-        return np.concatenate([np.broadcast_to(np.asarray(b.integer).astype(np.int32), b.size)
+        return np.concatenate([np.full(b.size, int(b.integer), np.int32)
+                               if isinstance(b.integer, bool | np.bool_) else
+                               np.broadcast_to(np.asarray(b.integer).astype(np.int32), b.size)
                                for b in self.vars.values()]).astype(np.int32)
 
     @property
     def is_mip(self) -> bool:
-        return any(b.size and np.any(b.integer) for b in self.vars.values())
+        return any(b.size and (b.integer if isinstance(b.integer, bool)
+                               else np.any(b.integer)) for b in self.vars.values())
 
     def matrix(self, fmt: str = "csr"
                ) -> tuple[sp.csr_matrix | sp.csc_matrix, np.ndarray, np.ndarray]:
