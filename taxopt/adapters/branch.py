@@ -109,7 +109,9 @@ class _Search:
         self.loaded = loaded
         lb, ub = prog.bounds()
         self.lb0, self.ub0 = lb[ints].copy(), ub[ints].copy()
-        self.piece = np.isin(ints, np.asarray(prog.pieces, dtype=np.int64))
+        is_piece = np.zeros(prog.n, bool)
+        is_piece[np.asarray(prog.pieces, dtype=np.int64)] = True
+        self.piece = is_piece[ints]
         side = np.where(self.piece, 0, one_sided(loaded, ints)).astype(np.int8)
         two_sided = float(((side == 0) & ~self.piece).sum())
         # Large programs prune at a billionth of the objective; small ones exactly.

@@ -17,6 +17,7 @@ unchanged.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,6 +58,12 @@ class Condensed:
         return (self.A.shape, self.S.indptr.tobytes(), self.S.indices.tobytes())
 
 
+@functools.lru_cache(maxsize=64)
+def _no_sums(n: int) -> sp.csr_matrix:
+    """The empty partial-sum matrix of a program of ``n`` columns (shared, never changed)."""
+    return sp.csr_matrix((0, n))
+
+
 def _chunks(key: np.ndarray) -> np.ndarray:
     """Chunk index of each entry of sorted ``key``: about sqrt(size) entries a chunk."""
     first = np.r_[0, np.flatnonzero(np.diff(key)) + 1]
@@ -83,7 +90,7 @@ def condense(prog: Program) -> Condensed:
     lb, ub = prog.bounds()
     integ = prog.integrality()
     n, m = prog.n, A.shape[0]
-    plain = Condensed(n, A, lo, hi, c, const, lb, ub, integ, sp.csr_matrix((0, n)))
+    plain = Condensed(n, A, lo, hi, c, const, lb, ub, integ, _no_sums(n))
     row, val = A.indices, A.data
     lengths = np.bincount(row, minlength=m)
     long_rows = np.flatnonzero(lengths > LONG_ROW)

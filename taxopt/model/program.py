@@ -28,6 +28,32 @@ def filled(x: np.ndarray | float, size: int) -> np.ndarray:
     return np.broadcast_to(np.asarray(x, float), size).copy()
 
 
+def compressed(r: np.ndarray, c: np.ndarray, v: np.ndarray, shape: tuple[int, int],
+               fmt: str = "csr") -> sp.csr_matrix | sp.csc_matrix:
+    """``scipy.sparse.csr_matrix((v, (r, c)), shape)`` (or csc), the same arrays, faster.
+
+    scipy's conversion from triplets costs about 0.3 ms of checks and copies on a
+    household's few thousand entries. Without duplicate entries the compressed form is
+    unique (entries sorted by major then minor index, explicit zeros kept), so it is
+    built here by one sort; with duplicates scipy sums them, in its own order.
+    """
+    csc = fmt == "csc"
+    major, minor = (c, r) if csc else (r, c)
+    n_major = shape[1] if csc else shape[0]
+    make = sp.csc_matrix if csc else sp.csr_matrix
+    if len(v) and (major.min() < 0 or minor.min() < 0 or major.max() >= n_major
+                   or minor.max() >= (shape[0] if csc else shape[1])):
+        return make((v, (r, c)), shape=shape)      # scipy raises its own error
+    order = np.lexsort((minor, major))
+    maj, mnr = major[order], minor[order]
+    if len(order) > 1 and bool(np.any((maj[1:] == maj[:-1]) & (mnr[1:] == mnr[:-1]))):
+        return make((v, (r, c)), shape=shape)
+    idx = np.int32 if max(max(shape), len(v)) < np.iinfo(np.int32).max else np.int64
+    indptr = np.zeros(n_major + 1, idx)
+    np.cumsum(np.bincount(maj, minlength=n_major), out=indptr[1:])
+    return make((np.asarray(v, float)[order], mnr.astype(idx), indptr), shape=shape)
+
+
 @dataclass(slots=True, eq=False)
 class VarBlock:
     """A contiguous block of variables with bounds and integrality."""
@@ -263,8 +289,8 @@ class Program:
         r = np.concatenate([b.T.r + off for b, off in zip(blocks, offsets, strict=False)])
         c = np.concatenate([b.T.c for b in blocks])
         v = np.concatenate([b.T.v for b in blocks])
-        make = sp.csc_matrix if fmt == "csc" else sp.csr_matrix
-        A = make((v, (r, c)), shape=(int(offsets[-1]), self.n))
+        shape = (int(offsets[-1]), self.n)
+        A = compressed(r, c, v, shape, fmt)
         return (A, np.concatenate([b.lo for b in blocks]), np.concatenate([b.hi for b in blocks]))
 
     def evaluate(self, x: np.ndarray, stand_ins: bool = False) -> dict[str, float]:
