@@ -203,10 +203,11 @@ def _sale_violations(hh: Household, orders: Orders, where: _Where,
     aid, sym = acc.account_id, sec.symbol
     out: list[str] = []
     sale = ~orders.is_buy
-    for i in np.flatnonzero(sale & (orders.lot >= 0)):
-        li = orders.lot[i]
-        if lots.account[li] != orders.account[i] or lots.security[li] != orders.security[i]:
-            out.append(f"{where(i)}: the lot is not this account's {sym[orders.security[i]]}")
+    named = np.flatnonzero(sale & (orders.lot >= 0))
+    li = orders.lot[named]
+    for i in named[(lots.account[li] != orders.account[named])
+                   | (lots.security[li] != orders.security[named])]:
+        out.append(f"{where(i)}: the lot is not this account's {sym[orders.security[i]]}")
     taxable_sale = sale & (acc.tax_type[orders.account] == TAXABLE)
     for i in np.flatnonzero(taxable_sale & (orders.lot < 0)):
         out.append(f"{where(i)}: a taxable sale must name its lot")
@@ -256,11 +257,12 @@ def _buy_violations(hh: Household, orders: Orders, a: Assessment,
         out.append(f"{where(i)}: bought and sold in the same account")
     group = sec.wash_group[orders.security]
     names = sec.wash_group_names
-    loss_groups = set(group[(a.gain < -CENT) & sale].tolist())
+    in_loss = np.zeros(len(names), bool)
+    in_loss[group[(a.gain < -CENT) & sale]] = True
     blocked = open_recent_loss_groups(hh)
-    for i in np.flatnonzero(buy):
+    for i in np.flatnonzero(buy & (in_loss[group] | blocked[group])):
         g = group[i]
-        if g in loss_groups:
+        if in_loss[g]:
             out.append(f"{where(i)}: wash sale: group {names[g]} is sold at a loss in this plan")
         if blocked[g]:
             out.append(f"{where(i)}: wash sale: group {names[g]} was sold at a loss in the "

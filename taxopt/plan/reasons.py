@@ -68,6 +68,14 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
                       1.0)
 
 
+def _row_sums(idx: np.ndarray, X: np.ndarray, n: int) -> np.ndarray:
+    """``np.add.at(zeros((n, k)), idx, X)`` by one bincount (the same additions in the
+    same order, so the same sums to the last bit)."""
+    k = X.shape[1]
+    flat = (idx[:, None] * k + np.arange(k)).ravel()
+    return np.bincount(flat, weights=X.ravel(), minlength=n * k).reshape(n, k)
+
+
 def _running_before(account: np.ndarray, value: np.ndarray, n_acc: int) -> np.ndarray:
     """Per order, the sum of ``value`` over earlier orders of its account (list order)."""
     order = np.argsort(account, kind="stable")
@@ -118,10 +126,8 @@ def order_reasons(hh: Household, orders: Orders, a: Assessment) -> np.ndarray:
     loss_group = np.zeros((n_acc, len(sec.wash_group_names)), dtype=bool)
     loss_group[ai[loss], group[loss]] = True
     cand = free & buy & ~loss_group[ai, group]
-    harvested = np.zeros((n_acc, d.shape[1]))
-    np.add.at(harvested, ai[loss], -d[loss])
-    rebought = np.zeros_like(harvested)
-    np.add.at(rebought, ai[cand], d[cand])
+    harvested = _row_sums(ai[loss], -d[loss], n_acc)
+    rebought = _row_sums(ai[cand], d[cand], n_acc)
     safe = np.maximum(value, 1e-300)
     sale_cover = (-d * _ratio(rebought, harvested)[ai]).sum(axis=1) / safe
     buy_cover = (d * _ratio(harvested, rebought)[ai]).sum(axis=1) / safe
@@ -150,28 +156,21 @@ def order_reasons(hh: Household, orders: Orders, a: Assessment) -> np.ndarray:
     # trades of the class in the goal's other accounts (cross), and the rest, the
     # goal's net change in the class (toward its target or away from it).
     goal = acc.goal[ai]
-    n_goal, n_cls = hh.goals.target.shape
-    up = np.zeros((n_acc, n_cls))
-    np.add.at(up, ai, np.maximum(d, 0.0))
-    down = np.zeros_like(up)
-    np.add.at(down, ai, np.maximum(-d, 0.0))
+    n_goal = hh.goals.target.shape[0]
+    up = _row_sums(ai, np.maximum(d, 0.0), n_acc)
+    down = _row_sums(ai, np.maximum(-d, 0.0), n_acc)
     pool = ~((out == "rounding") | (out == "harvest") | (out == "substitute"))[:, None]
-    pool_up = np.zeros_like(up)
-    np.add.at(pool_up, ai, np.maximum(d, 0.0) * pool)
-    pool_down = np.zeros_like(up)
-    np.add.at(pool_down, ai, np.maximum(-d, 0.0) * pool)
+    pool_up = _row_sums(ai, np.maximum(d, 0.0) * pool, n_acc)
+    pool_down = _row_sums(ai, np.maximum(-d, 0.0) * pool, n_acc)
     same = np.minimum(pool_up, pool_down)
     inside = np.where(d > 0, _ratio(same, pool_up)[ai], _ratio(same, pool_down)[ai])
     acct_net = up - down
-    net_up = np.zeros((n_goal, n_cls))
-    np.add.at(net_up, acc.goal, np.maximum(acct_net, 0.0))
-    net_down = np.zeros_like(net_up)
-    np.add.at(net_down, acc.goal, np.maximum(-acct_net, 0.0))
+    net_up = _row_sums(acc.goal, np.maximum(acct_net, 0.0), n_goal)
+    net_down = _row_sums(acc.goal, np.maximum(-acct_net, 0.0), n_goal)
     matched = np.minimum(net_up, net_down)
     cross = (1.0 - inside) * np.where(d > 0, _ratio(matched, net_up)[goal],
                                       _ratio(matched, net_down)[goal])
-    held = np.zeros_like(net_up)
-    np.add.at(held, acc.goal, a.class_before)
+    held = _row_sums(acc.goal, a.class_before, n_goal)
     held[:, hh.cash_class] += np.bincount(acc.goal, weights=flow, minlength=n_goal)
     gap = hh.goals.target * held.sum(axis=1, keepdims=True) - held
     net = net_up - net_down
