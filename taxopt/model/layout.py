@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -40,6 +40,10 @@ class Layout:
     buy_pos: np.ndarray
     account_value: np.ndarray     # dollars after cash flows (trades do not change it)
     goal_value: np.ndarray        # after all cash flows, goal-level ones included
+    # (price array, gain per dollar) of the last `unit_gain_fraction`: the tax term, the
+    # sale rules and the wash-sale rows all ask for it
+    _gain: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list, init=False,
+                                                      repr=False)
 
     @property
     def n_units(self) -> int:
@@ -51,10 +55,15 @@ class Layout:
 
 
 def unit_gain_fraction(layout: Layout, price: np.ndarray) -> np.ndarray:
-    """Gain per dollar sold for each unit (0 where there is no basis)."""
+    """Gain per dollar sold for each unit (0 where there is no basis). Read-only; computed
+    once per layout and price array."""
+    if layout._gain and layout._gain[0][0] is price:
+        return layout._gain[0][1]
     value = layout.unit_shares * price[layout.unit_security]
     gain = np.where(np.isnan(layout.unit_basis), 0.0, 1.0 - np.divide(
         np.nan_to_num(layout.unit_basis), value, out=np.ones_like(value), where=value > 0))
+    gain.setflags(write=False)
+    layout._gain[:] = [(price, gain)]
     return gain
 
 
