@@ -15,6 +15,14 @@ import numpy as np
 import scipy.sparse as sp
 
 
+def _exclusive_cumsum(a: np.ndarray) -> np.ndarray:
+    """``[0, a0, a0 + a1, ...]`` without the last sum (integers)."""
+    out = np.zeros(len(a), np.int64)
+    if len(a) > 1:
+        np.cumsum(a[:-1], out=out[1:])
+    return out
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Triplets:
     """A sparse matrix as (row, col, value) arrays; duplicates add up."""
@@ -57,10 +65,10 @@ class Triplets:
         k = self.shape[0]
         order = np.argsort(self.r, kind="stable")
         counts = np.bincount(self.r, minlength=k)
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        starts = _exclusive_cumsum(counts)
         cnt = counts[P.c]
         total = int(cnt.sum())
-        first = np.repeat(starts[P.c] - np.concatenate([[0], np.cumsum(cnt)[:-1]]), cnt)
+        first = np.repeat(starts[P.c] - _exclusive_cumsum(cnt), cnt)
         idx = order[first + np.arange(total)]
         return Triplets(np.repeat(P.r, cnt), self.c[idx], np.repeat(P.v, cnt) * self.v[idx],
                         (P.shape[0], self.shape[1]))
