@@ -28,14 +28,32 @@ def filled(x: np.ndarray | float, size: int) -> np.ndarray:
     return np.broadcast_to(np.asarray(x, float), size).copy()
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class CompressedArrays:
+    """A CSC or CSR matrix as its three arrays, for readers of only these (the HiGHS
+    adapter): scipy's constructor checks cost more than building the arrays."""
+
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+    shape: tuple[int, int]
+
+    @property
+    def nnz(self) -> int:
+        return len(self.data)
+
+
 def compressed(r: np.ndarray, c: np.ndarray, v: np.ndarray, shape: tuple[int, int],
-               fmt: str = "csr") -> sp.csr_matrix | sp.csc_matrix:
+               fmt: str = "csr", arrays: bool = False
+               ) -> sp.csr_matrix | sp.csc_matrix | CompressedArrays:
     """``scipy.sparse.csr_matrix((v, (r, c)), shape)`` (or csc), the same arrays, faster.
 
     scipy's conversion from triplets costs about 0.3 ms of checks and copies on a
     household's few thousand entries. Without duplicate entries the compressed form is
     unique (entries sorted by major then minor index, explicit zeros kept), so it is
     built here by one sort; with duplicates scipy sums them, in its own order.
+    ``arrays``: return the arrays alone (`CompressedArrays`) when no scipy matrix is
+    needed (scipy's, with duplicates).
     """
     csc = fmt == "csc"
     major, minor = (c, r) if csc else (r, c)
@@ -51,7 +69,10 @@ def compressed(r: np.ndarray, c: np.ndarray, v: np.ndarray, shape: tuple[int, in
     idx = np.int32 if max(max(shape), len(v)) < np.iinfo(np.int32).max else np.int64
     indptr = np.zeros(n_major + 1, idx)
     np.cumsum(np.bincount(maj, minlength=n_major), out=indptr[1:])
-    return make((np.asarray(v, float)[order], mnr.astype(idx), indptr), shape=shape)
+    data, indices = np.asarray(v, float)[order], mnr.astype(idx)
+    if arrays:
+        return CompressedArrays(data, indices, indptr, (int(shape[0]), int(shape[1])))
+    return make((data, indices, indptr), shape=shape)
 
 
 @dataclass(slots=True, eq=False)
@@ -279,9 +300,11 @@ class Program:
         return any(b.size and (b.integer if isinstance(b.integer, bool)
                                else np.any(b.integer)) for b in self.vars.values())
 
-    def matrix(self, fmt: str = "csr"
-               ) -> tuple[sp.csr_matrix | sp.csc_matrix, np.ndarray, np.ndarray]:
-        """All rows stacked, padded to the full variable count (one scipy conversion)."""
+    def matrix(self, fmt: str = "csr", arrays: bool = False
+               ) -> tuple[sp.csr_matrix | sp.csc_matrix | CompressedArrays, np.ndarray,
+                          np.ndarray]:
+        """All rows stacked, padded to the full variable count (one scipy conversion).
+        ``arrays``: the matrix may come as its arrays alone (see `compressed`)."""
         blocks = list(self.rows.values())
         if not blocks:
             return sp.csr_matrix((0, self.n)), np.zeros(0), np.zeros(0)
@@ -290,7 +313,7 @@ class Program:
         c = np.concatenate([b.T.c for b in blocks])
         v = np.concatenate([b.T.v for b in blocks])
         shape = (int(offsets[-1]), self.n)
-        A = compressed(r, c, v, shape, fmt)
+        A = compressed(r, c, v, shape, fmt, arrays)
         return (A, np.concatenate([b.lo for b in blocks]), np.concatenate([b.hi for b in blocks]))
 
     def evaluate(self, x: np.ndarray, stand_ins: bool = False) -> dict[str, float]:
