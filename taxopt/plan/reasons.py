@@ -135,6 +135,7 @@ def order_reasons(hh: Household, orders: Orders, a: Assessment) -> np.ndarray:
     buy_cover = (d * _ratio(harvested, rebought)[ai]).sum(axis=1) / safe
     take(loss & (sale_cover >= MOSTLY - 1e-9), "harvest")
     take(cand & (buy_cover >= MOSTLY - 1e-9), "substitute")
+    pool = free.copy()[:, None]     # every order but those of rules 1-3
 
     # 4. withdrawal: sales until the account's shortfall is raised ("withdrawal funding"
     # when the account pays out its part of a goal-level withdrawal)
@@ -161,7 +162,6 @@ def order_reasons(hh: Household, orders: Orders, a: Assessment) -> np.ndarray:
     n_goal = hh.goals.target.shape[0]
     up = _row_sums(ai, np.maximum(d, 0.0), n_acc)
     down = _row_sums(ai, np.maximum(-d, 0.0), n_acc)
-    pool = ~((out == "rounding") | (out == "harvest") | (out == "substitute"))[:, None]
     pool_up = _row_sums(ai, np.maximum(d, 0.0) * pool, n_acc)
     pool_down = _row_sums(ai, np.maximum(-d, 0.0) * pool, n_acc)
     same = np.minimum(pool_up, pool_down)
