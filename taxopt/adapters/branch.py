@@ -50,7 +50,7 @@ class _Node:
 
 
 def _integral(values: np.ndarray) -> bool:
-    return bool(np.all(np.abs(values - np.round(values)) <= _TOL))
+    return bool((np.abs(values - values.round()) <= _TOL).all())
 
 
 def one_sided(loaded: Condensed, ints: np.ndarray) -> np.ndarray:
@@ -199,8 +199,9 @@ class _Search:
         v = sol.x[self.ints]
         # Within HiGHS's tolerances of an integer is that integer (0.9999999 is 1, not
         # a fractional value to settle down to 0).
-        snap = np.abs(v - np.round(v)) <= _SNAP
-        settled = np.where(snap | (self.side == 0), np.round(v),
+        near = v.round()
+        snap = np.abs(v - near) <= _SNAP
+        settled = np.where(snap | (self.side == 0), near,
                            np.where(self.side < 0, np.floor(v), np.ceil(v)))
         sol.objective += float(self.loaded.c[self.ints] @ (settled - v))
         if self.best is None or sol.objective < self.best.objective - _TOL:

@@ -290,6 +290,19 @@ class Program:
         """1 for integer variables, 0 for continuous ones (HiGHS's encoding)."""
         if not self.vars:
             return np.zeros(0, np.int32)
+        out = np.zeros(self.n, np.int32)
+        at = 0
+        for b in self.vars.values():       # blocks in order, one after the other
+            if b.start != at:
+                break
+            at += b.size
+            if b.integer is True:
+                out[b.start:at] = 1
+            elif b.integer is not False:
+                out[b.start:at] = np.asarray(b.integer).astype(np.int32)
+        else:
+            if at == self.n:
+                return out
         return np.concatenate([np.full(b.size, int(b.integer), np.int32)
                                if isinstance(b.integer, bool | np.bool_) else
                                np.broadcast_to(np.asarray(b.integer).astype(np.int32), b.size)
