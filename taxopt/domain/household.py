@@ -399,6 +399,9 @@ def _pack_lots(rec: HouseholdRecord, cols: LotColumns, acct_ix: dict[str, int],
                            f"limit of {shown(MONEY_MAX)} for money")
     # Lots in lot-id order, whatever the input's row order: the model's columns, and so
     # the solver's choice between equally good lots, must not depend on it.
+    if cols.lot_id == sorted(cols.lot_id):    # already in order (ids are unique)
+        return Lots(lot_id=tuple(cols.lot_id), account=account, security=security,
+                    shares=cols.shares, basis=basis, acquired=acquired)
     ids = np.asarray(cols.lot_id, dtype=str)
     order = np.argsort(ids, kind="stable")
     return Lots(
