@@ -206,12 +206,18 @@ def _round2(x: float) -> float:
     return round(x, 2)
 
 
+# ``x.sum()`` and ``x.any()`` without numpy's Python-level method wrappers (the same
+# reduction, so the same sums to the last bit): account lines make dozens of them.
+_total = np.add.reduce
+_count = np.count_nonzero
+
+
 def _classes(hh: Household, dollars: np.ndarray) -> str:
     """The classes an amount is in, largest first ('us_equity and intl_equity')."""
-    total = dollars.sum()
+    total = _total(dollars)
     if total <= 0:
         return "cash"
-    keep = np.flatnonzero(dollars >= 0.05 * total)
+    keep = (dollars >= 0.05 * total).nonzero()[0]
     keep = keep[np.lexsort((keep, -dollars[keep]))]
     names = [hh.classes[k] for k in keep]
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
@@ -231,12 +237,12 @@ def _trade_clause(hh: Household, orders: Orders, a: Assessment, mask: np.ndarray
     if expo is None:
         expo = hh.securities.exposure[orders.security]
     parts = []
-    if sold.any():
-        parts.append(f"sold {_dollars(a.value[sold].sum())} of "
-                     f"{_classes(hh, (expo[sold] * a.value[sold, None]).sum(axis=0))}")
-    if bought.any():
-        parts.append(f"bought {_dollars(a.value[bought].sum())} of "
-                     f"{_classes(hh, (expo[bought] * a.value[bought, None]).sum(axis=0))}")
+    if _count(sold):
+        parts.append(f"sold {_dollars(_total(a.value[sold]))} of "
+                     f"{_classes(hh, _total(expo[sold] * a.value[sold, None], axis=0))}")
+    if _count(bought):
+        parts.append(f"bought {_dollars(_total(a.value[bought]))} of "
+                     f"{_classes(hh, _total(expo[bought] * a.value[bought, None], axis=0))}")
     return " and ".join(parts) + f" {purpose}"
 
 
@@ -300,40 +306,40 @@ def account_lines(hh: Household, orders: Orders, a: Assessment, reasons: np.ndar
     expo = hh.securities.exposure[orders.security]
     for i in range(len(acc)):
         mine = orders.account == i
-        if not mine.any():
+        if not _count(mine):
             lines.append(_left_alone(hh, orders, i, status, float(flows[i])))
             continue
         parts = []
         flow = flows[i]
         w = mine & is_w
-        if w.any():
+        if _count(w):
             parts.append(_trade_clause(hh, orders, a, w,
                                        f"to raise the {_dollars(flow)} withdrawal", expo))
         dep = mine & is_dep
-        if dep.any():
+        if _count(dep):
             parts.append(_trade_clause(hh, orders, a, dep,
                                        f"with the {_dollars(flow)} deposit", expo))
         reb = mine & is_reb
-        if reb.any():
+        if _count(reb):
             parts.append(_trade_clause(hh, orders, a, reb, "to restore the goal", expo))
         loc = mine & is_loc
-        if loc.any():
+        if _count(loc):
             parts.append(_trade_clause(hh, orders, a, loc,
                                        "to move them between account types (location)", expo))
         har = mine & is_har
         sub = mine & is_sub
-        if har.any():
-            loss = float((a.gain[har] + a.disallowed[har]).sum())
+        if _count(har):
+            loss = float(_total(a.gain[har] + a.disallowed[har]))
             text = (f"harvested a {_dollars(loss)} loss selling "
                     f"{_symbols(hh, orders.security[har])}")
-            if sub.any():
+            if _count(sub):
                 text += f" and bought {_symbols(hh, orders.security[sub])} in its place"
             parts.append(text)
-        elif sub.any():
+        elif _count(sub):
             parts.append(f"bought {_symbols(hh, orders.security[sub])} in place of the loss "
                          "lots sold")
         rnd = mine & is_rnd
-        if rnd.any():
+        if _count(rnd):
             k = int(rnd.sum())
             parts.append(f"closed {k} small remnant{'s' if k > 1 else ''} "
                          f"({_dollars(a.value[rnd].sum())})")
