@@ -12,7 +12,7 @@ import numpy as np
 
 from ..domain.household import TAX_DEFERRED, TAX_FREE, TAXABLE, Household
 from ..options import Options
-from ..tax.holding import lot_anniversaries, start_days_to_long_term
+from ..tax.holding import lot_days_to_long_term
 
 MAX_NAMES = 5
 
@@ -64,8 +64,7 @@ def input_assumptions(hh: Household, options: Options | None = None) -> list[str
         lots = hh.lots
         taxable_lot = acc.tax_type[lots.account] == TAXABLE
         gain = lots.shares * sec.price[lots.security] - lots.basis > 0
-        days = start_days_to_long_term(lot_anniversaries(hh) + np.timedelta64(1, "D"),
-                                       hh.as_of)
+        days = lot_days_to_long_term(hh)
         soon = taxable_lot & gain & (days > 0) & (days <= opts.protect_long_term_days)
         if soon.any():
             out.append(f"protect_long_term_days {opts.protect_long_term_days}: "

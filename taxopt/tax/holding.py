@@ -68,6 +68,16 @@ def lot_anniversaries(hh: Household) -> np.ndarray:
     return hh.cached("lot_anniversaries", lambda: _frozen(anniversary(hh.lots.acquired)))
 
 
+def lot_days_to_long_term(hh: Household) -> np.ndarray:
+    """`days_to_long_term` of every lot of the household on its ``as_of`` (once per
+    household)."""
+    def make() -> np.ndarray:
+        start = lot_anniversaries(hh) + np.timedelta64(1, "D")
+        return _frozen(start_days_to_long_term(start, hh.as_of))
+
+    return hh.cached("lot_days_to_long_term", make)
+
+
 def lots_long_term(hh: Household, idx: np.ndarray) -> np.ndarray:
     """`is_long_term` of the lots ``idx`` on the household's ``as_of``."""
     ann = lot_anniversaries(hh)[idx]
