@@ -19,7 +19,7 @@ def _exclusive_cumsum(a: np.ndarray) -> np.ndarray:
     """``[0, a0, a0 + a1, ...]`` without the last sum (integers)."""
     out = np.zeros(len(a), np.int64)
     if len(a) > 1:
-        np.cumsum(a[:-1], out=out[1:])
+        a[:-1].cumsum(out=out[1:])
     return out
 
 
@@ -63,14 +63,15 @@ class Triplets:
     def left(self, P: Triplets) -> Triplets:
         """``P @ self`` by a join on P's columns and self's rows (no scipy)."""
         k = self.shape[0]
-        order = np.argsort(self.r, kind="stable")
+        # (array methods: the same operations without numpy's Python-level wrappers)
+        order = self.r.argsort(kind="stable")
         counts = np.bincount(self.r, minlength=k)
         starts = _exclusive_cumsum(counts)
         cnt = counts[P.c]
         total = int(cnt.sum())
-        first = np.repeat(starts[P.c] - _exclusive_cumsum(cnt), cnt)
+        first = (starts[P.c] - _exclusive_cumsum(cnt)).repeat(cnt)
         idx = order[first + np.arange(total)]
-        return Triplets(np.repeat(P.r, cnt), self.c[idx], np.repeat(P.v, cnt) * self.v[idx],
+        return Triplets(P.r.repeat(cnt), self.c[idx], P.v.repeat(cnt) * self.v[idx],
                         (P.shape[0], self.shape[1]))
 
     def take(self, rows: np.ndarray) -> Triplets:

@@ -99,7 +99,7 @@ def unique_keys(keys: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
         return np.unique(keys, return_inverse=True)
     present = np.zeros(size, bool)
     present[keys] = True
-    rank = np.cumsum(present) - 1
+    rank = present.cumsum() - 1
     return np.flatnonzero(present), rank[keys]
 
 

@@ -22,7 +22,9 @@ def filled(x: np.ndarray | float, size: int) -> np.ndarray:
     ``np.broadcast_to(np.asarray(x, float), size).copy()`` gives, without its overhead
     on the few dozen small blocks of a household."""
     if isinstance(x, float | int):
-        return np.full(size, float(x))
+        out = np.empty(size)
+        out.fill(float(x))
+        return out
     if isinstance(x, np.ndarray) and x.shape == (size,):
         return np.array(x, dtype=float)
     return np.broadcast_to(np.asarray(x, float), size).copy()
