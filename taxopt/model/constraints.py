@@ -108,7 +108,12 @@ class WashSaleConstraint:
         gain = unit_gain_fraction(lay, hh.securities.price)
         taxed = np.flatnonzero(lay.unit_taxable)
         buy_groups = group[lay.buy_security]
-        groups = np.intersect1d(np.unique(group[lay.unit_security[taxed]]), buy_groups)
+        names = hh.securities.wash_group_names
+        # groups with a taxable unit and a place to buy (sorted, as np.intersect1d gives)
+        seen = np.zeros((2, len(names)), bool)
+        seen[0, group[lay.unit_security[taxed]]] = True
+        seen[1, buy_groups] = True
+        groups = np.flatnonzero(seen[0] & seen[1])
         if not len(groups):
             return
         z = prog.add_vars("wash", len(groups), 0.0, 1.0, integer=True)
@@ -126,25 +131,25 @@ class WashSaleConstraint:
         # keeps its shape when prices move lots across their basis (warm re-solves).
         sells = (incidence(np.arange(m1), ctx.sell.start + lu, (m1, n))
                  - incidence(np.arange(m1), z.start + lz, (m1, n), np.where(loss, cap, 0.0)))
-        names = hh.securities.wash_group_names
+        sell_label = [f"wash group {names[g]}: loss sale only if the group is not bought"
+                      for g in groups.tolist()]
         prog.add_rows("wash_sell", sells, -np.inf, np.where(loss, 0.0, cap),
-                      [f"wash group {names[groups[g]]}: loss sale only if the group is not "
-                       "bought" for g in lz])
+                      [sell_label[g] for g in lz.tolist()])
         bj = np.flatnonzero(slot[buy_groups] >= 0)
         bz = slot[buy_groups[bj]]
         big = prog.vars["buy"].ub[bj]
         m2 = len(bj)
         buys = (incidence(np.arange(m2), ctx.buy.start + bj, (m2, n))
                 + incidence(np.arange(m2), z.start + bz, (m2, n), big))
-        prog.add_rows("wash_buy", buys, -np.inf, big,
-                      [f"wash group {names[groups[s]]}: no buy while harvesting its loss"
-                       for s in bz])
+        buy_label = [f"wash group {names[g]}: no buy while harvesting its loss"
+                     for g in groups.tolist()]
+        prog.add_rows("wash_buy", buys, -np.inf, big, [buy_label[s] for s in bz.tolist()])
         # Among equally good purchases, prefer groups the plan is not harvesting: one
         # basis point on buys of groups with loss lots. Without it, a direct-indexing
         # book's relaxation buys and harvests the same stocks in ties, and hundreds of
         # wash binaries come out fractional (measured: 15 s instead of 0.2 s).
         has_loss = np.zeros(len(groups), bool)
-        has_loss[np.unique(lz[loss])] = True
+        has_loss[lz[loss]] = True
         coef = np.zeros(prog.n)
         coef[ctx.buy.start + bj] = WASH_TIEBREAK * has_loss[bz]
         # A group the plan neither buys nor harvests leaves its binary free anywhere
