@@ -162,11 +162,15 @@ def _recent_replacements(hh: Household) -> Replacements:
     sec, r = hh.securities, hh.recent
     win = _in_window(hh)
     b = np.flatnonzero(win & r.is_buy)
-    grp = sec.wash_group[r.security[b]]
-    b = b[np.lexsort((r.shares[b], r.security[b], r.account[b], r.date[b], grp))]
+    if len(b) > 1:
+        grp = sec.wash_group[r.security[b]]
+        b = b[np.lexsort((r.shares[b], r.security[b], r.account[b], r.date[b], grp))]
     group = sec.wash_group[r.security[b]]
     value = r.shares[b] * sec.price[r.security[b]]
     unused = value.copy()
+    if not len(b):     # no purchase to replace anything: nothing for the sales to use
+        return Replacements(group, r.date[b], r.account[b], r.security[b],
+                            np.full(0, -1, dtype=np.int64), value, unused)
     s = np.flatnonzero(win & ~r.is_buy & (r.realized_gain < 0))
     s = s[np.lexsort((r.realized_gain[s], r.shares[s], r.security[s], r.account[s],
                       r.date[s]))]
