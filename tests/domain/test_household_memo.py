@@ -98,3 +98,56 @@ def test_order_ranks_follow_the_household():
     sym_rank, lot_rank = hh._memo["order_ranks"]
     np.testing.assert_array_equal(lot_rank, np.argsort(np.argsort(hh.lots.lot_id)))
     assert not sym_rank.flags.writeable
+
+
+# -- validated securities shared by households with the same input -------------------
+
+def _with_security(**fields):
+    raw = base_household()
+    raw["securities"][0] = {**raw["securities"][0], **fields}
+    return raw
+
+
+def test_a_security_record_is_reused_only_for_the_same_input():
+    from taxopt.domain import load
+
+    load._SECURITIES.clear()
+    one = taxopt.from_dict(base_household())
+    two = taxopt.from_dict(base_household())
+    assert len(load._SECURITIES) == 3                   # one record per distinct security
+    np.testing.assert_array_equal(one.securities.price, two.securities.price)
+    cheaper = taxopt.from_dict(_with_security(price=90.0))
+    eq = cheaper.securities.symbol.index("EQ")
+    assert cheaper.securities.price[eq] == 90.0         # its own price, not the cached 100
+    # 0.0 and -0.0 (equal as numbers, not as input) stay apart
+    plus = taxopt.from_dict(_with_security(**{"yield": 0.0}))
+    minus = taxopt.from_dict(_with_security(**{"yield": -0.0}))
+    assert not np.signbit(plus.securities.dist_yield[eq])
+    assert np.signbit(minus.securities.dist_yield[eq])
+
+
+def test_a_bad_security_gets_the_same_message_after_a_good_one():
+    from taxopt.domain import load
+    from taxopt.errors import InvalidInput
+
+    def message(raw):
+        with pytest.raises(InvalidInput) as err:
+            taxopt.from_dict(raw)
+        return str(err.value)
+
+    load._SECURITIES.clear()
+    cold = message(_with_security(price=True))          # a bool is not a price
+    taxopt.from_dict(base_household())                  # EQ at 100.0 now cached
+    assert message(_with_security(price=True)) == cold
+    assert "price" in cold and "securities[0]" in cold
+    assert all(s.price != True for s in load._SECURITIES.values())  # noqa: E712
+
+
+def test_the_security_cache_is_bounded(monkeypatch):
+    from taxopt.domain import load
+
+    load._SECURITIES.clear()
+    monkeypatch.setattr(load, "SECURITIES_KEPT", 4)
+    for price in (10.0, 11.0, 12.0):
+        taxopt.from_dict(_with_security(price=price))
+    assert len(load._SECURITIES) <= 4
