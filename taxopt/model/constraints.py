@@ -83,7 +83,7 @@ class ToleranceConstraint:
         width = goals.tolerance[g_rep] * total
         labels = [f"goal {goals.goal_id[g]}: {hh.classes[k]} within "
                   f"{goals.tolerance[g]:.2%} of target {goals.target[g, k]:.2%}"
-                  for g, k in zip(g_rep, k_rep, strict=True)]
+                  for g, k in zip(g_rep.tolist(), k_rep.tolist(), strict=True)]
         ctx.program.add_rows(self.name, rows.T, centre - width - rows.c,
                              centre + width - rows.c, labels, elastic=True,
                              scale=np.maximum(total, 1e-9), unit="of goal value")
