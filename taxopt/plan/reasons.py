@@ -140,18 +140,20 @@ def order_reasons(hh: Household, orders: Orders, a: Assessment) -> np.ndarray:
     # 4. withdrawal: sales until the account's shortfall is raised ("withdrawal funding"
     # when the account pays out its part of a goal-level withdrawal)
     flow = account_flow(hh, a)
-    lacking = np.where(flow < 0, np.maximum(acc.min_cash - acc.cash - flow, 0.0), 0.0)
     cand = free & sale & (flow[ai] < 0)
-    before = _running_before(ai, np.where(cand, value, 0.0), n_acc)
-    raising = cand & (before < lacking[ai] - CENT)
-    if a.withdrawn is not None:
-        take(raising & (a.withdrawn[ai] > 0), "withdrawal funding")
-    take(raising, "withdrawal")
+    if cand.any():            # (without a withdrawal no order is taken here)
+        lacking = np.where(flow < 0, np.maximum(acc.min_cash - acc.cash - flow, 0.0), 0.0)
+        before = _running_before(ai, np.where(cand, value, 0.0), n_acc)
+        raising = cand & (before < lacking[ai] - CENT)
+        if a.withdrawn is not None:
+            take(raising & (a.withdrawn[ai] > 0), "withdrawal funding")
+        take(raising, "withdrawal")
 
     # 5. deposit: buys until the deposit is used
     cand = free & buy & (flow[ai] > 0)
-    before = _running_before(ai, np.where(cand, value, 0.0), n_acc)
-    take(cand & (before < flow[ai] - CENT), "deposit")
+    if cand.any():
+        before = _running_before(ai, np.where(cand, value, 0.0), n_acc)
+        take(cand & (before < flow[ai] - CENT), "deposit")
 
     # 6-9. what is left: rebalance, location, or a harvest into cash. Each order's class
     # dollars split into three parts: a reshuffle inside its account (offset by opposite
