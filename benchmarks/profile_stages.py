@@ -162,8 +162,8 @@ def install_timers() -> list[str]:
     from taxopt.decode import rounding
     from taxopt.domain import household as dh
     from taxopt.domain import load as dl
+    from taxopt.domain import orders
     from taxopt.model import builder, context, layout, program
-    from taxopt.plan import orders
 
     labels = []
 

@@ -16,7 +16,7 @@ from .domain.household import TAXABLE, Household
 from .domain.orders import Orders
 from .options import Options
 from .tax.distributions import distribution_tax, goal_totals
-from .tax.holding import is_long_term
+from .tax.holding import lots_long_term
 from .tax.netting import NettedYear, net_year
 from .tax.wash import (
     Replacements,
@@ -80,7 +80,7 @@ def assess(hh: Household, orders: Orders) -> Assessment:
     li = np.maximum(orders.lot, 0)
     if len(lots):
         basis_per_share = np.nan_to_num(lots.basis[li] / lots.shares[li])
-        long_term = named & is_long_term(lots.acquired[li], hh.as_of)
+        long_term = named & lots_long_term(hh, li)
     else:
         basis_per_share = np.zeros(len(orders))
         long_term = np.zeros(len(orders), bool)
@@ -257,11 +257,12 @@ def _buy_violations(hh: Household, orders: Orders, a: Assessment,
         out.append(f"{where(i)}: bought and sold in the same account")
     group = sec.wash_group[orders.security]
     names = sec.wash_group_names
-    loss_groups = set(group[(a.gain < -CENT) & sale].tolist())
+    in_loss = np.zeros(len(names), bool)
+    in_loss[group[(a.gain < -CENT) & sale]] = True
     blocked = open_recent_loss_groups(hh)
-    for i in np.flatnonzero(buy):
+    for i in np.flatnonzero(buy & (in_loss[group] | blocked[group])):
         g = group[i]
-        if g in loss_groups:
+        if in_loss[g]:
             out.append(f"{where(i)}: wash sale: group {names[g]} is sold at a loss in this plan")
         if blocked[g]:
             out.append(f"{where(i)}: wash sale: group {names[g]} was sold at a loss in the "
@@ -329,6 +330,9 @@ def funding_violations(hh: Household, withdraw: np.ndarray | None,
                        deposit: np.ndarray | None) -> list[str]:
     """Every rule of goal-level flows the plan breaks, in words."""
     f = funding_of(hh)
+    if (withdraw is None and deposit is None and not f.active
+            and not np.any(f.max_withdrawal < -CENT) and not np.any(f.max_deposit < -CENT)):
+        return []     # no flows placed and none due: every check below holds at zero
     n = len(hh.accounts)
     w = np.zeros(n) if withdraw is None else np.asarray(withdraw, float)
     d = np.zeros(n) if deposit is None else np.asarray(deposit, float)

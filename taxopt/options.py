@@ -128,6 +128,8 @@ class Options:
     @classmethod
     def from_dict(cls, raw: dict[str, Any] | None, household: str | None = None) -> Options:
         """Build options from the scenario's ``options`` object, refusing unknown keys."""
+        if not raw and cls is Options:
+            return _DEFAULT          # the defaults (checked once; options are immutable)
         raw = dict(raw or {})
         known = {f.name for f in fields(cls)}
         for key in sorted(raw):
@@ -199,6 +201,10 @@ class Options:
     def as_dict(self) -> dict[str, Any]:
         """The knobs as plain values, for manifests and summaries."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+_DEFAULT = Options()
+_DEFAULT.check(None)
 
 
 def _echo(value: Any) -> str:

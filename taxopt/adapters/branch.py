@@ -52,7 +52,7 @@ class _Node:
 
 
 def _integral(values: np.ndarray) -> bool:
-    return bool(np.all(np.abs(values - np.round(values)) <= _TOL))
+    return bool((np.abs(values - values.round()) <= _TOL).all())
 
 
 def one_sided(loaded: Condensed, ints: np.ndarray) -> np.ndarray:
@@ -111,7 +111,9 @@ class _Search:
         self.loaded = loaded
         lb, ub = prog.bounds()
         self.lb0, self.ub0 = lb[ints].copy(), ub[ints].copy()
-        self.piece = np.isin(ints, np.asarray(prog.pieces, dtype=np.int64))
+        is_piece = np.zeros(prog.n, bool)
+        is_piece[np.asarray(prog.pieces, dtype=np.int64)] = True
+        self.piece = is_piece[ints]
         side = np.where(self.piece, 0, one_sided(loaded, ints)).astype(np.int8)
         two_sided = float(((side == 0) & ~self.piece).sum())
         # Large programs prune at a billionth of the objective; small ones exactly.
@@ -203,8 +205,9 @@ class _Search:
         v = sol.x[self.ints]
         # Within HiGHS's tolerances of an integer is that integer (0.9999999 is 1, not
         # a fractional value to settle down to 0).
-        snap = np.abs(v - np.round(v)) <= _SNAP
-        settled = np.where(snap | (self.side == 0), np.round(v),
+        near = v.round()
+        snap = np.abs(v - near) <= _SNAP
+        settled = np.where(snap | (self.side == 0), near,
                            np.where(self.side < 0, np.floor(v), np.ceil(v)))
         sol.objective += float(self.loaded.c[self.ints] @ (settled - v))
         if self.best is None or sol.objective < self.best.objective - _TOL:

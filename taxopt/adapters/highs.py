@@ -95,7 +95,7 @@ def solve_loaded(h: Highs, prog: Program, deadline: Deadline, loaded: Condensed)
     """Solve a program already loaded into ``h`` (by `load_program`)."""
     from .branch import search
 
-    ints = np.flatnonzero(prog.integrality()).astype(np.int32)
+    ints = np.flatnonzero(loaded.integrality[: prog.n]).astype(np.int32)
     if not len(ints):
         return timed_run(h, prog, deadline)
     return search(h, prog, ints, deadline, loaded)

@@ -7,9 +7,11 @@ here and raised as `InvalidInput` naming household, record and field.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import field as _field
 from itertools import repeat
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -18,7 +20,9 @@ from ..limits import MONEY_MAX, PRICE_MAX, PRICE_MIN, shown
 from ..options import Options
 from .funding import Funding, pack_funding
 from .lots import LotColumns
-from .schema import HouseholdRecord
+from .schema import HouseholdRecord, Security
+
+_T = TypeVar("_T")
 
 CASH = "cash"
 TAXABLE, TAX_DEFERRED, TAX_FREE = 0, 1, 2
@@ -150,6 +154,21 @@ class Household:
     recent: RecentTrades
     options: Options
     funding: Funding | None = None   # goal-level flows (contract 1.1); None: none given
+    # Values derived from this household alone, computed once (`cached`). Not an init
+    # field: `dataclasses.replace` makes a new household with an empty memo.
+    _memo: dict[Any, Any] = _field(default_factory=dict, init=False, repr=False,
+                                  compare=False)
+
+    def cached(self, key: Any, make: Callable[[], _T]) -> _T:
+        """``make()``, computed once per household: the model, the audit and the summary
+        each ask for the same derived arrays (anniversaries, replacements, after-tax
+        values). Only for values that depend on this household's data alone (and on
+        ``key``); their arrays are returned read-only, so no caller can change them."""
+        try:
+            return self._memo[key]
+        except KeyError:
+            value = self._memo[key] = make()
+            return value
 
     @property
     def cash_class(self) -> int:
@@ -202,15 +221,15 @@ def build_household(rec: HouseholdRecord, lots: LotColumns) -> Household:
     hh = rec.household_id
     _unique(hh, "securities", "symbol", [s.symbol for s in rec.securities])
     # Securities are packed in symbol order so the input order never changes the output.
-    rec = rec.model_copy(update={"securities": sorted(rec.securities, key=lambda s: s.symbol)})
-    sec_ix = {s.symbol: i for i, s in enumerate(rec.securities)}
+    secs = sorted(rec.securities, key=lambda s: s.symbol)
+    sec_ix = {s.symbol: i for i, s in enumerate(secs)}
     goal_ix = _unique(hh, "goals", "goal_id", [g.goal_id for g in rec.goals])
     acct_ix = _unique(hh, "accounts", "account_id", [a.account_id for a in rec.accounts])
     if len(set(lots.lot_id)) != len(lots):
         _unique(hh, "lots", "lot_id", lots.lot_id)
 
     held_classes: set[str] = set()
-    for s in rec.securities:
+    for s in secs:
         held_classes.update(s.exposures or {s.asset_class: 1.0})
     held_classes.discard(CASH)
     goal_classes = {c for g in rec.goals for c in g.targets} - {CASH}
@@ -223,14 +242,14 @@ def build_household(rec: HouseholdRecord, lots: LotColumns) -> Household:
     cls_ix = {c: i for i, c in enumerate(classes)}
     n_cls = len(classes)
 
-    sec = _pack_securities(rec, cls_ix)
+    sec = _pack_securities(secs, cls_ix)
     goals = Goals(
         goal_id=tuple(goal_ix),
         target=np.array([[g.targets.get(c, 0.0) for c in classes] for g in rec.goals]),
         tolerance=np.array([np.nan if g.drift_tolerance is None else g.drift_tolerance
                             for g in rec.goals]),
     )
-    accounts = _pack_accounts(rec, goal_ix, sec_ix, cls_ix, n_cls)
+    accounts = _pack_accounts(rec, goal_ix, sec_ix, cls_ix, n_cls, sec.tradable)
     lot_arrays = _pack_lots(rec, lots, acct_ix, sec_ix, accounts.tax_type, sec.price,
                             accounts.cash)
     recent = _pack_recent(rec, acct_ix, sec_ix)
@@ -250,16 +269,17 @@ def build_household(rec: HouseholdRecord, lots: LotColumns) -> Household:
                      pack_funding(rec, tax.ordinary))
 
 
-def _pack_securities(rec: HouseholdRecord, cls_ix: dict[str, int]) -> Securities:
-    n = len(rec.securities)
+def _pack_securities(secs: list[Security], cls_ix: dict[str, int]) -> Securities:
+    """The securities (in symbol order) as arrays."""
+    n = len(secs)
     exposure = np.zeros((n, len(cls_ix)))
     group_names: dict[str, int] = {}
     group = np.empty(n, dtype=np.int64)
-    for i, s in enumerate(rec.securities):
+    for i, s in enumerate(secs):
         for c, w in (s.exposures or {s.asset_class: 1.0}).items():
             exposure[i, cls_ix[c]] += w
         group[i] = group_names.setdefault(s.wash_group or s.symbol, len(group_names))
-    ss = rec.securities
+    ss = secs
     return Securities(
         symbol=tuple(s.symbol for s in ss),
         price=np.array([s.price for s in ss], dtype=float),
@@ -279,7 +299,8 @@ def _pack_securities(rec: HouseholdRecord, cls_ix: dict[str, int]) -> Securities
 
 
 def _pack_accounts(rec: HouseholdRecord, goal_ix: dict[str, int], sec_ix: dict[str, int],
-                   cls_ix: dict[str, int], n_cls: int) -> Accounts:
+                   cls_ix: dict[str, int], n_cls: int, tradable: np.ndarray) -> Accounts:
+    """``tradable``: per security, in ``sec_ix`` order."""
     hh = rec.household_id
     n, n_sec = len(rec.accounts), len(sec_ix)
     band_lo, band_hi = np.zeros((n, n_cls)), np.ones((n, n_cls))
@@ -311,7 +332,6 @@ def _pack_accounts(rec: HouseholdRecord, goal_ix: dict[str, int], sec_ix: dict[s
         gi = goal_ix[missing[0]]
         raise InvalidInput(hh, f"goals[{gi}] (goal_id {missing[0]})", "goal_id",
                            "no account belongs to this goal")
-    tradable = np.array([s.tradable for s in rec.securities], dtype=bool)
     return Accounts(
         account_id=tuple(a.account_id for a in rec.accounts),
         goal=goal,
@@ -379,6 +399,9 @@ def _pack_lots(rec: HouseholdRecord, cols: LotColumns, acct_ix: dict[str, int],
                            f"limit of {shown(MONEY_MAX)} for money")
     # Lots in lot-id order, whatever the input's row order: the model's columns, and so
     # the solver's choice between equally good lots, must not depend on it.
+    if cols.lot_id == sorted(cols.lot_id):    # already in order (ids are unique)
+        return Lots(lot_id=tuple(cols.lot_id), account=account, security=security,
+                    shares=cols.shares, basis=basis, acquired=acquired)
     ids = np.asarray(cols.lot_id, dtype=str)
     order = np.argsort(ids, kind="stable")
     return Lots(

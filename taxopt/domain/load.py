@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import json
+import marshal
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from ..errors import InvalidInput, printable
 from ..limits import FILE_BYTES_MAX, YAML_ALIAS_VALUES_MAX, YAML_BYTES_MAX
 from .household import Household, build_household
 from .lots import lot_columns
-from .schema import FIELD_ERROR, FORMAT, HouseholdRecord
+from .schema import FIELD_ERROR, FORMAT, HouseholdRecord, Security
 
 MAX_FILE_BYTES = FILE_BYTES_MAX
 MAX_YAML_BYTES = YAML_BYTES_MAX
@@ -47,7 +48,11 @@ def from_dict(raw: Any) -> Household:
     try:
         rest_error: ValidationError | None = None
         try:
-            rec = HouseholdRecord.model_validate({k: v for k, v in raw.items() if k != "lots"})
+            rest = {k: v for k, v in raw.items() if k != "lots"}
+            secs = _known_securities(rest.get("securities"))
+            if secs is not None:
+                rest["securities"] = secs
+            rec = HouseholdRecord.model_validate(rest)
         except ValidationError as err:
             loc = err.errors(include_url=False)[0]["loc"]
             if not loc or loc[0] in _BEFORE_LOTS:
@@ -63,6 +68,41 @@ def from_dict(raw: Any) -> Household:
         if paused:
             gc.enable()
     return build_household(rec, lots)
+
+
+# Validated securities by their exact input (marshal bytes tell 1 from 1.0 from True and
+# 0.0 from -0.0): a batch's households share one securities table, and a security
+# validated once is the same frozen record for every household that gives the same
+# fields. A security that fails validation is never kept, so its household goes the
+# whole way through pydantic and gets the same message as without this.
+_SECURITIES: dict[bytes, Security] = {}
+SECURITIES_KEPT = 4096
+
+
+def _known_securities(items: Any) -> list[Security] | None:
+    """Each security validated (from the cache when seen before), or None when any of
+    them is not a plainly valid record (then pydantic validates the list as usual)."""
+    if type(items) is not list or not items:
+        return None
+    out = []
+    for d in items:
+        if type(d) is not dict:
+            return None
+        try:
+            key = marshal.dumps(d)
+        except ValueError:        # a value marshal cannot write (a date object, ...)
+            return None
+        sec = _SECURITIES.get(key)
+        if sec is None:
+            try:
+                sec = Security.model_validate(d)
+            except ValidationError:
+                return None
+            if len(_SECURITIES) >= SECURITIES_KEPT:
+                _SECURITIES.clear()
+            _SECURITIES[key] = sec
+        out.append(sec)
+    return out
 
 
 def from_json(path_or_text: str | Path) -> Household:

@@ -120,10 +120,8 @@ def _numbers(values: list[Any], optional: bool) -> np.ndarray | None:
         return None
     try:
         if type(None) in kinds:
-            arr = np.array(values, dtype=object)
-            empty = np.equal(arr, None)
-            arr[empty] = 0.0
-            out = arr.astype(float)
+            empty = np.fromiter(map(operator.is_, values, repeat(None)), bool, len(values))
+            out = np.array([0.0 if v is None else v for v in values], dtype=float)
             ok = np.all(np.isfinite(out))
             out[empty] = np.nan
             return out if ok else None

@@ -49,9 +49,7 @@ class Orders:
         keep = shares > 0
         account, security, is_buy = account[keep], security[keep], is_buy[keep]
         shares, lot = shares[keep], lot[keep]
-        sym_rank = np.argsort(np.argsort(np.array(household.securities.symbol)))
-        lot_rank = np.argsort(np.argsort(np.array(household.lots.lot_id))) if len(
-            household.lots) else np.zeros(0, np.int64)
+        sym_rank, lot_rank = household.cached("order_ranks", lambda: _ranks(household))
         lr = np.where(lot >= 0, lot_rank[np.maximum(lot, 0)] if len(lot_rank) else 0, -1)
         order = np.lexsort((lr, sym_rank[security], is_buy, account))
         return cls(account[order].astype(np.int64), security[order].astype(np.int64),
@@ -74,6 +72,16 @@ class Orders:
                    (frame["side"] == "buy").to_numpy(),
                    frame["shares"].to_numpy(dtype=float),
                    np.array([lots.get(v, -1) if v else -1 for v in lot_col], dtype=np.int64))
+
+
+def _ranks(household: Household) -> tuple[np.ndarray, np.ndarray]:
+    """Each security's rank by symbol and each lot's by lot id (read-only)."""
+    sym_rank = np.argsort(np.argsort(np.array(household.securities.symbol)))
+    lot_rank = np.argsort(np.argsort(np.array(household.lots.lot_id))) if len(
+        household.lots) else np.zeros(0, np.int64)
+    sym_rank.setflags(write=False)
+    lot_rank.setflags(write=False)
+    return sym_rank, lot_rank
 
 
 def flows_from_frame(household: Household, rows, acc: dict[str, int]

@@ -83,7 +83,7 @@ class ToleranceConstraint:
         width = goals.tolerance[g_rep] * total
         labels = [f"goal {goals.goal_id[g]}: {hh.classes[k]} within "
                   f"{goals.tolerance[g]:.2%} of target {goals.target[g, k]:.2%}"
-                  for g, k in zip(g_rep, k_rep, strict=True)]
+                  for g, k in zip(g_rep.tolist(), k_rep.tolist(), strict=True)]
         ctx.program.add_rows(self.name, rows.T, centre - width - rows.c,
                              centre + width - rows.c, labels, elastic=True,
                              scale=np.maximum(total, 1e-9), unit="of goal value")
@@ -108,7 +108,12 @@ class WashSaleConstraint:
         gain = unit_gain_fraction(lay, hh.securities.price)
         taxed = np.flatnonzero(lay.unit_taxable)
         buy_groups = group[lay.buy_security]
-        groups = np.intersect1d(np.unique(group[lay.unit_security[taxed]]), buy_groups)
+        names = hh.securities.wash_group_names
+        # groups with a taxable unit and a place to buy (sorted, as np.intersect1d gives)
+        seen = np.zeros((2, len(names)), bool)
+        seen[0, group[lay.unit_security[taxed]]] = True
+        seen[1, buy_groups] = True
+        groups = np.flatnonzero(seen[0] & seen[1])
         if not len(groups):
             return
         z = prog.add_vars("wash", len(groups), 0.0, 1.0, integer=True)
@@ -126,7 +131,6 @@ class WashSaleConstraint:
         # keeps its shape when prices move lots across their basis (warm re-solves).
         sells = (incidence(np.arange(m1), ctx.sell.start + lu, (m1, n))
                  - incidence(np.arange(m1), z.start + lz, (m1, n), np.where(loss, cap, 0.0)))
-        names = hh.securities.wash_group_names
         # One label a group, shared by its rows (a string a row: 43 ms at 100,000 lots).
         label = np.array([f"wash group {names[g]}: loss sale only if the group is not bought"
                           for g in groups], dtype=object)
@@ -145,7 +149,7 @@ class WashSaleConstraint:
         # book's relaxation buys and harvests the same stocks in ties, and hundreds of
         # wash binaries come out fractional (measured: 15 s instead of 0.2 s).
         has_loss = np.zeros(len(groups), bool)
-        has_loss[np.unique(lz[loss])] = True
+        has_loss[lz[loss]] = True
         coef = np.zeros(prog.n)
         coef[ctx.buy.start + bj] = WASH_TIEBREAK * has_loss[bz]
         # A group the plan neither buys nor harvests leaves its binary free anywhere

@@ -15,6 +15,14 @@ import numpy as np
 import scipy.sparse as sp
 
 
+def _exclusive_cumsum(a: np.ndarray) -> np.ndarray:
+    """``[0, a0, a0 + a1, ...]`` without the last sum (integers)."""
+    out = np.zeros(len(a), np.int64)
+    if len(a) > 1:
+        a[:-1].cumsum(out=out[1:])
+    return out
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Triplets:
     """A sparse matrix as (row, col, value) arrays; duplicates add up."""
@@ -55,14 +63,15 @@ class Triplets:
     def left(self, P: Triplets) -> Triplets:
         """``P @ self`` by a join on P's columns and self's rows (no scipy)."""
         k = self.shape[0]
-        order = np.argsort(self.r, kind="stable")
+        # (array methods: the same operations without numpy's Python-level wrappers)
+        order = self.r.argsort(kind="stable")
         counts = np.bincount(self.r, minlength=k)
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        starts = _exclusive_cumsum(counts)
         cnt = counts[P.c]
         total = int(cnt.sum())
-        first = np.repeat(starts[P.c] - np.concatenate([[0], np.cumsum(cnt)[:-1]]), cnt)
+        first = (starts[P.c] - _exclusive_cumsum(cnt)).repeat(cnt)
         idx = order[first + np.arange(total)]
-        return Triplets(np.repeat(P.r, cnt), self.c[idx], np.repeat(P.v, cnt) * self.v[idx],
+        return Triplets(P.r.repeat(cnt), self.c[idx], P.v.repeat(cnt) * self.v[idx],
                         (P.shape[0], self.shape[1]))
 
     def take(self, rows: np.ndarray) -> Triplets:
@@ -128,7 +137,10 @@ def incidence(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int],
               data: np.ndarray | float = 1.0) -> Triplets:
     """A sparse matrix with ``data`` at (rows, cols), duplicates summed."""
     rows = np.asarray(rows, np.int64)
-    data = np.broadcast_to(np.asarray(data, float), len(rows)).copy()
+    if isinstance(data, float | int):
+        data = np.full(len(rows), float(data))
+    else:
+        data = np.broadcast_to(np.asarray(data, float), len(rows)).copy()
     return Triplets(rows, np.asarray(cols, np.int64), data, shape)
 
 

@@ -9,13 +9,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..domain.household import TAXABLE, Household
 from ..tax.distributions import goal_totals
-from ..tax.holding import is_long_term
+from ..tax.holding import lots_long_term
 from ..tax.wash import match_sales, open_recent_loss_groups, recent_replacements
 
 
@@ -40,6 +40,10 @@ class Layout:
     buy_pos: np.ndarray
     account_value: np.ndarray     # dollars after cash flows (trades do not change it)
     goal_value: np.ndarray        # after all cash flows, goal-level ones included
+    # (price array, gain per dollar) of the last `unit_gain_fraction`: the tax term, the
+    # sale rules and the wash-sale rows all ask for it
+    _gain: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list, init=False,
+                                                      repr=False)
 
     @property
     def n_units(self) -> int:
@@ -51,10 +55,15 @@ class Layout:
 
 
 def unit_gain_fraction(layout: Layout, price: np.ndarray) -> np.ndarray:
-    """Gain per dollar sold for each unit (0 where there is no basis)."""
+    """Gain per dollar sold for each unit (0 where there is no basis). Read-only; computed
+    once per layout and price array."""
+    if layout._gain and layout._gain[0][0] is price:
+        return layout._gain[0][1]
     value = layout.unit_shares * price[layout.unit_security]
     gain = np.where(np.isnan(layout.unit_basis), 0.0, 1.0 - np.divide(
         np.nan_to_num(layout.unit_basis), value, out=np.ones_like(value), where=value > 0))
+    gain.setflags(write=False)
+    layout._gain[:] = [(price, gain)]
     return gain
 
 
@@ -82,6 +91,18 @@ def washed_share(hh: Household, t_idx: np.ndarray) -> np.ndarray:
     return np.divide(m.covered, value, out=np.zeros(len(t_idx)), where=value > 0)
 
 
+def unique_keys(keys: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(keys, return_inverse=True)`` for keys in ``[0, size)``: by a table of
+    the keys present when it is small (no sort; a household's keys are account x
+    security pairs)."""
+    if size > 4 * len(keys) + 4096:
+        return np.unique(keys, return_inverse=True)
+    present = np.zeros(size, bool)
+    present[keys] = True
+    rank = present.cumsum() - 1
+    return np.flatnonzero(present), rank[keys]
+
+
 def build_layout(hh: Household) -> Layout:
     """Index the household's lots, positions and allowed buys."""
     lots, acc, sec = hh.lots, hh.accounts, hh.securities
@@ -90,7 +111,8 @@ def build_layout(hh: Household) -> Layout:
 
     # Non-taxable lots collapse to one unit per position (no Python loop per lot).
     key = lots.account * n_sec + lots.security
-    agg_keys, agg_inv = np.unique(key[~taxable_lot], return_inverse=True)
+    n_keys = len(acc) * n_sec
+    agg_keys, agg_inv = unique_keys(key[~taxable_lot], n_keys)
     agg_shares = np.bincount(agg_inv, weights=lots.shares[~taxable_lot],
                              minlength=len(agg_keys))
     t_idx = np.flatnonzero(taxable_lot)
@@ -100,7 +122,7 @@ def build_layout(hh: Household) -> Layout:
     unit_shares = np.concatenate([lots.shares[t_idx], agg_shares])
     unit_basis = np.concatenate([lots.basis[t_idx], np.full(len(agg_keys), np.nan)])
     unit_taxable = np.concatenate([np.ones(len(t_idx), bool), np.zeros(len(agg_keys), bool)])
-    unit_long = np.concatenate([is_long_term(lots.acquired[t_idx], hh.as_of),
+    unit_long = np.concatenate([lots_long_term(hh, t_idx),
                                 np.zeros(len(agg_keys), bool)])
     group = sec.wash_group
     unit_washed = np.zeros(len(unit_account))
@@ -112,7 +134,7 @@ def build_layout(hh: Household) -> Layout:
 
     unit_key = unit_account * n_sec + unit_security
     buy_key = buy_account * n_sec + buy_security
-    pos_keys, inv = np.unique(np.concatenate([unit_key, buy_key]), return_inverse=True)
+    pos_keys, inv = unique_keys(np.concatenate([unit_key, buy_key]), n_keys)
     unit_pos, buy_pos = inv[: len(unit_key)], inv[len(unit_key):]
     pos_account, pos_security = pos_keys // n_sec, pos_keys % n_sec
     pos_value = np.bincount(unit_pos, weights=unit_shares * sec.price[unit_security],

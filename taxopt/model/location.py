@@ -67,6 +67,9 @@ def expected_returns(hh: Household) -> np.ndarray:
 def after_tax_value(hh: Household, horizon: float, discount: float) -> np.ndarray:
     """Present value (accounts x securities) of a dollar held now, after all taxes.
 
+    Computed once per household and (horizon, discount): the location term and the
+    summary's before and after values all use it. Read-only.
+
     Parameters
     ----------
     horizon
@@ -74,6 +77,15 @@ def after_tax_value(hh: Household, horizon: float, discount: float) -> np.ndarra
     discount
         Rate at which future after-tax dollars are discounted to today.
     """
+    def make() -> np.ndarray:
+        out = _after_tax_value(hh, horizon, discount)
+        out.setflags(write=False)
+        return out
+
+    return hh.cached(("after_tax_value", horizon, discount), make)
+
+
+def _after_tax_value(hh: Household, horizon: float, discount: float) -> np.ndarray:
     sec, tax = hh.securities, hh.tax
     tl, to = tax.long_term_rate, tax.ordinary
     r = expected_returns(hh)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..domain.household import TaxProfile
-from ..tax.holding import days_to_long_term
+from ..tax.holding import lot_days_to_long_term
 from ..tax.netting import net_year
 from .context import ModelContext
 from .expr import Triplets, incidence
@@ -272,9 +272,9 @@ def protection_cost(ctx: ModelContext, protect_days: int, discount_rate: float) 
     t = hh.tax
     g = unit_gain_fraction(lay, hh.securities.price)
     lots = hh.lots
-    acq = np.where(lay.unit_lot >= 0, lots.acquired[np.maximum(lay.unit_lot, 0)]
-                   if len(lots) else np.datetime64("NaT"), np.datetime64("NaT"))
-    days = days_to_long_term(acq.astype("datetime64[D]"), hh.as_of)
+    # units that are not a lot (NaT: no date) never turn long-term by their data: -1
+    days = np.where(lay.unit_lot >= 0, lot_days_to_long_term(hh)[np.maximum(lay.unit_lot, 0)]
+                    if len(lots) else -1, -1)
     soon = lay.unit_taxable & ~lay.unit_long & (g > 0) & (days > 0) & (days <= protect_days)
     gap = max(t.short_term_rate - t.long_term_rate, 0.0)
     disc = (1.0 + discount_rate) ** (-np.maximum(days, 0) / 365.0)

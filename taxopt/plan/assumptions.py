@@ -12,7 +12,7 @@ import numpy as np
 
 from ..domain.household import TAX_DEFERRED, TAX_FREE, TAXABLE, Household
 from ..options import Options
-from ..tax.holding import days_to_long_term
+from ..tax.holding import lot_days_to_long_term
 
 MAX_NAMES = 5
 
@@ -35,7 +35,7 @@ def input_assumptions(hh: Household, options: Options | None = None) -> list[str
     in_taxable = np.zeros(len(sec), bool)
     if len(taxable_acc):
         in_taxable = acc.buyable[taxable_acc].any(axis=0)
-        held = hh.lots.security[np.isin(hh.lots.account, taxable_acc)]
+        held = hh.lots.security[acc.tax_type[hh.lots.account] == TAXABLE]
         in_taxable[held] = True
     given = sec.qualified_given if sec.qualified_given is not None else np.ones(len(sec), bool)
     guessed = (sec.dist_yield > 0) & ~sec.tax_exempt & ~given & in_taxable
@@ -49,7 +49,7 @@ def input_assumptions(hh: Household, options: Options | None = None) -> list[str
         if len(no_return):
             out.append("expected returns taken from asset-class defaults for "
                        f"{_names([sec.symbol[i] for i in no_return])} (location value)")
-        sheltered = np.isin(acc.tax_type, (TAX_DEFERRED, TAX_FREE)).any()
+        sheltered = bool(((acc.tax_type == TAX_DEFERRED) | (acc.tax_type == TAX_FREE)).any())
         if sheltered and tax.ordinary_rate is None:
             out.append(f"ordinary_rate taken as short_term_rate - niit_rate = "
                        f"{tax.ordinary:.4g} (retirement-account distributions, location "
@@ -64,7 +64,7 @@ def input_assumptions(hh: Household, options: Options | None = None) -> list[str
         lots = hh.lots
         taxable_lot = acc.tax_type[lots.account] == TAXABLE
         gain = lots.shares * sec.price[lots.security] - lots.basis > 0
-        days = days_to_long_term(lots.acquired, hh.as_of)
+        days = lot_days_to_long_term(hh)
         soon = taxable_lot & gain & (days > 0) & (days <= opts.protect_long_term_days)
         if soon.any():
             out.append(f"protect_long_term_days {opts.protect_long_term_days}: "

@@ -50,6 +50,8 @@ alone.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..audit import CENT, Assessment
@@ -66,6 +68,14 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     """num / den capped at 1, 0 where den is 0."""
     return np.minimum(np.divide(num, den, out=np.zeros_like(num, dtype=float), where=den > 0),
                       1.0)
+
+
+def _row_sums(idx: np.ndarray, X: np.ndarray, n: int) -> np.ndarray:
+    """``np.add.at(zeros((n, k)), idx, X)`` by one bincount (the same additions in the
+    same order, so the same sums to the last bit)."""
+    k = X.shape[1]
+    flat = (idx[:, None] * k + np.arange(k)).ravel()
+    return np.bincount(flat, weights=X.ravel(), minlength=n * k).reshape(n, k)
 
 
 def _running_before(account: np.ndarray, value: np.ndarray, n_acc: int) -> np.ndarray:
@@ -118,31 +128,32 @@ def order_reasons(hh: Household, orders: Orders, a: Assessment) -> np.ndarray:
     loss_group = np.zeros((n_acc, len(sec.wash_group_names)), dtype=bool)
     loss_group[ai[loss], group[loss]] = True
     cand = free & buy & ~loss_group[ai, group]
-    harvested = np.zeros((n_acc, d.shape[1]))
-    np.add.at(harvested, ai[loss], -d[loss])
-    rebought = np.zeros_like(harvested)
-    np.add.at(rebought, ai[cand], d[cand])
+    harvested = _row_sums(ai[loss], -d[loss], n_acc)
+    rebought = _row_sums(ai[cand], d[cand], n_acc)
     safe = np.maximum(value, 1e-300)
     sale_cover = (-d * _ratio(rebought, harvested)[ai]).sum(axis=1) / safe
     buy_cover = (d * _ratio(harvested, rebought)[ai]).sum(axis=1) / safe
     take(loss & (sale_cover >= MOSTLY - 1e-9), "harvest")
     take(cand & (buy_cover >= MOSTLY - 1e-9), "substitute")
+    pool = free.copy()[:, None]     # every order but those of rules 1-3
 
     # 4. withdrawal: sales until the account's shortfall is raised ("withdrawal funding"
     # when the account pays out its part of a goal-level withdrawal)
     flow = account_flow(hh, a)
-    lacking = np.where(flow < 0, np.maximum(acc.min_cash - acc.cash - flow, 0.0), 0.0)
     cand = free & sale & (flow[ai] < 0)
-    before = _running_before(ai, np.where(cand, value, 0.0), n_acc)
-    raising = cand & (before < lacking[ai] - CENT)
-    if a.withdrawn is not None:
-        take(raising & (a.withdrawn[ai] > 0), "withdrawal funding")
-    take(raising, "withdrawal")
+    if cand.any():            # (without a withdrawal no order is taken here)
+        lacking = np.where(flow < 0, np.maximum(acc.min_cash - acc.cash - flow, 0.0), 0.0)
+        before = _running_before(ai, np.where(cand, value, 0.0), n_acc)
+        raising = cand & (before < lacking[ai] - CENT)
+        if a.withdrawn is not None:
+            take(raising & (a.withdrawn[ai] > 0), "withdrawal funding")
+        take(raising, "withdrawal")
 
     # 5. deposit: buys until the deposit is used
     cand = free & buy & (flow[ai] > 0)
-    before = _running_before(ai, np.where(cand, value, 0.0), n_acc)
-    take(cand & (before < flow[ai] - CENT), "deposit")
+    if cand.any():
+        before = _running_before(ai, np.where(cand, value, 0.0), n_acc)
+        take(cand & (before < flow[ai] - CENT), "deposit")
 
     # 6-9. what is left: rebalance, location, or a harvest into cash. Each order's class
     # dollars split into three parts: a reshuffle inside its account (offset by opposite
@@ -150,28 +161,20 @@ def order_reasons(hh: Household, orders: Orders, a: Assessment) -> np.ndarray:
     # trades of the class in the goal's other accounts (cross), and the rest, the
     # goal's net change in the class (toward its target or away from it).
     goal = acc.goal[ai]
-    n_goal, n_cls = hh.goals.target.shape
-    up = np.zeros((n_acc, n_cls))
-    np.add.at(up, ai, np.maximum(d, 0.0))
-    down = np.zeros_like(up)
-    np.add.at(down, ai, np.maximum(-d, 0.0))
-    pool = ~np.isin(out, ("rounding", "harvest", "substitute"))[:, None]
-    pool_up = np.zeros_like(up)
-    np.add.at(pool_up, ai, np.maximum(d, 0.0) * pool)
-    pool_down = np.zeros_like(up)
-    np.add.at(pool_down, ai, np.maximum(-d, 0.0) * pool)
+    n_goal = hh.goals.target.shape[0]
+    up = _row_sums(ai, np.maximum(d, 0.0), n_acc)
+    down = _row_sums(ai, np.maximum(-d, 0.0), n_acc)
+    pool_up = _row_sums(ai, np.maximum(d, 0.0) * pool, n_acc)
+    pool_down = _row_sums(ai, np.maximum(-d, 0.0) * pool, n_acc)
     same = np.minimum(pool_up, pool_down)
     inside = np.where(d > 0, _ratio(same, pool_up)[ai], _ratio(same, pool_down)[ai])
     acct_net = up - down
-    net_up = np.zeros((n_goal, n_cls))
-    np.add.at(net_up, acc.goal, np.maximum(acct_net, 0.0))
-    net_down = np.zeros_like(net_up)
-    np.add.at(net_down, acc.goal, np.maximum(-acct_net, 0.0))
+    net_up = _row_sums(acc.goal, np.maximum(acct_net, 0.0), n_goal)
+    net_down = _row_sums(acc.goal, np.maximum(-acct_net, 0.0), n_goal)
     matched = np.minimum(net_up, net_down)
     cross = (1.0 - inside) * np.where(d > 0, _ratio(matched, net_up)[goal],
                                       _ratio(matched, net_down)[goal])
-    held = np.zeros_like(net_up)
-    np.add.at(held, acc.goal, a.class_before)
+    held = _row_sums(acc.goal, a.class_before, n_goal)
     held[:, hh.cash_class] += np.bincount(acc.goal, weights=flow, minlength=n_goal)
     gap = hh.goals.target * held.sum(axis=1, keepdims=True) - held
     net = net_up - net_down
@@ -192,15 +195,31 @@ def order_reasons(hh: Household, orders: Orders, a: Assessment) -> np.ndarray:
 
 def _dollars(x: float) -> str:
     x = abs(x)
-    return f"${x:,.2f}" if 0 < round(x, 2) < 10 else f"${x:,.0f}"
+    return f"${x:,.2f}" if 0 < _round2(x) < 10 else f"${x:,.0f}"
+
+
+def _round2(x: float) -> float:
+    """``round(x, 2)`` as ``x``'s own type rounds it, without numpy's per-call overhead:
+    for a numpy float64 that is numpy's rule (times 100, to the nearest even integer,
+    divided by 100), which the Python arithmetic below repeats step for step."""
+    if type(x) is np.float64:
+        y = float(x) * 100.0
+        return round(y) / 100.0 if math.isfinite(y) else y / 100.0
+    return round(x, 2)
+
+
+# ``x.sum()`` and ``x.any()`` without numpy's Python-level method wrappers (the same
+# reduction, so the same sums to the last bit): account lines make dozens of them.
+_total = np.add.reduce
+_count = np.count_nonzero
 
 
 def _classes(hh: Household, dollars: np.ndarray) -> str:
     """The classes an amount is in, largest first ('us_equity and intl_equity')."""
-    total = dollars.sum()
+    total = _total(dollars)
     if total <= 0:
         return "cash"
-    keep = np.flatnonzero(dollars >= 0.05 * total)
+    keep = (dollars >= 0.05 * total).nonzero()[0]
     keep = keep[np.lexsort((keep, -dollars[keep]))]
     names = [hh.classes[k] for k in keep]
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
@@ -212,17 +231,20 @@ def _symbols(hh: Household, idx: np.ndarray) -> str:
 
 
 def _trade_clause(hh: Household, orders: Orders, a: Assessment, mask: np.ndarray,
-                  purpose: str) -> str:
+                  purpose: str, expo: np.ndarray | None = None) -> str:
+    """``expo``: the orders' class exposures (``exposure[orders.security]``), when the
+    caller already has them."""
     sold = mask & ~orders.is_buy
     bought = mask & orders.is_buy
-    expo = hh.securities.exposure[orders.security]
+    if expo is None:
+        expo = hh.securities.exposure[orders.security]
     parts = []
-    if sold.any():
-        parts.append(f"sold {_dollars(a.value[sold].sum())} of "
-                     f"{_classes(hh, (expo[sold] * a.value[sold, None]).sum(axis=0))}")
-    if bought.any():
-        parts.append(f"bought {_dollars(a.value[bought].sum())} of "
-                     f"{_classes(hh, (expo[bought] * a.value[bought, None]).sum(axis=0))}")
+    if _count(sold):
+        parts.append(f"sold {_dollars(_total(a.value[sold]))} of "
+                     f"{_classes(hh, _total(expo[sold] * a.value[sold, None], axis=0))}")
+    if _count(bought):
+        parts.append(f"bought {_dollars(_total(a.value[bought]))} of "
+                     f"{_classes(hh, _total(expo[bought] * a.value[bought, None], axis=0))}")
     return " and ".join(parts) + f" {purpose}"
 
 
@@ -278,42 +300,48 @@ def account_lines(hh: Household, orders: Orders, a: Assessment, reasons: np.ndar
     acc = hh.accounts
     flows = account_flow(hh, a)
     lines = []
+    # each reason's orders and the orders' class exposures, once for all accounts
+    is_w = (reasons == "withdrawal") | (reasons == "withdrawal funding")
+    is_dep, is_reb = reasons == "deposit", reasons == "rebalance"
+    is_loc, is_har = reasons == "location", reasons == "harvest"
+    is_sub, is_rnd = reasons == "substitute", reasons == "rounding"
+    expo = hh.securities.exposure[orders.security]
     for i in range(len(acc)):
         mine = orders.account == i
-        if not mine.any():
+        if not _count(mine):
             lines.append(_left_alone(hh, orders, i, status, float(flows[i])))
             continue
         parts = []
         flow = flows[i]
-        w = mine & np.isin(reasons, ("withdrawal", "withdrawal funding"))
-        if w.any():
+        w = mine & is_w
+        if _count(w):
             parts.append(_trade_clause(hh, orders, a, w,
-                                       f"to raise the {_dollars(flow)} withdrawal"))
-        dep = mine & (reasons == "deposit")
-        if dep.any():
+                                       f"to raise the {_dollars(flow)} withdrawal", expo))
+        dep = mine & is_dep
+        if _count(dep):
             parts.append(_trade_clause(hh, orders, a, dep,
-                                       f"with the {_dollars(flow)} deposit"))
-        reb = mine & (reasons == "rebalance")
-        if reb.any():
-            parts.append(_trade_clause(hh, orders, a, reb, "to restore the goal"))
-        loc = mine & (reasons == "location")
-        if loc.any():
+                                       f"with the {_dollars(flow)} deposit", expo))
+        reb = mine & is_reb
+        if _count(reb):
+            parts.append(_trade_clause(hh, orders, a, reb, "to restore the goal", expo))
+        loc = mine & is_loc
+        if _count(loc):
             parts.append(_trade_clause(hh, orders, a, loc,
-                                       "to move them between account types (location)"))
-        har = mine & (reasons == "harvest")
-        sub = mine & (reasons == "substitute")
-        if har.any():
-            loss = float((a.gain[har] + a.disallowed[har]).sum())
+                                       "to move them between account types (location)", expo))
+        har = mine & is_har
+        sub = mine & is_sub
+        if _count(har):
+            loss = float(_total(a.gain[har] + a.disallowed[har]))
             text = (f"harvested a {_dollars(loss)} loss selling "
                     f"{_symbols(hh, orders.security[har])}")
-            if sub.any():
+            if _count(sub):
                 text += f" and bought {_symbols(hh, orders.security[sub])} in its place"
             parts.append(text)
-        elif sub.any():
+        elif _count(sub):
             parts.append(f"bought {_symbols(hh, orders.security[sub])} in place of the loss "
                          "lots sold")
-        rnd = mine & (reasons == "rounding")
-        if rnd.any():
+        rnd = mine & is_rnd
+        if _count(rnd):
             k = int(rnd.sum())
             parts.append(f"closed {k} small remnant{'s' if k > 1 else ''} "
                          f"({_dollars(a.value[rnd].sum())})")

@@ -9,7 +9,12 @@ day of that month a year later. So one bought 29 February has its anniversary on
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from ..domain.household import Household
 
 
 def anniversary(acquired: np.ndarray) -> np.ndarray:
@@ -50,6 +55,36 @@ def days_to_long_term(acquired: np.ndarray, as_of: np.datetime64) -> np.ndarray:
     Lots without a date (NaT) never turn long-term by their data, as `is_long_term`
     says; they get -1, never 0, which would read as "already long-term".
     """
-    start = long_term_from(acquired)
+    return start_days_to_long_term(long_term_from(acquired), as_of)
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.setflags(write=False)
+    return a
+
+
+def lot_anniversaries(hh: Household) -> np.ndarray:
+    """`anniversary` of every lot of the household (computed once per household)."""
+    return hh.cached("lot_anniversaries", lambda: _frozen(anniversary(hh.lots.acquired)))
+
+
+def lot_days_to_long_term(hh: Household) -> np.ndarray:
+    """`days_to_long_term` of every lot of the household on its ``as_of`` (once per
+    household)."""
+    def make() -> np.ndarray:
+        start = lot_anniversaries(hh) + np.timedelta64(1, "D")
+        return _frozen(start_days_to_long_term(start, hh.as_of))
+
+    return hh.cached("lot_days_to_long_term", make)
+
+
+def lots_long_term(hh: Household, idx: np.ndarray) -> np.ndarray:
+    """`is_long_term` of the lots ``idx`` on the household's ``as_of``."""
+    ann = lot_anniversaries(hh)[idx]
+    return ~np.isnat(ann) & (np.datetime64(hh.as_of, "D") > ann)
+
+
+def start_days_to_long_term(start: np.ndarray, as_of: np.datetime64) -> np.ndarray:
+    """`days_to_long_term` from the days a sale turns long-term (`long_term_from`)."""
     gap = (start - np.datetime64(as_of, "D")).astype(np.int64)
     return np.where(np.isnat(start), -1, np.maximum(gap, 0))

@@ -30,6 +30,14 @@ class NettedYear:
 def year_tax(net_short: np.ndarray | float, net_long: np.ndarray | float, ts: float, tl: float,
              limit: float) -> np.ndarray | float:
     """Tax for the year given net short- and long-term results (carryforwards already in)."""
+    if type(net_short) is float and type(net_long) is float:
+        # one year (the engine's case): the same arithmetic on Python floats
+        total = net_short + net_long
+        if total < 0:
+            return -ts * min(limit, -total)
+        if net_short >= 0 and net_long >= 0:
+            return ts * net_short + tl * net_long
+        return ts * total if net_short >= 0 else tl * total
     nst, nlt = np.asarray(net_short, dtype=float), np.asarray(net_long, dtype=float)
     total = nst + nlt
     tax = np.where(

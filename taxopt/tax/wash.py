@@ -139,6 +139,18 @@ def _lot_of_purchase(hh: Household, account: np.ndarray, security: np.ndarray,
 
 
 def recent_replacements(hh: Household) -> Replacements:
+    """Recent purchases after the recent loss sales have used them, in date order
+    (computed once per household: the model and the audit both need them; read-only)."""
+    return hh.cached("recent_replacements", lambda: _read_only(_recent_replacements(hh)))
+
+
+def _read_only(rep: Replacements) -> Replacements:
+    for name in ("group", "date", "account", "security", "lot", "value", "unused"):
+        getattr(rep, name).setflags(write=False)
+    return rep
+
+
+def _recent_replacements(hh: Household) -> Replacements:
     """Recent purchases after the recent loss sales have used them, in date order.
 
     Loss sales of the last 30 days take replacement shares first (they were sold
@@ -150,11 +162,15 @@ def recent_replacements(hh: Household) -> Replacements:
     sec, r = hh.securities, hh.recent
     win = _in_window(hh)
     b = np.flatnonzero(win & r.is_buy)
-    grp = sec.wash_group[r.security[b]]
-    b = b[np.lexsort((r.shares[b], r.security[b], r.account[b], r.date[b], grp))]
+    if len(b) > 1:
+        grp = sec.wash_group[r.security[b]]
+        b = b[np.lexsort((r.shares[b], r.security[b], r.account[b], r.date[b], grp))]
     group = sec.wash_group[r.security[b]]
     value = r.shares[b] * sec.price[r.security[b]]
     unused = value.copy()
+    if not len(b):     # no purchase to replace anything: nothing for the sales to use
+        return Replacements(group, r.date[b], r.account[b], r.security[b],
+                            np.full(0, -1, dtype=np.int64), value, unused)
     s = np.flatnonzero(win & ~r.is_buy & (r.realized_gain < 0))
     s = s[np.lexsort((r.realized_gain[s], r.shares[s], r.security[s], r.account[s],
                       r.date[s]))]
@@ -173,7 +189,17 @@ def recent_replacements(hh: Household) -> Replacements:
 
 def open_recent_loss_groups(hh: Household) -> np.ndarray:
     """Wash groups with a loss sale of the last 30 days that purchases have not yet fully
-    replaced: buying them now would disallow (more of) that loss."""
+    replaced: buying them now would disallow (more of) that loss (once per household;
+    read-only)."""
+    def make() -> np.ndarray:
+        out = _open_recent_loss_groups(hh)
+        out.setflags(write=False)
+        return out
+
+    return hh.cached("open_recent_loss_groups", make)
+
+
+def _open_recent_loss_groups(hh: Household) -> np.ndarray:
     sec, r = hh.securities, hh.recent
     win = _in_window(hh)
     blocked = np.zeros(len(sec.wash_group_names), dtype=bool)
