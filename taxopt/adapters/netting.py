@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from ..model.program import as_csc
 from .condense import Condensed
 
 SHORT_ROW = 4          # rows with at most this many entries join the netting part
@@ -43,7 +44,7 @@ class NettingPart:
     @classmethod
     def find(cls, loaded: Condensed, pieces: np.ndarray) -> NettingPart | None:
         """The columns reached from ``pieces`` through short rows (None if too many)."""
-        A = loaded.A
+        A = as_csc(loaded.A)
         R = A.tocsr()
         length = np.diff(R.indptr)
         inside = np.zeros(A.shape[1], bool)
@@ -75,12 +76,13 @@ class NettingPart:
         y[((y > 0) & ~np.isfinite(lo)) | ((y < 0) & ~np.isfinite(hi))] = 0.0
         rows = np.where(y > 0, y * np.where(np.isfinite(lo), lo, 0.0),
                         y * np.where(np.isfinite(hi), hi, 0.0)).sum()
-        d = loaded.c - loaded.A.T @ y
+        A = as_csc(loaded.A)
+        d = loaded.c - A.T @ y
         # Rounding of the sum itself (1e-17 on a column with no upper bound) is zero:
         # checked where it matters, the netting columns and unbounded sides.
         check = self.inside | ((d != 0) & ~np.isfinite(np.where(d > 0, loaded.lb, loaded.ub)))
         at = np.flatnonzero(check)
-        scale = np.abs(loaded.c[at]) + abs(loaded.A[:, at]).T @ np.abs(y)
+        scale = np.abs(loaded.c[at]) + abs(A[:, at]).T @ np.abs(y)
         d[at[np.abs(d[at]) <= 1e-12 * scale]] = 0.0
         out = ~self.inside & (d != 0)
         dj = d[out]

@@ -45,6 +45,13 @@ class CompressedArrays:
         return len(self.data)
 
 
+def as_csc(A: sp.csc_matrix | CompressedArrays) -> sp.csc_matrix:
+    """A CSC program matrix as scipy's, for the readers that need sparse algebra."""
+    if isinstance(A, CompressedArrays):
+        return sp.csc_matrix((A.data, A.indices, A.indptr), shape=A.shape)
+    return A
+
+
 def compressed(r: np.ndarray, c: np.ndarray, v: np.ndarray, shape: tuple[int, int],
                fmt: str = "csr", arrays: bool = False
                ) -> sp.csr_matrix | sp.csc_matrix | CompressedArrays:
