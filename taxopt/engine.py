@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from .adapters import Deadline, Status, solve_program
@@ -345,7 +345,10 @@ def _stopped_without_plan(hh: Household, model: RebalanceModel, sol: Solution, o
                           when: str = "before the solver found a plan") -> Result:
     """The time limit passed before the solver had any plan (or before the plan could be
     put in whole shares): the household as it stands is the plan, if it keeps every hard
-    rule (the audit decides); otherwise an error."""
+    rule (the audit decides); otherwise an error. The gap of that plan is unknown, so
+    the summary's ``solver.mip_gap`` is null (not the gap of a solve it does not use)."""
+    if sol.mip_gap is not None:
+        sol = replace(sol, mip_gap=None)
     t = time.perf_counter()
     orders = Orders.empty()
     a = assess(hh, orders)

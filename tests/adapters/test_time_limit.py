@@ -340,3 +340,43 @@ def test_lot_relief_comparison_is_skipped_once_the_limit_has_passed(monkeypatch,
     assert res.lot_relief == {"method": "fifo", "est_tax": 687.52, "drift_after": 0.00126,
                               "optimal_est_tax": None, "optimal_drift_after": None,
                               "difference": None}
+
+
+def test_repair_out_of_time_states_no_gap(monkeypatch, deadlines):
+    # The solve was optimal (gap 0), but the plan returned is the household as it
+    # stands: its gap is unknown, in the message and in summary.json alike.
+    real = engine.solve_program
+
+    def solve_then_expire(prog, opts, deadline=None):
+        sol = real(prog, opts, deadline)
+        deadlines[0].end = time.monotonic() - 1.0
+        return sol
+
+    monkeypatch.setattr(engine, "solve_program", solve_then_expire)
+    res = taxopt.rebalance(_repair_household(), time_limit=3.0)
+    assert res.status == "error" and "repaired in whole shares" in res.message
+    assert res.summary()["solver"]["mip_gap"] is None
+
+
+def test_repair_out_of_time_with_a_valid_household_is_feasible_without_a_gap():
+    # An embedding model's own rule that every rounded plan breaks forces the repair;
+    # the whole limit has passed, so the repair gets no time and the household as it
+    # stands (which keeps every rule) is the plan: `feasible`, "gap unknown", and the
+    # summary's gap null rather than the solve's 0.
+    hh = taxopt.from_dict(synth.household(9, n_lots=150))   # keeps its rules as it stands
+    opts = hh.options.replace(time_limit=2.0)
+    model = build(hh, opts)
+    sol = engine.solve_program(model.program, opts)
+    assert sol.status == Status.OPTIMAL and sol.mip_gap == 0.0
+    assert len(engine.finish(model, sol, opts, {}).orders) > 0
+    gone = Deadline(0.0)
+    res = engine.finish(model, sol, opts, {}, check=lambda r: ["no trades allowed"]
+                        if (r.sell_shares.any() or r.buy_shares.any()) else [],
+                        deadline=gone)
+    assert res.status == "feasible"
+    assert res.message == ("time limit of 2 s reached before the plan could be repaired in "
+                           "whole shares: no trades (the household as it stands keeps every "
+                           "rule); gap unknown")
+    assert len(res.orders) == 0
+    assert res.summary()["solver"]["mip_gap"] is None
+    assert sol.mip_gap == 0.0            # the solve's own record is left as it was
