@@ -17,7 +17,7 @@ from .adapters import Deadline, Status, solve_program
 from .adapters.base import Solution
 from .audit import Assessment, assess, violations
 from .decode import decode
-from .decode.rounding import RoundedTrades
+from .decode.rounding import REPAIR_SECONDS, RoundedTrades
 from .domain.household import Household
 from .domain.orders import Orders
 from .errors import InvalidOptions
@@ -259,6 +259,13 @@ def finish(model: RebalanceModel, sol: Solution, opts: Options, timings: dict[st
         return res
     status = Status.OPTIMAL if sol.status == Status.OPTIMAL else Status.FEASIBLE
     message = "" if status == Status.OPTIMAL else f"solver stopped early: {sol.message}"
+    if rounded.cut_short:    # the shares are the repair's best when its time ran out
+        status, sol = Status.FEASIBLE, replace(sol, mip_gap=None)
+        by_limit = (deadline.expired if deadline is not None
+                    else opts.time_limit <= REPAIR_SECONDS)
+        why = (f"time limit of {opts.time_limit:g} s reached" if by_limit
+               else f"{REPAIR_SECONDS:g} s limit of the repair reached")
+        message = f"{why} during the whole-share repair: the best plan found in shares; gap unknown"
     return Result(hh, status, message, orders, a, sol, model, timings=timings)
 
 

@@ -380,3 +380,32 @@ def test_repair_out_of_time_with_a_valid_household_is_feasible_without_a_gap():
     assert len(res.orders) == 0
     assert res.summary()["solver"]["mip_gap"] is None
     assert sol.mip_gap == 0.0            # the solve's own record is left as it was
+
+
+def test_repair_stopped_with_shares_found_is_feasible_not_optimal(monkeypatch, deadlines):
+    # The limit passes while the repair's MIP runs, after it has found shares: HiGHS
+    # returns its best ("Time limit reached" with a solution), and the plan depends on
+    # when the clock ran out (this household: est. tax 805.79 with time to finish, 818.76
+    # stopped at 0.5 s). That is the best plan found, `feasible` with its gap unknown,
+    # never `optimal` with the solve's gap of 0.
+    from taxopt.decode import rounding
+
+    real = rounding._solve_stage
+
+    def stopped_with_shares(stage, options, deadline=None):
+        sol = real(stage, options, deadline)
+        if sol.status.has_solution:
+            sol.status, sol.message, sol.info = Status.FEASIBLE, "Time limit reached", {
+                "stopped": 1.0}
+            deadlines[0].end = time.monotonic() - 1.0
+        return sol
+
+    monkeypatch.setattr(rounding, "_solve_stage", stopped_with_shares)
+    hh = _repair_household()
+    res = taxopt.rebalance(hh, time_limit=3.0)
+    assert res.status == "feasible"
+    assert res.message == ("time limit of 3 s reached during the whole-share repair: the best "
+                           "plan found in shares; gap unknown")
+    assert len(res.orders) > 0 and res.violations == []
+    assert taxopt.audit.violations(hh, res.orders, res.assessment) == []
+    assert res.summary()["solver"]["mip_gap"] is None
