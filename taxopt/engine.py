@@ -306,14 +306,15 @@ def relief_difference(forced: Assessment, method: str, free: Result | None) -> d
 
     Both plans' drift is reported beside their tax: when the forced order makes
     selling dearer, the plan may also rebalance less, and the tax difference alone
-    would flatter it.
+    would flatter it. Only a comparison solved to optimality is reported (one the time
+    limit stopped, or that came back as the household as it stands, is no optimum).
     """
     out: dict[str, Any] = {"method": method,
                            "est_tax": round(forced.est_tax, 2) + 0.0,
                            "drift_after": round(float(forced.drift_after.max()), 6),
                            "optimal_est_tax": None, "optimal_drift_after": None,
                            "difference": None}
-    if free is not None and free.ok:
+    if free is not None and free.status == Status.OPTIMAL:
         best = free.assessment
         out.update(optimal_est_tax=round(best.est_tax, 2) + 0.0,
                    optimal_drift_after=round(float(best.drift_after.max()), 6),
