@@ -92,6 +92,8 @@ def quick_round(model: RebalanceModel, sol: Solution, options: Options,
         repaired = round_trades(model, sol, options, deadline)
         if repaired.status.has_solution:
             return repaired
+        # Out of time, the direct rounding stands: the clock chose it, not the repair.
+        return RoundedTrades(sol.status, s_new, b_new, cut_short=repaired.stopped)
     return RoundedTrades(sol.status, s_new, b_new)
 
 

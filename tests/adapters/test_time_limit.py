@@ -434,3 +434,26 @@ def test_lot_relief_comparison_stopped_by_the_limit_compares_nothing(monkeypatch
     assert res.lot_relief == {"method": "fifo", "est_tax": -278.36, "drift_after": 0.003647,
                               "optimal_est_tax": None, "optimal_drift_after": None,
                               "difference": None}
+
+
+def test_rounding_that_moves_too_much_with_its_repair_out_of_time_is_feasible(monkeypatch,
+                                                                           deadlines):
+    # Direct rounding of this household moves a position too far, so decoding re-solves
+    # in shares; with the whole limit gone that repair gets no time and the direct
+    # rounding stands: a plan only the clock chose, `feasible` and not `optimal`.
+    real = engine.solve_program
+
+    def solve_then_expire(prog, opts, deadline=None):
+        sol = real(prog, opts, deadline)
+        deadlines[0].end = time.monotonic() - 1.0
+        return sol
+
+    hh = taxopt.from_dict(synth.household(935, n_lots=40, n_accounts=2))
+    assert taxopt.rebalance(hh, time_limit=3.0).status == "optimal"
+    deadlines.clear()
+    monkeypatch.setattr(engine, "solve_program", solve_then_expire)
+    res = taxopt.rebalance(hh, time_limit=3.0)
+    assert res.status == "feasible"
+    assert res.message == ("time limit of 3 s reached during the whole-share repair: the best "
+                           "plan found in shares; gap unknown")
+    assert res.violations == [] and len(res.orders) > 0
