@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from .adapters import Deadline, Status, solve_program
 from .adapters.base import Solution
 from .audit import Assessment, assess, violations
 from .decode import decode
-from .decode.rounding import RoundedTrades
+from .decode.rounding import REPAIR_SECONDS, RoundedTrades
 from .domain.household import Household
 from .domain.orders import Orders
 from .errors import InvalidOptions
@@ -259,6 +259,13 @@ def finish(model: RebalanceModel, sol: Solution, opts: Options, timings: dict[st
         return res
     status = Status.OPTIMAL if sol.status == Status.OPTIMAL else Status.FEASIBLE
     message = "" if status == Status.OPTIMAL else f"solver stopped early: {sol.message}"
+    if rounded.cut_short:    # the shares are the repair's best when its time ran out
+        status, sol = Status.FEASIBLE, replace(sol, mip_gap=None)
+        by_limit = (deadline.expired if deadline is not None
+                    else opts.time_limit <= REPAIR_SECONDS)
+        why = (f"time limit of {opts.time_limit:g} s reached" if by_limit
+               else f"{REPAIR_SECONDS:g} s limit of the repair reached")
+        message = f"{why} during the whole-share repair: the best plan found in shares; gap unknown"
     return Result(hh, status, message, orders, a, sol, model, timings=timings)
 
 
@@ -299,14 +306,15 @@ def relief_difference(forced: Assessment, method: str, free: Result | None) -> d
 
     Both plans' drift is reported beside their tax: when the forced order makes
     selling dearer, the plan may also rebalance less, and the tax difference alone
-    would flatter it.
+    would flatter it. Only a comparison solved to optimality is reported (one the time
+    limit stopped, or that came back as the household as it stands, is no optimum).
     """
     out: dict[str, Any] = {"method": method,
                            "est_tax": round(forced.est_tax, 2) + 0.0,
                            "drift_after": round(float(forced.drift_after.max()), 6),
                            "optimal_est_tax": None, "optimal_drift_after": None,
                            "difference": None}
-    if free is not None and free.ok:
+    if free is not None and free.status == Status.OPTIMAL:
         best = free.assessment
         out.update(optimal_est_tax=round(best.est_tax, 2) + 0.0,
                    optimal_drift_after=round(float(best.drift_after.max()), 6),
@@ -345,7 +353,10 @@ def _stopped_without_plan(hh: Household, model: RebalanceModel, sol: Solution, o
                           when: str = "before the solver found a plan") -> Result:
     """The time limit passed before the solver had any plan (or before the plan could be
     put in whole shares): the household as it stands is the plan, if it keeps every hard
-    rule (the audit decides); otherwise an error."""
+    rule (the audit decides); otherwise an error. The gap of that plan is unknown, so
+    the summary's ``solver.mip_gap`` is null (not the gap of a solve it does not use)."""
+    if sol.mip_gap is not None:
+        sol = replace(sol, mip_gap=None)
     t = time.perf_counter()
     orders = Orders.empty()
     a = assess(hh, orders)

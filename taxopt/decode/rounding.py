@@ -38,6 +38,7 @@ class RoundedTrades:
     buy_shares: np.ndarray
     message: str = ""
     stopped: bool = False      # the time limit ended the repair before it found shares
+    cut_short: bool = False    # a time limit ended the repair at the best shares found
 
 
 def _support(model: RebalanceModel, sol: Solution, options: Options):
@@ -91,6 +92,8 @@ def quick_round(model: RebalanceModel, sol: Solution, options: Options,
         repaired = round_trades(model, sol, options, deadline)
         if repaired.status.has_solution:
             return repaired
+        # Out of time, the direct rounding stands: the clock chose it, not the repair.
+        return RoundedTrades(sol.status, s_new, b_new, cut_short=repaired.stopped)
     return RoundedTrades(sol.status, s_new, b_new)
 
 
@@ -156,7 +159,8 @@ def round_trades(model: RebalanceModel, sol: Solution, options: Options,
                          np.minimum(_snap(s_raw, frac[lay.unit_security], np.ceil),
                                     lay.unit_shares))
         b_new = _snap(result.x[ctx.buy.slice], frac[lay.buy_security], np.floor)
-        return RoundedTrades(result.status, s_new, b_new)
+        return RoundedTrades(result.status, s_new, b_new,
+                             cut_short=bool(result.info.get("stopped")))
     return RoundedTrades(Status.INFEASIBLE, np.zeros_like(sell), np.zeros_like(buy),
                          f"whole-share rounding could not keep every hard rule ({message})")
 

@@ -27,9 +27,10 @@ def _gain_book() -> dict:
     return raw
 
 
-def _roots(prog):
+def _roots(prog, need_part: bool = True):
     """Every root (pieces fixed, wash binaries relaxed) solved to optimality: its
-    objective and its netting bound on every other root."""
+    objective and its netting bound on every other root (None without a netting part,
+    when ``need_part`` is False)."""
     opts = Options()
     h = new_highs(opts, True, prog.n)
     loaded = load_program(h, prog)
@@ -37,6 +38,8 @@ def _roots(prog):
     h.changeColsIntegrality(len(ints), ints, np.zeros(len(ints), np.uint8))
     pieces = np.asarray(prog.pieces, np.int32)
     part = NettingPart.find(loaded, pieces)
+    if part is None and not need_part:
+        return None
     assert part is not None
     combos = list(itertools.product((0.0, 1.0), repeat=len(pieces)))
     value, priced = {}, {}
@@ -97,3 +100,79 @@ def test_search_with_and_without_the_netting_bound_agree(monkeypatch):
     assert res.assessment.est_tax == old.assessment.est_tax
     assert res.solution.objective == pytest.approx(old.solution.objective, rel=1e-9)
     assert res.violations == old.violations == []
+
+
+# --- a seeded sweep: the bound is never above a root's optimum, and the search finds the
+# same plan with and without it (the bound is used at any size here) ---------------------
+
+
+def _varied(seed: int) -> tuple[dict, float | None]:
+    """A household with drawn rates (short below, equal to or above long), year-to-date
+    results, carryforwards, prices (books at a gain or a loss), a withdrawal, and a
+    carryforward value with or without its own netting piece."""
+    rng = np.random.default_rng(seed)
+    if seed % 4 == 0:     # a direct-indexing book: every stock a wash group, two Roths
+        raw = direct_indexing_book(seed, n_lots=int(rng.choice([200, 400])), n_stocks=20)
+    else:                 # a household with recent buys (wash-sale inputs) and cash flows
+        raw = synth.household(seed, n_lots=int(rng.choice([12, 40, 150])),
+                              n_accounts=int(rng.integers(1, 5)))
+    tp = raw["tax_profile"]
+    ts = float(rng.choice([0.1, 0.24, 0.37, 0.408]))
+    tl = [round(ts * 0.5, 3), ts, round(ts * 1.3, 3)][seed % 3]
+    tp["short_term_rate"], tp["long_term_rate"] = ts, tl
+    scale = float(rng.choice([0.0, 500.0, 5_000.0, 50_000.0]))
+    tp["realized_ytd"] = {"short_term": round(float(rng.normal()) * scale, 2),
+                          "long_term": round(float(rng.normal()) * scale, 2)}
+    carry = float(rng.choice([0.0, 2_000.0, 40_000.0]))
+    tp["loss_carryforward"] = {"short_term": round(float(rng.uniform()) * carry, 2),
+                               "long_term": round(float(rng.uniform()) * carry, 2)}
+    move = float(rng.choice([0.5, 0.8, 1.0, 1.3, 1.8]))
+    for s in raw["securities"]:
+        if rng.uniform() < 0.7:
+            s["price"] = round(s["price"] * move * float(rng.uniform(0.9, 1.1)), 2)
+    if rng.uniform() < 0.4:
+        raw["accounts"][0]["cash_flow"] = -round(float(rng.uniform(1_000, 15_000)), 2)
+    value = [None, 0.0, 0.1, ts + 0.05][int(rng.integers(4))]
+    return raw, value
+
+
+SWEEP = range(96)
+
+
+def test_netting_bound_never_exceeds_a_root_optimum_over_varied_households():
+    pairs = 0
+    for seed in SWEEP:
+        raw, value = _varied(seed)
+        prog = build(taxopt.from_dict(raw), Options().replace(carryforward_value=value)).program
+        found = _roots(prog, need_part=False)
+        if found is None:       # more than `MAX_COLUMNS` reached: no bound at all
+            continue
+        roots, bounds, _ = found
+        for (a, b), bound in bounds.items():
+            pairs += 1
+            assert bound <= roots[b] + 1e-7 * max(1.0, abs(roots[b])), (seed, a, b)
+    assert pairs >= 200         # two or four roots each: the sweep covers both kinds
+
+
+def test_search_finds_the_same_plan_with_the_bound_at_any_size(monkeypatch):
+    # The bound runs from `NETTING_FROM` columns; at 0 it prunes the households' roots
+    # too. Had it ever been above the other root's optimum, that root's better plan would
+    # have been lost: a costlier objective and other taxes than without the bound.
+    used = 0
+    for seed in SWEEP:
+        raw, value = _varied(seed)
+        hh = taxopt.from_dict(raw)
+        monkeypatch.setattr(branch, "NETTING_FROM", 0)
+        with_bound = taxopt.rebalance(hh, carryforward_value=value)
+        monkeypatch.setattr(branch, "NETTING_FROM", 10**9)
+        without = taxopt.rebalance(hh, carryforward_value=value)
+        assert with_bound.status == without.status, seed
+        if not without.ok:
+            continue
+        used += with_bound.solution.info.get("pruned_by_duals", 0.0) > \
+            without.solution.info.get("pruned_by_duals", 0.0)
+        assert with_bound.solution.objective == pytest.approx(
+            without.solution.objective, rel=1e-9, abs=1e-7), seed
+        assert with_bound.assessment.est_tax == without.assessment.est_tax, seed
+        assert with_bound.violations == without.violations == []
+    assert used >= 10           # the bound pruned a root the duals alone did not

@@ -340,3 +340,120 @@ def test_lot_relief_comparison_is_skipped_once_the_limit_has_passed(monkeypatch,
     assert res.lot_relief == {"method": "fifo", "est_tax": 687.52, "drift_after": 0.00126,
                               "optimal_est_tax": None, "optimal_drift_after": None,
                               "difference": None}
+
+
+def test_repair_out_of_time_states_no_gap(monkeypatch, deadlines):
+    # The solve was optimal (gap 0), but the plan returned is the household as it
+    # stands: its gap is unknown, in the message and in summary.json alike.
+    real = engine.solve_program
+
+    def solve_then_expire(prog, opts, deadline=None):
+        sol = real(prog, opts, deadline)
+        deadlines[0].end = time.monotonic() - 1.0
+        return sol
+
+    monkeypatch.setattr(engine, "solve_program", solve_then_expire)
+    res = taxopt.rebalance(_repair_household(), time_limit=3.0)
+    assert res.status == "error" and "repaired in whole shares" in res.message
+    assert res.summary()["solver"]["mip_gap"] is None
+
+
+def test_repair_out_of_time_with_a_valid_household_is_feasible_without_a_gap():
+    # An embedding model's own rule that every rounded plan breaks forces the repair;
+    # the whole limit has passed, so the repair gets no time and the household as it
+    # stands (which keeps every rule) is the plan: `feasible`, "gap unknown", and the
+    # summary's gap null rather than the solve's 0.
+    hh = taxopt.from_dict(synth.household(9, n_lots=150))   # keeps its rules as it stands
+    opts = hh.options.replace(time_limit=2.0)
+    model = build(hh, opts)
+    sol = engine.solve_program(model.program, opts)
+    assert sol.status == Status.OPTIMAL and sol.mip_gap == 0.0
+    assert len(engine.finish(model, sol, opts, {}).orders) > 0
+    gone = Deadline(0.0)
+    res = engine.finish(model, sol, opts, {}, check=lambda r: ["no trades allowed"]
+                        if (r.sell_shares.any() or r.buy_shares.any()) else [],
+                        deadline=gone)
+    assert res.status == "feasible"
+    assert res.message == ("time limit of 2 s reached before the plan could be repaired in "
+                           "whole shares: no trades (the household as it stands keeps every "
+                           "rule); gap unknown")
+    assert len(res.orders) == 0
+    assert res.summary()["solver"]["mip_gap"] is None
+    assert sol.mip_gap == 0.0            # the solve's own record is left as it was
+
+
+def test_repair_stopped_with_shares_found_is_feasible_not_optimal(monkeypatch, deadlines):
+    # The limit passes while the repair's MIP runs, after it has found shares: HiGHS
+    # returns its best ("Time limit reached" with a solution), and the plan depends on
+    # when the clock ran out (this household: est. tax 805.79 with time to finish, 818.76
+    # stopped at 0.5 s). That is the best plan found, `feasible` with its gap unknown,
+    # never `optimal` with the solve's gap of 0.
+    from taxopt.decode import rounding
+
+    real = rounding._solve_stage
+
+    def stopped_with_shares(stage, options, deadline=None):
+        sol = real(stage, options, deadline)
+        if sol.status.has_solution:
+            sol.status, sol.message, sol.info = Status.FEASIBLE, "Time limit reached", {
+                "stopped": 1.0}
+            deadlines[0].end = time.monotonic() - 1.0
+        return sol
+
+    monkeypatch.setattr(rounding, "_solve_stage", stopped_with_shares)
+    hh = _repair_household()
+    res = taxopt.rebalance(hh, time_limit=3.0)
+    assert res.status == "feasible"
+    assert res.message == ("time limit of 3 s reached during the whole-share repair: the best "
+                           "plan found in shares; gap unknown")
+    assert len(res.orders) > 0 and res.violations == []
+    assert taxopt.audit.violations(hh, res.orders, res.assessment) == []
+    assert res.summary()["solver"]["mip_gap"] is None
+
+
+def test_lot_relief_comparison_stopped_by_the_limit_compares_nothing(monkeypatch):
+    # The comparison's solve gets only what is left, and here the limit stops it before
+    # any plan: its answer is this household as it stands (no trades, tax 0). Taken for
+    # the optimum it made fifo look $278.36 cheaper than optimal; the optimum is $2,768.17
+    # of tax saved, fifo's plan $278.36 (fifo costs $2,489.82).
+    hh = taxopt.from_dict(synth.household(9, n_lots=150))    # keeps its rules as it stands
+    real = engine.solve_program
+    calls = []
+
+    def second_stopped(prog, opts, deadline=None):
+        calls.append(prog)
+        if len(calls) == 2:
+            deadline.end = time.monotonic() - 1.0
+        return real(prog, opts, deadline)
+
+    full = taxopt.rebalance(hh, lot_relief="fifo", time_limit=5.0)
+    assert full.lot_relief["difference"] == 2489.82
+    monkeypatch.setattr(engine, "solve_program", second_stopped)
+    res = taxopt.rebalance(hh, lot_relief="fifo", time_limit=5.0)
+    assert len(calls) == 2 and res.status == "optimal"
+    assert res.lot_relief == {"method": "fifo", "est_tax": -278.36, "drift_after": 0.003647,
+                              "optimal_est_tax": None, "optimal_drift_after": None,
+                              "difference": None}
+
+
+def test_rounding_that_moves_too_much_with_its_repair_out_of_time_is_feasible(monkeypatch,
+                                                                           deadlines):
+    # Direct rounding of this household moves a position too far, so decoding re-solves
+    # in shares; with the whole limit gone that repair gets no time and the direct
+    # rounding stands: a plan only the clock chose, `feasible` and not `optimal`.
+    real = engine.solve_program
+
+    def solve_then_expire(prog, opts, deadline=None):
+        sol = real(prog, opts, deadline)
+        deadlines[0].end = time.monotonic() - 1.0
+        return sol
+
+    hh = taxopt.from_dict(synth.household(935, n_lots=40, n_accounts=2))
+    assert taxopt.rebalance(hh, time_limit=3.0).status == "optimal"
+    deadlines.clear()
+    monkeypatch.setattr(engine, "solve_program", solve_then_expire)
+    res = taxopt.rebalance(hh, time_limit=3.0)
+    assert res.status == "feasible"
+    assert res.message == ("time limit of 3 s reached during the whole-share repair: the best "
+                           "plan found in shares; gap unknown")
+    assert res.violations == [] and len(res.orders) > 0
