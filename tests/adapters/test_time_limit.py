@@ -259,6 +259,22 @@ def deadlines(monkeypatch):
     return made
 
 
+def expire_after_solve(monkeypatch, deadlines: list[Deadline]) -> list[object]:
+    """Let the engine's solve run, then end the whole limit: what follows gets no time.
+    Returns the programs solved, in order."""
+    real = engine.solve_program
+    calls: list[object] = []
+
+    def solve_then_expire(prog, opts, deadline=None):
+        calls.append(prog)
+        sol = real(prog, opts, deadline)
+        deadlines[0].end = time.monotonic() - 1.0
+        return sol
+
+    monkeypatch.setattr(engine, "solve_program", solve_then_expire)
+    return calls
+
+
 def test_repair_gets_only_what_is_left_of_the_limit(monkeypatch, deadlines):
     # Before, each repair solve had min(time_limit, 5 s) of its own, after the solve had
     # used its share: a limit of 3 s could end 3 s after the solve.
@@ -285,14 +301,7 @@ def test_repair_gets_only_what_is_left_of_the_limit(monkeypatch, deadlines):
 def test_repair_out_of_time_keeps_the_household_and_says_why(monkeypatch, deadlines):
     # The whole limit passes as the solve returns: the repair gets no time, and the
     # result says so instead of calling the rounding infeasible.
-    real = engine.solve_program
-
-    def solve_then_expire(prog, opts, deadline=None):
-        sol = real(prog, opts, deadline)
-        deadlines[0].end = time.monotonic() - 1.0
-        return sol
-
-    monkeypatch.setattr(engine, "solve_program", solve_then_expire)
+    expire_after_solve(monkeypatch, deadlines)
     res = taxopt.rebalance(_repair_household(), time_limit=3.0)
     # Without trades this household breaks its bond band, so the answer is an error
     # that names the first rule; it is never `infeasible`.
@@ -324,16 +333,7 @@ def test_lot_relief_comparison_gets_only_what_is_left(monkeypatch, deadlines):
 
 def test_lot_relief_comparison_is_skipped_once_the_limit_has_passed(monkeypatch, deadlines):
     hh = taxopt.from_dict(synth.household(3, n_lots=150))
-    real = engine.solve_program
-    calls = []
-
-    def solve_then_expire(prog, opts, deadline=None):
-        calls.append(prog)
-        sol = real(prog, opts, deadline)
-        deadlines[0].end = time.monotonic() - 1.0
-        return sol
-
-    monkeypatch.setattr(engine, "solve_program", solve_then_expire)
+    calls = expire_after_solve(monkeypatch, deadlines)
     res = taxopt.rebalance(hh, lot_relief="fifo", time_limit=2.0)
     assert res.status == "optimal"
     assert len(calls) == 1
@@ -345,14 +345,7 @@ def test_lot_relief_comparison_is_skipped_once_the_limit_has_passed(monkeypatch,
 def test_repair_out_of_time_states_no_gap(monkeypatch, deadlines):
     # The solve was optimal (gap 0), but the plan returned is the household as it
     # stands: its gap is unknown, in the message and in summary.json alike.
-    real = engine.solve_program
-
-    def solve_then_expire(prog, opts, deadline=None):
-        sol = real(prog, opts, deadline)
-        deadlines[0].end = time.monotonic() - 1.0
-        return sol
-
-    monkeypatch.setattr(engine, "solve_program", solve_then_expire)
+    expire_after_solve(monkeypatch, deadlines)
     res = taxopt.rebalance(_repair_household(), time_limit=3.0)
     assert res.status == "error" and "repaired in whole shares" in res.message
     assert res.summary()["solver"]["mip_gap"] is None
@@ -441,17 +434,10 @@ def test_rounding_that_moves_too_much_with_its_repair_out_of_time_is_feasible(mo
     # Direct rounding of this household moves a position too far, so decoding re-solves
     # in shares; with the whole limit gone that repair gets no time and the direct
     # rounding stands: a plan only the clock chose, `feasible` and not `optimal`.
-    real = engine.solve_program
-
-    def solve_then_expire(prog, opts, deadline=None):
-        sol = real(prog, opts, deadline)
-        deadlines[0].end = time.monotonic() - 1.0
-        return sol
-
     hh = taxopt.from_dict(synth.household(935, n_lots=40, n_accounts=2))
     assert taxopt.rebalance(hh, time_limit=3.0).status == "optimal"
     deadlines.clear()
-    monkeypatch.setattr(engine, "solve_program", solve_then_expire)
+    expire_after_solve(monkeypatch, deadlines)
     res = taxopt.rebalance(hh, time_limit=3.0)
     assert res.status == "feasible"
     assert res.message == ("time limit of 3 s reached during the whole-share repair: the best "
