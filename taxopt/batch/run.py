@@ -468,10 +468,10 @@ def _drive(eng: Any, tables: Tables, parts_dir: Path, work: Any, counts: dict[st
             w = retry.popleft() if retry else next(work, None)
             if w is None:
                 break
-            items = list(tables.items([ids[i] for i in w.positions]))
             key = f"{w.stem}#{w.attempt}"
             in_flight[key] = w
-            eng.submit(key, items)
+            # the chunk's slices of the sorted tables; its worker assembles the households
+            eng.submit(key, tables.chunk([ids[i] for i in w.positions]))
         if eng.pending() == 0:
             return
         key, out = eng.next_done()

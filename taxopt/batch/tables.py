@@ -429,6 +429,22 @@ class _Column:
         vals = self.values
         return [vals[c] for c in self.codes[a:b].tolist()]
 
+    def take(self, a: int, b: int) -> _Column:
+        """Rows ``a:b`` as a column of their own, carrying only the distinct values they use
+        (what a chunk ships to its worker: a few arrays, not the batch's every value)."""
+        if self.floats is not None:
+            return _Column(floats=self.floats[a:b].copy())
+        used, codes = np.unique(self.codes[a:b], return_inverse=True)
+        vals = self.values
+        return _Column(codes=codes.astype(np.int32).reshape(-1),
+                       values=[vals[c] for c in used.tolist()] + [None])
+
+    def dates(self) -> _Column:
+        """The column with each distinct date converted once (`_date`)."""
+        if self.values is None:
+            return self
+        return _Column(codes=self.codes, values=[_date(v) for v in self.values])
+
 
 @dataclass
 class _Split:
@@ -441,14 +457,44 @@ class _Split:
     #: the file's row index (0-based, header excluded) of each sorted row
     source_rows: np.ndarray | None = None
 
+    #: a chunk's columns as Python lists, made once in the worker (`take` marks a chunk)
+    _lists: list[list[Any]] | None = field(default=None, repr=False, compare=False)
+    chunk: bool = False
+
     def rows(self, hid: str) -> list[dict[str, Any]]:
         span = self.ranges.get(hid)
         if span is None:
             return []
         a, b = span
         cols = self.columns
+        if self.chunk:
+            if self._lists is None:
+                n = len(self.source_rows) if self.source_rows is not None else 0
+                self._lists = [col.slice(0, n) for col in self.data]
+            parts = [col[a:b] for col in self._lists]
+        else:
+            parts = [col.slice(a, b) for col in self.data]
         return [{k: v for k, v in zip(cols, vals, strict=True) if v is not None}
-                for vals in zip(*(col.slice(a, b) for col in self.data), strict=True)]
+                for vals in zip(*parts, strict=True)]
+
+    def take(self, ids: list[str]) -> _Split:
+        """The rows of ``ids`` (consecutive in the sorted id order) as a split of their own.
+
+        A chunk's households are consecutive ids, so their rows are one slice of
+        every sorted column: the driver cuts arrays and ships them; the worker
+        turns them into rows (`rows`)."""
+        spans = [self.ranges[h] for h in ids if h in self.ranges]
+        a = min((s for s, _ in spans), default=0)
+        b = max((e for _, e in spans), default=0)
+        ranges = {h: (self.ranges[h][0] - a, self.ranges[h][1] - a)
+                  for h in ids if h in self.ranges}
+        data = []
+        for c, col in zip(self.columns, self.data, strict=True):
+            part = col.take(a, b)
+            data.append(part.dates() if KINDS.get(c) == DATE else part)
+        source = (self.source_rows[a:b].copy() if self.source_rows is not None
+                  else np.arange(a, b))
+        return _Split(self.name, self.columns, data, ranges, source, chunk=True)
 
     def first_row(self, hid: str) -> int:
         """The file row (0-based) of the household's first row in this table."""
@@ -832,6 +878,25 @@ class Tables:
                          "sha256": h.hexdigest()}
         return out
 
+    def chunk(self, ids: list[str]) -> Tables:
+        """The households ``ids`` (consecutive in `household_ids`) as tables of their own.
+
+        What the driver ships to a worker: each table's slice of sorted arrays
+        (their rows are consecutive), the shared securities and the chunk's
+        rejected rows; iterating it (in the worker) assembles the households,
+        exactly as `items` would here. Pickles in a few milliseconds per chunk.
+        """
+        ids = list(ids)
+        return Tables(self.files, {n: s.take(ids) for n, s in self.splits.items()},
+                      self.shared_securities,
+                      self.overrides.take(ids) if self.overrides is not None else None,
+                      _ids=ids, bad_securities=self.bad_securities,
+                      bad_rows={h: self.bad_rows[h] for h in ids if h in self.bad_rows},
+                      defaults=self.defaults)
+
+    def __iter__(self) -> Iterator[tuple[str, dict | None, str | None]]:
+        return self.items()
+
     def items(self, ids: list[str] | None = None) -> Iterator[tuple[str, dict | None, str | None]]:
         """``(household_id, raw dict, None)`` or ``(household_id, None, its error)``."""
         for hid in self.household_ids if ids is None else ids:
@@ -867,8 +932,8 @@ class Tables:
         raw["securities"] = self._securities_of(hid)
         raw["goals"] = self._goals_of(hid)
         raw["accounts"] = self._accounts_of(hid)
-        raw["lots"] = [_dates(r, "acquired") for r in self._rows("lots", hid)]
-        raw["recent_trades"] = [_dates(r, "date") for r in self._rows("recent_trades", hid)]
+        raw["lots"] = self._dated("lots", hid, "acquired")
+        raw["recent_trades"] = self._dated("recent_trades", hid, "date")
         options = {**self.defaults, **self._options_of(hid)}
         if options:
             raw["options"] = options
@@ -888,6 +953,14 @@ class Tables:
             b = self.bad_securities[sym]
             raise InvalidInput(hid, f"{b.record} (symbol {sym}, used by this household)",
                                b.field or None, b.problem)
+
+    def _dated(self, name: str, hid: str, key: str) -> list[dict[str, Any]]:
+        """The household's rows of a table with a date column (a chunk's are converted)."""
+        split = self.splits.get(name)
+        if split is None:
+            return []
+        rows = split.rows(hid)
+        return rows if split.chunk else [_dates(r, key) for r in rows]
 
     def _rows(self, name: str, hid: str) -> list[dict[str, Any]]:
         split = self.splits.get(name)
