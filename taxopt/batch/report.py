@@ -477,12 +477,25 @@ def _spec(key: str, chart: Any, datasets: dict[str, list[dict[str, Any]]],
 
 def _vega_bundle() -> str:
     """Vega, Vega-Lite and vega-embed as one script (vl-convert's bundle), for offline use."""
-    import vl_convert
+    from importlib import metadata
 
-    # only "</script" (any case) would end the inline <script> early; "<\/" means "</"
-    # in JavaScript strings and regular expressions alike
-    return re.sub(r"</(script)", r"<\\/\1", vl_convert.javascript_bundle(),
-                  flags=re.IGNORECASE)
+    from .cache import cached_text
+
+    try:
+        version = metadata.version("vl-convert-python")
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+
+    def make() -> str:
+        import vl_convert
+
+        # only "</script" (any case) would end the inline <script> early; "<\/" means "</"
+        # in JavaScript strings and regular expressions alike
+        return re.sub(r"</(script)", r"<\\/\1", vl_convert.javascript_bundle(),
+                      flags=re.IGNORECASE)
+
+    # the same bytes for a given vl-convert, and 2.5 s of CPU to make: made once
+    return cached_text("vega-bundle", version, make) if version != "unknown" else make()
 
 
 # --------------------------------------------------------------------------- template
@@ -550,8 +563,14 @@ def _environment() -> Any:
 
         _MARKUP = Markup
 
+        from .cache import cache_dir
+
+        folder = cache_dir()
+        # the compiled template, kept beside the Vega bundle (keyed by the template's source)
+        bytecode = (jinja2.FileSystemBytecodeCache(str(folder), "jinja-%s.cache")
+                    if folder is not None else None)
         env = jinja2.Environment(
-            loader=jinja2.PackageLoader("taxopt.batch", "templates"),
+            loader=jinja2.PackageLoader("taxopt.batch", "templates"), bytecode_cache=bytecode,
             autoescape=True, undefined=jinja2.StrictUndefined, finalize=_visible,
             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
         env.filters.update(dollars=_dollars, number=_number, percent=_percent,

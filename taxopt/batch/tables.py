@@ -216,11 +216,13 @@ def date_problems(series: Any) -> list[tuple[int, str]]:
         return [(i, f"{shown(values[i])} is a number, not a date; expected an ISO date "
                     "YYYY-MM-DD") for i in rows]
     values = series.to_numpy(dtype=object)
-    is_text = np.fromiter((isinstance(v, str) for v in values), bool, len(values))
-    text = pd.Series(np.where(is_text, values, ""), dtype=object)
-    iso = text.str.fullmatch(_ISO_DATE.pattern).to_numpy(dtype=bool)
-    is_date = np.fromiter((isinstance(v, dt.date) for v in values), bool, len(values))
-    bad = ~missing & ~(is_text & iso) & ~is_date
+    # dates repeat (a lot's acquisition date): each distinct value is checked once
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    distinct = np.asarray(uniques, dtype=object)
+    good = np.fromiter((isinstance(v, dt.date) or (isinstance(v, str)
+                                                   and _ISO_DATE.fullmatch(v) is not None)
+                        for v in distinct), bool, len(distinct))
+    bad = ~missing & (codes >= 0) & ~np.append(good, True)[codes]
     out = []
     for i in np.flatnonzero(bad).tolist():
         v = values[i]
@@ -383,13 +385,21 @@ def convert_column(series: Any, kind: str) -> np.ndarray:
             ):
         out = np.array(out, dtype=object)     # a writable copy (Arrow-backed views are not)
     out[missing] = None
-    if kind == STR and pt.is_object_dtype(series.dtype) and not missing.all():
+    if kind == STR and pt.is_object_dtype(series.dtype) and not _all_text(out):
         # object columns (Parquet, pandas) may mix in numbers: ids written as ints
         odd = np.fromiter((v is not None and not isinstance(v, str) for v in out), bool,
                           len(out))
         if odd.any():
             out[odd] = [_one_id_text(v) for v in out[odd]]
     return out
+
+
+def _all_text(values: np.ndarray) -> bool:
+    """Whether every cell of an object column is text or None (a NaN is not: a pass in C)."""
+    from pandas.api.types import infer_dtype
+
+    filled = values[~np.equal(values, None)]
+    return len(filled) == 0 or infer_dtype(filled, skipna=False) == "string"
 
 
 def _pylist(values: np.ndarray) -> list[Any]:
@@ -434,9 +444,11 @@ class _Column:
         (what a chunk ships to its worker: a few arrays, not the batch's every value)."""
         if self.floats is not None:
             return _Column(floats=self.floats[a:b].copy())
-        used, codes = np.unique(self.codes[a:b], return_inverse=True)
+        import pandas as pd
+
+        codes, used = pd.factorize(self.codes[a:b])     # hashing: no sort
         vals = self.values
-        return _Column(codes=codes.astype(np.int32).reshape(-1),
+        return _Column(codes=codes.astype(np.int32),
                        values=[vals[c] for c in used.tolist()] + [None])
 
     def dates(self) -> _Column:
@@ -539,8 +551,8 @@ def _sort_key(values: np.ndarray) -> np.ndarray:
         return values
     text = np.array([None if v is None else (v.isoformat() if isinstance(v, dt.date)
                                              else repr(v) if not isinstance(v, str) else v)
-                     for v in values], dtype=object) if values.dtype == object and any(
-        v is not None and not isinstance(v, str) for v in values) else values
+                     for v in values], dtype=object) if values.dtype == object and not (
+        _all_text(values)) else values
     codes, _ = pd.factorize(text, sort=True)
     return codes
 
