@@ -15,7 +15,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from typing import Any
 
 from ..workers import init_worker, process_context
-from .work import Item, solve_chunk
+from .work import Chunk, solve_chunk
 
 PRELOAD = ("numpy", "scipy.sparse", "taxopt.batch.work", "taxopt.engine", "taxopt.domain.load")
 
@@ -42,10 +42,11 @@ class LocalEngine:
 
     name = "local"
 
-    def __init__(self, workers: int, time_limit: float | None, timings: bool):
+    def __init__(self, workers: int, time_limit: float | None, timings: bool,
+                 lockstep: bool = False):
         self.workers = workers
         self.capacity = 2 * workers
-        self.args = (time_limit, timings)
+        self.args = (time_limit, timings, lockstep)
         self._pool: ProcessPoolExecutor | None = None
         self._futures: dict[Future, Any] = {}
 
@@ -62,7 +63,7 @@ class LocalEngine:
     def pending(self) -> int:
         return len(self._futures)
 
-    def submit(self, key: Any, items: list[Item]) -> None:
+    def submit(self, key: Any, items: Chunk) -> None:
         pool = self._ensure()
         try:
             fut = pool.submit(solve_chunk, items, *self.args)
@@ -137,12 +138,12 @@ class DaskEngine:
     name = "dask"
 
     def __init__(self, workers: int | None, scheduler: str | None,
-                 time_limit: float | None, timings: bool):
+                 time_limit: float | None, timings: bool, lockstep: bool = False):
         import logging
 
         from dask.distributed import Client, LocalCluster
 
-        self.args = (time_limit, timings)
+        self.args = (time_limit, timings, lockstep)
         self.scheduler = scheduler
         self._cluster = None
         if scheduler:
@@ -169,12 +170,12 @@ class DaskEngine:
     def pending(self) -> int:
         return len(self._futures)
 
-    def submit(self, key: Any, items: list[Item]) -> None:
+    def submit(self, key: Any, items: Chunk) -> None:
         import pickle
 
         from .work import solve_pickled_chunk
 
-        # one bytes payload: Dask scans a task's arguments for futures, nested dicts and all
+        # one bytes payload: Dask scans a task's arguments for futures, nested objects and all
         blob = pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL)
         fut = self.client.submit(solve_pickled_chunk, blob, *self.args, pure=False,
                                  key=f"taxopt-chunk-{key}-{uuid.uuid4().hex}")

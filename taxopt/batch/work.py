@@ -10,6 +10,7 @@ and becomes its status row; the chunk itself never raises for a household.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from ..domain.status import PLAN_STATUSES, Status
@@ -18,6 +19,9 @@ from .results_row import REVIEW_COLUMNS, review_fields
 
 #: One household of a chunk: (household_id, raw contract dict or None, its error or None).
 Item = tuple[str, "dict[str, Any] | None", "str | Exception | None"]
+#: A chunk: its items, or anything that yields them (the driver ships `tables.Tables.chunk`,
+#: slices of the sorted tables that assemble each household in the worker).
+Chunk = Iterable[Item]
 
 #: The results table (one row per household), in column order.
 RESULT_COLUMNS = ("household_id", "status", "message", "est_tax", "drift_before",
@@ -36,7 +40,7 @@ def empty_columns(names: tuple[str, ...]) -> dict[str, list[Any]]:
     return {c: [] for c in names}
 
 
-def solve_chunk(items: list[Item], time_limit: float | None = None,
+def solve_chunk(items: Chunk, time_limit: float | None = None,
                 timings: bool = True,
                 lockstep: bool = False) -> dict[str, dict[str, list[Any]]]:
     """Rebalance each household of a chunk; return ``{"results": cols, "trades": cols}``.
@@ -74,13 +78,13 @@ def solve_chunk(items: list[Item], time_limit: float | None = None,
     return {"results": results, "trades": trades, "rejects": rejects}
 
 
-def solve_pickled_chunk(blob: bytes, time_limit: float | None = None, timings: bool = True
-                        ) -> dict[str, dict[str, list[Any]]]:
+def solve_pickled_chunk(blob: bytes, time_limit: float | None = None, timings: bool = True,
+                        lockstep: bool = False) -> dict[str, dict[str, list[Any]]]:
     """`solve_chunk` of a chunk pickled by the driver: one bytes argument, which a Dask
-    client ships as is instead of walking every household's nested dicts on submit."""
+    client ships as is instead of walking every object of the chunk on submit."""
     import pickle
 
-    return solve_chunk(pickle.loads(blob), time_limit, timings)
+    return solve_chunk(pickle.loads(blob), time_limit, timings, lockstep)
 
 
 def _one(hid: str, raw: dict[str, Any] | None, error: str | None,
