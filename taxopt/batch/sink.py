@@ -344,19 +344,35 @@ def merge_parts(parts_dir: Path, out_dir: Path, csv_too: bool,
 REJECTS_SCHEMA = pa.schema([(c, pa.string()) for c in REJECT_COLUMNS])
 
 
-def _reject_keys(t: pa.Table) -> pa.Array:
+def _reject_keys(t: pa.Table, *columns: str) -> pa.Array:
     import pyarrow.compute as pc
 
-    return pc.binary_join_element_wise(t.column("household_id"), t.column("table"), "\x1f")
+    return pc.binary_join_element_wise(*(t.column(c) for c in columns), "\x1f")
 
 
 def _not_covered(t: pa.Table, covered: pa.Table) -> pa.Table:
-    """The rows of ``t`` whose (household_id, table) is not among ``covered``'s."""
+    """The rows of a part's rejects that ``covered`` does not already name.
+
+    A household's first row is the problem its status names: left out when
+    ``covered`` lists rows of that household in that table. Its other rows
+    (rows of the household that disagree with each other) are left out only
+    when ``covered`` names the same table and field (an empty required cell,
+    found by both)."""
+    import numpy as np
     import pyarrow.compute as pc
 
     if not t.num_rows:
         return t
-    return t.filter(pc.invert(pc.is_in(_reject_keys(t), value_set=_reject_keys(covered))))
+    ids = t.column("household_id").to_numpy(zero_copy_only=False)
+    first = np.ones(len(ids), dtype=bool)
+    first[1:] = ids[1:] != ids[:-1]
+    keys = ("household_id", "table")
+    same_table = pc.is_in(_reject_keys(t, *keys), value_set=_reject_keys(covered, *keys))
+    keys = ("household_id", "table", "field")
+    same_field = pc.is_in(_reject_keys(t, *keys), value_set=_reject_keys(covered, *keys))
+    drop = np.where(first, same_table.to_numpy(zero_copy_only=False),
+                    same_field.to_numpy(zero_copy_only=False))
+    return t.filter(pa.array(~drop))
 
 
 def rejects_from_columns(columns: dict[str, list[Any]] | None) -> pa.Table:

@@ -921,39 +921,63 @@ class Tables:
                                   f"{type(err).__name__}: {err}")
 
     def assemble(self, hid: str) -> dict[str, Any]:
-        """The household in the contract's JSON shape; `InvalidInput` if its rows disagree."""
+        """The household in the contract's JSON shape; `InvalidInput` if its rows disagree.
+
+        Every problem of the household's rows is found, not only the first: the
+        error raised is the first (the household's status names it, as before) and
+        carries the others in ``more`` (each a row of ``rejects.parquet``).
+        """
+        found: list[InvalidInput] = []
+        try:
+            raw = self._assemble(hid, found)
+        except Exception:
+            if not found:      # rows no rule foresaw: `items` reports it
+                raise
+            raw = None         # a later check tripped over rows already found bad
+        if found:
+            first = found[0]
+            first.more = found[1:]
+            raise first
+        return raw
+
+    def _assemble(self, hid: str, found: list[InvalidInput]) -> dict[str, Any]:
         if hid in self.bad_rows:
-            raise InvalidInput(hid, *self.bad_rows[hid])
+            found.append(InvalidInput(hid, *self.bad_rows[hid]))
         hrows = self.splits["households"].rows(hid)
         if not hrows:
             where = sorted(n for n, s in self.splits.items() if hid in s.ranges)
             if self.overrides is not None and hid in self.overrides.ranges:
                 where.append("securities")
-            raise InvalidInput(hid, "households", None,
-                               "no row in table households (the household has rows in "
-                               + ", ".join(where) + ")")
+            found.append(InvalidInput(hid, "households", None,
+                                      "no row in table households (the household has rows "
+                                      "in " + ", ".join(where) + ")"))
+            return {}
         if len(hrows) > 1:
-            raise InvalidInput(hid, "households", "household_id",
-                               f"{len(hrows)} rows in table households; expected one")
+            found.append(InvalidInput(hid, "households", "household_id",
+                                      f"{len(hrows)} rows in table households; expected one"))
         h = hrows[0]
-        tp = _profile(hid, h)
+        try:
+            tp = _profile(hid, h)
+        except InvalidInput as err:
+            found.append(err)
+            tp = {}
         raw: dict[str, Any] = {"format": FORMAT, "household_id": hid}
         if "as_of" in h:
             raw["as_of"] = _date(h["as_of"])
         raw["tax_profile"] = tp
-        raw["securities"] = self._securities_of(hid)
-        raw["goals"] = self._goals_of(hid)
-        raw["accounts"] = self._accounts_of(hid)
+        raw["securities"] = self._securities_of(hid, found)
+        raw["goals"] = self._goals_of(hid, found)
+        raw["accounts"] = self._accounts_of(hid, found)
         raw["lots"] = self._dated("lots", hid, "acquired")
         raw["recent_trades"] = self._dated("recent_trades", hid, "date")
-        options = {**self.defaults, **self._options_of(hid)}
+        options = {**self.defaults, **self._options_of(hid, found)}
         if options:
             raw["options"] = options
         if self.bad_securities:
-            self._check_held(hid, raw)
+            self._check_held(hid, raw, found)
         return raw
 
-    def _check_held(self, hid: str, raw: dict[str, Any]) -> None:
+    def _check_held(self, hid: str, raw: dict[str, Any], found: list[InvalidInput]) -> None:
         """A household that holds, traded or names a rejected shared security is rejected."""
         held = {r.get("symbol") for r in raw["lots"]} | {
             r.get("symbol") for r in raw["recent_trades"]}
@@ -963,8 +987,8 @@ class Tables:
                     held.update(acc[name])
         for sym in sorted(s for s in held if isinstance(s, str) and s in self.bad_securities):
             b = self.bad_securities[sym]
-            raise InvalidInput(hid, f"{b.record} (symbol {sym}, used by this household)",
-                               b.field or None, b.problem)
+            found.append(InvalidInput(hid, f"{b.record} (symbol {sym}, used by this "
+                                      "household)", b.field or None, b.problem))
 
     def _dated(self, name: str, hid: str, key: str) -> list[dict[str, Any]]:
         """The household's rows of a table with a date column (a chunk's are converted)."""
@@ -978,7 +1002,7 @@ class Tables:
         split = self.splits.get(name)
         return split.rows(hid) if split is not None else []
 
-    def _securities_of(self, hid: str) -> list[dict[str, Any]]:
+    def _securities_of(self, hid: str, found: list[InvalidInput]) -> list[dict[str, Any]]:
         """The shared securities, with this household's own rows in place of a symbol's.
 
         A household's rows replace the shared rows of their symbol for this
@@ -991,7 +1015,8 @@ class Tables:
         by_symbol: dict[str, list[dict[str, Any]]] = {}
         for r in self.overrides.rows(hid):
             if "symbol" not in r:
-                raise InvalidInput(hid, "securities", "symbol", "empty")
+                found.append(InvalidInput(hid, "securities", "symbol", "empty"))
+                continue
             by_symbol.setdefault(r["symbol"], []).append(r)
         index = {s["symbol"]: i for i, s in enumerate(self.shared_securities)}
         out = list(self.shared_securities)
@@ -999,26 +1024,33 @@ class Tables:
             where = f"securities (symbol {sym})"
             if sym in self.bad_securities:
                 b = self.bad_securities[sym]
-                raise InvalidInput(hid, f"{b.record} (symbol {sym})", b.field or None,
-                                   b.problem)
+                found.append(InvalidInput(hid, f"{b.record} (symbol {sym})", b.field or None,
+                                          b.problem))
+                continue
             base = self.shared_securities[index[sym]] if sym in index else {}
             entry: dict[str, Any] = {"symbol": sym}
+            disagree = False     # the symbol's rows disagree: named once, the symbol skipped
             for attr in _SYMBOL_ATTRS:
                 given = [r[attr] for r in rows if attr in r]
                 if len({_key(v) for v in given}) > 1:
-                    raise InvalidInput(hid, where, attr,
-                                       f"the household's rows disagree on '{attr}'")
+                    found.append(InvalidInput(hid, where, attr,
+                                              f"the household's rows disagree on '{attr}'"))
+                    disagree = True
+                    break
                 if given:
                     entry[attr] = given[0]
                 elif attr in base:
                     entry[attr] = base[attr]
+            if disagree:
+                continue
             if any("asset_class" in r for r in rows):
                 try:
                     classes = security_entry([{k: r[k] for k in ("symbol", "asset_class",
                                                                   "weight") if k in r}
                                               for r in rows])
                 except _RowProblem as err:
-                    raise InvalidInput(hid, where, err.field, err.problem) from None
+                    found.append(InvalidInput(hid, where, err.field, err.problem))
+                    continue
             else:
                 classes = base
             for k in ("asset_class", "exposures"):
@@ -1036,37 +1068,44 @@ class Tables:
                 if not isinstance(err, ValidationError):
                     raise
                 first = err.errors(include_url=False)[0]
-                raise InvalidInput(hid, where, ".".join(str(p) for p in first["loc"]) or None,
-                                   first["msg"].removeprefix("Value error, ")) from None
+                found.append(InvalidInput(hid, where,
+                                          ".".join(str(p) for p in first["loc"]) or None,
+                                          first["msg"].removeprefix("Value error, ")))
         return sorted(out, key=lambda s: s["symbol"]) if len(out) > len(index) else out
 
-    def _options_of(self, hid: str) -> dict[str, Any]:
+    def _options_of(self, hid: str, found: list[InvalidInput]) -> dict[str, Any]:
         """The household's ``options`` rows as a scenario's options (values already parsed)."""
         out: dict[str, Any] = {}
         for r in self._rows("options", hid):
             key = r.get("key")
             if key in out:
-                raise InvalidInput(hid, f"options (key {key})", "key",
-                                   f"two rows for option '{key}'")
+                found.append(InvalidInput(hid, f"options (key {key})", "key",
+                                          f"two rows for option '{key}'"))
+                continue
             out[key] = parse_value(r.get("value"))
         return out
 
-    def _goals_of(self, hid: str) -> list[dict[str, Any]]:
+    def _goals_of(self, hid: str, found: list[InvalidInput]) -> list[dict[str, Any]]:
         goals: dict[str, dict[str, Any]] = {}
         seen: dict[tuple[str, str], set[Any]] = {}
         for r in self._rows("goals", hid):
             gid = r.get("goal_id")
             if gid is None:
-                raise InvalidInput(hid, "goals", "goal_id", "empty")
+                found.append(InvalidInput(hid, "goals", "goal_id", "empty"))
+                continue
             where = f"goals (goal_id {gid})"
             g = goals.setdefault(gid, {"goal_id": gid, "targets": {}})
             cls = r.get("asset_class")
             if cls is None:
-                raise InvalidInput(hid, where, "asset_class", "empty")
+                found.append(InvalidInput(hid, where, "asset_class", "empty"))
+                continue
             if cls in g["targets"]:
-                raise InvalidInput(hid, where, "asset_class", f"two rows for class '{cls}'")
+                found.append(InvalidInput(hid, where, "asset_class",
+                                          f"two rows for class '{cls}'"))
+                continue
             if "target" not in r:
-                raise InvalidInput(hid, where, "target", f"empty for class '{cls}'")
+                found.append(InvalidInput(hid, where, "target", f"empty for class '{cls}'"))
+                continue
             g["targets"][cls] = r["target"]
             for col in SPECS["goals"].optional:      # the goal's own fields
                 seen.setdefault((gid, col), set()).add(_key(r.get(col)))
@@ -1074,11 +1113,12 @@ class Tables:
                     g[col] = r[col]
         for (gid, col), values in seen.items():
             if len(values) > 1:
-                raise InvalidInput(hid, f"goals (goal_id {gid})", col,
-                                   "the goal's rows disagree (give it on every row, or none)")
+                found.append(InvalidInput(hid, f"goals (goal_id {gid})", col,
+                                          "the goal's rows disagree (give it on every row, "
+                                          "or none)"))
         return list(goals.values())
 
-    def _accounts_of(self, hid: str) -> list[dict[str, Any]]:
+    def _accounts_of(self, hid: str, found: list[InvalidInput]) -> list[dict[str, Any]]:
         accounts = []
         by_id: dict[str, dict[str, Any]] = {}
         for r in self._rows("accounts", hid):
@@ -1092,13 +1132,18 @@ class Tables:
             aid = r.get("account_id")
             where = f"bands (account_id {aid})"
             if aid not in by_id:
-                raise InvalidInput(hid, where, "account_id", f"unknown account '{aid}'")
+                found.append(InvalidInput(hid, where, "account_id",
+                                          f"unknown account '{aid}'"))
+                continue
             cls = r.get("asset_class")
             if cls is None:
-                raise InvalidInput(hid, where, "asset_class", "empty")
+                found.append(InvalidInput(hid, where, "asset_class", "empty"))
+                continue
             bands = by_id[aid].setdefault("bands", {})
             if cls in bands:
-                raise InvalidInput(hid, where, "asset_class", f"two rows for class '{cls}'")
+                found.append(InvalidInput(hid, where, "asset_class",
+                                          f"two rows for class '{cls}'"))
+                continue
             bands[cls] = [r.get("lo"), r.get("hi")]
         return accounts
 

@@ -69,8 +69,8 @@ def solve_chunk(items: Chunk, time_limit: float | None = None,
         row["seconds"] = round(time.perf_counter() - t0, 6) if timings else None
         for c in RESULT_COLUMNS:
             results[c].append(row.get(c))
-        if row.get("reject"):
-            for c, v in zip(REJECT_COLUMNS, (hid, *row["reject"]), strict=True):
+        for reject in row.get("rejects", ()):
+            for c, v in zip(REJECT_COLUMNS, (hid, *reject), strict=True):
                 rejects[c].append(v)
         if cols:
             for c in TRADE_COLUMNS:
@@ -132,12 +132,15 @@ def _one(hid: str, raw: dict[str, Any] | None, error: str | None,
 
 
 def _invalid(base: dict[str, Any], err: Any) -> dict[str, Any]:
-    """An ``invalid_input`` row; ``reject`` keeps the error's table, record, field, problem."""
+    """An ``invalid_input`` row; ``rejects`` keep the table, record, field and problem of
+    the error and of every other problem found with it (``err.more``: the household's
+    rows that disagree, each named)."""
     if isinstance(err, str):
         return {**base, "status": str(Status.INVALID_INPUT), "message": err,
-                "reject": ("", "", "", err)}
+                "rejects": [("", "", "", err)]}
     return {**base, "status": str(Status.INVALID_INPUT), "message": err.line(),
-            "reject": (table_of(err.record), err.record or "", err.field or "", err.problem)}
+            "rejects": [(table_of(e.record), e.record or "", e.field or "", e.problem)
+                        for e in (err, *getattr(err, "more", ()))]}
 
 
 _TABLE_OF_RECORD = {"tax_profile": "households", "as_of": "households",
