@@ -1,6 +1,6 @@
 """Where chunks run: a local process pool or a Dask cluster, behind one small interface.
 
-An engine takes work (a chunk id and its households), runs `solve_chunk` on
+An engine takes work (a chunk id and its households), runs `work.solve_part` on
 it somewhere and hands back ``(chunk id, output or exception)`` as chunks
 finish. The driver (`run.py`) keeps at most ``capacity`` chunks in flight,
 so memory stays flat however large the batch. Dask is imported only by the
@@ -15,9 +15,10 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from typing import Any
 
 from ..workers import init_worker, process_context
-from .work import Chunk, solve_chunk
+from .work import Chunk, solve_part
 
-PRELOAD = ("numpy", "scipy.sparse", "taxopt.batch.work", "taxopt.engine", "taxopt.domain.load")
+PRELOAD = ("numpy", "scipy.sparse", "taxopt.batch.work", "taxopt.batch.sink", "taxopt.engine",
+           "taxopt.domain.load")
 
 
 def default_workers() -> int:
@@ -66,10 +67,10 @@ class LocalEngine:
     def submit(self, key: Any, items: Chunk) -> None:
         pool = self._ensure()
         try:
-            fut = pool.submit(solve_chunk, items, *self.args)
+            fut = pool.submit(solve_part, items, *self.args)
         except RuntimeError:  # the pool broke since the last submit: start a new one
             self._discard_pool()
-            fut = self._ensure().submit(solve_chunk, items, *self.args)
+            fut = self._ensure().submit(solve_part, items, *self.args)
         self._futures[fut] = key
 
     def next_done(self) -> tuple[Any, Any]:

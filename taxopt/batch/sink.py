@@ -95,14 +95,21 @@ def part_stem(first: int, last: int) -> str:
     return f"p{first:09d}-{last:09d}"
 
 
-def write_part(parts_dir: Path, stem: str, out: dict[str, dict[str, list[Any]]]) -> None:
-    """Write one chunk's trades and rejects, then its results (which mark the chunk done)."""
-    atomic_write(parts_dir / f"{stem}.trades.parquet",
-                 parquet_bytes(to_table(out["trades"], TRADES_SCHEMA)))
-    atomic_write(parts_dir / f"{stem}.rejects.parquet",
-                 parquet_bytes(rejects_from_columns(out.get("rejects"))))
-    atomic_write(parts_dir / f"{stem}.results.parquet",
-                 parquet_bytes(to_table(out["results"], RESULTS_SCHEMA)))
+def part_files(out: dict[str, dict[str, list[Any]]]) -> dict[str, bytes]:
+    """A chunk's output columns as the bytes of its three part files (made in the worker,
+    so that the driver only writes them)."""
+    return {"trades": parquet_bytes(to_table(out["trades"], TRADES_SCHEMA)),
+            "rejects": parquet_bytes(rejects_from_columns(out.get("rejects"))),
+            "results": parquet_bytes(to_table(out["results"], RESULTS_SCHEMA))}
+
+
+def write_part(parts_dir: Path, stem: str, out: dict[str, Any]) -> None:
+    """Write one chunk's trades and rejects, then its results (which mark the chunk done).
+
+    ``out`` is `work.solve_chunk`'s columns, or `work.solve_part`'s part files."""
+    files = out.get("files") or part_files(out)
+    for kind in ("trades", "rejects", "results"):     # results last: the chunk is done
+        atomic_write(parts_dir / f"{stem}.{kind}.parquet", files[kind])
 
 
 def done_parts(parts_dir: Path) -> list[str]:

@@ -4,8 +4,10 @@ Every table is read whole (CSV or Parquet), its columns converted once to
 Python values (``None`` where a cell is empty), sorted by ``household_id``
 and cut at the household boundaries (``factorize`` + stable ``argsort`` +
 ``bincount``), so nothing loops over the rows of a table to find a
-household's rows. Each household is then assembled into the contract's JSON
-shape on demand (`Tables.items`), lazily, so a batch streams.
+household's rows. A chunk of consecutive households is one slice of every
+sorted column (`Tables.chunk`): that is what the driver ships to a worker,
+which assembles each household into the contract's JSON shape (`Tables.items`,
+lazily), so the driver's work per household is a few array slices.
 
 Three kinds of problem, three outcomes:
 
@@ -500,10 +502,7 @@ class _Split:
         b = max((e for _, e in spans), default=0)
         ranges = {h: (self.ranges[h][0] - a, self.ranges[h][1] - a)
                   for h in ids if h in self.ranges}
-        data = []
-        for c, col in zip(self.columns, self.data, strict=True):
-            part = col.take(a, b)
-            data.append(part.dates() if KINDS.get(c) == DATE else part)
+        data = [col.take(a, b) for col in self.data]
         source = (self.source_rows[a:b].copy() if self.source_rows is not None
                   else np.arange(a, b))
         return _Split(self.name, self.columns, data, ranges, source, chunk=True)
@@ -593,7 +592,9 @@ def _split(name: str, path: Path, columns: dict[str, np.ndarray]
     names = tuple(columns)
     data = []
     for c in names:
-        data.append(_Column.of(columns.pop(c)[order]))
+        col = _Column.of(columns.pop(c)[order])
+        # each distinct date converted once here, not on every household's rows
+        data.append(col.dates() if KINDS.get(c) == DATE else col)
     ranges = dict(zip(np.asarray(uniques, dtype=object).tolist(),
                       zip(starts.tolist(), ends.tolist(), strict=True), strict=True))
     source_rows = order if source is None else source[order]
