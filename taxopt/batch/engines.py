@@ -17,7 +17,8 @@ from typing import Any
 from ..workers import init_worker, process_context
 from .work import Chunk, solve_part
 
-PRELOAD = ("numpy", "scipy.sparse", "taxopt.batch.work", "taxopt.batch.sink", "taxopt.engine",
+PRELOAD = ("numpy", "scipy.sparse", "taxopt.batch.work", "taxopt.batch.sink", "taxopt.batch.tables",
+           "taxopt.engine",
            "taxopt.domain.load")
 
 

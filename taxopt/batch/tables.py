@@ -306,20 +306,17 @@ def household_id_problems(ids: np.ndarray) -> list[tuple[int, str]]:
 
 
 def _id_problems(ids: np.ndarray) -> list[tuple[int, str]]:
-    import pandas as pd
-
-    text = pd.Series(ids, dtype=object)
-    empty = text.isna().to_numpy() | (text == "").to_numpy()
-    filled = text.where(~empty, "")
-    padded = (filled.str.strip() != filled).to_numpy(dtype=bool) & ~empty
-    control = filled.str.contains(_CONTROL.pattern, regex=True).to_numpy(dtype=bool) & ~empty
+    """Problems of distinct ids (text or None): one pass over them, a few string tests each."""
+    search = _CONTROL.search
     out = []
-    for i in np.flatnonzero(empty | padded | control).tolist():
-        if empty[i]:
+    for i, v in enumerate(ids.tolist()):
+        if v is None or v == "" or (isinstance(v, float) and v != v):
             out.append((i, "empty; every row must name its household"))
-        elif control[i]:
+        elif not isinstance(v, str):
+            continue
+        elif search(v) is not None:
             out.append((i, f"{shown(ids[i])} holds a control character; ids are printable text"))
-        else:
+        elif v.strip() != v:
             out.append((i, f"{shown(ids[i])} has spaces around it; ids are taken exactly "
                            "as written, so fix the id"))
     return out
@@ -561,11 +558,29 @@ def canonical_order(name: str, household_codes: np.ndarray,
     """The rows sorted by household, then by the table's key columns, then by every other
     column: the same households however the file's rows are ordered."""
     keys = [c for c in SORT_KEYS.get(name, ()) if c in columns]
-    keys += [c for c in columns if c not in keys]
-    if not keys or len(household_codes) < 2:
+    rest = [c for c in columns if c not in keys]
+    if not keys + rest or len(household_codes) < 2:
         return np.argsort(household_codes, kind="stable")
+    sort_keys = {c: _sort_key(columns[c]) for c in keys}
+    if keys and rest:
+        # the key columns usually tell every row apart: then the others cannot matter
+        order = np.lexsort([sort_keys[c] for c in reversed(keys)] + [household_codes])
+        tied = np.ones(len(order) - 1, dtype=bool)
+        for k in [household_codes, *sort_keys.values()]:
+            tied &= _same_as_next(k[order])
+        if not tied.any():
+            return order
+    sort_keys.update({c: _sort_key(columns[c]) for c in rest})
     # np.lexsort sorts by the last key first
-    return np.lexsort([_sort_key(columns[c]) for c in reversed(keys)] + [household_codes])
+    return np.lexsort([sort_keys[c] for c in reversed(keys + rest)] + [household_codes])
+
+
+def _same_as_next(values: np.ndarray) -> np.ndarray:
+    """Whether each sorted value equals the next one (two empty number cells are equal)."""
+    same = values[1:] == values[:-1]
+    if values.dtype.kind == "f":
+        same |= np.isnan(values[1:]) & np.isnan(values[:-1])
+    return same
 
 
 def _split(name: str, path: Path, columns: dict[str, np.ndarray]
