@@ -470,6 +470,8 @@ class _Split:
 
     #: a chunk's columns as Python lists, made once in the worker (`take` marks a chunk)
     _lists: list[list[Any]] | None = field(default=None, repr=False, compare=False)
+    #: the chunk's columns with an empty cell (the others fill every row)
+    _sparse: tuple[int, ...] = field(default=(), repr=False, compare=False)
     chunk: bool = False
 
     def rows(self, hid: str) -> list[dict[str, Any]]:
@@ -482,11 +484,30 @@ class _Split:
             if self._lists is None:
                 n = len(self.source_rows) if self.source_rows is not None else 0
                 self._lists = [col.slice(0, n) for col in self.data]
-            parts = [col[a:b] for col in self._lists]
+                self._sparse = tuple(i for i, col in enumerate(self._lists) if None in col)
+            return self._chunk_rows(a, b)
         else:
             parts = [col.slice(a, b) for col in self.data]
         return [{k: v for k, v in zip(cols, vals, strict=True) if v is not None}
                 for vals in zip(*parts, strict=True)]
+
+    def _chunk_rows(self, a: int, b: int) -> list[dict[str, Any]]:
+        """Rows ``a:b`` of a chunk: the full columns zipped, then each sparse column's
+        filled cells (an empty cell leaves its key out, as in `rows`)."""
+        lists, sparse, cols = self._lists, self._sparse, self.columns
+        dense = [i for i in range(len(cols)) if i not in sparse]
+        if dense:
+            names = [cols[i] for i in dense]
+            out = [dict(zip(names, vals, strict=True))
+                   for vals in zip(*(lists[i][a:b] for i in dense), strict=True)]
+        else:
+            out = [{} for _ in range(b - a)]
+        for i in sparse:
+            name = cols[i]
+            for row, v in zip(out, lists[i][a:b], strict=True):
+                if v is not None:
+                    row[name] = v
+        return out
 
     def take(self, ids: list[str]) -> _Split:
         """The rows of ``ids`` (consecutive in the sorted id order) as a split of their own.
