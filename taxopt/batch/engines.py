@@ -1,6 +1,6 @@
 """Where chunks run: a local process pool or a Dask cluster, behind one small interface.
 
-An engine takes work (a chunk id and its households), runs `work.solve_part` on
+An engine takes work (a chunk id and its households), runs `task.solve_part` on
 it somewhere and hands back ``(chunk id, output or exception)`` as chunks
 finish. The driver (`run.py`) keeps at most ``capacity`` chunks in flight,
 so memory stays flat however large the batch. Dask is imported only by the
@@ -15,9 +15,10 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from typing import Any
 
 from ..workers import init_worker, process_context
-from .work import Chunk, solve_part
+from .task import solve_part
+from .work import Chunk
 
-PRELOAD = ("numpy", "scipy.sparse", "taxopt.batch.work", "taxopt.batch.sink", "taxopt.batch.tables",
+PRELOAD = ("numpy", "scipy.sparse", "taxopt.batch.task", "taxopt.batch.tables",
            "taxopt.engine",
            "taxopt.domain.load")
 
@@ -175,7 +176,7 @@ class DaskEngine:
     def submit(self, key: Any, items: Chunk) -> None:
         import pickle
 
-        from .work import solve_pickled_chunk
+        from .task import solve_pickled_chunk
 
         # one bytes payload: Dask scans a task's arguments for futures, nested objects and all
         blob = pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL)

@@ -106,7 +106,7 @@ def part_files(out: dict[str, dict[str, list[Any]]]) -> dict[str, bytes]:
 def write_part(parts_dir: Path, stem: str, out: dict[str, Any]) -> None:
     """Write one chunk's trades and rejects, then its results (which mark the chunk done).
 
-    ``out`` is `work.solve_chunk`'s columns, or `work.solve_part`'s part files."""
+    ``out`` is `work.solve_chunk`'s columns, or `task.solve_part`'s part files."""
     files = out.get("files") or part_files(out)
     for kind in ("trades", "rejects", "results"):     # results last: the chunk is done
         atomic_write(parts_dir / f"{stem}.{kind}.parquet", files[kind])

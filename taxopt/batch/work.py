@@ -3,9 +3,9 @@
 `solve_chunk` is the same function for every engine (process pool or Dask).
 It takes a chunk (the driver's slices of the sorted tables, `tables.Tables.chunk`,
 which assemble each household here in the worker; or a list of household dicts)
-and returns plain data (lists of Python values); `solve_part`, what the engines
-run, also turns those into the chunk's Parquet part files, so the driver only
-writes bytes. The result does not depend on where it ran. Each household's
+and returns plain data (lists of Python values); `task.solve_part`, what the
+engines run, also turns those into the chunk's Parquet part files, so the driver
+only writes bytes. The result does not depend on where it ran. Each household's
 failure is caught and becomes its status row (and its rejects rows); the chunk
 itself never raises for a household.
 """
@@ -79,30 +79,6 @@ def solve_chunk(items: Chunk, time_limit: float | None = None,
             for c in TRADE_COLUMNS:
                 trades[c].extend(cols[c])
     return {"results": results, "trades": trades, "rejects": rejects}
-
-
-def solve_part(items: Chunk, time_limit: float | None = None, timings: bool = True,
-               lockstep: bool = False) -> dict[str, Any]:
-    """`solve_chunk`, its output already made into the chunk's part files (what engines run).
-
-    Returns ``{"files": {kind: Parquet bytes}, "results": {"status": [...]}}``: the
-    driver writes the bytes as they are and counts the statuses, so the columnar
-    work (Arrow arrays, Parquet encoding) happens in the workers, in parallel, and
-    less crosses the process boundary.
-    """
-    from .sink import part_files
-
-    out = solve_chunk(items, time_limit, timings, lockstep)
-    return {"files": part_files(out), "results": {"status": out["results"]["status"]}}
-
-
-def solve_pickled_chunk(blob: bytes, time_limit: float | None = None, timings: bool = True,
-                        lockstep: bool = False) -> dict[str, Any]:
-    """`solve_part` of a chunk pickled by the driver: one bytes argument, which a Dask
-    client ships as is instead of walking every object of the chunk on submit."""
-    import pickle
-
-    return solve_part(pickle.loads(blob), time_limit, timings, lockstep)
 
 
 def _one(hid: str, raw: dict[str, Any] | None, error: str | None,
