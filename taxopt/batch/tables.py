@@ -122,7 +122,8 @@ def find_table_files(input_dir: Path) -> dict[str, Path]:
 
 
 def _read_frame(name: str, path: Path) -> tuple[Any, dict[str, np.ndarray]]:
-    """The table as a DataFrame, and for Parquet number columns where a cell is a real NaN.
+    """The table's columns (a dict of Series for Parquet, a DataFrame for CSV), and for
+    Parquet number columns where a cell is a real NaN.
 
     Arrow tells a NaN from a null; pandas does not (both become NaN), so the
     NaN cells are found before the conversion.
@@ -147,7 +148,7 @@ def _read_frame(name: str, path: Path) -> tuple[Any, dict[str, np.ndarray]]:
                         nans[fname] = mask
                 data[fname] = _series_of(col)
                 del col
-            return pd.DataFrame(data, copy=False), nans
+            return data, nans      # columns by name (a DataFrame would consolidate them)
         return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""]), nans
     except pd.errors.EmptyDataError:
         if not SPECS[name].mandatory_table:   # an optional table with no rows at all
@@ -424,13 +425,28 @@ class _Column:
     values: list[Any] | None = None        # distinct values, then None (code -1)
 
     @classmethod
-    def of(cls, values: np.ndarray) -> _Column:
+    def encode(cls, values: np.ndarray) -> tuple[_Column, np.ndarray]:
+        """The column kept compact (rows as given) and its sort key (`_sort_key`'s order).
+
+        Text is factorized once; the key is each distinct value's rank, so no
+        sorted copy of the cells is made (empty cells rank first)."""
         import pandas as pd
 
         if values.dtype.kind == "f":
-            return cls(floats=values)
+            return cls(floats=values), values
         codes, uniques = pd.factorize(values)
-        return cls(codes=codes.astype(np.int32), values=[*list(uniques), None])
+        distinct = np.asarray(uniques, dtype=object)
+        rank = np.full(len(distinct) + 1, -1, dtype=np.int32)   # the last: code -1, empty
+        if len(distinct):
+            rank[:-1] = _sort_key(distinct)
+        codes = codes.astype(np.int32)
+        return cls(codes=codes, values=[*distinct.tolist(), None]), rank[codes]
+
+    def reorder(self, order: np.ndarray) -> _Column:
+        """The column's rows in ``order``."""
+        if self.floats is not None:
+            return _Column(floats=self.floats[order])
+        return _Column(codes=self.codes[order], values=self.values)
 
     def slice(self, a: int, b: int) -> list[Any]:
         if self.floats is not None:
@@ -578,20 +594,24 @@ def canonical_order(name: str, household_codes: np.ndarray,
                     columns: dict[str, np.ndarray]) -> np.ndarray:
     """The rows sorted by household, then by the table's key columns, then by every other
     column: the same households however the file's rows are ordered."""
-    keys = [c for c in SORT_KEYS.get(name, ()) if c in columns]
-    rest = [c for c in columns if c not in keys]
+    return _order(name, household_codes, {c: _sort_key(v) for c, v in columns.items()})
+
+
+def _order(name: str, household_codes: np.ndarray, sort_keys: dict[str, np.ndarray]
+           ) -> np.ndarray:
+    """`canonical_order` from each column's sort key (`_sort_key`, `_Column.encode`)."""
+    keys = [c for c in SORT_KEYS.get(name, ()) if c in sort_keys]
+    rest = [c for c in sort_keys if c not in keys]
     if not keys + rest or len(household_codes) < 2:
         return np.argsort(household_codes, kind="stable")
-    sort_keys = {c: _sort_key(columns[c]) for c in keys}
     if keys and rest:
         # the key columns usually tell every row apart: then the others cannot matter
         order = np.lexsort([sort_keys[c] for c in reversed(keys)] + [household_codes])
         tied = np.ones(len(order) - 1, dtype=bool)
-        for k in [household_codes, *sort_keys.values()]:
+        for k in [household_codes, *(sort_keys[c] for c in keys)]:
             tied &= _same_as_next(k[order])
         if not tied.any():
             return order
-    sort_keys.update({c: _sort_key(columns[c]) for c in rest})
     # np.lexsort sorts by the last key first
     return np.lexsort([sort_keys[c] for c in reversed(keys + rest)] + [household_codes])
 
@@ -621,14 +641,21 @@ def _split(name: str, path: Path, columns: dict[str, np.ndarray]
         columns = {c: v[keep] for c, v in columns.items()}
     codes, uniques = pd.factorize(hid, sort=True)
     del hid
-    order = canonical_order(name, codes, columns)
+    names = tuple(columns)
+    # each column compacted (and its sort key made) before the rows are ordered, one
+    # column at a time: the driver never holds a table's text cells and its sort keys
+    encoded: dict[str, _Column] = {}
+    keys: dict[str, np.ndarray] = {}
+    for c in names:
+        encoded[c], keys[c] = _Column.encode(columns.pop(c))
+    order = _order(name, codes, keys)
+    del keys
     counts = np.bincount(codes, minlength=len(uniques))
     ends = np.cumsum(counts)
     starts = ends - counts
-    names = tuple(columns)
     data = []
     for c in names:
-        col = _Column.of(columns.pop(c)[order])
+        col = encoded.pop(c).reorder(order)
         # each distinct date converted once here, not on every household's rows
         data.append(col.dates() if KINDS.get(c) == DATE else col)
     ranges = dict(zip(np.asarray(uniques, dtype=object).tolist(),
@@ -649,20 +676,29 @@ def read_tables(input_dir: str | Path) -> Tables:
     checked: list[_BadRow] = []
     for name, path in files.items():
         frame, nans = _read_frame(name, path)
-        known, warned = _check_columns(name, path, list(frame.columns))
+        known, warned = _check_columns(name, path, list(frame))
         warnings += warned
-        cols = {c: convert_column(frame[c], read_kind(c)) for c in known}
+        # one column at a time: its raw cells are dropped once converted and checked, so
+        # the driver never holds a table twice (its peak memory stays flat with the rows)
+        raw = frame if isinstance(frame, dict) else {c: frame[c] for c in frame.columns}
+        del frame
+        cols: dict[str, np.ndarray] = {}
+        found_in: dict[str, list[tuple[int, str]]] = {}
+        for c in known:
+            kind = read_kind(c)
+            series = raw.pop(c)
+            cols[c] = convert_column(series, kind)
+            found_in[c] = (date_problems(series) if kind == DATE else
+                           nan_problems(series, nans.get(c)) if kind == FLOAT else [])
+            del series
+        raw.clear()
         if "household_id" in cols:
             cols["household_id"] = _id_text(cols["household_id"])
         value_bad: list[_BadRow] = []
         for c in known:
-            kind = read_kind(c)
-            found = (date_problems(frame[c]) if kind == DATE else
-                     nan_problems(frame[c], nans.get(c)) if kind == FLOAT else [])
             hids = cols.get("household_id")
             value_bad += [_BadRow(name, path.name, i, None if hids is None else hids[i], c, p)
-                          for i, p in found]
-        del frame
+                          for i, p in found_in[c]]
         if name != "securities":
             from .checks import column_problems
 
