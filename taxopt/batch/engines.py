@@ -1,6 +1,6 @@
 """Where chunks run: a local process pool or a Dask cluster, behind one small interface.
 
-An engine takes work (a chunk id and its households), runs `solve_chunk` on
+An engine takes work (a chunk id and its households), runs `task.solve_part` on
 it somewhere and hands back ``(chunk id, output or exception)`` as chunks
 finish. The driver (`run.py`) keeps at most ``capacity`` chunks in flight,
 so memory stays flat however large the batch. Dask is imported only by the
@@ -15,9 +15,12 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from typing import Any
 
 from ..workers import init_worker, process_context
-from .work import Item, solve_chunk
+from .task import solve_part
+from .work import Chunk
 
-PRELOAD = ("numpy", "scipy.sparse", "taxopt.batch.work", "taxopt.engine", "taxopt.domain.load")
+PRELOAD = ("numpy", "scipy.sparse", "taxopt.batch.task", "taxopt.batch.tables",
+           "taxopt.engine",
+           "taxopt.domain.load")
 
 
 def default_workers() -> int:
@@ -42,10 +45,11 @@ class LocalEngine:
 
     name = "local"
 
-    def __init__(self, workers: int, time_limit: float | None, timings: bool):
+    def __init__(self, workers: int, time_limit: float | None, timings: bool,
+                 lockstep: bool = False):
         self.workers = workers
         self.capacity = 2 * workers
-        self.args = (time_limit, timings)
+        self.args = (time_limit, timings, lockstep)
         self._pool: ProcessPoolExecutor | None = None
         self._futures: dict[Future, Any] = {}
 
@@ -62,13 +66,13 @@ class LocalEngine:
     def pending(self) -> int:
         return len(self._futures)
 
-    def submit(self, key: Any, items: list[Item]) -> None:
+    def submit(self, key: Any, items: Chunk) -> None:
         pool = self._ensure()
         try:
-            fut = pool.submit(solve_chunk, items, *self.args)
+            fut = pool.submit(solve_part, items, *self.args)
         except RuntimeError:  # the pool broke since the last submit: start a new one
             self._discard_pool()
-            fut = self._ensure().submit(solve_chunk, items, *self.args)
+            fut = self._ensure().submit(solve_part, items, *self.args)
         self._futures[fut] = key
 
     def next_done(self) -> tuple[Any, Any]:
@@ -137,12 +141,12 @@ class DaskEngine:
     name = "dask"
 
     def __init__(self, workers: int | None, scheduler: str | None,
-                 time_limit: float | None, timings: bool):
+                 time_limit: float | None, timings: bool, lockstep: bool = False):
         import logging
 
         from dask.distributed import Client, LocalCluster
 
-        self.args = (time_limit, timings)
+        self.args = (time_limit, timings, lockstep)
         self.scheduler = scheduler
         self._cluster = None
         if scheduler:
@@ -169,12 +173,12 @@ class DaskEngine:
     def pending(self) -> int:
         return len(self._futures)
 
-    def submit(self, key: Any, items: list[Item]) -> None:
+    def submit(self, key: Any, items: Chunk) -> None:
         import pickle
 
-        from .work import solve_pickled_chunk
+        from .task import solve_pickled_chunk
 
-        # one bytes payload: Dask scans a task's arguments for futures, nested dicts and all
+        # one bytes payload: Dask scans a task's arguments for futures, nested objects and all
         blob = pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL)
         fut = self.client.submit(solve_pickled_chunk, blob, *self.args, pure=False,
                                  key=f"taxopt-chunk-{key}-{uuid.uuid4().hex}")

@@ -11,7 +11,7 @@ be re-made for any finished batch with ``taxopt report OUT_DIR``.
 
 The page is a Jinja2 template (``templates/report.html.j2``, autoescaped; every
 value also has its control characters made visible, since ids may be hostile)
-with Vega-Lite charts made by Altair. The Vega JavaScript (vl-convert's bundle)
+with Vega-Lite charts (specs written as JSON). The Vega JavaScript (vl-convert's bundle)
 is inlined once, so the page opens offline; charts appear only where a chart
 says more than a table (``MIN_FOR_CHARTS`` solved households or more), so a
 report of a handful of households has no script but the table sorter.
@@ -407,12 +407,14 @@ def _run(m: dict[str, Any]) -> dict[str, Any]:
 
 
 def _charts(c: _Columns) -> dict[str, dict[str, Any]]:
-    """Vega-Lite specs (Altair) of the charts that say more than a table, by name."""
+    """Vega-Lite specs of the charts that say more than a table, by name.
+
+    Written as Vega-Lite JSON directly: Altair made the same dicts (a test checks
+    it against Altair's output) but cost 1.5 s of CPU to import, each night.
+    """
     s = c.solved
     if int(s.sum()) < MIN_FOR_CHARTS:
         return {}
-    import altair as alt
-
     out = {}
     est, pct = c.num("est_tax"), c.num("turnover_pct")
     keep = s & np.isfinite(est) & np.isfinite(pct)
@@ -424,20 +426,8 @@ def _charts(c: _Columns) -> dict[str, dict[str, Any]]:
         top = float(np.abs(est[idx]).max())
         ticks = [0.0, *(sign * 10.0 ** k for k in range(2, 9) for sign in (-1.0, 1.0)
                         if 10.0 ** k <= max(top, 100.0) * 1.01)]
-        chart = alt.Chart(alt.NamedData("households")).mark_circle(
-            size=28, opacity=0.55).encode(
-            x=alt.X("turnover_pct:Q", title="turnover (% of household value)"),
-            y=alt.Y("tax:Q", title="tax the plan adds ($; below 0 = saved)",
-                    scale=alt.Scale(type="symlog", constant=100),
-                    axis=alt.Axis(format="$,.0f", values=sorted(ticks))),
-            color=alt.Color("status:N", scale=alt.Scale(domain=["optimal", "feasible"],
-                                                        range=["#1565c0", "#ef6c00"]),
-                            legend=alt.Legend(title="status", orient="top")),
-            tooltip=[alt.Tooltip("household:N"), alt.Tooltip("tax:Q", format="$,.2f"),
-                     alt.Tooltip("turnover_pct:Q", title="turnover %", format=",.1f"),
-                     alt.Tooltip("status:N")],
-        ).properties(width=760, height=320)
-        out["tax_vs_turnover"] = _spec("tax_vs_turnover", chart, {"households": data},
+        out["tax_vs_turnover"] = _spec("tax_vs_turnover", tax_vs_turnover_chart(ticks),
+                                       {"households": data},
                          "Each solved household: the tax its plan adds against how much "
                          "of its value it trades. Outliers at the top right are the ones "
                          "to read first.")
@@ -448,41 +438,91 @@ def _charts(c: _Columns) -> dict[str, dict[str, Any]]:
         data = [{"when": when, "drift": round(float(q), 6), "share": round(float(p), 2)}
                 for when, v in (("before", b), ("after", a))
                 for q, p in zip(np.quantile(v, grid), grid, strict=True)]
-        chart = alt.Chart(alt.NamedData("drift")).mark_line(interpolate="step-after").encode(
-            x=alt.X("drift:Q", title="worst goal's drift (largest gap to target)",
-                    axis=alt.Axis(format=".1%")),
-            y=alt.Y("share:Q", title="share of households at or below",
-                    axis=alt.Axis(format=".0%")),
-            color=alt.Color("when:N", sort=["before", "after"],
-                            scale=alt.Scale(domain=["before", "after"],
-                                            range=["#ef6c00", "#1565c0"]),
-                            legend=alt.Legend(title=None, orient="top")),
-        ).properties(width=760, height=260)
-        out["drift"] = _spec("drift", chart, {"drift": data},
+        out["drift"] = _spec("drift", drift_chart(), {"drift": data},
                          "Drift before and after, over all solved households: the further "
                          "left the 'after' line, the closer the plans bring the households "
                          "to target.")
     return out
 
 
-def _spec(key: str, chart: Any, datasets: dict[str, list[dict[str, Any]]],
+def tax_vs_turnover_chart(ticks: list[float]) -> dict[str, Any]:
+    """Each household's tax (symlog dollars, ``ticks`` on the axis) against its turnover."""
+    return {
+        "data": {"name": "households"},
+        "mark": {"type": "circle", "opacity": 0.55, "size": 28},
+        "encoding": {
+            "color": {"field": "status", "legend": {"orient": "top", "title": "status"},
+                      "scale": {"domain": ["optimal", "feasible"],
+                                "range": ["#1565c0", "#ef6c00"]},
+                      "type": "nominal"},
+            "tooltip": [{"field": "household", "type": "nominal"},
+                        {"field": "tax", "format": "$,.2f", "type": "quantitative"},
+                        {"field": "turnover_pct", "format": ",.1f", "title": "turnover %",
+                         "type": "quantitative"},
+                        {"field": "status", "type": "nominal"}],
+            "x": {"field": "turnover_pct", "title": "turnover (% of household value)",
+                  "type": "quantitative"},
+            "y": {"axis": {"format": "$,.0f", "values": sorted(ticks)}, "field": "tax",
+                  "scale": {"constant": 100, "type": "symlog"},
+                  "title": "tax the plan adds ($; below 0 = saved)",
+                  "type": "quantitative"}},
+        "height": 320, "width": 760}
+
+
+def drift_chart() -> dict[str, Any]:
+    """The share of households at or below each drift, before and after (step lines)."""
+    return {
+        "data": {"name": "drift"},
+        "mark": {"type": "line", "interpolate": "step-after"},
+        "encoding": {
+            "color": {"field": "when", "legend": {"orient": "top", "title": None},
+                      "scale": {"domain": ["before", "after"],
+                                "range": ["#ef6c00", "#1565c0"]},
+                      "sort": ["before", "after"], "type": "nominal"},
+            "x": {"axis": {"format": ".1%"}, "field": "drift",
+                  "title": "worst goal's drift (largest gap to target)",
+                  "type": "quantitative"},
+            "y": {"axis": {"format": ".0%"}, "field": "share",
+                  "title": "share of households at or below", "type": "quantitative"}},
+        "height": 260, "width": 760}
+
+
+#: Font sizes of every chart (and Vega-Lite's default view size, as Altair wrote it).
+CHART_CONFIG = {"view": {"continuousWidth": 300, "continuousHeight": 300},
+                "axis": {"labelFontSize": 12, "titleFontSize": 13},
+                "legend": {"labelFontSize": 12, "titleFontSize": 12}}
+
+
+def _spec(key: str, chart: dict[str, Any], datasets: dict[str, list[dict[str, Any]]],
           caption: str) -> dict[str, Any]:
-    chart = chart.configure_axis(labelFontSize=12, titleFontSize=13).configure_legend(
-        labelFontSize=12, titleFontSize=12)
-    spec = chart.to_dict()
-    spec["datasets"] = datasets
-    spec.pop("$schema", None)   # a URL: the page must not look anything up
+    import copy
+
+    # no "$schema": a URL, and the page must not look anything up
+    spec = {"config": copy.deepcopy(CHART_CONFIG), **chart, "datasets": datasets}
     return {"id": f"chart-{key}", "spec": spec, "caption": caption}
 
 
 def _vega_bundle() -> str:
     """Vega, Vega-Lite and vega-embed as one script (vl-convert's bundle), for offline use."""
-    import vl_convert
+    from importlib import metadata
 
-    # only "</script" (any case) would end the inline <script> early; "<\/" means "</"
-    # in JavaScript strings and regular expressions alike
-    return re.sub(r"</(script)", r"<\\/\1", vl_convert.javascript_bundle(),
-                  flags=re.IGNORECASE)
+    from .cache import cached_text
+
+    try:
+        version = metadata.version("vl-convert-python")
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+
+    def make() -> str:
+        import vl_convert
+
+        # only "</script" (any case) would end the inline <script> early; "<\/" means "</"
+        # in JavaScript strings and regular expressions alike
+        return re.sub(r"</(script)", r"<\\/\1", vl_convert.javascript_bundle(),
+                      flags=re.IGNORECASE)
+
+    # the same bytes for a given vl-convert, and 2.5 s of CPU to make: made once
+    return cached_text("vega-bundle", version, make) if version != "unknown" else make()
 
 
 # --------------------------------------------------------------------------- template
@@ -550,8 +590,14 @@ def _environment() -> Any:
 
         _MARKUP = Markup
 
+        from .cache import cache_dir
+
+        folder = cache_dir()
+        # the compiled template, kept beside the Vega bundle (keyed by the template's source)
+        bytecode = (jinja2.FileSystemBytecodeCache(str(folder), "jinja-%s.cache")
+                    if folder is not None else None)
         env = jinja2.Environment(
-            loader=jinja2.PackageLoader("taxopt.batch", "templates"),
+            loader=jinja2.PackageLoader("taxopt.batch", "templates"), bytecode_cache=bytecode,
             autoescape=True, undefined=jinja2.StrictUndefined, finalize=_visible,
             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
         env.filters.update(dollars=_dollars, number=_number, percent=_percent,

@@ -95,14 +95,21 @@ def part_stem(first: int, last: int) -> str:
     return f"p{first:09d}-{last:09d}"
 
 
-def write_part(parts_dir: Path, stem: str, out: dict[str, dict[str, list[Any]]]) -> None:
-    """Write one chunk's trades and rejects, then its results (which mark the chunk done)."""
-    atomic_write(parts_dir / f"{stem}.trades.parquet",
-                 parquet_bytes(to_table(out["trades"], TRADES_SCHEMA)))
-    atomic_write(parts_dir / f"{stem}.rejects.parquet",
-                 parquet_bytes(rejects_from_columns(out.get("rejects"))))
-    atomic_write(parts_dir / f"{stem}.results.parquet",
-                 parquet_bytes(to_table(out["results"], RESULTS_SCHEMA)))
+def part_files(out: dict[str, dict[str, list[Any]]]) -> dict[str, bytes]:
+    """A chunk's output columns as the bytes of its three part files (made in the worker,
+    so that the driver only writes them)."""
+    return {"trades": parquet_bytes(to_table(out["trades"], TRADES_SCHEMA)),
+            "rejects": parquet_bytes(rejects_from_columns(out.get("rejects"))),
+            "results": parquet_bytes(to_table(out["results"], RESULTS_SCHEMA))}
+
+
+def write_part(parts_dir: Path, stem: str, out: dict[str, Any]) -> None:
+    """Write one chunk's trades and rejects, then its results (which mark the chunk done).
+
+    ``out`` is `work.solve_chunk`'s columns, or `task.solve_part`'s part files."""
+    files = out.get("files") or part_files(out)
+    for kind in ("trades", "rejects", "results"):     # results last: the chunk is done
+        atomic_write(parts_dir / f"{stem}.{kind}.parquet", files[kind])
 
 
 def done_parts(parts_dir: Path) -> list[str]:
@@ -344,19 +351,35 @@ def merge_parts(parts_dir: Path, out_dir: Path, csv_too: bool,
 REJECTS_SCHEMA = pa.schema([(c, pa.string()) for c in REJECT_COLUMNS])
 
 
-def _reject_keys(t: pa.Table) -> pa.Array:
+def _reject_keys(t: pa.Table, *columns: str) -> pa.Array:
     import pyarrow.compute as pc
 
-    return pc.binary_join_element_wise(t.column("household_id"), t.column("table"), "\x1f")
+    return pc.binary_join_element_wise(*(t.column(c) for c in columns), "\x1f")
 
 
 def _not_covered(t: pa.Table, covered: pa.Table) -> pa.Table:
-    """The rows of ``t`` whose (household_id, table) is not among ``covered``'s."""
+    """The rows of a part's rejects that ``covered`` does not already name.
+
+    A household's first row is the problem its status names: left out when
+    ``covered`` lists rows of that household in that table. Its other rows
+    (rows of the household that disagree with each other) are left out only
+    when ``covered`` names the same table and field (an empty required cell,
+    found by both)."""
+    import numpy as np
     import pyarrow.compute as pc
 
     if not t.num_rows:
         return t
-    return t.filter(pc.invert(pc.is_in(_reject_keys(t), value_set=_reject_keys(covered))))
+    ids = t.column("household_id").to_numpy(zero_copy_only=False)
+    first = np.ones(len(ids), dtype=bool)
+    first[1:] = ids[1:] != ids[:-1]
+    keys = ("household_id", "table")
+    same_table = pc.is_in(_reject_keys(t, *keys), value_set=_reject_keys(covered, *keys))
+    keys = ("household_id", "table", "field")
+    same_field = pc.is_in(_reject_keys(t, *keys), value_set=_reject_keys(covered, *keys))
+    drop = np.where(first, same_table.to_numpy(zero_copy_only=False),
+                    same_field.to_numpy(zero_copy_only=False))
+    return t.filter(pa.array(~drop))
 
 
 def rejects_from_columns(columns: dict[str, list[Any]] | None) -> pa.Table:

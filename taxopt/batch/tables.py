@@ -4,8 +4,10 @@ Every table is read whole (CSV or Parquet), its columns converted once to
 Python values (``None`` where a cell is empty), sorted by ``household_id``
 and cut at the household boundaries (``factorize`` + stable ``argsort`` +
 ``bincount``), so nothing loops over the rows of a table to find a
-household's rows. Each household is then assembled into the contract's JSON
-shape on demand (`Tables.items`), lazily, so a batch streams.
+household's rows. A chunk of consecutive households is one slice of every
+sorted column (`Tables.chunk`): that is what the driver ships to a worker,
+which assembles each household into the contract's JSON shape (`Tables.items`,
+lazily), so the driver's work per household is a few array slices.
 
 Three kinds of problem, three outcomes:
 
@@ -120,7 +122,8 @@ def find_table_files(input_dir: Path) -> dict[str, Path]:
 
 
 def _read_frame(name: str, path: Path) -> tuple[Any, dict[str, np.ndarray]]:
-    """The table as a DataFrame, and for Parquet number columns where a cell is a real NaN.
+    """The table's columns (a dict of Series for Parquet, a DataFrame for CSV), and for
+    Parquet number columns where a cell is a real NaN.
 
     Arrow tells a NaN from a null; pandas does not (both become NaN), so the
     NaN cells are found before the conversion.
@@ -145,7 +148,7 @@ def _read_frame(name: str, path: Path) -> tuple[Any, dict[str, np.ndarray]]:
                         nans[fname] = mask
                 data[fname] = _series_of(col)
                 del col
-            return pd.DataFrame(data, copy=False), nans
+            return data, nans      # columns by name (a DataFrame would consolidate them)
         return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""]), nans
     except pd.errors.EmptyDataError:
         if not SPECS[name].mandatory_table:   # an optional table with no rows at all
@@ -216,11 +219,13 @@ def date_problems(series: Any) -> list[tuple[int, str]]:
         return [(i, f"{shown(values[i])} is a number, not a date; expected an ISO date "
                     "YYYY-MM-DD") for i in rows]
     values = series.to_numpy(dtype=object)
-    is_text = np.fromiter((isinstance(v, str) for v in values), bool, len(values))
-    text = pd.Series(np.where(is_text, values, ""), dtype=object)
-    iso = text.str.fullmatch(_ISO_DATE.pattern).to_numpy(dtype=bool)
-    is_date = np.fromiter((isinstance(v, dt.date) for v in values), bool, len(values))
-    bad = ~missing & ~(is_text & iso) & ~is_date
+    # dates repeat (a lot's acquisition date): each distinct value is checked once
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    distinct = np.asarray(uniques, dtype=object)
+    good = np.fromiter((isinstance(v, dt.date) or (isinstance(v, str)
+                                                   and _ISO_DATE.fullmatch(v) is not None)
+                        for v in distinct), bool, len(distinct))
+    bad = ~missing & (codes >= 0) & ~np.append(good, True)[codes]
     out = []
     for i in np.flatnonzero(bad).tolist():
         v = values[i]
@@ -302,20 +307,17 @@ def household_id_problems(ids: np.ndarray) -> list[tuple[int, str]]:
 
 
 def _id_problems(ids: np.ndarray) -> list[tuple[int, str]]:
-    import pandas as pd
-
-    text = pd.Series(ids, dtype=object)
-    empty = text.isna().to_numpy() | (text == "").to_numpy()
-    filled = text.where(~empty, "")
-    padded = (filled.str.strip() != filled).to_numpy(dtype=bool) & ~empty
-    control = filled.str.contains(_CONTROL.pattern, regex=True).to_numpy(dtype=bool) & ~empty
+    """Problems of distinct ids (text or None): one pass over them, a few string tests each."""
+    search = _CONTROL.search
     out = []
-    for i in np.flatnonzero(empty | padded | control).tolist():
-        if empty[i]:
+    for i, v in enumerate(ids.tolist()):
+        if v is None or v == "" or (isinstance(v, float) and v != v):
             out.append((i, "empty; every row must name its household"))
-        elif control[i]:
+        elif not isinstance(v, str):
+            continue
+        elif search(v) is not None:
             out.append((i, f"{shown(ids[i])} holds a control character; ids are printable text"))
-        else:
+        elif v.strip() != v:
             out.append((i, f"{shown(ids[i])} has spaces around it; ids are taken exactly "
                            "as written, so fix the id"))
     return out
@@ -383,13 +385,21 @@ def convert_column(series: Any, kind: str) -> np.ndarray:
             ):
         out = np.array(out, dtype=object)     # a writable copy (Arrow-backed views are not)
     out[missing] = None
-    if kind == STR and pt.is_object_dtype(series.dtype) and not missing.all():
+    if kind == STR and pt.is_object_dtype(series.dtype) and not _all_text(out):
         # object columns (Parquet, pandas) may mix in numbers: ids written as ints
         odd = np.fromiter((v is not None and not isinstance(v, str) for v in out), bool,
                           len(out))
         if odd.any():
             out[odd] = [_one_id_text(v) for v in out[odd]]
     return out
+
+
+def _all_text(values: np.ndarray) -> bool:
+    """Whether every cell of an object column is text or None (a NaN is not: a pass in C)."""
+    from pandas.api.types import infer_dtype
+
+    filled = values[~np.equal(values, None)]
+    return len(filled) == 0 or infer_dtype(filled, skipna=False) == "string"
 
 
 def _pylist(values: np.ndarray) -> list[Any]:
@@ -415,19 +425,52 @@ class _Column:
     values: list[Any] | None = None        # distinct values, then None (code -1)
 
     @classmethod
-    def of(cls, values: np.ndarray) -> _Column:
+    def encode(cls, values: np.ndarray) -> tuple[_Column, np.ndarray]:
+        """The column kept compact (rows as given) and its sort key (`_sort_key`'s order).
+
+        Text is factorized once; the key is each distinct value's rank, so no
+        sorted copy of the cells is made (empty cells rank first)."""
         import pandas as pd
 
         if values.dtype.kind == "f":
-            return cls(floats=values)
+            return cls(floats=values), values
         codes, uniques = pd.factorize(values)
-        return cls(codes=codes.astype(np.int32), values=[*list(uniques), None])
+        distinct = np.asarray(uniques, dtype=object)
+        rank = np.full(len(distinct) + 1, -1, dtype=np.int32)   # the last: code -1, empty
+        if len(distinct):
+            rank[:-1] = _sort_key(distinct)
+        codes = codes.astype(np.int32)
+        return cls(codes=codes, values=[*distinct.tolist(), None]), rank[codes]
+
+    def reorder(self, order: np.ndarray) -> _Column:
+        """The column's rows in ``order``."""
+        if self.floats is not None:
+            return _Column(floats=self.floats[order])
+        return _Column(codes=self.codes[order], values=self.values)
 
     def slice(self, a: int, b: int) -> list[Any]:
         if self.floats is not None:
             return _pylist(self.floats[a:b])
         vals = self.values
         return [vals[c] for c in self.codes[a:b].tolist()]
+
+    def take(self, a: int, b: int) -> _Column:
+        """Rows ``a:b`` as a column of their own, carrying only the distinct values they use
+        (what a chunk ships to its worker: a few arrays, not the batch's every value)."""
+        if self.floats is not None:
+            return _Column(floats=self.floats[a:b].copy())
+        import pandas as pd
+
+        codes, used = pd.factorize(self.codes[a:b])     # hashing: no sort
+        vals = self.values
+        return _Column(codes=codes.astype(np.int32),
+                       values=[vals[c] for c in used.tolist()] + [None])
+
+    def dates(self) -> _Column:
+        """The column with each distinct date converted once (`_date`)."""
+        if self.values is None:
+            return self
+        return _Column(codes=self.codes, values=[_date(v) for v in self.values])
 
 
 @dataclass
@@ -441,14 +484,62 @@ class _Split:
     #: the file's row index (0-based, header excluded) of each sorted row
     source_rows: np.ndarray | None = None
 
+    #: a chunk's columns as Python lists, made once in the worker (`take` marks a chunk)
+    _lists: list[list[Any]] | None = field(default=None, repr=False, compare=False)
+    #: the chunk's columns with an empty cell (the others fill every row)
+    _sparse: tuple[int, ...] = field(default=(), repr=False, compare=False)
+    chunk: bool = False
+
     def rows(self, hid: str) -> list[dict[str, Any]]:
         span = self.ranges.get(hid)
         if span is None:
             return []
         a, b = span
         cols = self.columns
+        if self.chunk:
+            if self._lists is None:
+                n = len(self.source_rows) if self.source_rows is not None else 0
+                self._lists = [col.slice(0, n) for col in self.data]
+                self._sparse = tuple(i for i, col in enumerate(self._lists) if None in col)
+            return self._chunk_rows(a, b)
+        else:
+            parts = [col.slice(a, b) for col in self.data]
         return [{k: v for k, v in zip(cols, vals, strict=True) if v is not None}
-                for vals in zip(*(col.slice(a, b) for col in self.data), strict=True)]
+                for vals in zip(*parts, strict=True)]
+
+    def _chunk_rows(self, a: int, b: int) -> list[dict[str, Any]]:
+        """Rows ``a:b`` of a chunk: the full columns zipped, then each sparse column's
+        filled cells (an empty cell leaves its key out, as in `rows`)."""
+        lists, sparse, cols = self._lists, self._sparse, self.columns
+        dense = [i for i in range(len(cols)) if i not in sparse]
+        if dense:
+            names = [cols[i] for i in dense]
+            out = [dict(zip(names, vals, strict=True))
+                   for vals in zip(*(lists[i][a:b] for i in dense), strict=True)]
+        else:
+            out = [{} for _ in range(b - a)]
+        for i in sparse:
+            name = cols[i]
+            for row, v in zip(out, lists[i][a:b], strict=True):
+                if v is not None:
+                    row[name] = v
+        return out
+
+    def take(self, ids: list[str]) -> _Split:
+        """The rows of ``ids`` (consecutive in the sorted id order) as a split of their own.
+
+        A chunk's households are consecutive ids, so their rows are one slice of
+        every sorted column: the driver cuts arrays and ships them; the worker
+        turns them into rows (`rows`)."""
+        spans = [self.ranges[h] for h in ids if h in self.ranges]
+        a = min((s for s, _ in spans), default=0)
+        b = max((e for _, e in spans), default=0)
+        ranges = {h: (self.ranges[h][0] - a, self.ranges[h][1] - a)
+                  for h in ids if h in self.ranges}
+        data = [col.take(a, b) for col in self.data]
+        source = (self.source_rows[a:b].copy() if self.source_rows is not None
+                  else np.arange(a, b))
+        return _Split(self.name, self.columns, data, ranges, source, chunk=True)
 
     def first_row(self, hid: str) -> int:
         """The file row (0-based) of the household's first row in this table."""
@@ -493,8 +584,8 @@ def _sort_key(values: np.ndarray) -> np.ndarray:
         return values
     text = np.array([None if v is None else (v.isoformat() if isinstance(v, dt.date)
                                              else repr(v) if not isinstance(v, str) else v)
-                     for v in values], dtype=object) if values.dtype == object and any(
-        v is not None and not isinstance(v, str) for v in values) else values
+                     for v in values], dtype=object) if values.dtype == object and not (
+        _all_text(values)) else values
     codes, _ = pd.factorize(text, sort=True)
     return codes
 
@@ -503,12 +594,34 @@ def canonical_order(name: str, household_codes: np.ndarray,
                     columns: dict[str, np.ndarray]) -> np.ndarray:
     """The rows sorted by household, then by the table's key columns, then by every other
     column: the same households however the file's rows are ordered."""
-    keys = [c for c in SORT_KEYS.get(name, ()) if c in columns]
-    keys += [c for c in columns if c not in keys]
-    if not keys or len(household_codes) < 2:
+    return _order(name, household_codes, {c: _sort_key(v) for c, v in columns.items()})
+
+
+def _order(name: str, household_codes: np.ndarray, sort_keys: dict[str, np.ndarray]
+           ) -> np.ndarray:
+    """`canonical_order` from each column's sort key (`_sort_key`, `_Column.encode`)."""
+    keys = [c for c in SORT_KEYS.get(name, ()) if c in sort_keys]
+    rest = [c for c in sort_keys if c not in keys]
+    if not keys + rest or len(household_codes) < 2:
         return np.argsort(household_codes, kind="stable")
+    if keys and rest:
+        # the key columns usually tell every row apart: then the others cannot matter
+        order = np.lexsort([sort_keys[c] for c in reversed(keys)] + [household_codes])
+        tied = np.ones(len(order) - 1, dtype=bool)
+        for k in [household_codes, *(sort_keys[c] for c in keys)]:
+            tied &= _same_as_next(k[order])
+        if not tied.any():
+            return order
     # np.lexsort sorts by the last key first
-    return np.lexsort([_sort_key(columns[c]) for c in reversed(keys)] + [household_codes])
+    return np.lexsort([sort_keys[c] for c in reversed(keys + rest)] + [household_codes])
+
+
+def _same_as_next(values: np.ndarray) -> np.ndarray:
+    """Whether each sorted value equals the next one (two empty number cells are equal)."""
+    same = values[1:] == values[:-1]
+    if values.dtype.kind == "f":
+        same |= np.isnan(values[1:]) & np.isnan(values[:-1])
+    return same
 
 
 def _split(name: str, path: Path, columns: dict[str, np.ndarray]
@@ -528,14 +641,23 @@ def _split(name: str, path: Path, columns: dict[str, np.ndarray]
         columns = {c: v[keep] for c, v in columns.items()}
     codes, uniques = pd.factorize(hid, sort=True)
     del hid
-    order = canonical_order(name, codes, columns)
+    names = tuple(columns)
+    # each column compacted (and its sort key made) before the rows are ordered, one
+    # column at a time: the driver never holds a table's text cells and its sort keys
+    encoded: dict[str, _Column] = {}
+    keys: dict[str, np.ndarray] = {}
+    for c in names:
+        encoded[c], keys[c] = _Column.encode(columns.pop(c))
+    order = _order(name, codes, keys)
+    del keys
     counts = np.bincount(codes, minlength=len(uniques))
     ends = np.cumsum(counts)
     starts = ends - counts
-    names = tuple(columns)
     data = []
     for c in names:
-        data.append(_Column.of(columns.pop(c)[order]))
+        col = encoded.pop(c).reorder(order)
+        # each distinct date converted once here, not on every household's rows
+        data.append(col.dates() if KINDS.get(c) == DATE else col)
     ranges = dict(zip(np.asarray(uniques, dtype=object).tolist(),
                       zip(starts.tolist(), ends.tolist(), strict=True), strict=True))
     source_rows = order if source is None else source[order]
@@ -554,20 +676,29 @@ def read_tables(input_dir: str | Path) -> Tables:
     checked: list[_BadRow] = []
     for name, path in files.items():
         frame, nans = _read_frame(name, path)
-        known, warned = _check_columns(name, path, list(frame.columns))
+        known, warned = _check_columns(name, path, list(frame))
         warnings += warned
-        cols = {c: convert_column(frame[c], read_kind(c)) for c in known}
+        # one column at a time: its raw cells are dropped once converted and checked, so
+        # the driver never holds a table twice (its peak memory stays flat with the rows)
+        raw = frame if isinstance(frame, dict) else {c: frame[c] for c in frame.columns}
+        del frame
+        cols: dict[str, np.ndarray] = {}
+        found_in: dict[str, list[tuple[int, str]]] = {}
+        for c in known:
+            kind = read_kind(c)
+            series = raw.pop(c)
+            cols[c] = convert_column(series, kind)
+            found_in[c] = (date_problems(series) if kind == DATE else
+                           nan_problems(series, nans.get(c)) if kind == FLOAT else [])
+            del series
+        raw.clear()
         if "household_id" in cols:
             cols["household_id"] = _id_text(cols["household_id"])
         value_bad: list[_BadRow] = []
         for c in known:
-            kind = read_kind(c)
-            found = (date_problems(frame[c]) if kind == DATE else
-                     nan_problems(frame[c], nans.get(c)) if kind == FLOAT else [])
             hids = cols.get("household_id")
             value_bad += [_BadRow(name, path.name, i, None if hids is None else hids[i], c, p)
-                          for i, p in found]
-        del frame
+                          for i, p in found_in[c]]
         if name != "securities":
             from .checks import column_problems
 
@@ -832,6 +963,25 @@ class Tables:
                          "sha256": h.hexdigest()}
         return out
 
+    def chunk(self, ids: list[str]) -> Tables:
+        """The households ``ids`` (consecutive in `household_ids`) as tables of their own.
+
+        What the driver ships to a worker: each table's slice of sorted arrays
+        (their rows are consecutive), the shared securities and the chunk's
+        rejected rows; iterating it (in the worker) assembles the households,
+        exactly as `items` would here. Pickles in a few milliseconds per chunk.
+        """
+        ids = list(ids)
+        return Tables(self.files, {n: s.take(ids) for n, s in self.splits.items()},
+                      self.shared_securities,
+                      self.overrides.take(ids) if self.overrides is not None else None,
+                      _ids=ids, bad_securities=self.bad_securities,
+                      bad_rows={h: self.bad_rows[h] for h in ids if h in self.bad_rows},
+                      defaults=self.defaults)
+
+    def __iter__(self) -> Iterator[tuple[str, dict | None, str | None]]:
+        return self.items()
+
     def items(self, ids: list[str] | None = None) -> Iterator[tuple[str, dict | None, str | None]]:
         """``(household_id, raw dict, None)`` or ``(household_id, None, its error)``."""
         for hid in self.household_ids if ids is None else ids:
@@ -844,39 +994,63 @@ class Tables:
                                   f"{type(err).__name__}: {err}")
 
     def assemble(self, hid: str) -> dict[str, Any]:
-        """The household in the contract's JSON shape; `InvalidInput` if its rows disagree."""
+        """The household in the contract's JSON shape; `InvalidInput` if its rows disagree.
+
+        Every problem of the household's rows is found, not only the first: the
+        error raised is the first (the household's status names it, as before) and
+        carries the others in ``more`` (each a row of ``rejects.parquet``).
+        """
+        found: list[InvalidInput] = []
+        try:
+            raw = self._assemble(hid, found)
+        except Exception:
+            if not found:      # rows no rule foresaw: `items` reports it
+                raise
+            raw = None         # a later check tripped over rows already found bad
+        if found:
+            first = found[0]
+            first.more = found[1:]
+            raise first
+        return raw
+
+    def _assemble(self, hid: str, found: list[InvalidInput]) -> dict[str, Any]:
         if hid in self.bad_rows:
-            raise InvalidInput(hid, *self.bad_rows[hid])
+            found.append(InvalidInput(hid, *self.bad_rows[hid]))
         hrows = self.splits["households"].rows(hid)
         if not hrows:
             where = sorted(n for n, s in self.splits.items() if hid in s.ranges)
             if self.overrides is not None and hid in self.overrides.ranges:
                 where.append("securities")
-            raise InvalidInput(hid, "households", None,
-                               "no row in table households (the household has rows in "
-                               + ", ".join(where) + ")")
+            found.append(InvalidInput(hid, "households", None,
+                                      "no row in table households (the household has rows "
+                                      "in " + ", ".join(where) + ")"))
+            return {}
         if len(hrows) > 1:
-            raise InvalidInput(hid, "households", "household_id",
-                               f"{len(hrows)} rows in table households; expected one")
+            found.append(InvalidInput(hid, "households", "household_id",
+                                      f"{len(hrows)} rows in table households; expected one"))
         h = hrows[0]
-        tp = _profile(hid, h)
+        try:
+            tp = _profile(hid, h)
+        except InvalidInput as err:
+            found.append(err)
+            tp = {}
         raw: dict[str, Any] = {"format": FORMAT, "household_id": hid}
         if "as_of" in h:
             raw["as_of"] = _date(h["as_of"])
         raw["tax_profile"] = tp
-        raw["securities"] = self._securities_of(hid)
-        raw["goals"] = self._goals_of(hid)
-        raw["accounts"] = self._accounts_of(hid)
-        raw["lots"] = [_dates(r, "acquired") for r in self._rows("lots", hid)]
-        raw["recent_trades"] = [_dates(r, "date") for r in self._rows("recent_trades", hid)]
-        options = {**self.defaults, **self._options_of(hid)}
+        raw["securities"] = self._securities_of(hid, found)
+        raw["goals"] = self._goals_of(hid, found)
+        raw["accounts"] = self._accounts_of(hid, found)
+        raw["lots"] = self._dated("lots", hid, "acquired")
+        raw["recent_trades"] = self._dated("recent_trades", hid, "date")
+        options = {**self.defaults, **self._options_of(hid, found)}
         if options:
             raw["options"] = options
         if self.bad_securities:
-            self._check_held(hid, raw)
+            self._check_held(hid, raw, found)
         return raw
 
-    def _check_held(self, hid: str, raw: dict[str, Any]) -> None:
+    def _check_held(self, hid: str, raw: dict[str, Any], found: list[InvalidInput]) -> None:
         """A household that holds, traded or names a rejected shared security is rejected."""
         held = {r.get("symbol") for r in raw["lots"]} | {
             r.get("symbol") for r in raw["recent_trades"]}
@@ -886,14 +1060,22 @@ class Tables:
                     held.update(acc[name])
         for sym in sorted(s for s in held if isinstance(s, str) and s in self.bad_securities):
             b = self.bad_securities[sym]
-            raise InvalidInput(hid, f"{b.record} (symbol {sym}, used by this household)",
-                               b.field or None, b.problem)
+            found.append(InvalidInput(hid, f"{b.record} (symbol {sym}, used by this "
+                                      "household)", b.field or None, b.problem))
+
+    def _dated(self, name: str, hid: str, key: str) -> list[dict[str, Any]]:
+        """The household's rows of a table with a date column (a chunk's are converted)."""
+        split = self.splits.get(name)
+        if split is None:
+            return []
+        rows = split.rows(hid)
+        return rows if split.chunk else [_dates(r, key) for r in rows]
 
     def _rows(self, name: str, hid: str) -> list[dict[str, Any]]:
         split = self.splits.get(name)
         return split.rows(hid) if split is not None else []
 
-    def _securities_of(self, hid: str) -> list[dict[str, Any]]:
+    def _securities_of(self, hid: str, found: list[InvalidInput]) -> list[dict[str, Any]]:
         """The shared securities, with this household's own rows in place of a symbol's.
 
         A household's rows replace the shared rows of their symbol for this
@@ -906,7 +1088,8 @@ class Tables:
         by_symbol: dict[str, list[dict[str, Any]]] = {}
         for r in self.overrides.rows(hid):
             if "symbol" not in r:
-                raise InvalidInput(hid, "securities", "symbol", "empty")
+                found.append(InvalidInput(hid, "securities", "symbol", "empty"))
+                continue
             by_symbol.setdefault(r["symbol"], []).append(r)
         index = {s["symbol"]: i for i, s in enumerate(self.shared_securities)}
         out = list(self.shared_securities)
@@ -914,26 +1097,33 @@ class Tables:
             where = f"securities (symbol {sym})"
             if sym in self.bad_securities:
                 b = self.bad_securities[sym]
-                raise InvalidInput(hid, f"{b.record} (symbol {sym})", b.field or None,
-                                   b.problem)
+                found.append(InvalidInput(hid, f"{b.record} (symbol {sym})", b.field or None,
+                                          b.problem))
+                continue
             base = self.shared_securities[index[sym]] if sym in index else {}
             entry: dict[str, Any] = {"symbol": sym}
+            disagree = False     # the symbol's rows disagree: named once, the symbol skipped
             for attr in _SYMBOL_ATTRS:
                 given = [r[attr] for r in rows if attr in r]
                 if len({_key(v) for v in given}) > 1:
-                    raise InvalidInput(hid, where, attr,
-                                       f"the household's rows disagree on '{attr}'")
+                    found.append(InvalidInput(hid, where, attr,
+                                              f"the household's rows disagree on '{attr}'"))
+                    disagree = True
+                    break
                 if given:
                     entry[attr] = given[0]
                 elif attr in base:
                     entry[attr] = base[attr]
+            if disagree:
+                continue
             if any("asset_class" in r for r in rows):
                 try:
                     classes = security_entry([{k: r[k] for k in ("symbol", "asset_class",
                                                                   "weight") if k in r}
                                               for r in rows])
                 except _RowProblem as err:
-                    raise InvalidInput(hid, where, err.field, err.problem) from None
+                    found.append(InvalidInput(hid, where, err.field, err.problem))
+                    continue
             else:
                 classes = base
             for k in ("asset_class", "exposures"):
@@ -951,37 +1141,44 @@ class Tables:
                 if not isinstance(err, ValidationError):
                     raise
                 first = err.errors(include_url=False)[0]
-                raise InvalidInput(hid, where, ".".join(str(p) for p in first["loc"]) or None,
-                                   first["msg"].removeprefix("Value error, ")) from None
+                found.append(InvalidInput(hid, where,
+                                          ".".join(str(p) for p in first["loc"]) or None,
+                                          first["msg"].removeprefix("Value error, ")))
         return sorted(out, key=lambda s: s["symbol"]) if len(out) > len(index) else out
 
-    def _options_of(self, hid: str) -> dict[str, Any]:
+    def _options_of(self, hid: str, found: list[InvalidInput]) -> dict[str, Any]:
         """The household's ``options`` rows as a scenario's options (values already parsed)."""
         out: dict[str, Any] = {}
         for r in self._rows("options", hid):
             key = r.get("key")
             if key in out:
-                raise InvalidInput(hid, f"options (key {key})", "key",
-                                   f"two rows for option '{key}'")
+                found.append(InvalidInput(hid, f"options (key {key})", "key",
+                                          f"two rows for option '{key}'"))
+                continue
             out[key] = parse_value(r.get("value"))
         return out
 
-    def _goals_of(self, hid: str) -> list[dict[str, Any]]:
+    def _goals_of(self, hid: str, found: list[InvalidInput]) -> list[dict[str, Any]]:
         goals: dict[str, dict[str, Any]] = {}
         seen: dict[tuple[str, str], set[Any]] = {}
         for r in self._rows("goals", hid):
             gid = r.get("goal_id")
             if gid is None:
-                raise InvalidInput(hid, "goals", "goal_id", "empty")
+                found.append(InvalidInput(hid, "goals", "goal_id", "empty"))
+                continue
             where = f"goals (goal_id {gid})"
             g = goals.setdefault(gid, {"goal_id": gid, "targets": {}})
             cls = r.get("asset_class")
             if cls is None:
-                raise InvalidInput(hid, where, "asset_class", "empty")
+                found.append(InvalidInput(hid, where, "asset_class", "empty"))
+                continue
             if cls in g["targets"]:
-                raise InvalidInput(hid, where, "asset_class", f"two rows for class '{cls}'")
+                found.append(InvalidInput(hid, where, "asset_class",
+                                          f"two rows for class '{cls}'"))
+                continue
             if "target" not in r:
-                raise InvalidInput(hid, where, "target", f"empty for class '{cls}'")
+                found.append(InvalidInput(hid, where, "target", f"empty for class '{cls}'"))
+                continue
             g["targets"][cls] = r["target"]
             for col in SPECS["goals"].optional:      # the goal's own fields
                 seen.setdefault((gid, col), set()).add(_key(r.get(col)))
@@ -989,11 +1186,12 @@ class Tables:
                     g[col] = r[col]
         for (gid, col), values in seen.items():
             if len(values) > 1:
-                raise InvalidInput(hid, f"goals (goal_id {gid})", col,
-                                   "the goal's rows disagree (give it on every row, or none)")
+                found.append(InvalidInput(hid, f"goals (goal_id {gid})", col,
+                                          "the goal's rows disagree (give it on every row, "
+                                          "or none)"))
         return list(goals.values())
 
-    def _accounts_of(self, hid: str) -> list[dict[str, Any]]:
+    def _accounts_of(self, hid: str, found: list[InvalidInput]) -> list[dict[str, Any]]:
         accounts = []
         by_id: dict[str, dict[str, Any]] = {}
         for r in self._rows("accounts", hid):
@@ -1007,13 +1205,18 @@ class Tables:
             aid = r.get("account_id")
             where = f"bands (account_id {aid})"
             if aid not in by_id:
-                raise InvalidInput(hid, where, "account_id", f"unknown account '{aid}'")
+                found.append(InvalidInput(hid, where, "account_id",
+                                          f"unknown account '{aid}'"))
+                continue
             cls = r.get("asset_class")
             if cls is None:
-                raise InvalidInput(hid, where, "asset_class", "empty")
+                found.append(InvalidInput(hid, where, "asset_class", "empty"))
+                continue
             bands = by_id[aid].setdefault("bands", {})
             if cls in bands:
-                raise InvalidInput(hid, where, "asset_class", f"two rows for class '{cls}'")
+                found.append(InvalidInput(hid, where, "asset_class",
+                                          f"two rows for class '{cls}'"))
+                continue
             bands[cls] = [r.get("lo"), r.get("hi")]
         return accounts
 

@@ -1,15 +1,19 @@
 """The unit of work shipped to a worker: a chunk of households in, plain columns out.
 
 `solve_chunk` is the same function for every engine (process pool or Dask).
-It takes plain data (household dicts, already assembled from the tables) and
-returns plain data (lists of Python values), so it pickles cheaply and its
-result does not depend on where it ran. Each household's failure is caught
-and becomes its status row; the chunk itself never raises for a household.
+It takes a chunk (the driver's slices of the sorted tables, `tables.Tables.chunk`,
+which assemble each household here in the worker; or a list of household dicts)
+and returns plain data (lists of Python values); `task.solve_part`, what the
+engines run, also turns those into the chunk's Parquet part files, so the driver
+only writes bytes. The result does not depend on where it ran. Each household's
+failure is caught and becomes its status row (and its rejects rows); the chunk
+itself never raises for a household.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from ..domain.status import PLAN_STATUSES, Status
@@ -18,6 +22,9 @@ from .results_row import REVIEW_COLUMNS, review_fields
 
 #: One household of a chunk: (household_id, raw contract dict or None, its error or None).
 Item = tuple[str, "dict[str, Any] | None", "str | Exception | None"]
+#: A chunk: its items, or anything that yields them (the driver ships `tables.Tables.chunk`,
+#: slices of the sorted tables that assemble each household in the worker).
+Chunk = Iterable[Item]
 
 #: The results table (one row per household), in column order.
 RESULT_COLUMNS = ("household_id", "status", "message", "est_tax", "drift_before",
@@ -36,7 +43,7 @@ def empty_columns(names: tuple[str, ...]) -> dict[str, list[Any]]:
     return {c: [] for c in names}
 
 
-def solve_chunk(items: list[Item], time_limit: float | None = None,
+def solve_chunk(items: Chunk, time_limit: float | None = None,
                 timings: bool = True,
                 lockstep: bool = False) -> dict[str, dict[str, list[Any]]]:
     """Rebalance each household of a chunk; return ``{"results": cols, "trades": cols}``.
@@ -65,22 +72,13 @@ def solve_chunk(items: list[Item], time_limit: float | None = None,
         row["seconds"] = round(time.perf_counter() - t0, 6) if timings else None
         for c in RESULT_COLUMNS:
             results[c].append(row.get(c))
-        if row.get("reject"):
-            for c, v in zip(REJECT_COLUMNS, (hid, *row["reject"]), strict=True):
+        for reject in row.get("rejects", ()):
+            for c, v in zip(REJECT_COLUMNS, (hid, *reject), strict=True):
                 rejects[c].append(v)
         if cols:
             for c in TRADE_COLUMNS:
                 trades[c].extend(cols[c])
     return {"results": results, "trades": trades, "rejects": rejects}
-
-
-def solve_pickled_chunk(blob: bytes, time_limit: float | None = None, timings: bool = True
-                        ) -> dict[str, dict[str, list[Any]]]:
-    """`solve_chunk` of a chunk pickled by the driver: one bytes argument, which a Dask
-    client ships as is instead of walking every household's nested dicts on submit."""
-    import pickle
-
-    return solve_chunk(pickle.loads(blob), time_limit, timings)
 
 
 def _one(hid: str, raw: dict[str, Any] | None, error: str | None,
@@ -128,12 +126,15 @@ def _one(hid: str, raw: dict[str, Any] | None, error: str | None,
 
 
 def _invalid(base: dict[str, Any], err: Any) -> dict[str, Any]:
-    """An ``invalid_input`` row; ``reject`` keeps the error's table, record, field, problem."""
+    """An ``invalid_input`` row; ``rejects`` keep the table, record, field and problem of
+    the error and of every other problem found with it (``err.more``: the household's
+    rows that disagree, each named)."""
     if isinstance(err, str):
         return {**base, "status": str(Status.INVALID_INPUT), "message": err,
-                "reject": ("", "", "", err)}
+                "rejects": [("", "", "", err)]}
     return {**base, "status": str(Status.INVALID_INPUT), "message": err.line(),
-            "reject": (table_of(err.record), err.record or "", err.field or "", err.problem)}
+            "rejects": [(table_of(e.record), e.record or "", e.field or "", e.problem)
+                        for e in (err, *getattr(err, "more", ()))]}
 
 
 _TABLE_OF_RECORD = {"tax_profile": "households", "as_of": "households",

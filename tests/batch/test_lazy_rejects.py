@@ -80,3 +80,65 @@ def test_a_clean_batch_lists_nothing(tmp_path):
     folder = tmp_path / "in"
     write_folder(synth.to_tables(make_households(3)), folder)
     assert read_tables(folder).listed == []
+
+
+def _disagreeing(tmp_path):
+    """Households whose rows disagree with each other, several times each."""
+    rows = to_rows(make_households(3))
+    g1 = _rows_of(rows, "goals", "syn-000001")[0]
+    rows["goals"].append(dict(g1))                                  # a class twice
+    rows["bands"].append({"household_id": "syn-000001", "account_id": "nope",
+                          "asset_class": g1["asset_class"], "lo": 0.1, "hi": 0.5})
+    rows.setdefault("options", []).extend(
+        [{"household_id": "syn-000001", "key": "tracking_weight", "value": "0.2"},
+         {"household_id": "syn-000001", "key": "tracking_weight", "value": "0.3"}])
+    g2 = _rows_of(rows, "goals", "syn-000002")[0]
+    g2["target"] = 1.5                                              # a bad cell, listed
+    rows["bands"].append({"household_id": "syn-000002", "account_id": "gone",
+                          "asset_class": g2["asset_class"], "lo": 0.1, "hi": 0.5})
+    folder = tmp_path / "in"
+    write_folder(rows, folder)
+    return rows, folder
+
+
+def test_every_disagreement_of_a_household_is_found_not_only_the_first(tmp_path):
+    _, folder = _disagreeing(tmp_path)
+    errors = {h: e for h, _, e in read_tables(folder).items()}
+    assert errors["syn-000000"] is None
+    first = errors["syn-000001"]
+    # the status still names the first problem, as when only the first was found
+    assert str(first) == ("household syn-000001: goals (goal_id retirement): field "
+                          "'asset_class': two rows for class 'us_equity'")
+    assert [str(e) for e in first.more] == [
+        "household syn-000001: bands (account_id nope): field 'account_id': unknown "
+        "account 'nope'",
+        "household syn-000001: options (key tracking_weight): field 'key': two rows for "
+        "option 'tracking_weight'"]
+    # a bad cell alone does not stop the assembly (the contract's validation names it
+    # later); the disagreement does
+    assert str(errors["syn-000002"]) == ("household syn-000002: bands (account_id gone): "
+                                         "field 'account_id': unknown account 'gone'")
+    assert errors["syn-000002"].more == []
+
+
+def test_the_batch_lists_each_disagreement_and_each_bad_cell(tmp_path):
+    rows, folder = _disagreeing(tmp_path)
+    out = tmp_path / "out"
+    outcome = run_batch(folder, out, workers=1, report=False)
+    assert outcome.exit_code == 1
+    assert outcome.counts["invalid_input"] == 2 and outcome.counts["optimal"] == 1
+    rej = pq.read_table(out / "rejects.parquet").to_pylist()
+    g2 = _rows_of(rows, "goals", "syn-000002")[0]
+    assert [(r["household_id"], r["table"], r["record"], r["field"], r["problem"])
+            for r in rej] == [
+        ("syn-000001", "goals", "goals (goal_id retirement)", "asset_class",
+         "two rows for class 'us_equity'"),
+        ("syn-000001", "bands", "bands (account_id nope)", "account_id",
+         "unknown account 'nope'"),
+        ("syn-000001", "options", "options (key tracking_weight)", "key",
+         "two rows for option 'tracking_weight'"),
+        # the disagreement (its status), then the bad cell the reader listed with its row
+        ("syn-000002", "bands", "bands (account_id gone)", "account_id",
+         "unknown account 'gone'"),
+        ("syn-000002", "goals", _file_row(rows, "goals", g2), "target",
+         "must be <= 1, got 1.5")]
