@@ -57,7 +57,9 @@ class InvalidInput(TaxoptError):
         super().__init__(self.line())
 
     def __reduce__(self):  # survive pickling across processes (batch workers)
-        return (type(self), (self.household, self.record, self.field, self.problem))
+        # the state carries what callers attach, e.g. ``more``: the other problems found
+        return (type(self), (self.household, self.record, self.field, self.problem),
+                dict(self.__dict__))
 
     def line(self) -> str:
         """The one-line message shown to users."""
