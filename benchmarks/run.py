@@ -638,7 +638,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "--quick); 'none' skips them")
     p.add_argument("--book-repeats", type=int, default=5,
                    help="timed runs of each book and tax model (default 5)")
-    p.add_argument("--limit-case", type=str, default="30000:0.1,100000:0.3,100000:2.0",
+    p.add_argument("--limit-case", type=str, default="30000:0.05,100000:0.2",
                    help="LOTS:SECONDS[,...] of the time-limit cases (a book with a limit "
                         "below what it needs; 100000:2.0 was below it before the netting "
                         "bound); 'none' skips them")
