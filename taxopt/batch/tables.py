@@ -78,6 +78,7 @@ from .layout import (
     TableSpec,
     shown,
 )
+from .memory import release_memory
 
 __all__ = ["BOOL", "DATE", "FLOAT", "KINDS", "SPECS", "STR", "TableSpec", "Tables",
            "read_tables"]
@@ -753,8 +754,10 @@ def read_tables(input_dir: str | Path) -> Tables:
     warnings += [f"{b.record}: symbol {shown(sym)} rejected (field '{b.field}': {b.problem}); "
                  "the households holding it are rejected, the others are solved without it"
                  for sym, b in bad_securities.items()]
-    return Tables(files, splits, shared, overrides, warnings=warnings,
-                  bad_securities=bad_securities)._resolve(bad_rows, checked)
+    tables = Tables(files, splits, shared, overrides, warnings=warnings,
+                    bad_securities=bad_securities)._resolve(bad_rows, checked)
+    release_memory()      # the conversions' scratch, before the batch's own peak stacks on it
+    return tables
 
 
 # --------------------------------------------------------------------------- securities
@@ -984,6 +987,13 @@ class Tables:
 
     def __len__(self) -> int:
         return len(self.household_ids)
+
+    def release_rows(self) -> None:
+        """Let go of the households' rows once every chunk is shipped: the driver merges
+        the results and writes the report without them (ids, rejects, warnings stay)."""
+        _ = self.household_ids          # kept: made from the rows
+        self.splits = {}
+        self.overrides = None
 
     def fingerprints(self) -> dict[str, dict[str, Any]]:
         """Each input file's name, size and sha256."""

@@ -234,3 +234,20 @@ def test_parquet_text_over_row_groups_reads_like_csv(tmp_path):
     assert any("row 2" in e and "'20200101' looks like YYYYMMDD" in e for e in errors)
     assert any(f"row {len(lots)}" in e and f"meant for household '{hid}'?" in e
                for e in errors)
+
+
+def test_release_rows_keeps_what_the_merge_and_report_need(tmp_path):
+    """Once every chunk is shipped the driver drops the rows; ids, rejects and warnings stay."""
+    def mutate(rows):
+        rows["lots"][0]["household_id"] = ""           # a row of no household
+        rows["accounts"][0]["colour"] = "red"          # an unknown column: a warning
+
+    tables = read_tables(_folder(tmp_path, mutate))
+    kept = (list(tables.household_ids), list(tables.rejects), list(tables.listed),
+            list(tables.warnings), len(tables))
+    assert len(kept[0]) == 4 and kept[1] and kept[3]
+    assert tables.chunk(kept[0][:1]).splits["lots"].ranges
+    tables.release_rows()
+    assert (tables.household_ids, tables.rejects, tables.listed, tables.warnings,
+            len(tables)) == kept
+    assert tables.splits == {} and tables.overrides is None
