@@ -1,4 +1,4 @@
-"""Give the memory a big step freed back to the system, so the driver's peak stays low.
+"""Give back to the system the memory a big step freed, so the driver's peak stays low.
 
 Arrow's allocator (mimalloc or jemalloc) keeps the pages it freed for its own
 later use, and glibc's ``malloc`` keeps freed blocks of numpy arrays in its
