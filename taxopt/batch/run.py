@@ -50,6 +50,7 @@ from . import sink
 from .failures import InfrastructureFailure, OutputFailure
 from .lock import OutLock
 from .logs import run_context
+from .memory import release_memory
 from .progress import make_reporter
 from .tables import Tables, read_tables
 from .work import RESULT_COLUMNS, SOLVED, STATUSES, empty_columns
@@ -275,6 +276,8 @@ def _run_locked(tables: Tables, input_dir: str | Path, out_dir: Path, run_id: st
         reporter.close()
         raise
     eng.close()
+    tables.release_rows()     # every chunk is shipped: the merge and the report need ids only
+    release_memory()
 
     staging = out_dir / f"{sink.STAGING}{run_id}"
     staging.mkdir()

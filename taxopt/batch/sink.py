@@ -39,6 +39,7 @@ from ..files import atomic_write, temp_beside
 from ..output import csv_text, format_number
 from ..plan.report import TRADE_COLUMNS
 from .failures import OutputFailure
+from .memory import release_memory
 from .results_row import REVIEW_TYPES
 from .work import REJECT_COLUMNS, RESULT_COLUMNS
 
@@ -292,6 +293,8 @@ def _write_all(name: str, out_dir: Path, schema: pa.Schema, tables: Iterator[pa.
         for t in tables:
             for o in outs:
                 o.write(t)
+            del t
+            release_memory()     # a part's Arrow pages, not every part's, at the peak
     except BaseException:
         for o in outs:
             o.abort()

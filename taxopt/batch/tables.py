@@ -78,6 +78,7 @@ from .layout import (
     TableSpec,
     shown,
 )
+from .memory import release_memory
 
 __all__ = ["BOOL", "DATE", "FLOAT", "KINDS", "SPECS", "STR", "TableSpec", "Tables",
            "read_tables"]
@@ -139,6 +140,12 @@ def _read_frame(name: str, path: Path) -> tuple[Any, dict[str, np.ndarray]]:
             import pyarrow.parquet as pq
 
             pf = pq.ParquetFile(path)
+            # text columns read as Parquet stores them (a dictionary of distinct values and
+            # codes), never as one Arrow string per cell
+            text = {f.name for f in pf.schema_arrow
+                    if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)}
+            if text:
+                pf = pq.ParquetFile(path, read_dictionary=sorted(text))
             data: dict[str, Any] = {}
             for fname in pf.schema_arrow.names:     # one column in Arrow memory at a time
                 col = pf.read(columns=[fname]).column(0)
@@ -146,8 +153,11 @@ def _read_frame(name: str, path: Path) -> tuple[Any, dict[str, np.ndarray]]:
                     mask = pc.fill_null(pc.is_nan(col), False).to_numpy(zero_copy_only=False)
                     if mask.any():
                         nans[fname] = mask
-                data[fname] = _series_of(col)
+                data[fname] = (_series_of_dictionary(col) if pa.types.is_dictionary(col.type)
+                               and fname in text else _series_of(col))
                 del col
+                # Arrow's allocator keeps freed pages: give them back before the next column
+                pa.default_memory_pool().release_unused()
             return data, nans      # columns by name (a DataFrame would consolidate them)
         return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""]), nans
     except pd.errors.EmptyDataError:
@@ -185,6 +195,25 @@ def _series_of(col: Any) -> Any:
     return pd.Series(values[codes], dtype=object, copy=False)
 
 
+def _series_of_dictionary(col: Any) -> Any:
+    """`_series_of` for a text column read as a dictionary: the same cells, and no dense
+    Arrow string array made on the way."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if col.num_chunks == 0:
+        return pd.Series(np.empty(0, dtype=object), dtype=object, copy=False)
+    col = col.unify_dictionaries()          # every chunk on one dictionary
+    dictionary = col.chunk(0).dictionary
+    values = np.empty(len(dictionary) + 1, dtype=object)
+    values[:-1] = dictionary.to_pylist()
+    values[-1] = None
+    indices = pa.chunked_array([c.indices for c in col.chunks], type=col.type.index_type)
+    codes = pc.fill_null(indices, -1).to_numpy()
+    return pd.Series(values[codes], dtype=object, copy=False)
+
+
 def _check_columns(name: str, path: Path, columns: list[Any]) -> tuple[list[Any], list[str]]:
     """The known columns to read, and a warning for each unknown one (it is ignored)."""
     spec = SPECS[name]
@@ -199,6 +228,10 @@ def _check_columns(name: str, path: Path, columns: list[Any]) -> tuple[list[Any]
     return [c for c in columns if isinstance(c, str) and c in known], warnings
 
 
+# pandas sizes a factorization's hash table for every row being distinct (70 MB for a
+# million and a half ids); a column's distinct values are few, so the table starts
+# small and grows only as far as they need (the codes are the same)
+_HINT = 1024
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _COMPACT_DATE = re.compile(r"\d{8}")
 # control characters, line and paragraph separators, and bidirectional overrides
@@ -220,7 +253,7 @@ def date_problems(series: Any) -> list[tuple[int, str]]:
                     "YYYY-MM-DD") for i in rows]
     values = series.to_numpy(dtype=object)
     # dates repeat (a lot's acquisition date): each distinct value is checked once
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True, size_hint=_HINT)
     distinct = np.asarray(uniques, dtype=object)
     good = np.fromiter((isinstance(v, dt.date) or (isinstance(v, str)
                                                    and _ISO_DATE.fullmatch(v) is not None)
@@ -271,7 +304,8 @@ def _id_text(values: np.ndarray) -> np.ndarray:
         return values.astype(str).astype(object)
     import pandas as pd
 
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)   # each distinct id once
+    codes, uniques = pd.factorize(values, use_na_sentinel=True,   # each distinct id once
+                                  size_hint=_HINT)
     text = np.empty(len(uniques) + 1, dtype=object)
     text[:-1] = [_one_id_text(v) for v in np.asarray(uniques, dtype=object)]
     return text[codes]                     # code -1: the last cell, None
@@ -295,7 +329,8 @@ def household_id_problems(ids: np.ndarray) -> list[tuple[int, str]]:
     Each distinct id is checked once (a household's id repeats on each of its rows)."""
     import pandas as pd
 
-    codes, uniques = pd.factorize(pd.Series(ids, dtype=object), use_na_sentinel=True)
+    codes, uniques = pd.factorize(np.asarray(ids, dtype=object), use_na_sentinel=True,
+                                  size_hint=_HINT)
     distinct = np.asarray(uniques, dtype=object)
     found = dict(_id_problems(np.append(distinct, None).astype(object)))
     if not found:
@@ -434,7 +469,7 @@ class _Column:
 
         if values.dtype.kind == "f":
             return cls(floats=values), values
-        codes, uniques = pd.factorize(values)
+        codes, uniques = pd.factorize(values, size_hint=_HINT)
         distinct = np.asarray(uniques, dtype=object)
         rank = np.full(len(distinct) + 1, -1, dtype=np.int32)   # the last: code -1, empty
         if len(distinct):
@@ -639,7 +674,7 @@ def _split(name: str, path: Path, columns: dict[str, np.ndarray]
         source = np.flatnonzero(keep)
         hid = hid[keep]
         columns = {c: v[keep] for c, v in columns.items()}
-    codes, uniques = pd.factorize(hid, sort=True)
+    codes, uniques = pd.factorize(hid, sort=True, size_hint=_HINT)
     del hid
     names = tuple(columns)
     # each column compacted (and its sort key made) before the rows are ordered, one
@@ -719,8 +754,10 @@ def read_tables(input_dir: str | Path) -> Tables:
     warnings += [f"{b.record}: symbol {shown(sym)} rejected (field '{b.field}': {b.problem}); "
                  "the households holding it are rejected, the others are solved without it"
                  for sym, b in bad_securities.items()]
-    return Tables(files, splits, shared, overrides, warnings=warnings,
-                  bad_securities=bad_securities)._resolve(bad_rows, checked)
+    tables = Tables(files, splits, shared, overrides, warnings=warnings,
+                    bad_securities=bad_securities)._resolve(bad_rows, checked)
+    release_memory()      # the conversions' scratch, before the batch's own peak stacks on it
+    return tables
 
 
 # --------------------------------------------------------------------------- securities
@@ -950,6 +987,13 @@ class Tables:
 
     def __len__(self) -> int:
         return len(self.household_ids)
+
+    def release_rows(self) -> None:
+        """Let go of the households' rows once every chunk is shipped: the driver merges
+        the results and writes the report without them (ids, rejects, warnings stay)."""
+        _ = self.household_ids          # kept: made from the rows
+        self.splits = {}
+        self.overrides = None
 
     def fingerprints(self) -> dict[str, dict[str, Any]]:
         """Each input file's name, size and sha256."""

@@ -204,3 +204,50 @@ def test_bad_shared_security_rejects_only_the_households_holding_it(tmp_path):
     assert tables.warnings == [f"{where}: symbol 'BND' rejected (field 'price': Input should "
                                "be greater than 0); the households holding it are rejected, "
                                "the others are solved without it"]
+
+
+def test_parquet_text_over_row_groups_reads_like_csv(tmp_path):
+    """Parquet text columns are read as their dictionaries (one per row group): the cells,
+    empty and bad ones included, are those of the same table written as CSV."""
+    import pyarrow.parquet as pq
+
+    rows = synth.to_tables(make_households(4))
+    lots = rows["lots"]
+    lots[1]["acquired"] = "20200101"                  # a bad date, first row group
+    lots[5]["symbol"] = None                          # an empty cell
+    hid = lots[-1]["household_id"]
+    lots[-1]["household_id"] = f" {hid}"              # a padded id, last row group
+    csv = write_tables(rows, tmp_path / "csv", "csv")
+    folder = write_tables(rows, tmp_path / "parquet", "parquet")
+    pq.write_table(pq.read_table(folder / "lots.parquet"), folder / "lots.parquet",
+                   row_group_size=len(lots) // 3)
+    assert pq.ParquetFile(folder / "lots.parquet").metadata.num_row_groups >= 3
+
+    def seen(tables, suffix):
+        items = [(h, raw, None if err is None else str(err).replace(suffix, ""))
+                 for h, raw, err in tables.items()]
+        return items, [tuple(x.replace(suffix, "") for x in r) for r in tables.listed]
+
+    got, want = seen(read_tables(folder), ".parquet"), seen(read_tables(csv), ".csv")
+    assert got == want
+    errors = [e for _, _, e in got[0] if e is not None]
+    assert any("row 2" in e and "'20200101' looks like YYYYMMDD" in e for e in errors)
+    assert any(f"row {len(lots)}" in e and f"meant for household '{hid}'?" in e
+               for e in errors)
+
+
+def test_release_rows_keeps_what_the_merge_and_report_need(tmp_path):
+    """Once every chunk is shipped the driver drops the rows; ids, rejects and warnings stay."""
+    def mutate(rows):
+        rows["lots"][0]["household_id"] = ""           # a row of no household
+        rows["accounts"][0]["colour"] = "red"          # an unknown column: a warning
+
+    tables = read_tables(_folder(tmp_path, mutate))
+    kept = (list(tables.household_ids), list(tables.rejects), list(tables.listed),
+            list(tables.warnings), len(tables))
+    assert len(kept[0]) == 4 and kept[1] and kept[3]
+    assert tables.chunk(kept[0][:1]).splits["lots"].ranges
+    tables.release_rows()
+    assert (tables.household_ids, tables.rejects, tables.listed, tables.warnings,
+            len(tables)) == kept
+    assert tables.splits == {} and tables.overrides is None
