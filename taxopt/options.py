@@ -16,6 +16,10 @@ from .limits import DAYS_MAX, MONEY_MAX, OPTION_MAX, shown
 Adapter = Literal["highs", "cvxpy"]
 
 
+#: Options whose zero means nothing (a solve with no time): they must be above 0.
+POSITIVE = frozenset({"time_limit"})
+
+
 @dataclass(frozen=True, slots=True)
 class Options:
     """Weights, limits and solver settings of one rebalance.
@@ -162,6 +166,8 @@ class Options:
                 continue
             if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
                 raise bad(name, f"must be a number, got {_echo(value)}")
+            if name in POSITIVE and not 0 < value < float("inf"):
+                raise bad(name, f"must be a finite number > 0, got {_echo(value)}")
             if value < 0 or value == float("inf"):
                 raise bad(name, f"must be a finite number >= 0, got {_echo(value)}")
             if value > OPTION_MAX[name]:
@@ -187,8 +193,6 @@ class Options:
         if self.lot_relief not in ("optimal", "fifo", "hifo", "min_tax"):
             raise bad("lot_relief", "must be 'optimal', 'fifo', 'hifo' or 'min_tax', got "
                       f"{_echo(self.lot_relief)}")
-        if self.time_limit <= 0:
-            raise bad("time_limit", f"must be > 0, got {self.time_limit!r}")
         if self.tracking not in ("l1", "quadratic"):
             raise bad("tracking", f"must be 'l1' or 'quadratic', got {_echo(self.tracking)}")
         if self.tax_model not in ("exact", "lot"):

@@ -103,7 +103,7 @@ def test_a_bad_config_file_is_exit_2_naming_the_file(tmp_path):
     code, got = _run(tmp_path, _folder(tmp_path), "--config", str(path))
     assert code == 2
     assert got["stderr"] == (f"error: input: --config {path} [options]: field 'time_limit': "
-                             "must be a finite number >= 0, got -1\n")
+                             "must be a finite number > 0, got -1\n")
     path.write_text("[solver]\ntime_limit = 5\n")
     code, got = _run(tmp_path, _folder(tmp_path), "--config", str(path))
     assert got["stderr"] == (f"error: input: --config {path}: field 'solver': unknown table "
