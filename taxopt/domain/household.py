@@ -167,7 +167,7 @@ class Household:
         try:
             return self._memo[key]
         except KeyError:
-            value = self._memo[key] = make()
+            value = self._memo[key] = _read_only(make())
             return value
 
     @property
@@ -435,3 +435,19 @@ def _pack_recent(rec: HouseholdRecord, acct_ix: dict[str, int],
         date=_days([t.date for t in trades]),
         realized_gain=np.array([t.realized_gain or 0.0 for t in trades], dtype=float),
     )
+
+
+def _read_only(value: _T) -> _T:
+    """``value`` with its arrays (itself, a tuple's items, a dataclass's fields) made
+    read-only: a value kept for the household's lifetime must not be changed by a caller."""
+    from dataclasses import fields, is_dataclass
+
+    if isinstance(value, np.ndarray):
+        value.setflags(write=False)
+    elif isinstance(value, tuple):
+        for item in value:
+            _read_only(item)
+    elif is_dataclass(value) and not isinstance(value, type):
+        for f in fields(value):
+            _read_only(getattr(value, f.name))
+    return value

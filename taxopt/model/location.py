@@ -77,12 +77,8 @@ def after_tax_value(hh: Household, horizon: float, discount: float) -> np.ndarra
     discount
         Rate at which future after-tax dollars are discounted to today.
     """
-    def make() -> np.ndarray:
-        out = _after_tax_value(hh, horizon, discount)
-        out.setflags(write=False)
-        return out
-
-    return hh.cached(("after_tax_value", horizon, discount), make)
+    return hh.cached(("after_tax_value", horizon, discount),
+                     lambda: _after_tax_value(hh, horizon, discount))
 
 
 def _after_tax_value(hh: Household, horizon: float, discount: float) -> np.ndarray:

@@ -58,14 +58,9 @@ def days_to_long_term(acquired: np.ndarray, as_of: np.datetime64) -> np.ndarray:
     return start_days_to_long_term(long_term_from(acquired), as_of)
 
 
-def _frozen(a: np.ndarray) -> np.ndarray:
-    a.setflags(write=False)
-    return a
-
-
 def lot_anniversaries(hh: Household) -> np.ndarray:
     """`anniversary` of every lot of the household (computed once per household)."""
-    return hh.cached("lot_anniversaries", lambda: _frozen(anniversary(hh.lots.acquired)))
+    return hh.cached("lot_anniversaries", lambda: anniversary(hh.lots.acquired))
 
 
 def lot_days_to_long_term(hh: Household) -> np.ndarray:
@@ -73,7 +68,7 @@ def lot_days_to_long_term(hh: Household) -> np.ndarray:
     household)."""
     def make() -> np.ndarray:
         start = lot_anniversaries(hh) + np.timedelta64(1, "D")
-        return _frozen(start_days_to_long_term(start, hh.as_of))
+        return start_days_to_long_term(start, hh.as_of)
 
     return hh.cached("lot_days_to_long_term", make)
 

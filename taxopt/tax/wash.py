@@ -141,13 +141,7 @@ def _lot_of_purchase(hh: Household, account: np.ndarray, security: np.ndarray,
 def recent_replacements(hh: Household) -> Replacements:
     """Recent purchases after the recent loss sales have used them, in date order
     (computed once per household: the model and the audit both need them; read-only)."""
-    return hh.cached("recent_replacements", lambda: _read_only(_recent_replacements(hh)))
-
-
-def _read_only(rep: Replacements) -> Replacements:
-    for name in ("group", "date", "account", "security", "lot", "value", "unused"):
-        getattr(rep, name).setflags(write=False)
-    return rep
+    return hh.cached("recent_replacements", lambda: _recent_replacements(hh))
 
 
 def _recent_replacements(hh: Household) -> Replacements:
@@ -191,12 +185,7 @@ def open_recent_loss_groups(hh: Household) -> np.ndarray:
     """Wash groups with a loss sale of the last 30 days that purchases have not yet fully
     replaced: buying them now would disallow (more of) that loss (once per household;
     read-only)."""
-    def make() -> np.ndarray:
-        out = _open_recent_loss_groups(hh)
-        out.setflags(write=False)
-        return out
-
-    return hh.cached("open_recent_loss_groups", make)
+    return hh.cached("open_recent_loss_groups", lambda: _open_recent_loss_groups(hh))
 
 
 def _open_recent_loss_groups(hh: Household) -> np.ndarray:
