@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import pandas as pd
 
@@ -12,14 +12,21 @@ from ...engine import Result
 from ..result import PlannedResult
 from .checks import value_of
 
-if TYPE_CHECKING:
-    from .model import CvxpyModel
-
 Expr = Any
 """A cvxpy expression (cvxpy's own classes are not precisely typed)."""
 
-ConstraintSource = Callable[["CvxpyModel"], Iterable[Any]] | Iterable[Any]
-ObjectiveSource = Callable[["CvxpyModel"], Any] | Any
+ConstraintSource = Callable[[Any], Iterable[Any]] | Iterable[Any]
+"""Constraints, or a callable that makes them from the model (``lambda m: [...]``)."""
+ObjectiveSource = Callable[[Any], Any] | Any
+"""A scalar expression, or a callable that makes it from the model (``lambda m: ...``)."""
+
+
+class Weights(Protocol):
+    """What a term needs from its model: its weight, read and set by name."""
+
+    def weight(self, name: str) -> float: ...
+
+    def set_weight(self, name: str, weight: float) -> None: ...
 
 
 @dataclass(slots=True, eq=False)
@@ -40,7 +47,7 @@ class ObjectiveTerm:
     name: str
     expr: Expr
     user: bool
-    _model: CvxpyModel = field(repr=False)
+    _model: Weights = field(repr=False)
 
     @property
     def weight(self) -> float:

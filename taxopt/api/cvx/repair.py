@@ -18,10 +18,10 @@ from ...options import Options
 from .checks import crossed, gradient
 
 if TYPE_CHECKING:
-    from .model import CvxpyModel
+    from .compiled import CompiledModel
 
 
-def repair_model(m: CvxpyModel, sol: Solution, opts: Options) -> RebalanceModel:
+def repair_model(m: CompiledModel, sol: Solution, opts: Options) -> RebalanceModel:
     """The model the whole-share repair re-solves, if quick rounding breaks a rule.
 
     taxopt's repair re-solves its own program in shares over the solution's
@@ -64,7 +64,7 @@ def repair_model(m: CvxpyModel, sol: Solution, opts: Options) -> RebalanceModel:
                           replace(ctx, program=boxed))
 
 
-def user_check(m: CvxpyModel, x_solved: np.ndarray) -> Callable[[RoundedTrades], list[str]]:
+def user_check(m: CompiledModel, x_solved: np.ndarray) -> Callable[[RoundedTrades], list[str]]:
     """The user groups, evaluated on the rounded trades."""
     ctx = m.model.context
     assert ctx is not None

@@ -14,10 +14,10 @@ import pandas as pd
 from .checks import activity, cat, sides
 
 if TYPE_CHECKING:
-    from .model import CvxpyModel
+    from .compiled import CompiledModel
 
 
-def entry_arrays(m: CvxpyModel, name: str, duals: list[Any] | None, x: np.ndarray,
+def entry_arrays(m: CompiledModel, name: str, duals: list[Any] | None, x: np.ndarray,
                   labels: bool) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
     """Labels (if asked), slack, size and dual of each entry of a group at ``x``.
 
@@ -71,7 +71,7 @@ def entry_arrays(m: CvxpyModel, name: str, duals: list[Any] | None, x: np.ndarra
             cat([o[2] for o in out]))
 
 
-def row_label(m: CvxpyModel, name: str, i: int, kind: str) -> str:
+def row_label(m: CompiledModel, name: str, i: int, kind: str) -> str:
     if name == "bounds":
         for b, start, size in m._spec.blocks:
             if start <= i < start + size:
@@ -80,7 +80,7 @@ def row_label(m: CvxpyModel, name: str, i: int, kind: str) -> str:
     return labels[i] if labels else f"{name}[{i}]"
 
 
-def constraint_rows(m: CvxpyModel, name: str, duals: list[Any] | None = None) -> pd.DataFrame:
+def constraint_rows(m: CompiledModel, name: str, duals: list[Any] | None = None) -> pd.DataFrame:
     """Per entry of a constraint group at the last solve: ``slack``, ``dual``,
     ``active``, ``binding``, indexed by the row's label in words.
 
@@ -95,7 +95,7 @@ def constraint_rows(m: CvxpyModel, name: str, duals: list[Any] | None = None) ->
                         index=pd.Index(labels, name="row"))
 
 
-def constraint_report(m: CvxpyModel, duals: dict[str, list[Any]] | None = None) -> pd.DataFrame:
+def constraint_report(m: CompiledModel, duals: dict[str, list[Any]] | None = None) -> pd.DataFrame:
     """One row per constraint group at the last solve (see `EmbeddedResult`).
 
     ``duals`` (by group name) replaces the solver's duals, e.g. those of the LP

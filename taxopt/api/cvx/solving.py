@@ -9,26 +9,25 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ...adapters import choose_integers
 from ...adapters.base import Solution, Status
 from ...adapters.cvxpy_adapter import cvxpy_version
 from ...adapters.cvxpy_adapter import run as run_cvxpy
 from ...adapters.cvxpy_adapter import solver_options as solver_options_of
 from ...engine import Result, finish, solve_options, with_relief
-from ...errors import ProgramInfeasible, SolverError, TaxoptError
-from ...explain import explain_infeasible
+from ...errors import TaxoptError
 from ...model.builder import RebalanceModel
 from ...options import Options
 from .checks import kind
 from .pieces import EmbeddedResult
 from .repair import repair_model, user_check
+from .report import constraint_report
 from .spec import spec_of
 
 if TYPE_CHECKING:
-    from .model import CvxpyModel
+    from .compiled import CompiledModel
 
 
-def default_solver(m: CvxpyModel) -> str:
+def default_solver(m: CompiledModel) -> str:
     """HiGHS for linear programs (integer or not), Clarabel otherwise."""
     linear = all(ut.expr.is_affine() for ut in m._user_terms.values()) and all(
         all(a.is_affine() for a in c.args) and kind(c) in ("le", "eq")
@@ -42,12 +41,12 @@ def default_solver(m: CvxpyModel) -> str:
     return "CLARABEL"
 
 
-def solve(m: CvxpyModel, solver: str | None = None, *, duals: bool | None = None,
+def solve(m: CompiledModel, solver: str | None = None, *, duals: bool | None = None,
           **solver_options: Any) -> EmbeddedResult:
-    """`CvxpyModel.solve`: the cvxpy solve, then the engine's decode and audit."""
+    """`CompiledModel.solve`: the cvxpy solve, then the engine's decode and audit."""
     import cvxpy as cp
 
-    name = (solver or m.default_solver()).upper()
+    name = (solver or default_solver(m)).upper()
     opts = solve_options(m.model, {"adapter": "cvxpy", "solver": name})
     n, ints = m._spec.n, m._spec.integer
     try:
@@ -79,7 +78,7 @@ def solve(m: CvxpyModel, solver: str | None = None, *, duals: bool | None = None
                 compiled = compiled or twin_compiled
             timings["duals"] = time.perf_counter() - t0
         m._last_duals = dual_of
-        report = m.constraint_report(dual_of)
+        report = constraint_report(m, dual_of)
     res = finish(m.model, sol, opts, timings,
                  check=user_check(m, x) if m._user_groups else None,
                  repair_model=lambda: repair_model(m, sol, opts))
@@ -98,7 +97,7 @@ def solve(m: CvxpyModel, solver: str | None = None, *, duals: bool | None = None
     return out
 
 
-def solve_free(m: CvxpyModel, model: RebalanceModel, solver: str,
+def solve_free(m: CompiledModel, model: RebalanceModel, solver: str,
                 solver_options: dict[str, Any]) -> Result | None:
     """``model`` (this one without its forced lot order) with this model's weights
     and user pieces, solved with the same solver; None when a user piece cannot be
@@ -114,10 +113,10 @@ def solve_free(m: CvxpyModel, model: RebalanceModel, solver: str,
         free.add_objective(name, ut.source, ut.weight)
     for name, ug in m._user_groups.items():
         free.add_constraints(name, ug.source, ug.tol)
-    return free.solve(solver, duals=False, **solver_options)
+    return solve(free, solver, duals=False, **solver_options)
 
 
-def fixed_twin(m: CvxpyModel, values: np.ndarray, opts: Options
+def fixed_twin(m: CompiledModel, values: np.ndarray, opts: Options
                 ) -> tuple[dict[str, list[Any]], bool] | None:
     """Duals from the LP with the integer variables fixed at ``values``.
 
@@ -151,7 +150,7 @@ def fixed_twin(m: CvxpyModel, values: np.ndarray, opts: Options
     twin._load_objective()
     for name, ut in m._user_terms.items():
         twin.set_weight(name, ut.weight)
-    name = twin.default_solver()
+    name = default_solver(twin)
     try:
         run = run_cvxpy(twin.problem, name, solver_options_of(name, opts, False))
     except cp.error.SolverError:
@@ -166,20 +165,3 @@ def embed(res: Result, compiled: bool) -> EmbeddedResult:
     """The engine's result as an `EmbeddedResult` (the embedding's fields empty)."""
     base = {f.name: getattr(res, f.name) for f in fields(Result)}
     return EmbeddedResult(**base, compiled=compiled)
-
-
-def solve_integers(model: RebalanceModel) -> np.ndarray:
-    """The integer values of taxopt's own program (its linear stage), to fix them."""
-    prog = model.program
-    ints = np.flatnonzero(prog.integrality())
-    if not len(ints):
-        return np.zeros(0)
-    sol = choose_integers(prog, model.options.replace(adapter="highs"))
-    if sol.status == Status.INFEASIBLE:
-        raise ProgramInfeasible(model.household.household_id,
-                                explain_infeasible(prog.linear_stage(), model.options))
-    if not sol.status.has_solution:
-        raise SolverError(f"household {model.household.household_id}: taxopt's own MILP "
-                          f"has no solution ({sol.status}: {sol.message}); cannot fix "
-                          "its integer variables")
-    return np.round(sol.x[ints])
