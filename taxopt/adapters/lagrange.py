@@ -31,6 +31,7 @@ from .clock import Deadline
 
 FEW_ROWS = 64          # row blocks of at most this many rows get multipliers
 SWEEPS = 30            # passes over those rows at most
+PREPARE_SECONDS_PER_ENTRY = 0.05e-6   # the ascent's set-up, per entry of the matrix
 _GAIN = 1e-4           # a pass that gains less than this share of the bound ends it
 _ZERO = 1e-12          # relative size of a reduced cost taken as rounding
 
@@ -86,6 +87,8 @@ class Relaxation:
     def value(self, y: np.ndarray) -> float:
         """The Lagrangian bound at ``y`` (wrong-signed multipliers taken as 0)."""
         y = usable(y, self.lo, self.hi)
+        if not y.any():
+            return self._value(y, self.cost, np.abs(self.cost))
         d = self.reduced(y)
         scale = np.abs(self.cost) + np.bincount(self.c, weights=np.abs(y[self.r] * self.v),
                                                 minlength=self.n)
@@ -102,6 +105,8 @@ class Relaxation:
         passes, when a pass gains less than `_GAIN` of it, or at ``deadline``. Returns the
         best bound (each recomputed from the multipliers) and its multipliers."""
         y = usable(np.zeros(self.m) if y is None else np.asarray(y, float), self.lo, self.hi)
+        if deadline is not None and deadline.left() < PREPARE_SECONDS_PER_ENTRY * len(self.r):
+            return self.value(y), y        # no time to set the rows up: the bound at y
         rows = np.flatnonzero(self.few & (np.isfinite(self.lo) | np.isfinite(self.hi)))
         local = np.full(self.m, -1)
         local[rows] = np.arange(len(rows))
