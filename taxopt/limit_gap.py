@@ -89,10 +89,13 @@ def proven_gap(model: RebalanceModel, sol: Solution, trades: np.ndarray,
     if deadline is not None:
         until = Deadline(0.0)
         until.end = deadline.end + BOUND_OVERTIME * deadline.seconds
-    bound, _ = rel.ascend(deadline=until)
+    start = None
+    if sol.duals is not None and len(sol.duals) == rel.m:    # the stopped solve's duals
+        start = sol.duals if rel.value(sol.duals) > rel.value(np.zeros(rel.m)) else None
+    bound, _ = rel.ascend(start, deadline=until)
     return ProvenGap(plan, min(bound, plan))
 
 
-BOUND_OVERTIME = 0.1
+BOUND_OVERTIME = 0.05
 """The Lagrangian bound may be raised this share of the limit past it (the promise is
 1.2x the limit; what follows the bound takes a few milliseconds)."""

@@ -18,6 +18,7 @@ import time
 # a solve is only skipped when it surely could not finish (it also needs its iterations).
 LOAD_SECONDS_PER_ENTRY = 0.15e-6
 START_SECONDS_PER_ENTRY = 0.15e-6
+START_OVER_LOAD = 0.8     # HiGHS's set-up over the loading before it: 1.0-1.15 measured
 
 
 class Deadline:
@@ -44,9 +45,27 @@ class Deadline:
         return out
 
 
-def cannot_start(deadline: Deadline, entries: int, load: bool = True) -> bool:
+def cannot_start(deadline: Deadline, entries: int, load: bool = True,
+                 loading: float = 0.0) -> bool:
     """Whether what is left of ``deadline`` is less than a HiGHS solve of a matrix of
     ``entries`` entries needs before it can report anything (loading it too when
-    ``load``): then the caller returns at once, stopped, instead of overrunning."""
+    ``load``): then the caller returns at once, stopped, instead of overrunning.
+    ``loading``: the seconds loading this program took; HiGHS's set-up takes about as
+    long (the same passes over the same entries), so it scales the estimate on a
+    machine slowed by other processes."""
     per = START_SECONDS_PER_ENTRY + (LOAD_SECONDS_PER_ENTRY if load else 0.0)
-    return deadline.left() < per * entries
+    return deadline.left() < max(per * entries, START_OVER_LOAD * loading)
+
+
+BOUND_SECONDS_PER_ENTRY = 0.05e-6
+"""What the engine needs, per matrix entry, to state the gap of the household as it
+stands when a solve is stopped before any plan (`taxopt.limit_gap`: about 25 ms at
+30,000 lots idle, the Lagrangian bound's first rows included)."""
+
+
+def reserve_for_bound(deadline: Deadline, entries: int) -> Deadline:
+    """``deadline`` less the time the gap of a stopped solve takes (a large program's)."""
+    out = Deadline(0.0)
+    out.seconds = deadline.seconds
+    out.end = deadline.end - BOUND_SECONDS_PER_ENTRY * entries
+    return out

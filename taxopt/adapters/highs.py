@@ -6,13 +6,15 @@ exact dtypes the binding expects (it checks no lengths), one thread per process.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import scipy.sparse as sp
 
 from ..model.program import Program
 from ..options import Options
 from .base import Solution, Status, qp_scale
-from .clock import Deadline, cannot_start
+from .clock import Deadline, cannot_start, reserve_for_bound
 from .condense import Condensed, condense
 from .highs_run import (  # noqa: F401  (new_highs, mip_presolve, read_solution: public here)
     PRESOLVE_MAX_COLUMNS,
@@ -88,10 +90,11 @@ def solve_highs(prog: Program, options: Options, deadline: Deadline | None = Non
     if clock.expired or cannot_start(clock, sum(len(b.T.v) for b in prog.rows.values())):
         return _stopped(prog)
     h = new_highs(options, prog.is_mip, prog.n)
+    t0 = time.perf_counter()
     loaded = load_program(h, prog)
-    if cannot_start(clock, loaded.A.nnz, load=False):
+    if cannot_start(clock, loaded.A.nnz, load=False, loading=time.perf_counter() - t0):
         return _stopped(prog)
-    return solve_loaded(h, prog, clock, loaded)
+    return solve_loaded(h, prog, reserve_for_bound(clock, loaded.A.nnz), loaded)
 
 
 def _stopped(prog: Program) -> Solution:

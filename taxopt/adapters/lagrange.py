@@ -51,6 +51,8 @@ class Relaxation:
     lb: np.ndarray
     ub: np.ndarray
     few: np.ndarray            # rows that `ascend` prices (bool over rows)
+    # those rows by block: (first row, end row, first entry, end entry), in program order
+    blocks: list[tuple[int, int, int, int]]
 
     @property
     def m(self) -> int:
@@ -75,10 +77,13 @@ class Relaxation:
         lo = np.concatenate([b.lo for b in blocks]) if blocks else np.zeros(0)
         hi = np.concatenate([b.hi for b in blocks]) if blocks else np.zeros(0)
         few = np.repeat(np.array([s <= FEW_ROWS for s in sizes], bool), sizes)
+        entries = np.cumsum([0, *(len(b.T.v) for b in blocks)])
+        spans = [(int(offsets[k]), int(offsets[k + 1]), int(entries[k]), int(entries[k + 1]))
+                 for k, size in enumerate(sizes) if 0 < size <= FEW_ROWS]
         cost, const = prog.cost()
         lb, ub = prog.bounds()
         lb, ub = finite_box(r, c, v, lo, hi, lb, ub, cost)
-        return cls(r, c, v, lo, hi, cost, float(const), lb, ub, few)
+        return cls(r, c, v, lo, hi, cost, float(const), lb, ub, few, spans)
 
     def reduced(self, y: np.ndarray) -> np.ndarray:
         """``c - A'y``."""
@@ -101,55 +106,71 @@ class Relaxation:
     def ascend(self, y: np.ndarray | None = None, deadline: Deadline | None = None,
                sweeps: int = SWEEPS) -> tuple[float, np.ndarray]:
         """Coordinate ascent on the multipliers of the `few` rows from ``y`` (0 when
-        None): each step the exact maximum along one multiplier. Stops after ``sweeps``
-        passes, when a pass gains less than `_GAIN` of it, or at ``deadline``. Returns the
-        best bound (each recomputed from the multipliers) and its multipliers."""
-        y = usable(np.zeros(self.m) if y is None else np.asarray(y, float), self.lo, self.hi)
-        if deadline is not None and deadline.left() < PREPARE_SECONDS_PER_ENTRY * len(self.r):
-            return self.value(y), y        # no time to set the rows up: the bound at y
-        rows = np.flatnonzero(self.few & (np.isfinite(self.lo) | np.isfinite(self.hi)))
-        local = np.full(self.m, -1)
-        local[rows] = np.arange(len(rows))
-        on = local[self.r] >= 0
-        at = np.flatnonzero(on)
-        # duplicates summed by column (short), then turned by rows (no row sort)
-        M = sp.csc_matrix((self.v[at], (local[self.r[at]], self.c[at])),
-                          shape=(len(rows), self.n)).tocsr()
-        absM = abs(M)
-        # the other rows' multipliers stay as given: their part of A'y once
-        other = y.copy()
-        other[rows] = 0.0
-        base, base_scale = self.cost.copy(), np.abs(self.cost)
-        if other.any():
-            base -= np.bincount(self.c, weights=other[self.r] * self.v, minlength=self.n)
-            base_scale = base_scale + np.bincount(self.c, weights=np.abs(other[self.r] * self.v),
-                                                  minlength=self.n)
+        None): each step the exact maximum along one multiplier, block by block in
+        program order (the cash rows first: on a 30,000-lot book they alone take the
+        bound from -1.3e9 to within 18 % of the optimum). A block's rows are set up when
+        first reached, if the time left allows. Stops after ``sweeps`` passes, when a
+        pass gains less than `_GAIN` of the bound, or at ``deadline``. Returns the best
+        bound (each recomputed from the multipliers) and its multipliers."""
+        y0 = usable(np.zeros(self.m) if y is None else np.asarray(y, float), self.lo, self.hi)
+        y = y0.copy()
+        if y0.any():
+            base = self.reduced(y0)
+            base_scale = np.abs(self.cost) + np.bincount(
+                self.c, weights=np.abs(y0[self.r] * self.v), minlength=self.n)
+        else:
+            base, base_scale = self.cost.copy(), np.abs(self.cost)
+        ready: list[tuple[int, int, sp.csr_matrix, np.ndarray, np.ndarray, np.ndarray]] = []
 
         def fresh(y: np.ndarray) -> float:
-            yr = y[rows]
-            return self._value(y, base - M.T @ yr, base_scale + absM.T @ np.abs(yr))
+            d, scale = base.copy(), base_scale.copy()
+            for r0, r1, M, *_ in ready:
+                step = y[r0:r1] - y0[r0:r1]
+                d -= M.T @ step
+                scale += abs(M).T @ np.abs(step)
+            return self._value(y, d, scale)
 
-        ent_c, ent_v = M.indices, M.data
-        ent_lb, ent_ub = self.lb[ent_c], self.ub[ent_c]
-        ent_w = np.abs(ent_v) * (ent_ub - ent_lb)
-        start, stop = M.indptr[:-1], M.indptr[1:]
-        d = base - M.T @ y[rows]
-        best, best_y = fresh(y), y.copy()
+        d = base.copy()
+        best, best_y = self.value(y0), y0.copy()
         for _ in range(sweeps):
-            for i, s, e in zip(rows.tolist(), start.tolist(), stop.tolist(), strict=True):
+            stopped = False
+            for k, (r0, r1, e0, e1) in enumerate(self.blocks):
                 if deadline is not None and deadline.expired:
+                    stopped = True
                     break
-                cols, a = ent_c[s:e], ent_v[s:e]
-                t = _line_max(d[cols], a, ent_lb[s:e], ent_ub[s:e], ent_w[s:e],
-                              float(y[i]), float(self.lo[i]), float(self.hi[i]))
-                if t != 0.0:
-                    y[i] += t
-                    d[cols] -= t * a
+                if k == len(ready):                  # first reached: set its rows up
+                    if deadline is not None \
+                            and deadline.left() < PREPARE_SECONDS_PER_ENTRY * (e1 - e0):
+                        stopped = True
+                        break
+                    # duplicates summed by column (short), then turned by rows
+                    M = sp.csc_matrix((self.v[e0:e1], (self.r[e0:e1] - r0, self.c[e0:e1])),
+                                      shape=(r1 - r0, self.n)).tocsr()
+                    lb, ub = self.lb[M.indices], self.ub[M.indices]
+                    ready.append((r0, r1, M, lb, ub, np.abs(M.data) * (ub - lb)))
+                _, _, M, ent_lb, ent_ub, ent_w = ready[k]
+                ptr = M.indptr.tolist()
+                for i in range(r1 - r0):
+                    if deadline is not None and deadline.expired:
+                        stopped = True
+                        break
+                    s, e = ptr[i], ptr[i + 1]
+                    row = r0 + i
+                    if s == e or not (np.isfinite(self.lo[row]) or np.isfinite(self.hi[row])):
+                        continue
+                    cols, a = M.indices[s:e], M.data[s:e]
+                    t = _line_max(d[cols], a, ent_lb[s:e], ent_ub[s:e], ent_w[s:e],
+                                  float(y[row]), float(self.lo[row]), float(self.hi[row]))
+                    if t != 0.0:
+                        y[row] += t
+                        d[cols] -= t * a
+                if stopped:
+                    break
             now = fresh(y)
             gained = now - best
             if now > best:
                 best, best_y = now, y.copy()
-            if (deadline is not None and deadline.expired) or gained <= _GAIN * abs(best) + 1e-9:
+            if stopped or gained <= _GAIN * abs(best) + 1e-9:
                 break
         return best, best_y
 
