@@ -64,7 +64,10 @@ stands when a solve is stopped before any plan (`taxopt.limit_gap`: about 25 ms 
 
 
 def reserve_for_bound(deadline: Deadline, entries: int) -> Deadline:
-    """``deadline`` less the time the gap of a stopped solve takes (a large program's)."""
+    """``deadline`` less the time the gap of a stopped solve takes (a large program's;
+    ``deadline`` itself below a millisecond of it)."""
+    if BOUND_SECONDS_PER_ENTRY * entries < 1e-3:
+        return deadline
     out = Deadline(0.0)
     out.seconds = deadline.seconds
     out.end = deadline.end - BOUND_SECONDS_PER_ENTRY * entries
