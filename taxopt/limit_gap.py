@@ -92,7 +92,7 @@ def proven_gap(model: RebalanceModel, sol: Solution, trades: np.ndarray,
     start = None
     if sol.duals is not None and len(sol.duals) == rel.m:    # the stopped solve's duals
         start = sol.duals if rel.value(sol.duals) > rel.value(np.zeros(rel.m)) else None
-    bound, _ = rel.ascend(start, deadline=until)
+    bound, _ = rel.ascend(start, deadline=until, at_least=1)   # the cash rows at least
     return ProvenGap(plan, min(bound, plan))
 
 
