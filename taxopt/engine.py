@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 from .adapters import Deadline, Status, solve_program
 from .adapters.base import Solution
 from .adapters.branch import TIME_WHY
+from .adapters.gap import plan_x, proven_gap
 from .audit import Assessment, assess, violations
 from .decode import decode
 from .decode.rounding import REPAIR_SECONDS, RoundedTrades
 from .domain.household import Household
 from .domain.orders import Orders
 from .errors import InvalidOptions
-from .limit_gap import plan_x, proven_gap
 from .model.builder import RebalanceModel, build
 from .options import Options
 from .plan.report import summary_record, trade_columns
@@ -370,7 +370,7 @@ def _stopped_without_plan(hh: Household, model: RebalanceModel, sol: Solution, o
                           deadline: Deadline | None = None) -> Result:
     """The time limit passed before the solver had any plan (or before the plan could be
     put in whole shares): the household as it stands is the plan, if it keeps every hard
-    rule (the audit decides); otherwise an error. Its proven gap (`taxopt.limit_gap`:
+    rule (the audit decides); otherwise an error. Its proven gap (`taxopt.adapters.gap`:
     its objective against a Lagrangian bound raised until ``deadline``, the end of the
     whole limit) goes into the message and ``solver.mip_gap``; null when it cannot be
     evaluated (a program with quadratic terms)."""

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .adapters.base import Solution, Status
-from .adapters.clock import Deadline
-from .model.builder import RebalanceModel
+from ..model.builder import RebalanceModel
+from .base import Solution, Status
+from .clock import Deadline
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +69,8 @@ def proven_gap(model: RebalanceModel, sol: Solution, trades: np.ndarray,
     """The gap of the plan whose trade columns are ``trades`` (see `plan_x`); the bound
     is raised until ``deadline``. None for a program with quadratic terms, or when the
     plan's objective cannot be evaluated."""
-    from .adapters.lagrange import Relaxation
-    from .adapters.plan_value import plan_objective, trade_columns
+    from .lagrange import Relaxation
+    from .plan_value import plan_objective, trade_columns
 
     prog = model.program
     rel = Relaxation.of_program(prog)
