@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import time
 
-# What a HiGHS solve costs before it can report anything, per entry of the program's
-# matrix: condensing and loading it (`taxopt.adapters.highs.load_program`), then HiGHS's
-# own set-up before its first look at the clock (scaling, the first factorization),
-# which no time limit interrupts. Measured on the 30,000- and 100,000-lot books at load
-# 3.5 on 2 cores: 0.22-0.30 us an entry to load, 0.26-0.30 to start; set below that, so
-# a solve is only skipped when it surely could not finish (it also needs its iterations).
-LOAD_SECONDS_PER_ENTRY = 0.15e-6
-START_SECONDS_PER_ENTRY = 0.15e-6
-START_OVER_LOAD = 0.8     # HiGHS's set-up over the loading before it: 1.0-1.15 measured
+# What a HiGHS solve costs before it can report anything: condensing and loading the
+# program (`taxopt.adapters.highs.load_program`), then HiGHS's own set-up before its first
+# look at the clock (scaling, the first factorization), which no time limit interrupts.
+# Measured in CPU time on the 30,000- and 100,000-lot books: loading 0.12-0.15 us per
+# entry of the program's matrix, the set-up 0.33-0.47 us per entry of the condensed one
+# (half as many); wall times at load 3.5 on 2 cores are 1.5x that. Set well below, so a
+# solve is only skipped when it surely could not finish (it also needs its iterations);
+# on a loaded machine the set-up is judged by the loading just measured instead
+# (`START_OVER_LOAD`).
+LOAD_SECONDS_PER_ENTRY = 0.08e-6
+START_SECONDS_PER_ENTRY = 0.08e-6
+START_OVER_LOAD = 0.8     # HiGHS's set-up over the loading before it: 1.0-1.4 measured
 
 
 class Deadline:

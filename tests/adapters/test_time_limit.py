@@ -512,14 +512,14 @@ def test_rounding_that_moves_too_much_with_its_repair_out_of_time_is_feasible(mo
 def test_cannot_start_compares_what_is_left_with_the_size():
     from taxopt.adapters.clock import cannot_start
 
-    # 1,000,000 entries need 0.3 s (0.15 us to load, 0.15 us to start) before HiGHS can
-    # report anything; 0.1 s left is too little, 10 s is not.
+    # 1,000,000 entries need at least 0.16 s (0.08 us to load, 0.08 us to start) before
+    # HiGHS can report anything; 0.1 s left is too little, 10 s is not.
     assert cannot_start(Deadline(0.1), 1_000_000)
     assert not cannot_start(Deadline(10.0), 1_000_000)
-    # Loaded already: only the start, 0.15 s, counts ...
-    assert not cannot_start(Deadline(0.2), 1_000_000, load=False)
+    # Loaded already: only the start, 0.08 s, counts ...
+    assert not cannot_start(Deadline(0.12), 1_000_000, load=False)
     # ... unless loading took long (a loaded machine): the start takes about as long.
-    assert cannot_start(Deadline(0.2), 1_000_000, load=False, loading=0.5)
+    assert cannot_start(Deadline(0.12), 1_000_000, load=False, loading=0.5)
 
 
 def test_solve_is_skipped_when_the_time_left_cannot_suffice(monkeypatch, small_book):
@@ -533,7 +533,7 @@ def test_solve_is_skipped_when_the_time_left_cannot_suffice(monkeypatch, small_b
 
     monkeypatch.setattr(highs, "new_highs", never)
     t0 = time.perf_counter()
-    sol = solve_highs(prog, Options(), Deadline(0.2e-6 * entries))   # below 0.3 us each
+    sol = solve_highs(prog, Options(), Deadline(0.1e-6 * entries))   # below 0.16 us each
     assert time.perf_counter() - t0 < 0.05
     assert sol.status == Status.ERROR and sol.message == "time limit reached"
     assert sol.info == {"stopped": 1.0} and sol.solver_seconds == 0.0
