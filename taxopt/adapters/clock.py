@@ -63,15 +63,19 @@ def cannot_start(deadline: Deadline, entries: int, load: bool = True,
 BOUND_SECONDS_PER_ENTRY = 0.05e-6
 """What the engine needs, per matrix entry, to state the gap of the household as it
 stands when a solve is stopped before any plan (`taxopt.adapters.gap`: about 25 ms at
-30,000 lots idle, the Lagrangian bound's first rows included)."""
+30,000 lots idle, the Lagrangian bound's first rows included) ..."""
+BOUND_OVER_LOAD = 0.5
+"""... or this share of the time loading the program took, whichever is more: on a
+loaded machine both slow down alike (the gap took 20-60 ms at 30,000 lots at load 5)."""
 
 
-def reserve_for_bound(deadline: Deadline, entries: int) -> Deadline:
+def reserve_for_bound(deadline: Deadline, entries: int, loading: float = 0.0) -> Deadline:
     """``deadline`` less the time the gap of a stopped solve takes (a large program's;
     ``deadline`` itself below a millisecond of it)."""
-    if BOUND_SECONDS_PER_ENTRY * entries < 1e-3:
+    reserve = max(BOUND_SECONDS_PER_ENTRY * entries, BOUND_OVER_LOAD * loading)
+    if reserve < 1e-3:
         return deadline
     out = Deadline(0.0)
     out.seconds = deadline.seconds
-    out.end = deadline.end - BOUND_SECONDS_PER_ENTRY * entries
+    out.end = deadline.end - reserve
     return out

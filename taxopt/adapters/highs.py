@@ -92,9 +92,11 @@ def solve_highs(prog: Program, options: Options, deadline: Deadline | None = Non
     h = new_highs(options, prog.is_mip, prog.n)
     t0 = time.perf_counter()
     loaded = load_program(h, prog)
-    if cannot_start(clock, loaded.A.nnz, load=False, loading=time.perf_counter() - t0):
+    loading = time.perf_counter() - t0
+    runs = reserve_for_bound(clock, loaded.A.nnz, loading)
+    if cannot_start(runs, loaded.A.nnz, load=False, loading=loading):
         return _stopped(prog)
-    return solve_loaded(h, prog, reserve_for_bound(clock, loaded.A.nnz), loaded)
+    return solve_loaded(h, prog, runs, loaded)
 
 
 def _stopped(prog: Program) -> Solution:
