@@ -8,6 +8,7 @@ each ``run()`` exactly the time that is left.
 
 from __future__ import annotations
 
+import copy
 import time
 
 # What a HiGHS solve costs before it can report anything: condensing and loading the
@@ -70,12 +71,10 @@ loaded machine both slow down alike (the gap took 20-60 ms at 30,000 lots at loa
 
 
 def reserve_for_bound(deadline: Deadline, entries: int, loading: float = 0.0) -> Deadline:
-    """``deadline`` less the time the gap of a stopped solve takes (a large program's;
-    ``deadline`` itself below a millisecond of it)."""
-    reserve = max(BOUND_SECONDS_PER_ENTRY * entries, BOUND_OVER_LOAD * loading)
-    if reserve < 1e-3:
+    """``deadline`` less the time the gap of a stopped solve takes: a large program's
+    (``deadline`` itself when its share by size is below a millisecond)."""
+    if BOUND_SECONDS_PER_ENTRY * entries < 1e-3:
         return deadline
-    out = Deadline(0.0)
-    out.seconds = deadline.seconds
-    out.end = deadline.end - reserve
+    out = copy.copy(deadline)
+    out.end = deadline.end - max(BOUND_SECONDS_PER_ENTRY * entries, BOUND_OVER_LOAD * loading)
     return out
