@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from .adapters import Deadline, Status, solve_program
 from .adapters.base import Solution
+from .adapters.branch import TIME_WHY
+from .adapters.gap import plan_x, proven_gap
 from .audit import Assessment, assess, violations
 from .decode import decode
 from .decode.rounding import REPAIR_SECONDS, RoundedTrades
@@ -80,6 +82,10 @@ class Result:
             rec["violations"] = list(self.violations)
         if self.solution is not None:
             rec["solver"] = self.solution.describe()
+            info = self.solution.info
+            if "gap_dollars" in info:      # a plan returned at the time limit
+                rec["solver"].update({k: round(info[k], 2) + 0.0 for k in
+                                      ("plan_objective", "best_bound", "gap_dollars")})
             if self.model is not None and self.solution.status.has_solution:
                 rec["objective"] = {k: round(v, 2) + 0.0 for k, v in
                                     self.model.program.evaluate(self.solution.x).items()}
@@ -225,7 +231,7 @@ def finish(model: RebalanceModel, sol: Solution, opts: Options, timings: dict[st
     """
     hh = model.household
     if not sol.status.has_solution:
-        return _failed(hh, model, sol, opts, timings)
+        return _failed(hh, model, sol, opts, timings, deadline)
 
     def audit(orders: Orders, rounded: RoundedTrades) -> tuple[Assessment, list[str]]:
         a = assess(hh, orders)
@@ -247,7 +253,8 @@ def finish(model: RebalanceModel, sol: Solution, opts: Options, timings: dict[st
         timings["repair"] = time.perf_counter() - t2
         if rounded.stopped:
             return _stopped_without_plan(hh, model, sol, opts, timings,
-                                         "before the plan could be repaired in whole shares")
+                                         "before the plan could be repaired in whole shares",
+                                         deadline)
         if not rounded.status.has_solution:
             return _nothing(hh, Status.INFEASIBLE, rounded.message, sol, model, timings)
         t3 = time.perf_counter()
@@ -259,6 +266,15 @@ def finish(model: RebalanceModel, sol: Solution, opts: Options, timings: dict[st
         return res
     status = Status.OPTIMAL if sol.status == Status.OPTIMAL else Status.FEASIBLE
     message = "" if status == Status.OPTIMAL else f"solver stopped early: {sol.message}"
+    if status == Status.FEASIBLE and "best_bound" in sol.info and not rounded.cut_short:
+        # the search's gap is of its LP plan: state the one of the plan returned
+        t4 = time.perf_counter()
+        gap = proven_gap(model, sol, plan_x(model, rounded.sell_shares, rounded.buy_shares,
+                                            sol.x), deadline)
+        timings["gap"] = time.perf_counter() - t4
+        if gap is not None:
+            sol = replace(sol, mip_gap=gap.relative, info={**sol.info, **gap.info()})
+            message = f"solver stopped early: {TIME_WHY}: best plan found, {gap.sentence()}"
     if rounded.cut_short:    # the shares are the repair's best when its time ran out
         status, sol = Status.FEASIBLE, replace(sol, mip_gap=None)
         by_limit = (deadline.expired if deadline is not None
@@ -330,9 +346,9 @@ def _nothing(hh: Household, status: Status, message: str, sol: Solution | None,
 
 
 def _failed(hh: Household, model: RebalanceModel, sol: Solution, opts: Options,
-            timings: dict[str, float]) -> Result:
+            timings: dict[str, float], deadline: Deadline | None = None) -> Result:
     if sol.info.get("stopped") and sol.status != Status.INFEASIBLE:
-        return _stopped_without_plan(hh, model, sol, opts, timings)
+        return _stopped_without_plan(hh, model, sol, opts, timings, deadline=deadline)
     if sol.status == Status.INFEASIBLE:
         from .explain import explain_infeasible
 
@@ -350,13 +366,15 @@ def _failed(hh: Household, model: RebalanceModel, sol: Solution, opts: Options,
 
 def _stopped_without_plan(hh: Household, model: RebalanceModel, sol: Solution, opts: Options,
                           timings: dict[str, float],
-                          when: str = "before the solver found a plan") -> Result:
+                          when: str = "before the solver found a plan",
+                          deadline: Deadline | None = None) -> Result:
     """The time limit passed before the solver had any plan (or before the plan could be
     put in whole shares): the household as it stands is the plan, if it keeps every hard
-    rule (the audit decides); otherwise an error. The gap of that plan is unknown, so
-    the summary's ``solver.mip_gap`` is null (not the gap of a solve it does not use)."""
-    if sol.mip_gap is not None:
-        sol = replace(sol, mip_gap=None)
+    rule (the audit decides); otherwise an error. Its proven gap (`taxopt.adapters.gap`:
+    its objective against a Lagrangian bound raised until ``deadline``, the end of the
+    whole limit) goes into the message and ``solver.mip_gap``; null when it cannot be
+    evaluated (a program with quadratic terms)."""
+    sol = replace(sol, mip_gap=None)
     t = time.perf_counter()
     orders = Orders.empty()
     a = assess(hh, orders)
@@ -365,6 +383,12 @@ def _stopped_without_plan(hh: Household, model: RebalanceModel, sol: Solution, o
     if broken:
         return _nothing(hh, Status.ERROR, f"time limit of {opts.time_limit:g} s reached {when}, "
                         f"and no trades would break a rule: {broken[0]}", sol, model, timings)
+    t = time.perf_counter()
+    gap = proven_gap(model, sol, plan_x(model), deadline)
+    timings["gap"] = time.perf_counter() - t
+    if gap is not None:
+        sol = replace(sol, mip_gap=gap.relative, info={**sol.info, **gap.info()})
     msg = (f"time limit of {opts.time_limit:g} s reached {when}: no "
-           "trades (the household as it stands keeps every rule); gap unknown")
+           "trades (the household as it stands keeps every rule); "
+           + (gap.sentence() if gap is not None else "gap unknown"))
     return Result(hh, Status.FEASIBLE, msg, orders, a, sol, model, timings=timings)

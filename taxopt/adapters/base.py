@@ -26,6 +26,9 @@ class Solution:
     solver_seconds: float = 0.0
     message: str = ""
     info: dict[str, float] = field(default_factory=dict)
+    # Multipliers of the program's rows from a solve the time limit stopped (HiGHS's
+    # last dual values): any multipliers bound the optimum (`taxopt.adapters.lagrange`).
+    duals: np.ndarray | None = None
 
     def describe(self) -> dict[str, object]:
         """The summary's ``solver`` record."""

@@ -455,7 +455,8 @@ def search(h, prog: Program, ints: np.ndarray, deadline: Deadline,
     nan, zeros = float("nan"), np.zeros(prog.n)
     if s.open and (s.stopped or s.deadline.expired):
         return Solution(Status.ERROR, zeros, nan, "highs", "HiGHS", _version(), None, s.seconds,
-                        f"{TIME_WHY} before any plan was found", {**stats, "stopped": 1.0})
+                        f"{TIME_WHY} before any plan was found", {**stats, "stopped": 1.0},
+                        duals=_row_duals(h, prog))
     if s.failed is not None:
         s.failed.solver_seconds, s.failed.info = s.seconds, {**stats}
         if s.failed.status.has_solution:   # an LP that was not solved to optimality
@@ -466,3 +467,11 @@ def search(h, prog: Program, ints: np.ndarray, deadline: Deadline,
 
 
 TIME_WHY = "time limit reached"
+
+
+def _row_duals(h, prog: Program) -> np.ndarray | None:
+    """HiGHS's last row duals of the program's own rows (the condensed program adds its
+    link rows after them, and its shortened rows keep their multipliers), or None."""
+    m = sum(r.T.shape[0] for r in prog.rows.values())
+    y = np.asarray(h.getSolution().row_dual, float)
+    return y[:m].copy() if len(y) >= m and np.isfinite(y[:m]).all() else None

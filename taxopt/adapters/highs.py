@@ -6,13 +6,15 @@ exact dtypes the binding expects (it checks no lengths), one thread per process.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import scipy.sparse as sp
 
 from ..model.program import Program
 from ..options import Options
 from .base import Solution, Status, qp_scale
-from .clock import Deadline
+from .clock import Deadline, cannot_start, reserve_for_bound
 from .condense import Condensed, condense
 from .highs_run import (  # noqa: F401  (new_highs, mip_presolve, read_solution: public here)
     PRESOLVE_MAX_COLUMNS,
@@ -83,12 +85,23 @@ def solve_highs(prog: Program, options: Options, deadline: Deadline | None = Non
     relaxed at all: each of their combinations is a root of that search.
     """
     clock = deadline or Deadline(options.time_limit)
-    if clock.expired:    # spent building the model: do not even load it
-        return Solution(Status.ERROR, np.zeros(prog.n), float("nan"), "highs", "HiGHS",
-                        _version(), None, 0.0, TIME_LIMIT_MESSAGE, {"stopped": 1.0})
+    # Spent building the model, or too little left for HiGHS to get anywhere: do not
+    # even load it (`taxopt.adapters.clock.cannot_start`); the same before the first run.
+    if clock.expired or cannot_start(clock, sum(len(b.T.v) for b in prog.rows.values())):
+        return _stopped(prog)
     h = new_highs(options, prog.is_mip, prog.n)
+    t0 = time.perf_counter()
     loaded = load_program(h, prog)
-    return solve_loaded(h, prog, clock, loaded)
+    loading = time.perf_counter() - t0
+    runs = reserve_for_bound(clock, loaded.A.nnz, loading)
+    if cannot_start(runs, loaded.A.nnz, load=False, loading=loading):
+        return _stopped(prog)
+    return solve_loaded(h, prog, runs, loaded)
+
+
+def _stopped(prog: Program) -> Solution:
+    return Solution(Status.ERROR, np.zeros(prog.n), float("nan"), "highs", "HiGHS",
+                    _version(), None, 0.0, TIME_LIMIT_MESSAGE, {"stopped": 1.0})
 
 
 def solve_loaded(h: Highs, prog: Program, deadline: Deadline, loaded: Condensed) -> Solution:
