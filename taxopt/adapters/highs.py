@@ -22,6 +22,7 @@ from .highs_run import (  # noqa: F401  (new_highs, mip_presolve, read_solution:
     mip_presolve,
     new_highs,
     read_solution,
+    reused_highs,
     timed_run,
 )
 
@@ -86,7 +87,7 @@ def solve_highs(prog: Program, options: Options, deadline: Deadline | None = Non
     if clock.expired:    # spent building the model: do not even load it
         return Solution(Status.ERROR, np.zeros(prog.n), float("nan"), "highs", "HiGHS",
                         _version(), None, 0.0, TIME_LIMIT_MESSAGE, {"stopped": 1.0})
-    h = new_highs(options, prog.is_mip, prog.n)
+    h = reused_highs(options, prog.is_mip, prog.n)
     loaded = load_program(h, prog)
     return solve_loaded(h, prog, clock, loaded)
 
