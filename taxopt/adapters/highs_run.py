@@ -137,14 +137,14 @@ def read_solution(h: Highs, prog: Program, seconds: float, relaxed: bool = False
 
     ms = h.getModelStatus()
     S = highspy.HighsModelStatus
-    has_primal = info_value(h, "primal_solution_status") == 2
     if ms == S.kOptimal:
         status = Status.OPTIMAL
     elif ms in (S.kInfeasible,):
         status = Status.INFEASIBLE
     elif ms in (S.kUnbounded, S.kUnboundedOrInfeasible):
         status = Status.UNBOUNDED if ms == S.kUnbounded else Status.INFEASIBLE
-    elif ms in (S.kTimeLimit, S.kIterationLimit, S.kInterrupt, S.kSolutionLimit) and has_primal:
+    elif ms in (S.kTimeLimit, S.kIterationLimit, S.kInterrupt, S.kSolutionLimit) \
+            and info_value(h, "primal_solution_status") == 2:      # a plan, not proven
         status = Status.FEASIBLE
     else:
         status = Status.ERROR
