@@ -112,8 +112,8 @@ class _Search:
                  loaded: Condensed):
         self.h, self.prog, self.ints, self.deadline = h, prog, ints, deadline
         self.loaded = loaded
-        lb, ub = prog.bounds()
-        self.lb0, self.ub0 = lb[ints].copy(), ub[ints].copy()
+        # the program's own bounds (the loaded arrays start with them)
+        self.lb0, self.ub0 = loaded.lb[ints], loaded.ub[ints]
         is_piece = np.zeros(prog.n, bool)
         is_piece[np.asarray(prog.pieces, dtype=np.int64)] = True
         self.piece = is_piece[ints]
@@ -130,6 +130,7 @@ class _Search:
         two_sided = float(((side == 0) & ~self.piece).sum())
         self.side = side
         self.decide = (self.side == 0)          # pieces and the real decisions
+        self._decided = ints[self.decide]
         # (Linear programs only: a quadratic objective is not priced by its duals alone.)
         self.netting = (NettingPart.find(loaded, ints[self.piece])
                         if self.piece.any() and prog.n >= NETTING_FROM and not prog.quadratic
@@ -202,7 +203,7 @@ class _Search:
 
     def integral(self, x: np.ndarray) -> bool:
         """Integral in the binaries that are decisions (the others settle)."""
-        return _integral(x[self.ints[self.decide]])
+        return _integral(x[self._decided])
 
     def offer(self, sol: Solution) -> None:
         """Keep ``sol`` (LP-optimal at its node, integral in the decisions) if it beats
