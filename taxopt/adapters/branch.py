@@ -34,10 +34,10 @@ from .condense import Condensed
 from .netting import NettingPart
 
 MAX_NODES = 256
-NETTING_FROM = 1000    # columns: below this a netting root's probe costs less than its bound
-# (measured on households of 150 lots: the bound prunes the second root of 34 in 40 and
-# saves 1.5 M instructions of HiGHS a household, but finding the part, pricing the rows
-# and bounding the part cost more, even in plain Python: ~0.1 ms more a household)
+NETTING_FROM = 0       # columns: the netting bound runs from this size (0: always)
+PRICE_ALL_FROM = 1000  # columns: from here `NettingPart.price` passes over every row; below,
+# `price_at` reads the part's price off the solved root (a probe costs a household more
+# than the whole bound then: 34 of 40 typical households skip their second root)
 PROBE_ITERATIONS = 100
 _TOL = 1e-9
 _REL_TOL = 1e-9
@@ -255,7 +255,7 @@ class _Search:
                 continue
             if solved and self.best is not None:   # bounded by a solved root's duals
                 bound = max(_dual_bound(r, d, _Node(-np.inf, lo, hi, None)) for r, d in solved)
-                bound = max(bound, self._netting_bound(priced, lo, hi))
+                bound = max(bound, self._netting_bound(priced, lo, hi, self._cutoff()))
                 if self.prunable(bound):
                     self.stats["pruned_by_duals"] = self.stats.get("pruned_by_duals", 0.0) + 1
                     continue
@@ -274,7 +274,11 @@ class _Search:
             reduced = np.asarray(self.h.getSolution().col_dual, float)[self.ints]
             solved.append((node, reduced))
             if self.netting is not None:
-                p = self.netting.price(self.loaded, self.h.getSolution().row_dual)
+                duals = self.h.getSolution().row_dual
+                if self.prog.n < PRICE_ALL_FROM and self.netting.cols[-1] < len(sol.x):
+                    p = self.netting.price_at(self.loaded, duals, sol.x, sol.objective)
+                else:
+                    p = self.netting.price(self.loaded, duals)
                 if p is not None:
                     priced.append(p)
             if self.integral(sol.x):
@@ -291,15 +295,28 @@ class _Search:
         return sorted(out, key=lambda r: r[0].bound)
 
     def _netting_bound(self, priced: list[tuple[float, np.ndarray]], lo: np.ndarray,
-                       hi: np.ndarray) -> float:
+                       hi: np.ndarray, enough: float = np.inf) -> float:
         """The best bound on the root at ``lo``, ``hi`` from the solved roots' duals,
-        solving only its netting columns (`taxopt.adapters.netting`)."""
+        solving only its netting columns (`taxopt.adapters.netting`); the first that
+        reaches ``enough`` is returned without the others."""
         if self.netting is None or not priced:
             return -np.inf
         at = self.netting.inside[self.ints]
-        self.stats["netting_bounds"] = self.stats.get("netting_bounds", 0.0) + len(priced)
-        return max(self.netting.bound(self.loaded, p, self.ints[at], lo[at], hi[at])
-                   for p in priced)
+        best = -np.inf
+        for p in priced:
+            self.stats["netting_bounds"] = self.stats.get("netting_bounds", 0.0) + 1
+            best = max(best, self.netting.bound(self.loaded, p, self.ints[at], lo[at], hi[at],
+                                                enough, self.prog.n >= PRICE_ALL_FROM))
+            if best >= enough:
+                break
+        return best
+
+    def _cutoff(self) -> float:
+        """The least bound that `prunable` drops (inf without an incumbent)."""
+        if self.best is None:
+            return np.inf
+        inc = self.best.objective
+        return inc - max(_TOL, self.rel_tol * abs(inc))
 
     def round(self, node: _Node, basis) -> None:
         """Plans from the root: its binaries rounded down, to the nearer side, then up.
