@@ -24,6 +24,7 @@ from .highs_run import (  # noqa: F401  (new_highs, mip_presolve, read_solution:
     mip_presolve,
     new_highs,
     read_solution,
+    reused_highs,
     timed_run,
 )
 
@@ -89,7 +90,7 @@ def solve_highs(prog: Program, options: Options, deadline: Deadline | None = Non
     # even load it (`taxopt.adapters.clock.cannot_start`); the same before the first run.
     if clock.expired or cannot_start(clock, sum(len(b.T.v) for b in prog.rows.values())):
         return _stopped(prog)
-    h = new_highs(options, prog.is_mip, prog.n)
+    h = reused_highs(options, prog.is_mip, prog.n)
     t0 = time.perf_counter()
     loaded = load_program(h, prog)
     loading = time.perf_counter() - t0

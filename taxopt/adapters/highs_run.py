@@ -7,6 +7,7 @@ and the adapter both build on it without importing each other.
 from __future__ import annotations
 
 import functools
+import threading
 import time
 from typing import Any
 
@@ -68,6 +69,43 @@ def new_highs(options: Options, is_mip: bool, n_cols: int = 0) -> Highs:
     return h
 
 
+REUSE_MAX_COLUMNS = 5000
+_LOCAL = threading.local()
+
+
+def reused_highs(options: Options, is_mip: bool, n_cols: int) -> Highs:
+    """`new_highs`, without building a new instance for a small program: this thread's
+    instance, its options set again (creating one costs more than a household's LP
+    run; `passModel` replaces the model, basis and solution of the last solve).
+
+    Larger programs get their own instance, so that no thread keeps a book's arrays.
+    The caller must be done with the instance before the thread's next solve starts.
+    """
+    if n_cols > REUSE_MAX_COLUMNS:
+        return new_highs(options, is_mip, n_cols)
+    h = getattr(_LOCAL, "h", None)
+    if h is None:
+        h = _LOCAL.h = new_highs(options, is_mip, n_cols)
+        return h
+    h.setOptionValue("presolve", "off")
+    h.setOptionValue("time_limit", float(options.time_limit))
+    h.setOptionValue("qp_iteration_limit", QP_ITERATIONS_PER_COLUMN * max(n_cols, 100))
+    # a fresh instance has HiGHS's defaults for the MIP options; an LP never reads them
+    h.setOptionValue("mip_rel_gap", float(options.mip_rel_gap) if is_mip else 1e-4)
+    h.setOptionValue("mip_heuristic_run_feasibility_jump", not is_mip)
+    return h
+
+
+def info_value(h: Highs, name: str) -> Any:
+    """One of HiGHS's info values after a run, without copying the whole info record."""
+    import highspy
+
+    status, value = h.getInfoValue(name)
+    if status != highspy.HighsStatus.kOk:
+        return getattr(h.getInfo(), name)
+    return value
+
+
 def mip_presolve(h: Highs, n_cols: int) -> None:
     """Presolve helps HiGHS's branch and bound on small programs, not on large books."""
     h.setOptionValue("presolve", "on" if n_cols <= PRESOLVE_MAX_COLUMNS else "off")
@@ -99,26 +137,26 @@ def read_solution(h: Highs, prog: Program, seconds: float, relaxed: bool = False
 
     ms = h.getModelStatus()
     S = highspy.HighsModelStatus
-    info = h.getInfo()
-    has_primal = info.primal_solution_status == 2
     if ms == S.kOptimal:
         status = Status.OPTIMAL
     elif ms in (S.kInfeasible,):
         status = Status.INFEASIBLE
     elif ms in (S.kUnbounded, S.kUnboundedOrInfeasible):
         status = Status.UNBOUNDED if ms == S.kUnbounded else Status.INFEASIBLE
-    elif ms in (S.kTimeLimit, S.kIterationLimit, S.kInterrupt, S.kSolutionLimit) and has_primal:
+    elif ms in (S.kTimeLimit, S.kIterationLimit, S.kInterrupt, S.kSolutionLimit) \
+            and info_value(h, "primal_solution_status") == 2:      # a plan, not proven
         status = Status.FEASIBLE
     else:
         status = Status.ERROR
     x = (np.asarray(h.getSolution().col_value, dtype=float)[: prog.n] if status.has_solution
          else np.zeros(prog.n))
-    gap = (0.0 if relaxed else float(info.mip_gap)) if prog.is_mip and status.has_solution \
-        else None
+    gap = (0.0 if relaxed else float(info_value(h, "mip_gap"))) \
+        if prog.is_mip and status.has_solution else None
     stopped = {"stopped": 1.0} if ms == S.kTimeLimit else {}
     # A QP's objective is passed scaled (`taxopt.adapters.highs.qp_scale`): recompute it.
     objective = (float("nan") if not status.has_solution
-                 else float(info.objective_function_value) if not prog.quadratic
+                 else float(info_value(h, "objective_function_value"))
+                 if not prog.quadratic
                  else float(sum(prog.evaluate(x).values())))
     return Solution(status, x, objective, "highs", "HiGHS", _version(), gap, seconds,
                     h.modelStatusToString(ms), stopped)

@@ -71,10 +71,15 @@ def compressed(r: np.ndarray, c: np.ndarray, v: np.ndarray, shape: tuple[int, in
     if len(v) and (major.min() < 0 or minor.min() < 0 or major.max() >= n_major
                    or minor.max() >= (shape[0] if csc else shape[1])):
         return make((v, (r, c)), shape=shape)      # scipy raises its own error
-    order = np.lexsort((minor, major))
-    maj, mnr = major[order], minor[order]
-    if len(order) > 1 and bool(np.any((maj[1:] == maj[:-1]) & (mnr[1:] == mnr[:-1]))):
+    # One sort of the combined key (a few times faster than lexsort of the two); with
+    # every entry distinct the order is the same.
+    n_minor = shape[0] if csc else shape[1]
+    key = major.astype(np.int64) * n_minor + minor
+    order = np.argsort(key)
+    key = key[order]
+    if len(order) > 1 and bool(np.any(key[1:] == key[:-1])):
         return make((v, (r, c)), shape=shape)
+    maj, mnr = major[order], minor[order]
     idx = np.int32 if max(max(shape), len(v)) < np.iinfo(np.int32).max else np.int64
     indptr = np.zeros(n_major + 1, idx)
     np.cumsum(np.bincount(maj, minlength=n_major), out=indptr[1:])
