@@ -26,12 +26,31 @@ def solve_program(prog: Program, options: Options, deadline: Deadline | None = N
         ints = np.flatnonzero(prog.integrality())
         second = _solve_qp(prog.quadratic_stage().with_integers_fixed(first.x[ints]), options,
                            deadline)
+        if not second.status.has_solution and second.info.get("stopped"):
+            return _linear_plan(prog, first, second)
+        if first.status != Status.OPTIMAL and second.status == Status.OPTIMAL:
+            # integers from a search the limit stopped: no optimum of the whole program
+            second.status, second.mip_gap = Status.FEASIBLE, None
         second.solver_seconds += first.solver_seconds
-        second.message = (second.message + "; integers fixed by the linear stage").strip("; ")
+        second.message = (second.message + "; integers fixed by the linear stage"
+                          + ("" if first.status == Status.OPTIMAL
+                             else f" ({first.message})")).strip("; ")
         return second
     if prog.quadratic:
         return _solve_qp(prog.quadratic_stage(), options, deadline)
     return _solve_one(prog, options, deadline)
+
+
+def _linear_plan(prog: Program, first: Solution, second: Solution) -> Solution:
+    """The linear stage's plan when the limit stopped the quadratic stage before it had
+    one: it keeps every row of the program (the two stages share them), so it is a plan,
+    `feasible`; its gap and bound are in the linear stage's objective, so none is stated."""
+    info = {k: v for k, v in first.info.items() if k != "best_bound"}
+    objective = float(sum(prog.quadratic_stage().evaluate(first.x).values()))
+    return Solution(Status.FEASIBLE, first.x, objective, first.adapter, first.solver,
+                    first.version, None, first.solver_seconds + second.solver_seconds,
+                    f"{second.message} in the quadratic stage: the linear stage's plan, "
+                    "gap unknown", {**info, "stopped": 1.0})
 
 
 def _solve_qp(prog: Program, options: Options, deadline: Deadline) -> Solution:
