@@ -374,7 +374,7 @@ def _stopped_without_plan(hh: Household, model: RebalanceModel, sol: Solution, o
     its objective against a Lagrangian bound raised until ``deadline``, the end of the
     whole limit) goes into the message and ``solver.mip_gap``; null when it cannot be
     evaluated (a program with quadratic terms)."""
-    sol = replace(sol, mip_gap=None)
+    solved, sol = sol, replace(sol, mip_gap=None)
     t = time.perf_counter()
     orders = Orders.empty()
     a = assess(hh, orders)
@@ -384,7 +384,7 @@ def _stopped_without_plan(hh: Household, model: RebalanceModel, sol: Solution, o
         return _nothing(hh, Status.ERROR, f"time limit of {opts.time_limit:g} s reached {when}, "
                         f"and no trades would break a rule: {broken[0]}", sol, model, timings)
     t = time.perf_counter()
-    gap = proven_gap(model, sol, plan_x(model), deadline)
+    gap = proven_gap(model, solved, plan_x(model), deadline)   # an optimum less its gap
     timings["gap"] = time.perf_counter() - t
     if gap is not None:
         sol = replace(sol, mip_gap=gap.relative, info={**sol.info, **gap.info()})

@@ -140,6 +140,7 @@ class _Search:
         self.open: list[_Node] = []
         self.stopped = False           # the limit stopped an LP or the search
         self.failed: Solution | None = None   # an LP that ended neither solved nor stopped
+        self.closed_at: float | None = None   # HiGHS's bound when its MIP closed the search
         self.stats = {"binaries": float((~self.piece).sum()), "pieces": float(self.piece.sum()),
                       "two_sided": two_sided,
                       "fractional_at_root": 0.0, "fixed_by_bound": 0.0,
@@ -421,6 +422,9 @@ class _Search:
                                         or sol.objective < self.best.objective - _TOL):
             self.best = sol
         if sol.status == Status.OPTIMAL:
+            # optimal up to `mip_rel_gap`: HiGHS's dual bound is the proof, not the plan
+            dual = float(h.getInfo().mip_dual_bound)
+            self.closed_at = max(dual, bound_before) if np.isfinite(dual) else None
             self.open = []
             return
         if sol.status == Status.INFEASIBLE and self.best is None:
@@ -462,7 +466,9 @@ def search(h, prog: Program, ints: np.ndarray, deadline: Deadline,
         best = s.best
         best.solver_seconds, best.adapter = s.seconds, "highs"
         bound = s.bound()
-        gap = 0.0 if not s.open else (best.objective - bound) / max(abs(best.objective), 1.0)
+        if not s.open and s.closed_at is not None:
+            bound = min(bound, s.closed_at)
+        gap = max(best.objective - bound, 0.0) / max(abs(best.objective), 1.0)
         best.mip_gap = float(gap) if np.isfinite(gap) else None
         stats["best_bound"] = float(bound)
         best.info = {**stats}
