@@ -49,7 +49,7 @@ def _linear_plan(prog: Program, first: Solution, second: Solution) -> Solution:
     objective = float(sum(prog.quadratic_stage().evaluate(first.x).values()))
     return Solution(Status.FEASIBLE, first.x, objective, first.adapter, first.solver,
                     first.version, None, first.solver_seconds + second.solver_seconds,
-                    f"{second.message} in the quadratic stage: the linear stage's plan, "
+                    "time limit reached in the quadratic stage: the linear stage's plan, "
                     "gap unknown", {**info, "stopped": 1.0})
 
 
