@@ -45,3 +45,21 @@ def test_linear_stage_plan_returned_when_the_limit_stops_the_quadratic_stage(mon
     first = adapters.choose_integers(res.model.program, opts)
     assert first.status == Status.OPTIMAL
     assert (res.solution.x == first.x).all()
+
+
+def test_no_optimal_from_integers_of_a_stopped_linear_stage(monkeypatch):
+    hh = _household()
+    opts = hh.options.replace(tracking="quadratic")
+    choose = adapters.choose_integers
+
+    def stopped(prog, options, deadline=None):      # the limit stopped the linear search
+        sol = choose(prog, options, deadline)
+        sol.status, sol.message = Status.FEASIBLE, "time limit reached: best plan found"
+        return sol
+
+    monkeypatch.setattr(adapters, "choose_integers", stopped)
+    sol = adapters.solve_program(taxopt.build(hh, opts).program, opts)
+    # Before: "optimal" (the QP with those integers fixed was solved to optimality).
+    assert sol.status == Status.FEASIBLE and sol.mip_gap is None
+    assert sol.message == ("Optimal; integers fixed by the linear stage "
+                           "(time limit reached: best plan found)")
