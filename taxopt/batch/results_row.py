@@ -21,8 +21,6 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from ..audit import CENT
 from ..domain.household import TAXABLE
 from ..plan.reasons import REASONS, account_lines
@@ -64,6 +62,9 @@ REVIEW_TYPES: dict[str, str] = {
     "est_tax_total": "float64",
 }
 REVIEW_COLUMNS = tuple(REVIEW_TYPES)
+#: Each reason with its two columns (orders, dollars).
+_REASON_COLUMNS = tuple((r, reason_column("orders", r), reason_column("turnover", r))
+                        for r in REASONS)
 
 
 def _money(x: float) -> float:
@@ -126,11 +127,13 @@ def plan_fields(result: Result, lockstep: bool = False) -> dict[str, Any]:
         "est_tax_distributions": _money(a.est_tax_distributions),
         "est_tax_total": _money(a.est_tax + a.est_tax_distributions),
     }
-    values = a.value
-    for r in REASONS:
-        mine = reasons == r
-        row[reason_column("orders", r)] = int(np.count_nonzero(mine))
-        row[reason_column("turnover", r)] = _money(values[mine].sum())
+    counts = dict.fromkeys(REASONS, 0)
+    for r in reasons.tolist():
+        counts[r] = counts.get(r, 0) + 1
+    for r, orders_col, turnover_col in _REASON_COLUMNS:
+        row[orders_col] = counts[r]
+        # the same sum as over the reason's orders (none: 0.0), to the last bit
+        row[turnover_col] = _money(a.value[reasons == r].sum()) if counts[r] else 0.0
     if lockstep and result.ok:
         row.update(_against_lockstep(result))
     return row
