@@ -686,6 +686,7 @@ def probe_scheduler(address: str, payload: list[Any], rounds: int = 50) -> dict[
 
 def _stages(items: list[Any], clock: Any) -> dict[str, float]:
     """Seconds per stage over ``items``, every stage read from ``clock``."""
+    from taxopt.batch.results_row import plan_fields
     from taxopt.domain.load import from_dict
     from taxopt.engine import rebalance
 
@@ -696,7 +697,7 @@ def _stages(items: list[Any], clock: Any) -> dict[str, float]:
         t1 = clock()
         res = rebalance(hh)
         t2 = clock()
-        res.summary()
+        plan_fields(res)           # the results row, as the batch makes it
         res.trade_columns()
         t3 = clock()
         per["validate"] += t1 - t0
@@ -1139,7 +1140,7 @@ def render(args: Any, mach: dict[str, Any], data: dict[str, Any], runs: list[Run
               f"{prof['chunk_cpu_ms']:.2f} ms/hh CPU (wall above CPU = waiting for a core).",
               "- validate = `from_dict`; build/solve/decode/audit/repair = "
               "`Result.timings`; other = the rest of `rebalance` (lot relief comparison, "
-              "result); output = `summary()` + `trade_columns()`.",
+              "result); output = the results row (`results_row.plan_fields`) + `trade_columns()`.",
               f"- driver side, per household: read_tables {prof['read_cpu_ms']:.2f} ms CPU "
               f"({prof['read_households']:,} households in {prof['read_wall_s']:.1f} s), "
               f"cut and pickle its chunk {prof['slice_cpu_ms']:.3f} ms "
