@@ -511,6 +511,8 @@ def run_cli(label: str, input_dir: Path, out_dir: Path, n: int, engine: str, wor
         run.batch_seconds = float(m["seconds"])
         run.chunk_size = int(m["engine"].get("chunk_size") or run.chunk_size)
         run.chunks = math.ceil(n / run.chunk_size) if run.chunk_size else 0
+    if chunk:              # the chunks as run (the last ones are smaller: `run._chunks`)
+        run.chunks = len(chunk)
     if run.batch_seconds > 0:
         run.rate = n / run.batch_seconds
     res = out_dir / "results.parquet"
@@ -684,6 +686,7 @@ def probe_scheduler(address: str, payload: list[Any], rounds: int = 50) -> dict[
 
 def _stages(items: list[Any], clock: Any) -> dict[str, float]:
     """Seconds per stage over ``items``, every stage read from ``clock``."""
+    from taxopt.batch.results_row import plan_fields
     from taxopt.domain.load import from_dict
     from taxopt.engine import rebalance
 
@@ -694,7 +697,7 @@ def _stages(items: list[Any], clock: Any) -> dict[str, float]:
         t1 = clock()
         res = rebalance(hh)
         t2 = clock()
-        res.summary()
+        plan_fields(res)           # the results row, as the batch makes it
         res.trade_columns()
         t3 = clock()
         per["validate"] += t1 - t0
@@ -926,7 +929,7 @@ def extrapolate(main_local1: Run | None, main_localw: Run | None, main_dask: Run
             main_dask.worker_wait, main_localw.worker_wait) < 0.3:   # else it measures the load
         d = (main_dask.solve_phase - main_localw.solve_phase) / main_dask.chunks
         out.append(f"- Measured directly: the Dask run's solve phase took {d * 1e3:+.0f} ms per "
-                   f"chunk ({main_dask.chunks} chunks of {main_dask.chunk_size}) against the "
+                   f"chunk ({main_dask.chunks} chunks of up to {main_dask.chunk_size}) against the "
                    f"local pool with the same {workers} workers.")
     if prof:
         driver = prof["slice_cpu_ms"] + prof["read_cpu_ms"]
@@ -1019,7 +1022,7 @@ def render(args: Any, mach: dict[str, Any], data: dict[str, Any], runs: list[Run
           f"{data['bytes'] / 2**20:.0f} MB, generated in {data['seconds']:.0f} s; small "
           f"runs for memory flatness: {args.small:,} households (first ones of the same "
           "seed).", "",
-          "| run | hh | chunk × n | batch s | hh/s | solve-phase hh/s | median ms/hh | "
+          "| run | hh | chunk (max) × n | batch s | hh/s | solve-phase hh/s | median ms/hh | "
           "p90 ms | parent MB after read / peak | worker peak MB (max / sum) | CPU ms/hh "
           "parent + workers | core share | run-queue wait | load before → after | statuses |",
           "|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|:--|:--|"]
@@ -1137,7 +1140,7 @@ def render(args: Any, mach: dict[str, Any], data: dict[str, Any], runs: list[Run
               f"{prof['chunk_cpu_ms']:.2f} ms/hh CPU (wall above CPU = waiting for a core).",
               "- validate = `from_dict`; build/solve/decode/audit/repair = "
               "`Result.timings`; other = the rest of `rebalance` (lot relief comparison, "
-              "result); output = `summary()` + `trade_columns()`.",
+              "result); output = the results row (`results_row.plan_fields`) + `trade_columns()`.",
               f"- driver side, per household: read_tables {prof['read_cpu_ms']:.2f} ms CPU "
               f"({prof['read_households']:,} households in {prof['read_wall_s']:.1f} s), "
               f"cut and pickle its chunk {prof['slice_cpu_ms']:.3f} ms "

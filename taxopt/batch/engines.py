@@ -19,7 +19,7 @@ from .task import solve_part
 from .work import Chunk
 
 PRELOAD = ("numpy", "scipy.sparse", "taxopt.batch.task", "taxopt.batch.tables",
-           "taxopt.engine",
+           "taxopt.engine", "taxopt.adapters.highs",
            "taxopt.domain.load")
 
 
@@ -153,10 +153,15 @@ class DaskEngine:
             check_reachable(scheduler)
             self.client = Client(scheduler, timeout=CONNECT_TIMEOUT)
         else:
-            self._cluster = LocalCluster(n_workers=workers or default_workers(),
-                                         threads_per_worker=1, processes=True,
-                                         dashboard_address=None,
-                                         silence_logs=logging.ERROR)
+            import dask
+
+            # Dask's statistical profiler samples the running task's stack every 10 ms,
+            # in the worker, holding the GIL: no one reads it on a cluster made here
+            with dask.config.set({"distributed.worker.profile.enabled": False}):
+                self._cluster = LocalCluster(n_workers=workers or default_workers(),
+                                             threads_per_worker=1, processes=True,
+                                             dashboard_address=None,
+                                             silence_logs=logging.ERROR)
             self.client = Client(self._cluster)
         threads = sum(self.client.nthreads().values()) or 1
         self.workers = threads

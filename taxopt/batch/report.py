@@ -40,6 +40,8 @@ N_SLOWEST = 10
 MAX_REASON_KINDS = 20
 MIN_FOR_CHARTS = 20      # below this many solved households a table says it all
 TAX_FLOOR = 100.0        # dollars: a plan adding less tax is not worth a human's look
+#: Results columns the page never shows (the longest text: not read at all).
+UNREAD = ("why", "solver")
 
 STATUS_LABELS = {"optimal": "optimal", "feasible": "stopped early (time limit)",
                  "infeasible": "infeasible", "invalid_input": "invalid input",
@@ -58,7 +60,9 @@ def write_report(out_dir: str | Path, path: str | Path | None = None) -> Path:
                            "no results.parquet here; is this the --out folder of a batch?")
     import pyarrow.parquet as pq
 
-    rows = pq.read_table(results_path).to_pydict()
+    results = pq.ParquetFile(results_path)
+    # the columns the page reads, as Arrow (numbers go to numpy, never one object a cell)
+    table = results.read(columns=[n for n in results.schema_arrow.names if n not in UNREAD])
     manifest: dict[str, Any] = {}
     mpath = out_dir / "manifest.json"
     if mpath.is_file():
@@ -68,15 +72,17 @@ def write_report(out_dir: str | Path, path: str | Path | None = None) -> Path:
             manifest = {}
     rejects = None
     if (out_dir / "rejects.parquet").is_file():
-        rejects = pq.read_table(out_dir / "rejects.parquet").to_pydict()
+        rejects = pq.ParquetFile(out_dir / "rejects.parquet").read(
+            columns=["household_id", "table", "field", "problem"]).to_pydict()
     target = Path(path) if path is not None else out_dir / "report.html"
-    atomic_write(target, render(rows, manifest, rejects).encode())
+    atomic_write(target, render(table, manifest, rejects).encode())
     return target
 
 
-def render(rows: dict[str, list[Any]], manifest: dict[str, Any],
+def render(rows: Any, manifest: dict[str, Any],
            rejects: dict[str, list[Any]] | None = None) -> str:
-    """The page as text, from the results columns, the manifest and the rejects table."""
+    """The page as text, from the results columns (an Arrow table, or a dict of lists),
+    the manifest and the rejects table."""
     c = _Columns(rows)
     ctx = _context(c, manifest)
     ctx["orphans"], ctx["orphan_rows"] = _orphan_rows(c, rejects or {})
@@ -110,27 +116,56 @@ def _orphan_rows(c: _Columns, rejects: dict[str, list[Any]]) -> tuple[list[dict[
 
 
 class _Columns:
-    """The results columns as numpy arrays; a column an older batch lacks reads as empty."""
+    """The results columns, kept in Arrow: numbers read out as numpy arrays, text only
+    for the columns and rows the page shows; a column an older batch lacks reads as
+    empty."""
 
-    def __init__(self, rows: dict[str, list[Any]]):
-        self.rows = rows
-        self.ids: list[str] = ["" if v is None else str(v) for v in
-                               rows.get("household_id", [])]
+    def __init__(self, rows: Any):
+        import pyarrow as pa
+
+        self.table = rows if isinstance(rows, pa.Table) else pa.table(rows or {})
+        self.ids: list[str] = self.text("household_id")
         self.n = len(self.ids)
-        self.status = np.array([s or "" for s in rows.get("status", [])], dtype=object)
+        self.status = np.array(self.text("status"), dtype=object)
         self.solved = np.isin(self.status, SOLVED) if self.n else np.zeros(0, bool)
+        self._num: dict[str, np.ndarray] = {}
+
+    def _column(self, name: str) -> Any:
+        import pyarrow as pa
+
+        if name not in self.table.column_names:
+            return None
+        col = self.table.column(name)
+        return None if pa.types.is_null(col.type) else col
 
     def has(self, name: str) -> bool:
-        return name in self.rows and any(v is not None for v in self.rows[name])
+        col = self._column(name)
+        return col is not None and col.null_count < len(col)
 
     def num(self, name: str) -> np.ndarray:
-        values = self.rows.get(name)
-        if values is None:
-            return np.full(self.n, np.nan)
-        return np.array([np.nan if v is None else v for v in values], dtype=float)
+        if name not in self._num:
+            import pyarrow as pa
+
+            col = self._column(name)
+            self._num[name] = (np.full(self.n, np.nan) if col is None else
+                               np.array(col.cast(pa.float64()).to_numpy(), dtype=float))
+        return self._num[name]
 
     def text(self, name: str) -> list[str]:
-        return ["" if v is None else str(v) for v in self.rows.get(name, [None] * self.n)]
+        """The column as text ('' where empty); one object per distinct value."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        col = self._column(name)
+        n = self.table.num_rows
+        if col is None:
+            return [""] * n
+        if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+            return ["" if v is None else str(v) for v in col.to_pylist()]
+        enc = pc.dictionary_encode(col.combine_chunks())
+        values = np.array([*("" if v is None else v for v in enc.dictionary.to_pylist()),
+                           ""], dtype=object)
+        return values[pc.fill_null(enc.indices, -1).to_numpy()].tolist()
 
 
 # --------------------------------------------------------------------------- context

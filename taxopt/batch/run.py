@@ -59,6 +59,7 @@ log = logging.getLogger(__name__)
 
 MANIFEST_FORMAT = "taxopt.batch-manifest/1"
 MIN_CHUNK, MAX_CHUNK = 50, 500
+TAPER_MIN = 25     # households: the smallest of the last chunks (`_chunks`)
 EXIT_OK, EXIT_FAILED, EXIT_NOTHING_VALID = 0, 1, 2
 
 
@@ -269,7 +270,8 @@ def _run_locked(tables: Tables, input_dir: str | Path, out_dir: Path, run_id: st
         reporter({"event": "start", "total": len(ids), "skipped": reused,
                   "pending": len(pending), "chunk_size": size, "run_id": run_id,
                   **eng.describe()})
-        _drive(eng, tables, parts_dir, _chunks(pending, size), counts, reused, len(ids),
+        work = _chunks(pending, size, 0 if chunk_size else eng.workers)
+        _drive(eng, tables, parts_dir, work, counts, reused, len(ids),
                reporter, t_start)
     except BaseException:
         eng.close(cancel=True)
@@ -432,12 +434,28 @@ def _what_changed(before: Any, now: dict[str, Any]) -> str:
     return "options (" + ", ".join(keys) + ")"
 
 
-def _chunks(pending: list[int], size: int):
-    """Chunks of consecutive pending positions; a chunk never spans a household done earlier."""
+def _chunks(pending: list[int], size: int, workers: int = 0):
+    """Chunks of consecutive pending positions; a chunk never spans a household done earlier.
+
+    With ``workers`` (the chunk size chosen by taxopt, not given), the last chunks
+    shrink: each holds at most the households left over twice the workers (and no
+    fewer than `TAPER_MIN`), so the workers finish together instead of one of them
+    solving the last full chunk alone.
+    """
+    left = len(pending)
+
+    def limit() -> int:
+        if not workers:
+            return size
+        return max(1, min(size, max(TAPER_MIN, math.ceil(left / (2 * workers)))))
+
     run: list[int] = []
+    most = limit()
     for i in pending:
-        if run and (i != run[-1] + 1 or len(run) == size):
+        if run and (i != run[-1] + 1 or len(run) == most):
             yield _Work(sink.part_stem(run[0], run[-1]), run)
+            left -= len(run)
+            most = limit()
             run = []
         run.append(i)
     if run:

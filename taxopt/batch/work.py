@@ -18,7 +18,7 @@ from typing import Any
 
 from ..domain.status import PLAN_STATUSES, Status
 from ..domain.status import SOLVED as SOLVED_STATUSES
-from .results_row import REVIEW_COLUMNS, review_fields
+from .results_row import REVIEW_COLUMNS, plan_fields
 
 #: One household of a chunk: (household_id, raw contract dict or None, its error or None).
 Item = tuple[str, "dict[str, Any] | None", "str | Exception | None"]
@@ -97,9 +97,8 @@ def _one(hid: str, raw: dict[str, Any] | None, error: str | None,
         hh = from_dict(raw)
         opts = hh.options.replace(time_limit=time_limit) if time_limit else hh.options
         result = rebalance(hh, opts)
-        summary = result.summary()
+        row = {**base, **plan_fields(result, lockstep)}
         cols = result.trade_columns()
-        review = review_fields(result, summary, lockstep)
     except InvalidInput as err:
         return _invalid(base, err), None
     except TaxoptError as err:
@@ -108,20 +107,6 @@ def _one(hid: str, raw: dict[str, Any] | None, error: str | None,
     except Exception as err:  # a bug must not stop the batch; the row says what broke
         return {**base, "status": str(Status.ERROR),
                 "message": f"household {hid}: internal error: {type(err).__name__}: {err}"}, None
-    goals = summary.get("goals") or {}
-    solver = summary.get("solver")
-    row = {
-        **base,
-        "status": str(result.status),
-        "message": result.message,
-        "est_tax": summary.get("est_tax"),
-        # the household's worst goal: the largest absolute gap to a target
-        "drift_before": max((g["drift_before"] for g in goals.values()), default=None),
-        "drift_after": max((g["drift_after"] for g in goals.values()), default=None),
-        "orders": int(summary.get("orders", 0)),
-        "solver": _solver_name(solver),
-        **review,
-    }
     return row, cols
 
 
@@ -153,10 +138,3 @@ def table_of(record: str | None) -> str:
     if not m:
         return ""
     return _TABLE_OF_RECORD.get(m.group(1), m.group(1))
-
-
-def _solver_name(desc: dict[str, Any] | None) -> str | None:
-    if not desc:
-        return None
-    name = f"{desc.get('adapter')}/{desc.get('solver')}"
-    return f"{name} {desc['version']}" if desc.get("version") else name

@@ -123,6 +123,19 @@ def _year(y) -> dict[str, float]:
             "carryforward_long_term": _money(y.carryforward_long)}
 
 
+def wash_restrictions(hh: Household, orders: Orders, a: Assessment) -> list[dict[str, Any]]:
+    """The do-not-buy list: each wash group sold at a loss, its symbols, and the first day
+    they may be bought again without washing the loss."""
+    sec = hh.securities
+    loss_sale = ~orders.is_buy & (a.gain < 0)
+    until = str(hh.as_of + np.timedelta64(WASH_WINDOW_DAYS + 1, "D"))
+    groups = sorted({sec.wash_group_names[g] for g in sec.wash_group[orders.security[loss_sale]]})
+    return [{"wash_group": g, "symbols": sorted(s for s, gg in zip(sec.symbol, sec.wash_group,
+                                                                    strict=True)
+                                                 if sec.wash_group_names[gg] == g),
+             "do_not_buy_before": until} for g in groups]
+
+
 def summary_record(hh: Household, orders: Orders, a: Assessment, status: str,
                    message: str,
                    reasons: np.ndarray | None = None,
@@ -155,14 +168,7 @@ def summary_record(hh: Household, orders: Orders, a: Assessment, status: str,
             "orders": int(mine.sum()),
             "why": why[i],
         }
-    sec = hh.securities
-    loss_sale = ~orders.is_buy & (a.gain < 0)
-    until = str(hh.as_of + np.timedelta64(WASH_WINDOW_DAYS + 1, "D"))
-    groups = sorted({sec.wash_group_names[g] for g in sec.wash_group[orders.security[loss_sale]]})
-    wash = [{"wash_group": g, "symbols": sorted(s for s, gg in zip(sec.symbol, sec.wash_group,
-                                                                    strict=True)
-                                                 if sec.wash_group_names[gg] == g),
-             "do_not_buy_before": until} for g in groups]
+    wash = wash_restrictions(hh, orders, a)
     rec = {
         "household_id": hh.household_id,
         "status": status,

@@ -131,3 +131,49 @@ def test_results_parquet_types(small_batch):
         assert sum(res[reason_column("orders", r)][i] for r in REASONS) == orders
         assert sum(res[reason_column("turnover", r)][i] for r in REASONS) == pytest.approx(
             res["turnover"][i], abs=0.01 * len(REASONS))
+
+
+def _from_summary(result) -> dict:
+    """The results columns as the summary record gives them (what `plan_fields` reads
+    without making the record)."""
+    s = result.summary()
+    goals = s["goals"].values()
+    desc = s.get("solver")
+    return {
+        "status": s["status"], "message": s["message"], "est_tax": s["est_tax"],
+        "drift_before": max((g["drift_before"] for g in goals), default=None),
+        "drift_after": max((g["drift_after"] for g in goals), default=None),
+        "orders": s["orders"], "turnover": s["turnover"],
+        "solver": None if not desc else f"{desc['adapter']}/{desc['solver']} "
+                                          f"{desc['version']}".strip(),
+        "realized_short_term": s["realized_short_term"],
+        "realized_long_term": s["realized_long_term"],
+        "year_tax_before": s["year_tax_before"], "year_tax_after": s["year_tax_after"],
+        "wash_disallowed_loss": s["wash_disallowed_loss"],
+        "do_not_buy": json.dumps(s["wash_sale_restrictions"], separators=(",", ":")),
+        "mip_gap": (desc or {}).get("mip_gap"),
+        "why": json.dumps({a: acc["why"] for a, acc in s["accounts"].items()},
+                          separators=(",", ":"), ensure_ascii=False),
+        "est_tax_distributions": s["est_tax_distributions"],
+        "est_tax_total": s["est_tax_total"],
+    }
+
+
+@pytest.mark.parametrize("name", ["tax_wash_recent_buy", "goal_withdrawal_retiree",
+                                  "infeasible", "withdrawal", "deposit",
+                                  "three_account_location", "tax_carryforward",
+                                  "loss_harvest_wash_trap", "multi_asset_fund"])
+def test_plan_fields_are_the_summary_figures(name):
+    # the batch reads its columns off the result without the summary record: the same
+    # figures, to the bit (types too: an int is not a float in Parquet)
+    from taxopt.batch.results_row import plan_fields
+    from taxopt.domain.load import from_dict
+    from taxopt.engine import rebalance
+
+    result = rebalance(from_dict(_scenario(name)))
+    mine = plan_fields(result)
+    theirs = _from_summary(result)
+    assert {k: mine[k] for k in theirs} == theirs
+    assert {k: type(mine[k]) for k in theirs} == {k: type(v) for k, v in theirs.items()}
+    if name == "tax_wash_recent_buy":
+        assert json.loads(mine["do_not_buy"])            # a restriction is listed

@@ -302,3 +302,19 @@ def test_chunk_sizes():
     assert choose_chunk_size(1_000, 16) == 50            # at least 50 ...
     assert choose_chunk_size(100, 8) == 13               # ... unless workers would idle
     assert choose_chunk_size(0, 4) == 1
+
+
+def test_the_last_chunks_shrink_so_the_workers_finish_together():
+    from taxopt.batch.run import _chunks
+
+    work = list(_chunks(list(range(1000)), 125, workers=2))
+    # full chunks while more than 4 x 125 are left, then left / 4 (375 / 4 -> 94, ...),
+    # never under 25 but for the remainder
+    assert [len(w.positions) for w in work] == [125] * 5 + [94, 71, 53, 40, 30, 25, 25, 25,
+                                                            12]
+    assert [i for w in work for i in w.positions] == list(range(1000))
+    assert work[5].stem == "p000000625-000000718"
+    # a size the user gave is kept to the end; a chunk never spans a household done earlier
+    assert [len(w.positions) for w in _chunks(list(range(10)), 3)] == [3, 3, 3, 1]
+    assert [w.positions for w in _chunks([0, 1, 2, 5, 6], 4, workers=1)] == [[0, 1, 2],
+                                                                            [5, 6]]
