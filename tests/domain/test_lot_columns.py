@@ -206,7 +206,8 @@ def test_both_date_parsers_give_the_pydantic_answer(monkeypatch, by_string_upto)
     monkeypatch.setattr(lots_mod, "ISO_BY_STRING_UPTO", by_string_upto)
     for value in [*INTERESTING, "2024-02-30", "2023-02-29", "2000-02-29", "1900-02-29",
                   "9999-12-31", "2020-00-10", "2020-01-00", "2020-01-32", "+020-01-15",
-                  "2020/01/15", "2020-01-1\u0661", "drop"]:
+                  "2020/01/15", "2020-01-1\u0661", "2026-W48-2", "2026W482", "2026-W48",
+                  "2026-334", "0999-12-31", "drop"]:
         raw = copy.deepcopy(BOOK)
         if value == "drop":
             raw["lots"][3].pop("acquired")
