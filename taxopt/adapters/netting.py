@@ -314,11 +314,14 @@ def _few_vertices(A: list[list[float]], cost: list[float], lb: list[float], ub: 
         return None
     best = -_INF
     columns = list(zip(*A, strict=True)) if m else [() for _ in cost]
+    along = list(zip(*Z, strict=True)) if k else [() for _ in range(m)]   # Z by row
+    mul = operator.mul
     for pick in itertools.combinations(range(len(planes)), k):
         t = _solve_square([planes[p][0] for p in pick], [planes[p][1] for p in pick])
         if t is None:
             continue
-        w = [w0[i] + sum(Z[c][i] * t[c] for c in range(k)) for i in range(m)]
+        # (sum over map: the same additions in the same order as a sum over c)
+        w = [w0i + sum(map(mul, zi, t)) for w0i, zi in zip(w0, along, strict=True)]
         for p in pick:                              # a chosen plane w_i = 0 holds exactly
             if p < m:
                 w[p] = 0.0

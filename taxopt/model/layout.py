@@ -16,7 +16,7 @@ import numpy as np
 from ..domain.household import TAXABLE, Household
 from ..tax.distributions import goal_totals
 from ..tax.holding import lots_long_term
-from ..tax.wash import match_sales, open_recent_loss_groups, recent_replacements
+from ..tax.wash import covered_dollars, open_recent_loss_groups, recent_replacements
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -86,9 +86,9 @@ def washed_share(hh: Household, t_idx: np.ndarray) -> np.ndarray:
     value = lots.shares[t_idx] * sec.price[lots.security[t_idx]]
     gain = value - lots.basis[t_idx]
     # lots are packed in lot-id order, so the index is the stable tie-break
-    m = match_sales(sec.wash_group[lots.security[t_idx]], value, gain, lots.acquired[t_idx],
-                    t_idx, t_idx, rep, rep.unused)
-    return np.divide(m.covered, value, out=np.zeros(len(t_idx)), where=value > 0)
+    covered = covered_dollars(sec.wash_group[lots.security[t_idx]], value, gain,
+                              lots.acquired[t_idx], t_idx, t_idx, rep, rep.unused)
+    return np.divide(covered, value, out=np.zeros(len(t_idx)), where=value > 0)
 
 
 def unique_keys(keys: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:

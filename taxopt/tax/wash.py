@@ -232,34 +232,62 @@ def match_sales(group: np.ndarray, value: np.ndarray, gain: np.ndarray, acquired
     n = len(value)
     covered = np.zeros(n)
     first = np.full(n, -1, dtype=np.int64)
-    loss = np.flatnonzero((gain < 0) & (value > 0))
-    n_grp = int(max(group.max(initial=-1), rep.group.max(initial=-1))) + 1
-    if not len(loss) or not len(rep) or not available.sum() > 0:
+    cover = _cover(group, value, gain, acquired, lot, lot_rank, rep, available)
+    if cover is None:
         return WashMatch(covered, np.zeros(n), first)
-    acq = acquired.astype("datetime64[D]").astype(np.int64)
-    order = loss[np.lexsort((lot_rank[loss], acq[loss], group[loss]))]
-    g, v = group[order], value[order]
-    cum = np.cumsum(v)
-    starts = np.r_[0, np.flatnonzero(np.diff(g)) + 1]
-    before = cum - v - np.repeat(cum[starts] - v[starts], np.diff(np.r_[starts, len(g)]))
-    pool = np.bincount(rep.group, weights=available, minlength=n_grp)
-    own = np.zeros(n)
-    mine = rep.lot >= 0
-    if mine.any():
-        lot_slot = np.full(int(max(lot.max(initial=-1), rep.lot.max()) + 1), 0.0)
-        np.add.at(lot_slot, rep.lot[mine], available[mine])
-        own = np.where(lot >= 0, lot_slot[np.clip(lot, 0, len(lot_slot) - 1)], 0.0)
-        own = np.where(lot < len(lot_slot), own, 0.0)
-    c = np.clip(pool[g] - before - own[order], 0.0, v)
+    order, g, before, c, n_grp = cover
     covered[order] = c
     # The first replacement each covered sale draws on: purchases sorted by group then
     # date; a sale's covered slice starts ``before`` dollars into its group's pool.
     ends = np.cumsum(available)
-    grp_start = np.r_[0.0, np.cumsum(np.bincount(rep.group, weights=available,
-                                                 minlength=n_grp))][:n_grp]
+    grp_start = np.concatenate(([0.0], np.cumsum(np.bincount(rep.group, weights=available,
+                                                             minlength=n_grp))))[:n_grp]
     at = np.searchsorted(ends, grp_start[g] + before, side="right")
     at = np.minimum(at, len(rep) - 1)
     first[order] = np.where(c > 0, at, -1)
     loss_value = np.where(gain < 0, -gain, 0.0)
     frac = np.divide(covered, value, out=np.zeros(n), where=value > 0)
     return WashMatch(covered, loss_value * frac, first)
+
+
+def covered_dollars(group: np.ndarray, value: np.ndarray, gain: np.ndarray,
+                    acquired: np.ndarray, lot: np.ndarray, lot_rank: np.ndarray,
+                    rep: Replacements, available: np.ndarray) -> np.ndarray:
+    """`match_sales`'s ``covered`` alone (the model's layout needs no more; the first
+    replacement of each sale and the disallowed loss cost a dozen numpy calls)."""
+    covered = np.zeros(len(value))
+    cover = _cover(group, value, gain, acquired, lot, lot_rank, rep, available)
+    if cover is not None:
+        covered[cover[0]] = cover[3]
+    return covered
+
+
+def _cover(group: np.ndarray, value: np.ndarray, gain: np.ndarray, acquired: np.ndarray,
+           lot: np.ndarray, lot_rank: np.ndarray, rep: Replacements, available: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int] | None:
+    """The loss sales in matching order, their groups, the group's dollars sold before
+    each, the dollars replacements cover, and the number of groups (None: nothing to
+    match)."""
+    n = len(value)
+    loss = np.flatnonzero((gain < 0) & (value > 0))
+    n_grp = int(max(group.max(initial=-1), rep.group.max(initial=-1))) + 1
+    if not len(loss) or not len(rep) or not available.sum() > 0:
+        return None
+    acq = acquired.astype("datetime64[D]").astype(np.int64)
+    order = loss[np.lexsort((lot_rank[loss], acq[loss], group[loss]))]
+    g, v = group[order], value[order]
+    cum = np.cumsum(v)
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(g)) + 1))
+    before = cum - v - np.repeat(cum[starts] - v[starts],
+                                 np.diff(np.concatenate((starts, [len(g)]))))
+    pool = np.bincount(rep.group, weights=available, minlength=n_grp)
+    own = np.zeros(n)
+    mine = rep.lot >= 0
+    if mine.any():
+        # (bincount adds in index order from zero, as `np.add.at` did)
+        lot_slot = np.bincount(rep.lot[mine], weights=available[mine],
+                               minlength=int(max(lot.max(initial=-1), rep.lot.max()) + 1))
+        own = np.where(lot >= 0, lot_slot[np.clip(lot, 0, len(lot_slot) - 1)], 0.0)
+        own = np.where(lot < len(lot_slot), own, 0.0)
+    c = np.clip(pool[g] - before - own[order], 0.0, v)
+    return order, g, before, c, n_grp

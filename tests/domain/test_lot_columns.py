@@ -197,3 +197,60 @@ def test_repeated_dates_are_parsed_once_with_the_same_answer():
         else:
             raw["lots"][3]["acquired"] = value
         _same(raw)
+
+
+@pytest.mark.parametrize("by_string_upto", [0, 10**9], ids=["arithmetic", "fromisoformat"])
+def test_both_date_parsers_give_the_pydantic_answer(monkeypatch, by_string_upto):
+    """A few dates are parsed string by string, many arithmetically: either way, every
+    cell gets the answer one record per lot would give."""
+    monkeypatch.setattr(lots_mod, "ISO_BY_STRING_UPTO", by_string_upto)
+    for value in [*INTERESTING, "2024-02-30", "2023-02-29", "2000-02-29", "1900-02-29",
+                  "9999-12-31", "2020-00-10", "2020-01-00", "2020-01-32", "+020-01-15",
+                  "2020/01/15", "2020-01-1\u0661", "2026-W48-2", "2026W482", "2026-W48",
+                  "2026-334", "0999-12-31", "drop"]:
+        raw = copy.deepcopy(BOOK)
+        if value == "drop":
+            raw["lots"][3].pop("acquired")
+        else:
+            raw["lots"][3]["acquired"] = value
+        _same(raw)
+
+
+def test_the_date_parsers_agree_on_a_seeded_sweep():
+    # Random digit strings of the ISO shape, most of them impossible days: the per-string
+    # parse and the arithmetic one accept the same lists and give the same days.
+    rng = np.random.default_rng(14)
+    for _ in range(300):
+        n = int(rng.integers(1, 40))
+        y = rng.integers(0, 10_000, n)
+        m = rng.integers(0, 14, n)
+        d = rng.integers(0, 33, n)
+        if rng.random() < 0.7:                  # mostly real days, so lists pass
+            m, d = rng.integers(1, 13, n), rng.integers(1, 29, n)
+            y = rng.integers(1, 10_000, n)
+        text = [f"{a:04d}-{b:02d}-{c:02d}" for a, b, c in zip(y, m, d, strict=True)]
+        saved = lots_mod.ISO_BY_STRING_UPTO
+        try:
+            lots_mod.ISO_BY_STRING_UPTO = 0
+            arithmetic = lots_mod._iso_strings(text)
+        finally:
+            lots_mod.ISO_BY_STRING_UPTO = saved
+        by_string = lots_mod._iso_strings(text)
+        assert (arithmetic is None) == (by_string is None), text
+        if by_string is not None:
+            np.testing.assert_array_equal(by_string, arithmetic)
+            assert str(by_string[0]) == text[0]
+
+
+@pytest.mark.parametrize("ident", ["A\u00a0B", "A\u2007B", "\u00e9t\u00e9", "A\u00adB",
+                                   "A\u200bB", "A\u3000B", "A\ue000B"])
+def test_ids_python_calls_unprintable_are_judged_by_the_table(ident):
+    """`str.isprintable` refuses more than `errors.printable` escapes (inner spaces,
+    format and private characters): those ids take the table's check, as before."""
+    for field in ("lot_id", "account_id", "symbol"):
+        raw = copy.deepcopy(BOOK)
+        raw["lots"][3][field] = ident
+        _same(raw)
+    raw = copy.deepcopy(BOOK)
+    raw["lots"][3]["lot_id"] = ident
+    assert ident in from_dict(raw).lots.lot_id
