@@ -28,8 +28,9 @@ expected returns from `taxopt.model.location.DEFAULT_RETURNS` (US equity 7 %,
 international 7.5 %, US bonds 4.5 %, REITs 6.5 %), volatilities 16 / 17 / 5 /
 20 %, correlations US-intl 0.75, equity-bonds 0.10, US equity-REIT 0.60,
 intl-REIT 0.50, bonds-REIT 0.20. Each household has its own seeded path. A
-security returns its exposure-weighted class return; it pays ``yield / 12`` of
-its price in cash each month and its price moves by the rest.
+security returns its exposure-weighted class return (a tax-exempt fund its own lower
+return, ``MarketParams.exempt_return``: 3.5 % on the bonds' path); it pays ``yield / 12``
+of its price in cash each month and its price moves by the rest.
 
 Households (`BacktestConfig`): ``taxopt.synth.households(n, seed, n_lots=40,
 n_accounts=3)`` (one taxable, one tax-deferred, one tax-free account). The

@@ -15,8 +15,13 @@ Both use the Cholesky factor of ``S``.
 A security's total return is its exposure-weighted class return. Its
 distributions are paid in cash at ``yield * m / 12`` of the price at the start
 of the step, so its *price* moves by ``total return - yield * m/12``; holding it
-returns exactly its classes' total return, whatever its yield. (Tax-exempt and
-taxable bond funds of class ``us_bonds`` thus have the same pre-tax return.)
+returns exactly its classes' total return, whatever its yield, except a tax-exempt
+(municipal) fund: it earns ``MarketParams.exempt_return`` in expectation (3.5 %, the
+optimizer's own `DEFAULT_RETURNS["muni"]`), its class path scaled step by step by
+``((1 + exempt_return) / (1 + class return)) ** (m / 12)`` (`exempt_factor`), so it
+moves with its class and yields the pre-tax return the exemption costs. (Until
+2026-12-06 munis earned the taxable bond return: a free lunch that the optimizer,
+which prices munis at their lower return, did not expect; see ``docs/value.md``.)
 
 Default parameters (long-run published statistics)
 --------------------------------------------------
@@ -75,6 +80,7 @@ class MarketParams:
     correlation: tuple[tuple[float, ...], ...] = field(default_factory=_default_corr)
     law: Literal["lognormal", "normal"] = "lognormal"
     cash_rate: float = 0.0
+    exempt_return: float | None = DEFAULT_RETURNS["muni"]   # None: the class's return
 
     def covariance(self) -> np.ndarray:
         """Annual covariance ``D C D``."""
@@ -91,6 +97,9 @@ class MarketParams:
         np.linalg.cholesky(self.covariance())    # raises when not positive definite
         if self.law not in ("lognormal", "normal"):
             raise ValueError(f"unknown law {self.law!r}")
+        if self.exempt_return is not None and not -1.0 < self.exempt_return < 1.0:
+            raise ValueError(f"exempt_return must be between -1 and 1, got "
+                             f"{self.exempt_return!r}")
 
 
 def class_returns(params: MarketParams, steps: int, step_months: int,
@@ -198,3 +207,21 @@ def security_total_returns(exposure: np.ndarray, cls_ix: np.ndarray, class_ret: 
     per_class[:, known] = class_ret[:, cls_ix[known]]
     per_class[:, ~known] = (1.0 + cash_rate) ** (step_months / 12.0) - 1.0
     return per_class @ exposure.T
+
+
+def exempt_factor(params: MarketParams, exposure: np.ndarray, cls_ix: np.ndarray,
+                  tax_exempt: np.ndarray, step_months: int) -> np.ndarray:
+    """Per security: the factor on its gross return each step, one except for a
+    tax-exempt fund, ``((1 + exempt_return) / (1 + r_class)) ** (m / 12)`` with
+    ``r_class`` its classes' expected return (exposure-weighted): the yield it gives
+    up for the exemption. ``exempt_return`` None: ones (munis at their class return)."""
+    out = np.ones(len(tax_exempt))
+    if params.exempt_return is None or not np.any(tax_exempt):
+        return out
+    r = np.asarray(params.expected_return, float)
+    known = cls_ix >= 0
+    by_class = np.full(len(cls_ix), params.cash_rate)
+    by_class[known] = r[cls_ix[known]]
+    r_class = exposure @ by_class
+    gap = ((1.0 + params.exempt_return) / (1.0 + r_class)) ** (step_months / 12.0)
+    return np.where(tax_exempt, gap, out)

@@ -49,6 +49,7 @@ from .market import (
     MarketParams,
     class_index,
     class_returns_in,
+    exempt_factor,
     idiosyncratic,
     security_total_returns,
 )
@@ -364,6 +365,8 @@ def build_path(spec: SimSpec) -> MarketPath:
     ix = class_index(spec.market, hh0.classes)
     sec_ret = security_total_returns(sec.exposure, ix, cls_ret, spec.market.cash_rate,
                                      spec.step_months)
+    gap = exempt_factor(spec.market, sec.exposure, ix, sec.tax_exempt, spec.step_months)
+    sec_ret = np.where(gap != 1.0, (1.0 + sec_ret) * gap - 1.0, sec_ret)
     single = np.isin(np.asarray(sec.symbol), stocks)
     idio = None
     if stocks:
