@@ -66,8 +66,7 @@ ROUNDING_FLOOR = 1.0  # dollars: orders below max(min_trade_value, this) are rem
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     """num / den capped at 1, 0 where den is 0."""
-    return np.minimum(np.divide(num, den, out=np.zeros_like(num, dtype=float), where=den > 0),
-                      1.0)
+    return np.minimum(np.divide(num, den, out=np.zeros(num.shape), where=den > 0), 1.0)
 
 
 def _row_sums(idx: np.ndarray, X: np.ndarray, n: int) -> np.ndarray:
@@ -98,83 +97,98 @@ def account_flow(hh: Household, a: Assessment) -> np.ndarray:
     return flow
 
 
-def order_reasons(hh: Household, orders: Orders, a: Assessment) -> np.ndarray:
-    """The reason of every order (one of `REASONS`), by the rules of the module docstring."""
-    n = len(orders)
-    out = np.full(n, "", dtype=object)
-    if n == 0:
-        return out
+def _stacked_row_sums(idx: np.ndarray, parts: list[np.ndarray], n: int) -> list[np.ndarray]:
+    """`_row_sums` of several same-row arrays by one bincount (each bin still adds its
+    rows in list order, so each sum is the same to the last bit)."""
+    sums = _row_sums(idx, np.concatenate(parts, axis=1), n)
+    out, at = [], 0
+    for p in parts:
+        out.append(sums[:, at:at + p.shape[1]])
+        at += p.shape[1]
+    return out
+
+
+class _Labels:
+    """The reasons given so far; `take` gives one to the matching orders still free."""
+
+    def __init__(self, n: int):
+        self.out = np.full(n, "", dtype=object)
+        self.free = np.ones(n, dtype=bool)
+
+    def take(self, mask: np.ndarray, reason: str) -> None:
+        hit = mask & self.free
+        self.out[hit] = reason
+        self.free ^= hit
+
+
+def _harvest_pairs(hh: Household, orders: Orders, a: Assessment, d: np.ndarray,
+                   harvestable: np.ndarray, labels: _Labels) -> None:
+    """Rules 2-3: a loss sale mostly rebought in its account, and that rebuy."""
     acc, sec = hh.accounts, hh.securities
-    ai, si, buy = orders.account, orders.security, orders.is_buy
-    sale = ~buy
-    value = np.asarray(a.value, dtype=float)
+    ai, buy, value = orders.account, orders.is_buy, a.value
     n_acc = len(acc)
-    d = sec.exposure[si] * np.where(buy, value, -value)[:, None]  # signed class dollars
-    free = np.ones(n, dtype=bool)
-
-    def take(mask: np.ndarray, reason: str) -> None:
-        nonlocal free
-        out[mask & free] = reason
-        free &= ~mask
-
-    # 1. rounding remnants
-    floor = max(float(hh.options.min_trade_value), ROUNDING_FLOOR)
-    take(value < floor, "rounding")
-
-    # 2-3. harvest and its substitute, paired inside one account
-    taxable = acc.tax_type[ai] == TAXABLE
-    loss = free & sale & taxable & (orders.lot >= 0) & (a.gain + a.disallowed < -CENT)
-    group = sec.wash_group[si]
+    loss = labels.free & harvestable
+    group = sec.wash_group[orders.security]
     loss_group = np.zeros((n_acc, len(sec.wash_group_names)), dtype=bool)
     loss_group[ai[loss], group[loss]] = True
-    cand = free & buy & ~loss_group[ai, group]
-    harvested = _row_sums(ai[loss], -d[loss], n_acc)
-    rebought = _row_sums(ai[cand], d[cand], n_acc)
+    cand = labels.free & buy & ~loss_group[ai, group]
+    harvested, rebought = _stacked_row_sums(
+        ai, [np.where(loss[:, None], -d, 0.0), np.where(cand[:, None], d, 0.0)], n_acc)
+    k = d.shape[1]
+    ratios = _ratio(np.concatenate((rebought, harvested), axis=1),
+                    np.concatenate((harvested, rebought), axis=1))[ai]
     safe = np.maximum(value, 1e-300)
-    sale_cover = (-d * _ratio(rebought, harvested)[ai]).sum(axis=1) / safe
-    buy_cover = (d * _ratio(harvested, rebought)[ai]).sum(axis=1) / safe
-    take(loss & (sale_cover >= MOSTLY - 1e-9), "harvest")
-    take(cand & (buy_cover >= MOSTLY - 1e-9), "substitute")
-    pool = free.copy()[:, None]     # every order but those of rules 1-3
+    sale_cover = (-d * ratios[:, :k]).sum(axis=1) / safe
+    buy_cover = (d * ratios[:, k:]).sum(axis=1) / safe
+    labels.take(loss & (sale_cover >= MOSTLY - 1e-9), "harvest")
+    labels.take(cand & (buy_cover >= MOSTLY - 1e-9), "substitute")
 
-    # 4. withdrawal: sales until the account's shortfall is raised ("withdrawal funding"
-    # when the account pays out its part of a goal-level withdrawal)
-    flow = account_flow(hh, a)
-    cand = free & sale & (flow[ai] < 0)
+
+def _cash_flow_orders(hh: Household, orders: Orders, a: Assessment, flow: np.ndarray,
+                      labels: _Labels) -> None:
+    """Rules 4-5: sales that raise a withdrawal, buys that spend a deposit (list order)."""
+    acc, ai, buy, value = hh.accounts, orders.account, orders.is_buy, a.value
+    n_acc = len(acc)
+    acc_flow = flow[ai]
+    cand = labels.free & ~buy & (acc_flow < 0)
     if cand.any():            # (without a withdrawal no order is taken here)
         lacking = np.where(flow < 0, np.maximum(acc.min_cash - acc.cash - flow, 0.0), 0.0)
         before = _running_before(ai, np.where(cand, value, 0.0), n_acc)
         raising = cand & (before < lacking[ai] - CENT)
         if a.withdrawn is not None:
-            take(raising & (a.withdrawn[ai] > 0), "withdrawal funding")
-        take(raising, "withdrawal")
-
-    # 5. deposit: buys until the deposit is used
-    cand = free & buy & (flow[ai] > 0)
+            labels.take(raising & (a.withdrawn[ai] > 0), "withdrawal funding")
+        labels.take(raising, "withdrawal")
+    cand = labels.free & buy & (acc_flow > 0)
     if cand.any():
         before = _running_before(ai, np.where(cand, value, 0.0), n_acc)
-        take(cand & (before < flow[ai] - CENT), "deposit")
+        labels.take(cand & (before < acc_flow - CENT), "deposit")
 
-    # 6-9. what is left: rebalance, location, or a harvest into cash. Each order's class
-    # dollars split into three parts: a reshuffle inside its account (offset by opposite
-    # trades of the class there, rules 1-3 excepted), a part offset by opposite net
-    # trades of the class in the goal's other accounts (cross), and the rest, the
-    # goal's net change in the class (toward its target or away from it).
+
+def _net_parts(hh: Household, orders: Orders, a: Assessment, d: np.ndarray,
+               pool: np.ndarray, flow: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Rules 6-9's three parts of each order's class dollars (weighted by its dollars):
+    rebalance (reshuffle + net change toward target), location (cross), other (net
+    change away from target)."""
+    acc, ai = hh.accounts, orders.account
+    n_acc, n_goal = len(acc), hh.goals.target.shape[0]
     goal = acc.goal[ai]
-    n_goal = hh.goals.target.shape[0]
-    up = _row_sums(ai, np.maximum(d, 0.0), n_acc)
-    down = _row_sums(ai, np.maximum(-d, 0.0), n_acc)
-    pool_up = _row_sums(ai, np.maximum(d, 0.0) * pool, n_acc)
-    pool_down = _row_sums(ai, np.maximum(-d, 0.0) * pool, n_acc)
+    k = d.shape[1]
+    pos, neg = np.maximum(d, 0.0), np.maximum(-d, 0.0)
+    up, down, pool_up, pool_down = _stacked_row_sums(
+        ai, [pos, neg, pos * pool[:, None], neg * pool[:, None]], n_acc)
     same = np.minimum(pool_up, pool_down)
-    inside = np.where(d > 0, _ratio(same, pool_up)[ai], _ratio(same, pool_down)[ai])
+    r = _ratio(np.concatenate((same, same), axis=1),
+               np.concatenate((pool_up, pool_down), axis=1))[ai]
+    rising = d > 0
+    inside = np.where(rising, r[:, :k], r[:, k:])
     acct_net = up - down
-    net_up = _row_sums(acc.goal, np.maximum(acct_net, 0.0), n_goal)
-    net_down = _row_sums(acc.goal, np.maximum(-acct_net, 0.0), n_goal)
+    net_up, net_down, held = _stacked_row_sums(
+        acc.goal, [np.maximum(acct_net, 0.0), np.maximum(-acct_net, 0.0),
+                   np.asarray(a.class_before, dtype=float)], n_goal)
     matched = np.minimum(net_up, net_down)
-    cross = (1.0 - inside) * np.where(d > 0, _ratio(matched, net_up)[goal],
-                                      _ratio(matched, net_down)[goal])
-    held = _row_sums(acc.goal, a.class_before, n_goal)
+    r = _ratio(np.concatenate((matched, matched), axis=1),
+               np.concatenate((net_up, net_down), axis=1))[goal]
+    cross = (1.0 - inside) * np.where(rising, r[:, :k], r[:, k:])
     held[:, hh.cash_class] += np.bincount(acc.goal, weights=flow, minlength=n_goal)
     gap = hh.goals.target * held.sum(axis=1, keepdims=True) - held
     net = net_up - net_down
@@ -184,11 +198,32 @@ def order_reasons(hh: Household, orders: Orders, a: Assessment) -> np.ndarray:
     reb = (w * (inside + rest * toward)).sum(axis=1)
     loc = (w * cross).sum(axis=1)
     other = (w * rest * ~toward).sum(axis=1)
-    take((reb >= loc) & (reb >= other) & (reb > 0), "rebalance")
-    take(loc >= other, "location")
-    take(sale & taxable & (orders.lot >= 0) & (a.gain + a.disallowed < -CENT), "harvest")
-    take(np.ones(n, dtype=bool), "location")
-    return out
+    return reb, loc, other
+
+
+def order_reasons(hh: Household, orders: Orders, a: Assessment) -> np.ndarray:
+    """The reason of every order (one of `REASONS`), by the rules of the module docstring."""
+    n = len(orders)
+    labels = _Labels(n)
+    if n == 0:
+        return labels.out
+    buy = orders.is_buy
+    value = np.asarray(a.value, dtype=float)
+    d = hh.securities.exposure[orders.security] * np.where(buy, value, -value)[:, None]
+    floor = max(float(hh.options.min_trade_value), ROUNDING_FLOOR)
+    labels.take(value < floor, "rounding")                                   # 1
+    harvestable = (~buy & (hh.accounts.tax_type[orders.account] == TAXABLE)
+                   & (orders.lot >= 0) & (a.gain + a.disallowed < -CENT))
+    _harvest_pairs(hh, orders, a, d, harvestable, labels)                    # 2-3
+    pool = labels.free.copy()     # every order but those of rules 1-3
+    flow = account_flow(hh, a)
+    _cash_flow_orders(hh, orders, a, flow, labels)                           # 4-5
+    reb, loc, other = _net_parts(hh, orders, a, d, pool, flow)               # 6-9
+    labels.take((reb >= loc) & (reb >= other) & (reb > 0), "rebalance")
+    labels.take(loc >= other, "location")
+    labels.take(harvestable, "harvest")
+    labels.out[labels.free] = "location"
+    return labels.out
 
 
 # -- per-account lines ------------------------------------------------------------------
