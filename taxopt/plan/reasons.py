@@ -251,11 +251,12 @@ _count = np.count_nonzero
 
 def _classes(hh: Household, dollars: np.ndarray) -> str:
     """The classes an amount is in, largest first ('us_equity and intl_equity')."""
-    total = _total(dollars)
+    total = float(_total(dollars))
     if total <= 0:
         return "cash"
-    keep = (dollars >= 0.05 * total).nonzero()[0]
-    keep = keep[np.lexsort((keep, -dollars[keep]))]
+    cut = 0.05 * total
+    amounts = dollars.tolist()     # a handful of classes: plain Python is cheaper
+    keep = sorted((k for k, x in enumerate(amounts) if x >= cut), key=lambda k: (-amounts[k], k))
     names = [hh.classes[k] for k in keep]
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
@@ -265,36 +266,39 @@ def _symbols(hh: Household, idx: np.ndarray) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def _trade_clause(hh: Household, orders: Orders, a: Assessment, mask: np.ndarray,
-                  purpose: str, expo: np.ndarray | None = None) -> str:
-    """``expo``: the orders' class exposures (``exposure[orders.security]``), when the
-    caller already has them."""
-    sold = mask & ~orders.is_buy
-    bought = mask & orders.is_buy
-    if expo is None:
-        expo = hh.securities.exposure[orders.security]
+def _side_clause(hh: Household, a: Assessment, expo: np.ndarray, mask: np.ndarray,
+                 verb: str) -> str:
+    """'sold $X of classes' for the orders of ``mask`` (``expo``: every order's class
+    exposures)."""
+    v = a.value[mask]
+    classes = _classes(hh, _total(expo[mask] * v[:, None], axis=0))
+    return f"{verb} {_dollars(_total(v))} of {classes}"
+
+
+def _trade_clause(hh: Household, a: Assessment, expo: np.ndarray, sold: np.ndarray | None,
+                  bought: np.ndarray | None, purpose: str) -> str:
+    """The orders' sales (``sold``) and buys (``bought``; None: there are none) in words."""
     parts = []
-    if _count(sold):
-        parts.append(f"sold {_dollars(_total(a.value[sold]))} of "
-                     f"{_classes(hh, _total(expo[sold] * a.value[sold, None], axis=0))}")
-    if _count(bought):
-        parts.append(f"bought {_dollars(_total(a.value[bought]))} of "
-                     f"{_classes(hh, _total(expo[bought] * a.value[bought, None], axis=0))}")
+    if sold is not None:
+        parts.append(_side_clause(hh, a, expo, sold, "sold"))
+    if bought is not None:
+        parts.append(_side_clause(hh, a, expo, bought, "bought"))
     return " and ".join(parts) + f" {purpose}"
 
 
-def _tax_clause(hh: Household, orders: Orders, a: Assessment, mine: np.ndarray, i: int) -> str:
+def _tax_clause(hh: Household, orders: Orders, a: Assessment, mine: np.ndarray, i: int,
+                lot_sale: np.ndarray, counted: np.ndarray) -> str:
+    """``lot_sale``: the orders that sell a named lot; ``counted``: gain + disallowed."""
     if hh.accounts.tax_type[i] != TAXABLE:
         kind = TAX_TYPES[hh.accounts.tax_type[i]].replace('_', '-')
         if a.distribution_tax is not None and a.distribution_tax[i] >= 0.005:
             return (f"no tax on trades in a {kind} account; {_dollars(a.distribution_tax[i])} "
                     "of tax on its payout")
         return f"no tax in a {kind} account"
-    sold = mine & ~orders.is_buy & (orders.lot >= 0)
-    if not sold.any():
+    sold = mine & lot_sale
+    if not _count(sold):
         return "nothing sold, no gain realized"
     terms = []
-    counted = a.gain + a.disallowed   # what the summary's realized figures count
     for label, mask in (("short-term", sold & ~a.long_term), ("long-term", sold & a.long_term)):
         g = round(float(counted[mask].sum()))
         if g != 0:
@@ -329,57 +333,79 @@ def _left_alone(hh: Household, orders: Orders, i: int, status: str,
     return "left alone: other accounts made the trades" + cash_note
 
 
+# the account line's groups of reasons, in the order its clauses come
+_GROUP = {"withdrawal": 0, "withdrawal funding": 0, "deposit": 1, "rebalance": 2,
+          "location": 3, "harvest": 4, "substitute": 5, "rounding": 6}
+_N_GROUPS = 8       # the last: any other label (no clause)
+_TRADE_PURPOSE = {2: "to restore the goal",
+                  3: "to move them between account types (location)"}
+
+
+def _order_keys(orders: Orders, reasons: np.ndarray) -> np.ndarray:
+    """Per order, ``account x group``: which account line and clause it is in."""
+    group = np.fromiter((_GROUP.get(r, _N_GROUPS - 1) for r in reasons.tolist()),
+                        dtype=np.intp, count=len(reasons))
+    return orders.account * _N_GROUPS + group
+
+
+def _account_line(hh: Household, orders: Orders, a: Assessment, i: int, flow: np.float64,
+                  counts: list[list[int]], keys: np.ndarray, side_keys: np.ndarray,
+                  expo: np.ndarray, tax_args: tuple[np.ndarray, np.ndarray]) -> str:
+    """The line of account ``i``, which has orders; ``counts[g]``: its sales and buys of
+    reason group ``g``."""
+    parts = []
+    base = i * _N_GROUPS
+    for g in range(4):
+        n_sold, n_bought = counts[g]
+        if n_sold or n_bought:
+            if g == 0:
+                purpose = f"to raise the {_dollars(flow)} withdrawal"
+            elif g == 1:
+                purpose = f"with the {_dollars(flow)} deposit"
+            else:
+                purpose = _TRADE_PURPOSE[g]
+            key = (base + g) * 2
+            parts.append(_trade_clause(hh, a, expo,
+                                       side_keys == key if n_sold else None,
+                                       side_keys == key + 1 if n_bought else None, purpose))
+    har, sub = sum(counts[4]), sum(counts[5])
+    if har:
+        mask = keys == base + 4
+        loss = float(_total(a.gain[mask] + a.disallowed[mask]))
+        text = (f"harvested a {_dollars(loss)} loss selling "
+                f"{_symbols(hh, orders.security[mask])}")
+        if sub:
+            text += (" and bought "
+                     f"{_symbols(hh, orders.security[keys == base + 5])} in its place")
+        parts.append(text)
+    elif sub:
+        parts.append(f"bought {_symbols(hh, orders.security[keys == base + 5])} in place "
+                     "of the loss lots sold")
+    k = sum(counts[6])
+    if k:
+        parts.append(f"closed {k} small remnant{'s' if k > 1 else ''} "
+                     f"({_dollars(a.value[keys == base + 6].sum())})")
+    parts.append(_tax_clause(hh, orders, a, orders.account == i, i, *tax_args))
+    return "; ".join(parts)
+
+
 def account_lines(hh: Household, orders: Orders, a: Assessment, reasons: np.ndarray,
                   status: str) -> list[str]:
     """One sentence per account (in account order) on what it does and why."""
-    acc = hh.accounts
+    n_acc = len(hh.accounts)
     flows = account_flow(hh, a)
-    lines = []
-    # each reason's orders and the orders' class exposures, once for all accounts
-    is_w = (reasons == "withdrawal") | (reasons == "withdrawal funding")
-    is_dep, is_reb = reasons == "deposit", reasons == "rebalance"
-    is_loc, is_har = reasons == "location", reasons == "harvest"
-    is_sub, is_rnd = reasons == "substitute", reasons == "rounding"
+    keys = _order_keys(orders, reasons)
+    side_keys = keys * 2 + orders.is_buy
+    # per account, per reason group, its sales and buys: one count for all
+    counts = np.bincount(side_keys, minlength=n_acc * _N_GROUPS * 2).reshape(
+        n_acc, _N_GROUPS, 2).tolist()
     expo = hh.securities.exposure[orders.security]
-    for i in range(len(acc)):
-        mine = orders.account == i
-        if not _count(mine):
+    tax_args = (~orders.is_buy & (orders.lot >= 0), a.gain + a.disallowed)
+    lines = []
+    for i in range(n_acc):
+        if any(any(c) for c in counts[i]):
+            lines.append(_account_line(hh, orders, a, i, flows[i], counts[i], keys,
+                                       side_keys, expo, tax_args))
+        else:
             lines.append(_left_alone(hh, orders, i, status, float(flows[i])))
-            continue
-        parts = []
-        flow = flows[i]
-        w = mine & is_w
-        if _count(w):
-            parts.append(_trade_clause(hh, orders, a, w,
-                                       f"to raise the {_dollars(flow)} withdrawal", expo))
-        dep = mine & is_dep
-        if _count(dep):
-            parts.append(_trade_clause(hh, orders, a, dep,
-                                       f"with the {_dollars(flow)} deposit", expo))
-        reb = mine & is_reb
-        if _count(reb):
-            parts.append(_trade_clause(hh, orders, a, reb, "to restore the goal", expo))
-        loc = mine & is_loc
-        if _count(loc):
-            parts.append(_trade_clause(hh, orders, a, loc,
-                                       "to move them between account types (location)", expo))
-        har = mine & is_har
-        sub = mine & is_sub
-        if _count(har):
-            loss = float(_total(a.gain[har] + a.disallowed[har]))
-            text = (f"harvested a {_dollars(loss)} loss selling "
-                    f"{_symbols(hh, orders.security[har])}")
-            if _count(sub):
-                text += f" and bought {_symbols(hh, orders.security[sub])} in its place"
-            parts.append(text)
-        elif _count(sub):
-            parts.append(f"bought {_symbols(hh, orders.security[sub])} in place of the loss "
-                         "lots sold")
-        rnd = mine & is_rnd
-        if _count(rnd):
-            k = int(rnd.sum())
-            parts.append(f"closed {k} small remnant{'s' if k > 1 else ''} "
-                         f"({_dollars(a.value[rnd].sum())})")
-        parts.append(_tax_clause(hh, orders, a, mine, i))
-        lines.append("; ".join(parts))
     return lines
