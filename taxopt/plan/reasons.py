@@ -266,23 +266,23 @@ def _symbols(hh: Household, idx: np.ndarray) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def _side_clause(hh: Household, a: Assessment, expo: np.ndarray, mask: np.ndarray,
+def _side_clause(hh: Household, a: Assessment, mask: np.ndarray, dollars: np.ndarray,
                  verb: str) -> str:
-    """'sold $X of classes' for the orders of ``mask`` (``expo``: every order's class
-    exposures)."""
-    v = a.value[mask]
-    classes = _classes(hh, _total(expo[mask] * v[:, None], axis=0))
-    return f"{verb} {_dollars(_total(v))} of {classes}"
+    """'sold $X of classes' for the orders of ``mask`` (``dollars``: their class dollars)."""
+    return f"{verb} {_dollars(_total(a.value[mask]))} of {_classes(hh, dollars)}"
 
 
-def _trade_clause(hh: Household, a: Assessment, expo: np.ndarray, sold: np.ndarray | None,
-                  bought: np.ndarray | None, purpose: str) -> str:
-    """The orders' sales (``sold``) and buys (``bought``; None: there are none) in words."""
+def _trade_clause(hh: Household, a: Assessment, side_keys: np.ndarray,
+                  class_dollars: np.ndarray, key: int, sold: bool, bought: bool,
+                  purpose: str) -> str:
+    """The sales (side key ``key``) and buys (``key + 1``) of one account's reason group
+    in words; ``sold``/``bought``: whether there are any."""
     parts = []
-    if sold is not None:
-        parts.append(_side_clause(hh, a, expo, sold, "sold"))
-    if bought is not None:
-        parts.append(_side_clause(hh, a, expo, bought, "bought"))
+    if sold:
+        parts.append(_side_clause(hh, a, side_keys == key, class_dollars[key], "sold"))
+    if bought:
+        parts.append(_side_clause(hh, a, side_keys == key + 1, class_dollars[key + 1],
+                                  "bought"))
     return " and ".join(parts) + f" {purpose}"
 
 
@@ -350,7 +350,7 @@ def _order_keys(orders: Orders, reasons: np.ndarray) -> np.ndarray:
 
 def _account_line(hh: Household, orders: Orders, a: Assessment, i: int, flow: np.float64,
                   counts: list[list[int]], keys: np.ndarray, side_keys: np.ndarray,
-                  expo: np.ndarray, tax_args: tuple[np.ndarray, np.ndarray]) -> str:
+                  class_dollars: np.ndarray, tax_args: tuple[np.ndarray, np.ndarray]) -> str:
     """The line of account ``i``, which has orders; ``counts[g]``: its sales and buys of
     reason group ``g``."""
     parts = []
@@ -365,9 +365,8 @@ def _account_line(hh: Household, orders: Orders, a: Assessment, i: int, flow: np
             else:
                 purpose = _TRADE_PURPOSE[g]
             key = (base + g) * 2
-            parts.append(_trade_clause(hh, a, expo,
-                                       side_keys == key if n_sold else None,
-                                       side_keys == key + 1 if n_bought else None, purpose))
+            parts.append(_trade_clause(hh, a, side_keys, class_dollars, key, n_sold > 0,
+                                       n_bought > 0, purpose))
     har, sub = sum(counts[4]), sum(counts[5])
     if har:
         mask = keys == base + 4
@@ -397,15 +396,18 @@ def account_lines(hh: Household, orders: Orders, a: Assessment, reasons: np.ndar
     keys = _order_keys(orders, reasons)
     side_keys = keys * 2 + orders.is_buy
     # per account, per reason group, its sales and buys: one count for all
-    counts = np.bincount(side_keys, minlength=n_acc * _N_GROUPS * 2).reshape(
-        n_acc, _N_GROUPS, 2).tolist()
-    expo = hh.securities.exposure[orders.security]
+    n_keys = n_acc * _N_GROUPS * 2
+    counts = np.bincount(side_keys, minlength=n_keys).reshape(n_acc, _N_GROUPS, 2).tolist()
+    # and their class dollars (the rows of a key added in list order, as a sum of the
+    # key's rows would)
+    class_dollars = _row_sums(side_keys, hh.securities.exposure[orders.security]
+                              * a.value[:, None], n_keys)
     tax_args = (~orders.is_buy & (orders.lot >= 0), a.gain + a.disallowed)
     lines = []
     for i in range(n_acc):
         if any(any(c) for c in counts[i]):
             lines.append(_account_line(hh, orders, a, i, flows[i], counts[i], keys,
-                                       side_keys, expo, tax_args))
+                                       side_keys, class_dollars, tax_args))
         else:
             lines.append(_left_alone(hh, orders, i, status, float(flows[i])))
     return lines
