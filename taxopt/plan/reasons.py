@@ -63,6 +63,11 @@ REASONS = ("withdrawal", "deposit", "rebalance", "location", "harvest", "substit
 MOSTLY = 0.5          # share of an order's value a rule must explain
 ROUNDING_FLOOR = 1.0  # dollars: orders below max(min_trade_value, this) are remnants
 
+# ``x.sum()`` and ``x.any()`` without numpy's Python-level method wrappers (the same
+# reduction, so the same sums to the last bit): reasons and account lines make dozens of them.
+_total = np.add.reduce
+_count = np.count_nonzero
+
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     """num / den capped at 1, 0 where den is 0."""
@@ -138,8 +143,8 @@ def _harvest_pairs(hh: Household, orders: Orders, a: Assessment, d: np.ndarray,
     ratios = _ratio(np.concatenate((rebought, harvested), axis=1),
                     np.concatenate((harvested, rebought), axis=1))[ai]
     safe = np.maximum(value, 1e-300)
-    sale_cover = (-d * ratios[:, :k]).sum(axis=1) / safe
-    buy_cover = (d * ratios[:, k:]).sum(axis=1) / safe
+    sale_cover = _total(-d * ratios[:, :k], axis=1) / safe
+    buy_cover = _total(d * ratios[:, k:], axis=1) / safe
     labels.take(loss & (sale_cover >= MOSTLY - 1e-9), "harvest")
     labels.take(cand & (buy_cover >= MOSTLY - 1e-9), "substitute")
 
@@ -151,7 +156,7 @@ def _cash_flow_orders(hh: Household, orders: Orders, a: Assessment, flow: np.nda
     n_acc = len(acc)
     acc_flow = flow[ai]
     cand = labels.free & ~buy & (acc_flow < 0)
-    if cand.any():            # (without a withdrawal no order is taken here)
+    if _count(cand):            # (without a withdrawal no order is taken here)
         lacking = np.where(flow < 0, np.maximum(acc.min_cash - acc.cash - flow, 0.0), 0.0)
         before = _running_before(ai, np.where(cand, value, 0.0), n_acc)
         raising = cand & (before < lacking[ai] - CENT)
@@ -159,7 +164,7 @@ def _cash_flow_orders(hh: Household, orders: Orders, a: Assessment, flow: np.nda
             labels.take(raising & (a.withdrawn[ai] > 0), "withdrawal funding")
         labels.take(raising, "withdrawal")
     cand = labels.free & buy & (acc_flow > 0)
-    if cand.any():
+    if _count(cand):
         before = _running_before(ai, np.where(cand, value, 0.0), n_acc)
         labels.take(cand & (before < acc_flow - CENT), "deposit")
 
@@ -190,14 +195,14 @@ def _net_parts(hh: Household, orders: Orders, a: Assessment, d: np.ndarray,
                np.concatenate((net_up, net_down), axis=1))[goal]
     cross = (1.0 - inside) * np.where(rising, r[:, :k], r[:, k:])
     held[:, hh.cash_class] += np.bincount(acc.goal, weights=flow, minlength=n_goal)
-    gap = hh.goals.target * held.sum(axis=1, keepdims=True) - held
+    gap = hh.goals.target * _total(held, axis=1, keepdims=True) - held
     net = net_up - net_down
     toward = ((np.abs(gap) - np.abs(gap - net)) > CENT)[goal]
     rest = np.maximum(1.0 - inside - cross, 0.0)
     w = np.abs(d)
-    reb = (w * (inside + rest * toward)).sum(axis=1)
-    loc = (w * cross).sum(axis=1)
-    other = (w * rest * ~toward).sum(axis=1)
+    reb = _total(w * (inside + rest * toward), axis=1)
+    loc = _total(w * cross, axis=1)
+    other = _total(w * rest * ~toward, axis=1)
     return reb, loc, other
 
 
@@ -243,10 +248,6 @@ def _round2(x: float) -> float:
     return round(x, 2)
 
 
-# ``x.sum()`` and ``x.any()`` without numpy's Python-level method wrappers (the same
-# reduction, so the same sums to the last bit): account lines make dozens of them.
-_total = np.add.reduce
-_count = np.count_nonzero
 
 
 def _classes(hh: Household, dollars: np.ndarray) -> str:
@@ -300,11 +301,11 @@ def _tax_clause(hh: Household, orders: Orders, a: Assessment, mine: np.ndarray, 
         return "nothing sold, no gain realized"
     terms = []
     for label, mask in (("short-term", sold & ~a.long_term), ("long-term", sold & a.long_term)):
-        g = round(float(counted[mask].sum()))
+        g = round(float(_total(counted[mask])))
         if g != 0:
             terms.append(f"{_dollars(g)} {label} {'loss' if g < 0 else 'gain'}")
     text = "realized " + " and ".join(terms) if terms else "no gain or loss realized"
-    washed = float(a.disallowed[mine].sum())
+    washed = float(_total(a.disallowed[mine]))
     if washed >= 0.5:
         text += (f" ({_dollars(washed)} of loss disallowed by the wash-sale rule, "
                  "not counted)")
@@ -383,7 +384,7 @@ def _account_line(hh: Household, orders: Orders, a: Assessment, i: int, flow: np
     k = sum(counts[6])
     if k:
         parts.append(f"closed {k} small remnant{'s' if k > 1 else ''} "
-                     f"({_dollars(a.value[keys == base + 6].sum())})")
+                     f"({_dollars(_total(a.value[keys == base + 6]))})")
     parts.append(_tax_clause(hh, orders, a, orders.account == i, i, *tax_args))
     return "; ".join(parts)
 
