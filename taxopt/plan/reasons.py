@@ -70,8 +70,8 @@ _count = np.count_nonzero
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    """num / den capped at 1, 0 where den is 0."""
-    return np.minimum(np.divide(num, den, out=np.zeros(num.shape), where=den > 0), 1.0)
+    """num / den capped at 1, 0 where den is 0 (``num`` broadcast to ``den``'s shape)."""
+    return np.minimum(np.divide(num, den, out=np.zeros(den.shape), where=den > 0), 1.0)
 
 
 def _row_sums(idx: np.ndarray, X: np.ndarray, n: int) -> np.ndarray:
@@ -102,15 +102,12 @@ def account_flow(hh: Household, a: Assessment) -> np.ndarray:
     return flow
 
 
-def _stacked_row_sums(idx: np.ndarray, parts: list[np.ndarray], n: int) -> list[np.ndarray]:
-    """`_row_sums` of several same-row arrays by one bincount (each bin still adds its
-    rows in list order, so each sum is the same to the last bit)."""
-    sums = _row_sums(idx, np.concatenate(parts, axis=1), n)
-    out, at = [], 0
-    for p in parts:
-        out.append(sums[:, at:at + p.shape[1]])
-        at += p.shape[1]
-    return out
+def _class_sums(idx: np.ndarray, parts: list[np.ndarray], n: int) -> np.ndarray:
+    """`_row_sums` of several (orders x classes) arrays by one bincount, as an
+    (n, parts, classes) array (each bin still adds its rows in list order, so each sum
+    is the same to the last bit)."""
+    k = parts[0].shape[1]
+    return _row_sums(idx, np.concatenate(parts, axis=1), n).reshape(n, len(parts), k)
 
 
 class _Labels:
@@ -137,14 +134,14 @@ def _harvest_pairs(hh: Household, orders: Orders, a: Assessment, d: np.ndarray,
     loss_group = np.zeros((n_acc, len(sec.wash_group_names)), dtype=bool)
     loss_group[ai[loss], group[loss]] = True
     cand = labels.free & buy & ~loss_group[ai, group]
-    harvested, rebought = _stacked_row_sums(
-        ai, [np.where(loss[:, None], -d, 0.0), np.where(cand[:, None], d, 0.0)], n_acc)
-    k = d.shape[1]
-    ratios = _ratio(np.concatenate((rebought, harvested), axis=1),
-                    np.concatenate((harvested, rebought), axis=1))[ai]
+    # per account, [harvested, rebought] class dollars; ratios [rebought / harvested,
+    # harvested / rebought]
+    sums = _class_sums(ai, [np.where(loss[:, None], -d, 0.0), np.where(cand[:, None], d, 0.0)],
+                       n_acc)
+    ratios = _ratio(sums[:, ::-1], sums)[ai]
     safe = np.maximum(value, 1e-300)
-    sale_cover = _total(-d * ratios[:, :k], axis=1) / safe
-    buy_cover = _total(d * ratios[:, k:], axis=1) / safe
+    sale_cover = _total(-d * ratios[:, 0], axis=1) / safe
+    buy_cover = _total(d * ratios[:, 1], axis=1) / safe
     labels.take(loss & (sale_cover >= MOSTLY - 1e-9), "harvest")
     labels.take(cand & (buy_cover >= MOSTLY - 1e-9), "substitute")
 
@@ -177,23 +174,22 @@ def _net_parts(hh: Household, orders: Orders, a: Assessment, d: np.ndarray,
     acc, ai = hh.accounts, orders.account
     n_acc, n_goal = len(acc), hh.goals.target.shape[0]
     goal = acc.goal[ai]
-    k = d.shape[1]
     pos, neg = np.maximum(d, 0.0), np.maximum(-d, 0.0)
-    up, down, pool_up, pool_down = _stacked_row_sums(
-        ai, [pos, neg, pos * pool[:, None], neg * pool[:, None]], n_acc)
-    same = np.minimum(pool_up, pool_down)
-    r = _ratio(np.concatenate((same, same), axis=1),
-               np.concatenate((pool_up, pool_down), axis=1))[ai]
+    in_pool = pool[:, None]
+    sums = _class_sums(ai, [pos, neg, pos * in_pool, neg * in_pool], n_acc)
+    pool_moves = sums[:, 2:]                                    # [pool up, pool down]
+    same = np.minimum(pool_moves[:, 0], pool_moves[:, 1])
+    r = _ratio(same[:, None], pool_moves)[ai]
     rising = d > 0
-    inside = np.where(rising, r[:, :k], r[:, k:])
-    acct_net = up - down
-    net_up, net_down, held = _stacked_row_sums(
-        acc.goal, [np.maximum(acct_net, 0.0), np.maximum(-acct_net, 0.0),
-                   np.asarray(a.class_before, dtype=float)], n_goal)
+    inside = np.where(rising, r[:, 0], r[:, 1])
+    acct_net = sums[:, 0] - sums[:, 1]
+    sums = _class_sums(acc.goal, [np.maximum(acct_net, 0.0), np.maximum(-acct_net, 0.0),
+                                  np.asarray(a.class_before, dtype=float)], n_goal)
+    net_moves, held = sums[:, :2], sums[:, 2]                   # [net up, net down]
+    net_up, net_down = net_moves[:, 0], net_moves[:, 1]
     matched = np.minimum(net_up, net_down)
-    r = _ratio(np.concatenate((matched, matched), axis=1),
-               np.concatenate((net_up, net_down), axis=1))[goal]
-    cross = (1.0 - inside) * np.where(rising, r[:, :k], r[:, k:])
+    r = _ratio(matched[:, None], net_moves)[goal]
+    cross = (1.0 - inside) * np.where(rising, r[:, 0], r[:, 1])
     held[:, hh.cash_class] += np.bincount(acc.goal, weights=flow, minlength=n_goal)
     gap = hh.goals.target * _total(held, axis=1, keepdims=True) - held
     net = net_up - net_down
