@@ -63,11 +63,15 @@ REASONS = ("withdrawal", "deposit", "rebalance", "location", "harvest", "substit
 MOSTLY = 0.5          # share of an order's value a rule must explain
 ROUNDING_FLOOR = 1.0  # dollars: orders below max(min_trade_value, this) are remnants
 
+# ``x.sum()`` and ``x.any()`` without numpy's Python-level method wrappers (the same
+# reduction, so the same sums to the last bit): reasons and account lines make dozens of them.
+_total = np.add.reduce
+_count = np.count_nonzero
+
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    """num / den capped at 1, 0 where den is 0."""
-    return np.minimum(np.divide(num, den, out=np.zeros_like(num, dtype=float), where=den > 0),
-                      1.0)
+    """num / den capped at 1, 0 where den is 0 (``num`` broadcast to ``den``'s shape)."""
+    return np.minimum(np.divide(num, den, out=np.zeros(den.shape), where=den > 0), 1.0)
 
 
 def _row_sums(idx: np.ndarray, X: np.ndarray, n: int) -> np.ndarray:
@@ -98,97 +102,129 @@ def account_flow(hh: Household, a: Assessment) -> np.ndarray:
     return flow
 
 
-def order_reasons(hh: Household, orders: Orders, a: Assessment) -> np.ndarray:
-    """The reason of every order (one of `REASONS`), by the rules of the module docstring."""
-    n = len(orders)
-    out = np.full(n, "", dtype=object)
-    if n == 0:
-        return out
+def _class_sums(idx: np.ndarray, parts: list[np.ndarray], n: int) -> np.ndarray:
+    """`_row_sums` of several (orders x classes) arrays by one bincount, as an
+    (n, parts, classes) array (each bin still adds its rows in list order, so each sum
+    is the same to the last bit)."""
+    k = parts[0].shape[1]
+    return _row_sums(idx, np.concatenate(parts, axis=1), n).reshape(n, len(parts), k)
+
+
+class _Labels:
+    """The reasons given so far; `take` gives one to the matching orders still free."""
+
+    def __init__(self, n: int):
+        self.out = np.full(n, "", dtype=object)
+        self.free = np.ones(n, dtype=bool)
+
+    def take(self, mask: np.ndarray, reason: str) -> None:
+        hit = mask & self.free
+        self.out[hit] = reason
+        self.free ^= hit
+
+
+def _harvest_pairs(hh: Household, orders: Orders, a: Assessment, d: np.ndarray,
+                   harvestable: np.ndarray, labels: _Labels) -> None:
+    """Rules 2-3: a loss sale mostly rebought in its account, and that rebuy."""
     acc, sec = hh.accounts, hh.securities
-    ai, si, buy = orders.account, orders.security, orders.is_buy
-    sale = ~buy
-    value = np.asarray(a.value, dtype=float)
+    ai, buy, value = orders.account, orders.is_buy, a.value
     n_acc = len(acc)
-    d = sec.exposure[si] * np.where(buy, value, -value)[:, None]  # signed class dollars
-    free = np.ones(n, dtype=bool)
-
-    def take(mask: np.ndarray, reason: str) -> None:
-        nonlocal free
-        out[mask & free] = reason
-        free &= ~mask
-
-    # 1. rounding remnants
-    floor = max(float(hh.options.min_trade_value), ROUNDING_FLOOR)
-    take(value < floor, "rounding")
-
-    # 2-3. harvest and its substitute, paired inside one account
-    taxable = acc.tax_type[ai] == TAXABLE
-    loss = free & sale & taxable & (orders.lot >= 0) & (a.gain + a.disallowed < -CENT)
-    group = sec.wash_group[si]
+    loss = labels.free & harvestable
+    group = sec.wash_group[orders.security]
     loss_group = np.zeros((n_acc, len(sec.wash_group_names)), dtype=bool)
     loss_group[ai[loss], group[loss]] = True
-    cand = free & buy & ~loss_group[ai, group]
-    harvested = _row_sums(ai[loss], -d[loss], n_acc)
-    rebought = _row_sums(ai[cand], d[cand], n_acc)
+    cand = labels.free & buy & ~loss_group[ai, group]
+    # per account, [harvested, rebought] class dollars; ratios [rebought / harvested,
+    # harvested / rebought]
+    sums = _class_sums(ai, [np.where(loss[:, None], -d, 0.0), np.where(cand[:, None], d, 0.0)],
+                       n_acc)
+    ratios = _ratio(sums[:, ::-1], sums)[ai]
     safe = np.maximum(value, 1e-300)
-    sale_cover = (-d * _ratio(rebought, harvested)[ai]).sum(axis=1) / safe
-    buy_cover = (d * _ratio(harvested, rebought)[ai]).sum(axis=1) / safe
-    take(loss & (sale_cover >= MOSTLY - 1e-9), "harvest")
-    take(cand & (buy_cover >= MOSTLY - 1e-9), "substitute")
-    pool = free.copy()[:, None]     # every order but those of rules 1-3
+    sale_cover = _total(-d * ratios[:, 0], axis=1) / safe
+    buy_cover = _total(d * ratios[:, 1], axis=1) / safe
+    labels.take(loss & (sale_cover >= MOSTLY - 1e-9), "harvest")
+    labels.take(cand & (buy_cover >= MOSTLY - 1e-9), "substitute")
 
-    # 4. withdrawal: sales until the account's shortfall is raised ("withdrawal funding"
-    # when the account pays out its part of a goal-level withdrawal)
-    flow = account_flow(hh, a)
-    cand = free & sale & (flow[ai] < 0)
-    if cand.any():            # (without a withdrawal no order is taken here)
+
+def _cash_flow_orders(hh: Household, orders: Orders, a: Assessment, flow: np.ndarray,
+                      labels: _Labels) -> None:
+    """Rules 4-5: sales that raise a withdrawal, buys that spend a deposit (list order)."""
+    acc, ai, buy, value = hh.accounts, orders.account, orders.is_buy, a.value
+    n_acc = len(acc)
+    acc_flow = flow[ai]
+    cand = labels.free & ~buy & (acc_flow < 0)
+    if _count(cand):            # (without a withdrawal no order is taken here)
         lacking = np.where(flow < 0, np.maximum(acc.min_cash - acc.cash - flow, 0.0), 0.0)
         before = _running_before(ai, np.where(cand, value, 0.0), n_acc)
         raising = cand & (before < lacking[ai] - CENT)
         if a.withdrawn is not None:
-            take(raising & (a.withdrawn[ai] > 0), "withdrawal funding")
-        take(raising, "withdrawal")
-
-    # 5. deposit: buys until the deposit is used
-    cand = free & buy & (flow[ai] > 0)
-    if cand.any():
+            labels.take(raising & (a.withdrawn[ai] > 0), "withdrawal funding")
+        labels.take(raising, "withdrawal")
+    cand = labels.free & buy & (acc_flow > 0)
+    if _count(cand):
         before = _running_before(ai, np.where(cand, value, 0.0), n_acc)
-        take(cand & (before < flow[ai] - CENT), "deposit")
+        labels.take(cand & (before < acc_flow - CENT), "deposit")
 
-    # 6-9. what is left: rebalance, location, or a harvest into cash. Each order's class
-    # dollars split into three parts: a reshuffle inside its account (offset by opposite
-    # trades of the class there, rules 1-3 excepted), a part offset by opposite net
-    # trades of the class in the goal's other accounts (cross), and the rest, the
-    # goal's net change in the class (toward its target or away from it).
+
+def _net_parts(hh: Household, orders: Orders, a: Assessment, d: np.ndarray,
+               pool: np.ndarray, flow: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Rules 6-9's three parts of each order's class dollars (weighted by its dollars):
+    rebalance (reshuffle + net change toward target), location (cross), other (net
+    change away from target)."""
+    acc, ai = hh.accounts, orders.account
+    n_acc, n_goal = len(acc), hh.goals.target.shape[0]
     goal = acc.goal[ai]
-    n_goal = hh.goals.target.shape[0]
-    up = _row_sums(ai, np.maximum(d, 0.0), n_acc)
-    down = _row_sums(ai, np.maximum(-d, 0.0), n_acc)
-    pool_up = _row_sums(ai, np.maximum(d, 0.0) * pool, n_acc)
-    pool_down = _row_sums(ai, np.maximum(-d, 0.0) * pool, n_acc)
-    same = np.minimum(pool_up, pool_down)
-    inside = np.where(d > 0, _ratio(same, pool_up)[ai], _ratio(same, pool_down)[ai])
-    acct_net = up - down
-    net_up = _row_sums(acc.goal, np.maximum(acct_net, 0.0), n_goal)
-    net_down = _row_sums(acc.goal, np.maximum(-acct_net, 0.0), n_goal)
+    pos, neg = np.maximum(d, 0.0), np.maximum(-d, 0.0)
+    in_pool = pool[:, None]
+    sums = _class_sums(ai, [pos, neg, pos * in_pool, neg * in_pool], n_acc)
+    pool_moves = sums[:, 2:]                                    # [pool up, pool down]
+    same = np.minimum(pool_moves[:, 0], pool_moves[:, 1])
+    r = _ratio(same[:, None], pool_moves)[ai]
+    rising = d > 0
+    inside = np.where(rising, r[:, 0], r[:, 1])
+    acct_net = sums[:, 0] - sums[:, 1]
+    sums = _class_sums(acc.goal, [np.maximum(acct_net, 0.0), np.maximum(-acct_net, 0.0),
+                                  np.asarray(a.class_before, dtype=float)], n_goal)
+    net_moves, held = sums[:, :2], sums[:, 2]                   # [net up, net down]
+    net_up, net_down = net_moves[:, 0], net_moves[:, 1]
     matched = np.minimum(net_up, net_down)
-    cross = (1.0 - inside) * np.where(d > 0, _ratio(matched, net_up)[goal],
-                                      _ratio(matched, net_down)[goal])
-    held = _row_sums(acc.goal, a.class_before, n_goal)
+    r = _ratio(matched[:, None], net_moves)[goal]
+    cross = (1.0 - inside) * np.where(rising, r[:, 0], r[:, 1])
     held[:, hh.cash_class] += np.bincount(acc.goal, weights=flow, minlength=n_goal)
-    gap = hh.goals.target * held.sum(axis=1, keepdims=True) - held
+    gap = hh.goals.target * _total(held, axis=1, keepdims=True) - held
     net = net_up - net_down
     toward = ((np.abs(gap) - np.abs(gap - net)) > CENT)[goal]
     rest = np.maximum(1.0 - inside - cross, 0.0)
     w = np.abs(d)
-    reb = (w * (inside + rest * toward)).sum(axis=1)
-    loc = (w * cross).sum(axis=1)
-    other = (w * rest * ~toward).sum(axis=1)
-    take((reb >= loc) & (reb >= other) & (reb > 0), "rebalance")
-    take(loc >= other, "location")
-    take(sale & taxable & (orders.lot >= 0) & (a.gain + a.disallowed < -CENT), "harvest")
-    take(np.ones(n, dtype=bool), "location")
-    return out
+    reb = _total(w * (inside + rest * toward), axis=1)
+    loc = _total(w * cross, axis=1)
+    other = _total(w * rest * ~toward, axis=1)
+    return reb, loc, other
+
+
+def order_reasons(hh: Household, orders: Orders, a: Assessment) -> np.ndarray:
+    """The reason of every order (one of `REASONS`), by the rules of the module docstring."""
+    n = len(orders)
+    labels = _Labels(n)
+    if n == 0:
+        return labels.out
+    buy = orders.is_buy
+    value = np.asarray(a.value, dtype=float)
+    d = hh.securities.exposure[orders.security] * np.where(buy, value, -value)[:, None]
+    floor = max(float(hh.options.min_trade_value), ROUNDING_FLOOR)
+    labels.take(value < floor, "rounding")                                   # 1
+    harvestable = (~buy & (hh.accounts.tax_type[orders.account] == TAXABLE)
+                   & (orders.lot >= 0) & (a.gain + a.disallowed < -CENT))
+    _harvest_pairs(hh, orders, a, d, harvestable, labels)                    # 2-3
+    pool = labels.free.copy()     # every order but those of rules 1-3
+    flow = account_flow(hh, a)
+    _cash_flow_orders(hh, orders, a, flow, labels)                           # 4-5
+    reb, loc, other = _net_parts(hh, orders, a, d, pool, flow)               # 6-9
+    labels.take((reb >= loc) & (reb >= other) & (reb > 0), "rebalance")
+    labels.take(loc >= other, "location")
+    labels.take(harvestable, "harvest")
+    labels.out[labels.free] = "location"
+    return labels.out
 
 
 # -- per-account lines ------------------------------------------------------------------
@@ -208,19 +244,16 @@ def _round2(x: float) -> float:
     return round(x, 2)
 
 
-# ``x.sum()`` and ``x.any()`` without numpy's Python-level method wrappers (the same
-# reduction, so the same sums to the last bit): account lines make dozens of them.
-_total = np.add.reduce
-_count = np.count_nonzero
 
 
 def _classes(hh: Household, dollars: np.ndarray) -> str:
     """The classes an amount is in, largest first ('us_equity and intl_equity')."""
-    total = _total(dollars)
+    total = float(_total(dollars))
     if total <= 0:
         return "cash"
-    keep = (dollars >= 0.05 * total).nonzero()[0]
-    keep = keep[np.lexsort((keep, -dollars[keep]))]
+    cut = 0.05 * total
+    amounts = dollars.tolist()     # a handful of classes: plain Python is cheaper
+    keep = sorted((k for k, x in enumerate(amounts) if x >= cut), key=lambda k: (-amounts[k], k))
     names = [hh.classes[k] for k in keep]
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
@@ -230,42 +263,45 @@ def _symbols(hh: Household, idx: np.ndarray) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def _trade_clause(hh: Household, orders: Orders, a: Assessment, mask: np.ndarray,
-                  purpose: str, expo: np.ndarray | None = None) -> str:
-    """``expo``: the orders' class exposures (``exposure[orders.security]``), when the
-    caller already has them."""
-    sold = mask & ~orders.is_buy
-    bought = mask & orders.is_buy
-    if expo is None:
-        expo = hh.securities.exposure[orders.security]
+def _side_clause(hh: Household, a: Assessment, mask: np.ndarray, dollars: np.ndarray,
+                 verb: str) -> str:
+    """'sold $X of classes' for the orders of ``mask`` (``dollars``: their class dollars)."""
+    return f"{verb} {_dollars(_total(a.value[mask]))} of {_classes(hh, dollars)}"
+
+
+def _trade_clause(hh: Household, a: Assessment, side_keys: np.ndarray,
+                  class_dollars: np.ndarray, key: int, sold: bool, bought: bool,
+                  purpose: str) -> str:
+    """The sales (side key ``key``) and buys (``key + 1``) of one account's reason group
+    in words; ``sold``/``bought``: whether there are any."""
     parts = []
-    if _count(sold):
-        parts.append(f"sold {_dollars(_total(a.value[sold]))} of "
-                     f"{_classes(hh, _total(expo[sold] * a.value[sold, None], axis=0))}")
-    if _count(bought):
-        parts.append(f"bought {_dollars(_total(a.value[bought]))} of "
-                     f"{_classes(hh, _total(expo[bought] * a.value[bought, None], axis=0))}")
+    if sold:
+        parts.append(_side_clause(hh, a, side_keys == key, class_dollars[key], "sold"))
+    if bought:
+        parts.append(_side_clause(hh, a, side_keys == key + 1, class_dollars[key + 1],
+                                  "bought"))
     return " and ".join(parts) + f" {purpose}"
 
 
-def _tax_clause(hh: Household, orders: Orders, a: Assessment, mine: np.ndarray, i: int) -> str:
+def _tax_clause(hh: Household, orders: Orders, a: Assessment, mine: np.ndarray, i: int,
+                lot_sale: np.ndarray, counted: np.ndarray) -> str:
+    """``lot_sale``: the orders that sell a named lot; ``counted``: gain + disallowed."""
     if hh.accounts.tax_type[i] != TAXABLE:
         kind = TAX_TYPES[hh.accounts.tax_type[i]].replace('_', '-')
         if a.distribution_tax is not None and a.distribution_tax[i] >= 0.005:
             return (f"no tax on trades in a {kind} account; {_dollars(a.distribution_tax[i])} "
                     "of tax on its payout")
         return f"no tax in a {kind} account"
-    sold = mine & ~orders.is_buy & (orders.lot >= 0)
-    if not sold.any():
+    sold = mine & lot_sale
+    if not _count(sold):
         return "nothing sold, no gain realized"
     terms = []
-    counted = a.gain + a.disallowed   # what the summary's realized figures count
     for label, mask in (("short-term", sold & ~a.long_term), ("long-term", sold & a.long_term)):
-        g = round(float(counted[mask].sum()))
+        g = round(float(_total(counted[mask])))
         if g != 0:
             terms.append(f"{_dollars(g)} {label} {'loss' if g < 0 else 'gain'}")
     text = "realized " + " and ".join(terms) if terms else "no gain or loss realized"
-    washed = float(a.disallowed[mine].sum())
+    washed = float(_total(a.disallowed[mine]))
     if washed >= 0.5:
         text += (f" ({_dollars(washed)} of loss disallowed by the wash-sale rule, "
                  "not counted)")
@@ -294,57 +330,81 @@ def _left_alone(hh: Household, orders: Orders, i: int, status: str,
     return "left alone: other accounts made the trades" + cash_note
 
 
+# the account line's groups of reasons, in the order its clauses come
+_GROUP = {"withdrawal": 0, "withdrawal funding": 0, "deposit": 1, "rebalance": 2,
+          "location": 3, "harvest": 4, "substitute": 5, "rounding": 6}
+_N_GROUPS = 8       # the last: any other label (no clause)
+_TRADE_PURPOSE = {2: "to restore the goal",
+                  3: "to move them between account types (location)"}
+
+
+def _order_keys(orders: Orders, reasons: np.ndarray) -> np.ndarray:
+    """Per order, ``account x group``: which account line and clause it is in."""
+    group = np.fromiter((_GROUP.get(r, _N_GROUPS - 1) for r in reasons.tolist()),
+                        dtype=np.intp, count=len(reasons))
+    return orders.account * _N_GROUPS + group
+
+
+def _account_line(hh: Household, orders: Orders, a: Assessment, i: int, flow: np.float64,
+                  counts: list[list[int]], keys: np.ndarray, side_keys: np.ndarray,
+                  class_dollars: np.ndarray, tax_args: tuple[np.ndarray, np.ndarray]) -> str:
+    """The line of account ``i``, which has orders; ``counts[g]``: its sales and buys of
+    reason group ``g``."""
+    parts = []
+    base = i * _N_GROUPS
+    for g in range(4):
+        n_sold, n_bought = counts[g]
+        if n_sold or n_bought:
+            if g == 0:
+                purpose = f"to raise the {_dollars(flow)} withdrawal"
+            elif g == 1:
+                purpose = f"with the {_dollars(flow)} deposit"
+            else:
+                purpose = _TRADE_PURPOSE[g]
+            key = (base + g) * 2
+            parts.append(_trade_clause(hh, a, side_keys, class_dollars, key, n_sold > 0,
+                                       n_bought > 0, purpose))
+    har, sub = sum(counts[4]), sum(counts[5])
+    if har:
+        mask = keys == base + 4
+        loss = float(_total(a.gain[mask] + a.disallowed[mask]))
+        text = (f"harvested a {_dollars(loss)} loss selling "
+                f"{_symbols(hh, orders.security[mask])}")
+        if sub:
+            text += (" and bought "
+                     f"{_symbols(hh, orders.security[keys == base + 5])} in its place")
+        parts.append(text)
+    elif sub:
+        parts.append(f"bought {_symbols(hh, orders.security[keys == base + 5])} in place "
+                     "of the loss lots sold")
+    k = sum(counts[6])
+    if k:
+        parts.append(f"closed {k} small remnant{'s' if k > 1 else ''} "
+                     f"({_dollars(_total(a.value[keys == base + 6]))})")
+    parts.append(_tax_clause(hh, orders, a, orders.account == i, i, *tax_args))
+    return "; ".join(parts)
+
+
 def account_lines(hh: Household, orders: Orders, a: Assessment, reasons: np.ndarray,
                   status: str) -> list[str]:
     """One sentence per account (in account order) on what it does and why."""
-    acc = hh.accounts
+    n_acc = len(hh.accounts)
     flows = account_flow(hh, a)
+    keys = _order_keys(orders, reasons)
+    side_keys = keys * 2 + orders.is_buy
+    # per account, per reason group, its sales and buys: one count for all
+    n_keys = n_acc * _N_GROUPS * 2
+    counts = np.bincount(side_keys, minlength=n_keys).reshape(n_acc, _N_GROUPS, 2).tolist()
+    # and their class dollars (the rows of a key added in list order, as a sum of the
+    # key's rows would)
+    class_dollars = _row_sums(side_keys, hh.securities.exposure[orders.security]
+                              * a.value[:, None], n_keys)
+    tax_args = (~orders.is_buy & (orders.lot >= 0), a.gain + a.disallowed)
     lines = []
-    # each reason's orders and the orders' class exposures, once for all accounts
-    is_w = (reasons == "withdrawal") | (reasons == "withdrawal funding")
-    is_dep, is_reb = reasons == "deposit", reasons == "rebalance"
-    is_loc, is_har = reasons == "location", reasons == "harvest"
-    is_sub, is_rnd = reasons == "substitute", reasons == "rounding"
-    expo = hh.securities.exposure[orders.security]
-    for i in range(len(acc)):
-        mine = orders.account == i
-        if not _count(mine):
+    for i in range(n_acc):
+        if any(any(c) for c in counts[i]):
+            lines.append(_account_line(hh, orders, a, i, flows[i], counts[i], keys,
+                                       side_keys, class_dollars, tax_args))
+        else:
             lines.append(_left_alone(hh, orders, i, status, float(flows[i])))
-            continue
-        parts = []
-        flow = flows[i]
-        w = mine & is_w
-        if _count(w):
-            parts.append(_trade_clause(hh, orders, a, w,
-                                       f"to raise the {_dollars(flow)} withdrawal", expo))
-        dep = mine & is_dep
-        if _count(dep):
-            parts.append(_trade_clause(hh, orders, a, dep,
-                                       f"with the {_dollars(flow)} deposit", expo))
-        reb = mine & is_reb
-        if _count(reb):
-            parts.append(_trade_clause(hh, orders, a, reb, "to restore the goal", expo))
-        loc = mine & is_loc
-        if _count(loc):
-            parts.append(_trade_clause(hh, orders, a, loc,
-                                       "to move them between account types (location)", expo))
-        har = mine & is_har
-        sub = mine & is_sub
-        if _count(har):
-            loss = float(_total(a.gain[har] + a.disallowed[har]))
-            text = (f"harvested a {_dollars(loss)} loss selling "
-                    f"{_symbols(hh, orders.security[har])}")
-            if _count(sub):
-                text += f" and bought {_symbols(hh, orders.security[sub])} in its place"
-            parts.append(text)
-        elif _count(sub):
-            parts.append(f"bought {_symbols(hh, orders.security[sub])} in place of the loss "
-                         "lots sold")
-        rnd = mine & is_rnd
-        if _count(rnd):
-            k = int(rnd.sum())
-            parts.append(f"closed {k} small remnant{'s' if k > 1 else ''} "
-                         f"({_dollars(a.value[rnd].sum())})")
-        parts.append(_tax_clause(hh, orders, a, mine, i))
-        lines.append("; ".join(parts))
     return lines
