@@ -560,9 +560,10 @@ def _kill_group(proc: subprocess.Popen) -> None:
 class Cluster:
     """A scheduler and ``workers`` single-threaded workers on 127.0.0.1, separate processes."""
 
-    def __init__(self, workers: int, folder: Path):
+    def __init__(self, workers: int, folder: Path, profiler: bool = False):
         self.n = workers
         self.folder = folder
+        self.profiler = profiler
         self.procs: list[subprocess.Popen] = []
         self.logs: list[Any] = []
         self.address = ""
@@ -600,13 +601,17 @@ class Cluster:
                                    f"{logs / 'scheduler.log'}")
             time.sleep(0.1)
         self.address = json.loads(sfile.read_text())["address"]
+        # Workers as docs/batch-operations.md recommends for a cluster of one's own:
+        # without Dask's 10 ms stack sampler, unless --dask-profiler asks for it.
+        wenv = env if self.profiler else {
+            **env, "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}
         for i in range(self.n):
             self.procs.append(subprocess.Popen(
                 [*base, "worker", "--scheduler-file", str(sfile), "--nthreads", "1",
                         "--nworkers", "1", "--no-dashboard", "--host", "127.0.0.1",
                         "--name", f"bench-{i}", "--death-timeout", "60s",
                         "--local-directory", str(self.folder / f"w{i}")],
-                cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                cwd=ROOT, env=wenv, stdout=subprocess.DEVNULL,
                 stderr=self._log(f"worker{i}.log"), process_group=0))
         from dask.distributed import Client
 
@@ -1077,7 +1082,10 @@ def render(args: Any, mach: dict[str, Any], data: dict[str, Any], runs: list[Run
     if dk and lw:
         L.append(f"- dask ÷ local, {dk.workers} workers each: **{dk.rate / lw.rate:.2f}×** "
                  f"(solve phase {dk.solve_rate / lw.solve_rate:.2f}×); Dask cluster start: "
-                 f"{cluster_start:.1f} s (not in the rates)")
+                 f"{cluster_start:.1f} s (not in the rates); " + (
+                     "Dask's stack profiler on in the workers (--dask-profiler)"
+                     if args.dask_profiler else "Dask's stack profiler off in the workers, "
+                     "as docs/batch-operations.md recommends (--dask-profiler keeps it)"))
     if lw:
         verdict = "PASS" if lw.rate >= TARGET_RATE else "MISS"
         L.append(f"- issue-6 target ≥ {TARGET_RATE:.0f} hh/s locally ({lw.workers} workers): "
@@ -1164,6 +1172,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="1,000 households, in < 2 minutes")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-dask", action="store_true", help="skip the Dask runs")
+    ap.add_argument("--dask-profiler", action="store_true",
+                    help="keep Dask's stack profiler on in the workers (off by default, as "
+                         "docs/batch-operations.md recommends)")
     ap.add_argument("--repeats", type=int, default=1,
                     help="runs of each engine at full size, interleaved; the ratios and the "
                     "target use the fastest of each")
@@ -1231,7 +1242,7 @@ def main(argv: list[str] | None = None) -> int:
             nonlocal probe, cluster_start
             try:
                 log(f"starting a dask cluster (scheduler + {args.workers} workers) ...")
-                with Cluster(args.workers, tmp / "cluster") as cl:
+                with Cluster(args.workers, tmp / "cluster", args.dask_profiler) as cl:
                     log(f"  {cl.address}, up in {cl.start_seconds:.1f} s")
                     if math.isnan(cluster_start):
                         cluster_start = cl.start_seconds
