@@ -27,17 +27,22 @@ def _gain_book() -> dict:
     return raw
 
 
-def _roots(prog, need_part: bool = True):
-    """Every root (pieces fixed, wash binaries relaxed) solved to optimality: its
-    objective and its netting bound on every other root (None without a netting part,
-    when ``need_part`` is False)."""
-    opts = Options()
-    h = new_highs(opts, True, prog.n)
+def _relaxed(prog):
+    """The program loaded into HiGHS with its integers relaxed, its netting pieces and
+    its netting part (None when it has none)."""
+    h = new_highs(Options(), True, prog.n)
     loaded = load_program(h, prog)
     ints = np.flatnonzero(prog.integrality()).astype(np.int32)
     h.changeColsIntegrality(len(ints), ints, np.zeros(len(ints), np.uint8))
     pieces = np.asarray(prog.pieces, np.int32)
-    part = NettingPart.find(loaded, pieces)
+    return h, loaded, pieces, NettingPart.find(loaded, pieces)
+
+
+def _roots(prog, need_part: bool = True):
+    """Every root (pieces fixed, wash binaries relaxed) solved to optimality: its
+    objective and its netting bound on every other root (None without a netting part,
+    when ``need_part`` is False)."""
+    h, loaded, pieces, part = _relaxed(prog)
     if part is None and not need_part:
         return None
     assert part is not None
@@ -187,13 +192,7 @@ def test_price_read_off_the_solved_root_matches_the_full_pricing():
     for seed in range(0, 96, 3):
         raw, value = _varied(seed)
         prog = build(taxopt.from_dict(raw), Options().replace(carryforward_value=value)).program
-        opts = Options()
-        h = new_highs(opts, True, prog.n)
-        loaded = load_program(h, prog)
-        ints = np.flatnonzero(prog.integrality()).astype(np.int32)
-        h.changeColsIntegrality(len(ints), ints, np.zeros(len(ints), np.uint8))
-        pieces = np.asarray(prog.pieces, np.int32)
-        part = NettingPart.find(loaded, pieces)
+        h, loaded, pieces, part = _relaxed(prog)
         if part is None:
             continue
         combos = list(itertools.product((0.0, 1.0), repeat=len(pieces)))

@@ -191,12 +191,17 @@ def test_repeated_dates_are_parsed_once_with_the_same_answer():
     np.testing.assert_array_equal(from_dict(mixed).lots.acquired, from_dict(book).lots.acquired)
     assert np.isnat(from_dict(book).lots.acquired).sum() == dates.count(None) == 9
     for value in [*INTERESTING, "drop"]:
-        raw = copy.deepcopy(book)
-        if value == "drop":
-            raw["lots"][3].pop("acquired")
-        else:
-            raw["lots"][3]["acquired"] = value
-        _same(raw)
+        _same(_with_acquired(book, value))
+
+
+def _with_acquired(book, value):
+    """A copy of ``book`` with lot 3's date set to ``value`` ("drop": no date)."""
+    raw = copy.deepcopy(book)
+    if value == "drop":
+        raw["lots"][3].pop("acquired")
+    else:
+        raw["lots"][3]["acquired"] = value
+    return raw
 
 
 @pytest.mark.parametrize("by_string_upto", [0, 10**9], ids=["arithmetic", "fromisoformat"])
@@ -208,12 +213,7 @@ def test_both_date_parsers_give_the_pydantic_answer(monkeypatch, by_string_upto)
                   "9999-12-31", "2020-00-10", "2020-01-00", "2020-01-32", "+020-01-15",
                   "2020/01/15", "2020-01-1\u0661", "2026-W48-2", "2026W482", "2026-W48",
                   "2026-334", "0999-12-31", "drop"]:
-        raw = copy.deepcopy(BOOK)
-        if value == "drop":
-            raw["lots"][3].pop("acquired")
-        else:
-            raw["lots"][3]["acquired"] = value
-        _same(raw)
+        _same(_with_acquired(BOOK, value))
 
 
 def test_the_date_parsers_agree_on_a_seeded_sweep():
