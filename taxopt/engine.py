@@ -266,15 +266,17 @@ def finish(model: RebalanceModel, sol: Solution, opts: Options, timings: dict[st
         return res
     status = Status.OPTIMAL if sol.status == Status.OPTIMAL else Status.FEASIBLE
     message = "" if status == Status.OPTIMAL else f"solver stopped early: {sol.message}"
-    if status == Status.FEASIBLE and "best_bound" in sol.info and not rounded.cut_short:
-        # the search's gap is of its LP plan: state the one of the plan returned
+    if status == Status.FEASIBLE and not rounded.cut_short:
+        # the solver's gap (if it states one) is of its own plan: state the one of the
+        # plan returned, whichever adapter stopped early
         t4 = time.perf_counter()
         gap = proven_gap(model, sol, plan_x(model, rounded.sell_shares, rounded.buy_shares,
                                             sol.x), deadline)
         timings["gap"] = time.perf_counter() - t4
         if gap is not None:
+            why = TIME_WHY if "best_bound" in sol.info else sol.message
             sol = replace(sol, mip_gap=gap.relative, info={**sol.info, **gap.info()})
-            message = f"solver stopped early: {TIME_WHY}: best plan found, {gap.sentence()}"
+            message = f"solver stopped early: {why}: best plan found, {gap.sentence()}"
     if rounded.cut_short:    # the shares are the repair's best when its time ran out
         status, sol = Status.FEASIBLE, replace(sol, mip_gap=None)
         by_limit = (deadline.expired if deadline is not None
