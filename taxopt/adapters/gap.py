@@ -81,8 +81,11 @@ def proven_gap(model: RebalanceModel, sol: Solution, trades: np.ndarray,
         return None
     known = sol.info.get("best_bound")
     if sol.status == Status.OPTIMAL and np.isfinite(sol.objective):
-        # the solve's optimum, less the gap it was allowed to stop at
-        known = sol.objective - (sol.mip_gap or 0.0) * max(abs(sol.objective), 1.0)
+        # the solve's optimum, less the gap it was allowed to stop at (a MIP solver that
+        # states none, as through cvxpy, may have stopped anywhere within mip_rel_gap)
+        gap = sol.mip_gap if sol.mip_gap is not None else (
+            model.options.mip_rel_gap if prog.is_mip else 0.0)
+        known = sol.objective - gap * max(abs(sol.objective), 1.0)
     if known is not None and np.isfinite(known):     # a solved root's: far tighter
         return ProvenGap(plan, min(float(known), plan))
     until = None

@@ -51,3 +51,19 @@ def test_stopped_repair_bound_keeps_the_solves_gap():
     assert res.solution.info["best_bound"] == sol.objective - 0.1 * abs(sol.objective)
     assert res.solution.info["gap_dollars"] == (res.solution.info["plan_objective"]
                                                 - res.solution.info["best_bound"])
+
+
+def test_stopped_repair_bound_of_a_mip_solved_without_a_stated_gap():
+    # A MIP solver that states no gap (HiGHS through cvxpy) may have stopped anywhere
+    # within mip_rel_gap: the bound is the optimum less that much, not the optimum.
+    hh = _household(drift=0.005)
+    opts = hh.options.replace(mip_rel_gap=0.1)
+    model = build(hh, opts)
+    assert model.program.is_mip
+    sol = solve_program(model.program, opts)
+    assert sol.status == Status.OPTIMAL
+    silent = replace(sol, mip_gap=None, adapter="cvxpy")
+    res = engine._stopped_without_plan(hh, model, silent, opts, {},
+                                       "before the plan could be repaired in whole shares")
+    assert res.status == Status.FEASIBLE, res.message
+    assert res.solution.info["best_bound"] == sol.objective - 0.1 * abs(sol.objective)
