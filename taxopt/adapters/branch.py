@@ -272,10 +272,11 @@ class _Search:
             basis = self.h.getBasis()
             node = _Node(sol.objective, lo, hi, sol.x)
             vals = sol.x[self.ints]
-            reduced = np.asarray(self.h.getSolution().col_dual, float)[self.ints]
+            raw = self.h.getSolution()
+            reduced = np.asarray(raw.col_dual, float)[self.ints]
             solved.append((node, reduced))
             if self.netting is not None:
-                duals = self.h.getSolution().row_dual
+                duals = raw.row_dual
                 if self.prog.n < PRICE_ALL_FROM and self.netting.cols[-1] < len(sol.x):
                     p = self.netting.price_at(self.loaded, duals, sol.x, sol.objective)
                 else:
