@@ -13,7 +13,7 @@ import scipy.sparse as sp
 
 from ..model.program import Program
 from ..options import Options
-from .base import Solution, Status, qp_scale
+from .base import Solution, qp_scale
 from .clock import Deadline, cannot_start, reserve_for_bound
 from .condense import Condensed, condense
 from .highs_run import (  # noqa: F401  (new_highs, mip_presolve, read_solution: public here)
@@ -25,6 +25,7 @@ from .highs_run import (  # noqa: F401  (new_highs, mip_presolve, read_solution:
     new_highs,
     read_solution,
     reused_highs,
+    stopped_solution,
     timed_run,
 )
 
@@ -89,20 +90,15 @@ def solve_highs(prog: Program, options: Options, deadline: Deadline | None = Non
     # Spent building the model, or too little left for HiGHS to get anywhere: do not
     # even load it (`taxopt.adapters.clock.cannot_start`); the same before the first run.
     if clock.expired or cannot_start(clock, sum(len(b.T.v) for b in prog.rows.values())):
-        return _stopped(prog)
+        return stopped_solution(prog)
     h = reused_highs(options, prog.is_mip, prog.n)
     t0 = time.perf_counter()
     loaded = load_program(h, prog)
     loading = time.perf_counter() - t0
     runs = reserve_for_bound(clock, loaded.A.nnz, loading)
     if cannot_start(runs, loaded.A.nnz, load=False, loading=loading):
-        return _stopped(prog)
+        return stopped_solution(prog)
     return solve_loaded(h, prog, runs, loaded)
-
-
-def _stopped(prog: Program) -> Solution:
-    return Solution(Status.ERROR, np.zeros(prog.n), float("nan"), "highs", "HiGHS",
-                    _version(), None, 0.0, TIME_LIMIT_MESSAGE, {"stopped": 1.0})
 
 
 def solve_loaded(h: Highs, prog: Program, deadline: Deadline, loaded: Condensed) -> Solution:

@@ -114,6 +114,12 @@ def mip_presolve(h: Highs, n_cols: int) -> None:
 TIME_LIMIT_MESSAGE = "time limit reached"
 
 
+def stopped_solution(prog: Program) -> Solution:
+    """What a solve the time limit stopped before any plan hands back."""
+    return Solution(Status.ERROR, np.zeros(prog.n), float("nan"), "highs", "HiGHS",
+                    _version(), None, 0.0, TIME_LIMIT_MESSAGE, {"stopped": 1.0})
+
+
 def timed_run(h: Highs, prog: Program, deadline: Deadline, relaxed: bool = False) -> Solution:
     """One ``run()`` given the time that is left on taxopt's clock.
 
@@ -123,8 +129,7 @@ def timed_run(h: Highs, prog: Program, deadline: Deadline, relaxed: bool = False
     """
     left = deadline.left()
     if left <= 0.0:
-        return Solution(Status.ERROR, np.zeros(prog.n), float("nan"), "highs", "HiGHS",
-                        _version(), None, 0.0, TIME_LIMIT_MESSAGE, {"stopped": 1.0})
+        return stopped_solution(prog)
     h.setOptionValue("time_limit", float(h.getRunTime()) + left)
     t0 = time.perf_counter()
     h.run()
