@@ -57,13 +57,19 @@ def test_every_bad_row_is_listed_with_household_table_row_and_field(tmp_path):
     ]
 
 
-def test_the_batch_writes_them_all_and_each_household_still_says_its_first(tmp_path):
-    _, folder = _spoiled(tmp_path)
+def _rejects_of_a_batch(folder, tmp_path):
+    """The rejects of a batch of three households, two of them rejected."""
     out = tmp_path / "out"
     outcome = run_batch(folder, out, workers=1, report=False)
     assert outcome.exit_code == 1
     assert outcome.counts["invalid_input"] == 2 and outcome.counts["optimal"] == 1
-    rej = pq.read_table(out / "rejects.parquet").to_pylist()
+    return pq.read_table(out / "rejects.parquet").to_pylist()
+
+
+def test_the_batch_writes_them_all_and_each_household_still_says_its_first(tmp_path):
+    _, folder = _spoiled(tmp_path)
+    rej = _rejects_of_a_batch(folder, tmp_path)
+    out = tmp_path / "out"
     assert [(r["household_id"], r["table"], r["field"]) for r in rej] == [
         ("syn-000001", "goals", "target"), ("syn-000001", "accounts", "tax_type"),
         ("syn-000001", "lots", "shares"), ("syn-000001", "lots", "shares"),
@@ -123,11 +129,7 @@ def test_every_disagreement_of_a_household_is_found_not_only_the_first(tmp_path)
 
 def test_the_batch_lists_each_disagreement_and_each_bad_cell(tmp_path):
     rows, folder = _disagreeing(tmp_path)
-    out = tmp_path / "out"
-    outcome = run_batch(folder, out, workers=1, report=False)
-    assert outcome.exit_code == 1
-    assert outcome.counts["invalid_input"] == 2 and outcome.counts["optimal"] == 1
-    rej = pq.read_table(out / "rejects.parquet").to_pylist()
+    rej = _rejects_of_a_batch(folder, tmp_path)
     g2 = _rows_of(rows, "goals", "syn-000002")[0]
     assert [(r["household_id"], r["table"], r["record"], r["field"], r["problem"])
             for r in rej] == [
