@@ -69,13 +69,7 @@ class Relaxation:
             return None
         blocks = list(prog.rows.values())
         sizes = [b.T.shape[0] for b in blocks]
-        offsets = np.cumsum([0, *sizes])
-        r = np.concatenate([b.T.r + off for b, off in zip(blocks, offsets, strict=False)]
-                           ) if blocks else np.zeros(0, np.int64)
-        c = np.concatenate([b.T.c for b in blocks]) if blocks else np.zeros(0, np.int64)
-        v = np.concatenate([b.T.v for b in blocks]) if blocks else np.zeros(0)
-        lo = np.concatenate([b.lo for b in blocks]) if blocks else np.zeros(0)
-        hi = np.concatenate([b.hi for b in blocks]) if blocks else np.zeros(0)
+        r, c, v, lo, hi, offsets = prog.stacked()
         few = np.repeat(np.array([s <= FEW_ROWS for s in sizes], bool), sizes)
         entries = np.cumsum([0, *(len(b.T.v) for b in blocks)])
         spans = [(int(offsets[k]), int(offsets[k + 1]), int(entries[k]), int(entries[k + 1]))

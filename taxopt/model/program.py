@@ -332,16 +332,26 @@ class Program:
                           np.ndarray]:
         """All rows stacked, padded to the full variable count (one scipy conversion).
         ``arrays``: the matrix may come as its arrays alone (see `compressed`)."""
-        blocks = list(self.rows.values())
-        if not blocks:
+        if not self.rows:
             return sp.csr_matrix((0, self.n)), np.zeros(0), np.zeros(0)
+        r, c, v, lo, hi, offsets = self.stacked()
+        A = compressed(r, c, v, (int(offsets[-1]), self.n), fmt, arrays)
+        return A, lo, hi
+
+    def stacked(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                               np.ndarray]:
+        """All row blocks as one set of triplets, in block order: rows, columns, values,
+        the rows' sides, and each block's first row (the last entry: the row count)."""
+        blocks = list(self.rows.values())
         offsets = np.cumsum([0] + [b.T.shape[0] for b in blocks])
+        if not blocks:
+            empty = np.zeros(0, np.int64)
+            return empty, empty, np.zeros(0), np.zeros(0), np.zeros(0), offsets
         r = np.concatenate([b.T.r + off for b, off in zip(blocks, offsets, strict=False)])
         c = np.concatenate([b.T.c for b in blocks])
         v = np.concatenate([b.T.v for b in blocks])
-        shape = (int(offsets[-1]), self.n)
-        A = compressed(r, c, v, shape, fmt, arrays)
-        return (A, np.concatenate([b.lo for b in blocks]), np.concatenate([b.hi for b in blocks]))
+        return (r, c, v, np.concatenate([b.lo for b in blocks]),
+                np.concatenate([b.hi for b in blocks]), offsets)
 
     def evaluate(self, x: np.ndarray, stand_ins: bool = False) -> dict[str, float]:
         """Each objective term's value at ``x``: the objective that is solved, so the
