@@ -27,6 +27,7 @@ OPTION_MAX: dict[str, float] = {
     "discount_rate": 1.0,
     "location_weight": 1.0,
     "carryforward_value": 1.0,
+    "recapture_horizon_years": 100.0,
     "harvest_min_loss_pct": 1.0,
     "mip_rel_gap": 1.0,
     "min_trade_value": MONEY_MAX,

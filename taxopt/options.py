@@ -74,6 +74,15 @@ class Options:
         years; 0 values it at nothing. None (the default): its present value, the
         household's long-term rate discounted at ``discount_rate`` over the
         expected years until it is used (`taxopt.model.taxes.CARRYFORWARD_YEARS`).
+    recapture_horizon_years
+        None (the default): a realized gain costs the year's tax and a harvested loss
+        saves it, as if the taxable account were never liquidated. A number ``T``:
+        the objective also counts that the proceeds are reinvested, so the
+        replacement's basis is higher (lower) by the gain (loss) and the difference is
+        taxed back at the long-term rate at a liquidation ``T`` years out, discounted
+        at ``discount_rate``: each dollar of net realized gain is credited
+        ``long_term_rate / (1 + discount_rate) ** T`` (and each dollar of loss charged
+        it). Only the objective changes; the reported tax is still the year's.
     max_realized_short_term, max_realized_long_term
         Caps on the plan's net realized short- / long-term gains (dollars); None: no cap.
     max_tax
@@ -116,6 +125,7 @@ class Options:
     min_trade_value: float = 10.0
     tax_model: Literal["exact", "lot"] = "exact"
     carryforward_value: float | None = None
+    recapture_horizon_years: float | None = None
     max_realized_short_term: float | None = None
     max_realized_long_term: float | None = None
     max_tax: float | None = None
@@ -160,9 +170,10 @@ class Options:
                      "location_horizon_years", "discount_rate", "cash_drag_years",
                      "location_weight",
                      "min_trade_value", "time_limit", "mip_rel_gap", "carryforward_value",
-                     "harvest_min_loss", "harvest_min_loss_pct", "tracking_te_weight"):
+                     "harvest_min_loss", "harvest_min_loss_pct", "tracking_te_weight",
+                     "recapture_horizon_years"):
             value = getattr(self, name)
-            if value is None and name == "carryforward_value":
+            if value is None and name in ("carryforward_value", "recapture_horizon_years"):
                 continue
             if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
                 raise bad(name, f"must be a number, got {_echo(value)}")

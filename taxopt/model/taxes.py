@@ -71,14 +71,38 @@ class LotTaxTerm:
 
     name = "tax"
 
-    def __init__(self, gains: SaleGains | None = None, **thresholds: float):
+    def __init__(self, gains: SaleGains | None = None, recapture_years: float | None = None,
+                 discount_rate: float = 0.04, **thresholds: float):
         self.gains, self.thresholds = gains, thresholds
+        self.recapture_years, self.discount_rate = recapture_years, discount_rate
 
     def compile(self, ctx: ModelContext) -> None:
         t = ctx.hh.tax
         g = self.gains or sale_gains(ctx, **self.thresholds)
         ctx.program.add_term(self.name, _padded(ctx, t.short_term_rate * g.short
                                                 + t.long_term_rate * g.long))
+        if self.recapture_years is not None:
+            r = recapture_rate(t, self.discount_rate, self.recapture_years)
+            ctx.program.add_term(RECAPTURE, _padded(ctx, -r * g.short - r * g.long))
+
+
+#: Name of the objective term that gives back, at liquidation, the tax a realization
+#: moves into this year (`recapture_rate`); apart from ``"tax"``, so ``max_tax`` and
+#: the year's tax stay the year's.
+RECAPTURE = "recapture"
+
+
+def recapture_rate(tax: TaxProfile, discount_rate: float, horizon_years: float) -> float:
+    """What a dollar of realized gain saves later, per dollar, today.
+
+    The proceeds are reinvested, so the replacement's basis is higher by the gain (lower
+    by a loss) and a liquidation ``horizon_years`` out taxes that much less (more) gain.
+    By then every lot is long-term: ``tl / (1 + discount_rate) ** horizon_years``, the
+    same for either term of the realization. Realizing a gain then costs ``ts - r`` or
+    ``tl - r`` (the deferral's time value plus any rate gap), a harvested loss is worth
+    the same, and a loss carried forward ``carryforward_value - r``.
+    """
+    return tax.long_term_rate / (1.0 + discount_rate) ** horizon_years
 
 
 TIEBREAK = 0.001
@@ -130,9 +154,10 @@ class ExactTaxTerm:
     name = "tax"
 
     def __init__(self, carryforward_value: float | None = 0.0, discount_rate: float = 0.04,
-                 **thresholds: float):
+                 recapture_years: float | None = None, **thresholds: float):
         self.carryforward_value = carryforward_value
         self.discount_rate = discount_rate
+        self.recapture_years = recapture_years
         self.thresholds = thresholds
 
     def compile(self, ctx: ModelContext) -> None:
@@ -189,6 +214,12 @@ class ExactTaxTerm:
         # and whole-share rounding then crossed the edge: $3-$20 of tax that selling the
         # short-term lot alone avoids.)
         prog.add_term("tax_tiebreak", _padded(ctx, TIEBREAK * ts * g.total))
+        if self.recapture_years is not None:
+            # Linear in the plan's net results by term: the netting's shape is unchanged.
+            r = recapture_rate(t, self.discount_rate, self.recapture_years)
+            coef = np.zeros(prog.n)
+            coef[[st.start, lt.start]] = -r
+            prog.add_term(RECAPTURE, coef)
         value = (default_carryforward_value(t, self.discount_rate)
                  if self.carryforward_value is None else self.carryforward_value)
         if value > 0:

@@ -152,8 +152,11 @@ def default_terms(options: Options) -> list[Term]:
     """The objective of a tax-aware rebalance, as the options ask for it."""
     thresholds = {"harvest_min_loss": options.harvest_min_loss,
                   "harvest_min_loss_pct": options.harvest_min_loss_pct}
-    tax: Term = (ExactTaxTerm(options.carryforward_value, options.discount_rate, **thresholds)
-                 if options.tax_model == "exact" else LotTaxTerm(None, **thresholds))
+    recapture = options.recapture_horizon_years
+    tax: Term = (ExactTaxTerm(options.carryforward_value, options.discount_rate, recapture,
+                              **thresholds)
+                 if options.tax_model == "exact"
+                 else LotTaxTerm(None, recapture, options.discount_rate, **thresholds))
     tracking: Term = (TrackingTerm(options.tracking_weight) if options.tracking == "l1"
                       else QuadraticTrackingTerm(options.tracking_te_weight,
                                                  options.tracking_weight))
