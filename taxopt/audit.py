@@ -79,7 +79,10 @@ def assess(hh: Household, orders: Orders) -> Assessment:
     named = sale & (orders.lot >= 0) & (acc.tax_type[orders.account] == TAXABLE)
     li = np.maximum(orders.lot, 0)
     if len(lots):
-        basis_per_share = np.nan_to_num(lots.basis[li] / lots.shares[li])
+        # a lot without cost basis (a retirement account's) has none to subtract; shares
+        # are positive and bases finite, so nothing else is not a number
+        basis_per_share = lots.basis[li] / lots.shares[li]
+        basis_per_share = np.where(np.isnan(basis_per_share), 0.0, basis_per_share)
         long_term = named & lots_long_term(hh, li)
     else:
         basis_per_share = np.zeros(len(orders))
@@ -91,8 +94,8 @@ def assess(hh: Household, orders: Orders) -> Assessment:
     rate = np.where(long_term, hh.tax.long_term_rate, hh.tax.short_term_rate)
     row_tax = np.where(named, (gain + disallowed) * rate, 0.0)
     counted = gain + disallowed
-    st = float(np.sum(counted[named & ~long_term]))
-    lt = float(np.sum(counted[named & long_term]))
+    st = float(counted[named & ~long_term].sum())
+    lt = float(counted[named & long_term].sum())
     before, after = net_year(hh.tax), net_year(hh.tax, st, lt)
 
     n_acc, _K = len(acc), len(hh.classes)
@@ -129,7 +132,7 @@ def _cell_sums(rows: np.ndarray, cols: np.ndarray, values: np.ndarray,
 def _at(mask: np.ndarray) -> list[int]:
     """Where ``mask`` holds, as Python ints: a loop over a numpy array ends on a
     formatted IndexError, dearer than a check that finds nothing wrong."""
-    return np.flatnonzero(mask).tolist()
+    return mask.nonzero()[0].tolist()
 
 
 def _cells(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -175,7 +178,7 @@ def _goal_weights(hh: Household, account_class: np.ndarray) -> tuple[np.ndarray,
     cell = (hh.accounts.goal[:, None] * K + np.arange(K)).ravel()   # account-major
     goal_class = np.bincount(cell, weights=account_class.ravel(), minlength=G * K).reshape(G, K)
     total = goal_class.sum(axis=1, keepdims=True)
-    weights = np.divide(goal_class, total, out=np.zeros_like(goal_class), where=total > 0)
+    weights = np.divide(goal_class, total, out=np.zeros(goal_class.shape), where=total > 0)
     return weights, np.abs(weights - hh.goals.target).max(axis=1)
 
 
@@ -222,18 +225,16 @@ def _sale_violations(hh: Household, orders: Orders, where: _Where,
     aid, sym = acc.account_id, sec.symbol
     out: list[str] = []
     sale = ~orders.is_buy
-    named = np.flatnonzero(sale & (orders.lot >= 0))
+    named = (sale & (orders.lot >= 0)).nonzero()[0]
     li = orders.lot[named]
     for i in named[(lots.account[li] != orders.account[named])
-                   | (lots.security[li] != orders.security[named])]:
+                   | (lots.security[li] != orders.security[named])].tolist():
         out.append(f"{where(i)}: the lot is not this account's {sym[orders.security[i]]}")
     taxable_sale = sale & (acc.tax_type[orders.account] == TAXABLE)
     for i in _at(taxable_sale & (orders.lot < 0)):
         out.append(f"{where(i)}: a taxable sale must name its lot")
     if len(lots):
-        sold_lot = np.bincount(orders.lot[sale & (orders.lot >= 0)],
-                               weights=orders.shares[sale & (orders.lot >= 0)],
-                               minlength=len(lots))
+        sold_lot = np.bincount(li, weights=orders.shares[named], minlength=len(lots))
         for li in _at(sold_lot > lots.shares + 1e-9):
             out.append(f"lot {lots.lot_id[li]}: sells {sold_lot[li]:g} shares of "
                        f"{lots.shares[li]:g} held")
@@ -249,12 +250,14 @@ def _whole_share_violations(hh: Household, orders: Orders, where: _Where,
                             held_sh: np.ndarray) -> list[str]:
     """Whole shares for securities that are not fractional (closing a fractional lot is fine)."""
     sec, lots = hh.securities, hh.lots
+    whole = ~sec.fractional[orders.security]
+    off = whole & (np.abs(orders.shares - orders.shares.round()) > 1e-9)
+    if not off.any():           # every order in whole shares where it must be
+        return []
     sale = ~orders.is_buy
     lot_sh = np.where(orders.lot >= 0, lots.shares[np.maximum(orders.lot, 0)] if len(lots)
                       else 0.0, -1.0)
     pos_sh = held_sh[orders.account, orders.security]
-    whole = ~sec.fractional[orders.security]
-    off = whole & (np.abs(orders.shares - np.round(orders.shares)) > 1e-9)
     off &= ~(sale & ((np.abs(orders.shares - lot_sh) <= 1e-9) | (np.abs(orders.shares - pos_sh)
                                                                   <= 1e-9)))
     return [f"{where(i)}: {orders.shares[i]:g} shares; "
@@ -350,7 +353,7 @@ def funding_violations(hh: Household, withdraw: np.ndarray | None,
     """Every rule of goal-level flows the plan breaks, in words."""
     f = funding_of(hh)
     if (withdraw is None and deposit is None and not f.active
-            and not np.any(f.max_withdrawal < -CENT) and not np.any(f.max_deposit < -CENT)):
+            and not (f.max_withdrawal < -CENT).any() and not (f.max_deposit < -CENT).any()):
         return []     # no flows placed and none due: every check below holds at zero
     n = len(hh.accounts)
     w = np.zeros(n) if withdraw is None else np.asarray(withdraw, float)
