@@ -54,7 +54,7 @@ def _support(model: RebalanceModel, sol: Solution, options: Options,
         p_sell, p_buy = price[lay.unit_security], price[lay.buy_security]
     sell = sol.x[ctx.sell.slice] / p_sell
     buy = sol.x[ctx.buy.slice] / p_buy
-    sell = np.clip(sell, 0.0, lay.unit_shares)
+    sell = np.minimum(np.maximum(sell, 0.0), lay.unit_shares)     # np.clip, without its wrapper
     buy = np.maximum(buy, 0.0)
 
     whole_close = sell >= lay.unit_shares * (1 - 1e-9) - _EPS
@@ -110,7 +110,7 @@ def _moves_too_much(lay, hh, sell_moved: np.ndarray, buy_moved: np.ndarray) -> b
     moved = np.abs(np.bincount(lay.unit_pos, weights=sell_moved, minlength=n_pos)
                    - np.bincount(lay.buy_pos, weights=buy_moved, minlength=n_pos))
     goal_value = lay.goal_value[hh.accounts.goal[lay.pos_account]]
-    return bool(np.any(moved > ROUNDING_MOVE_MAX * np.maximum(goal_value, 0.0)))
+    return bool((moved > ROUNDING_MOVE_MAX * np.maximum(goal_value, 0.0)).any())
 
 
 def round_trades(model: RebalanceModel, sol: Solution, options: Options,
