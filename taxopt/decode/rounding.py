@@ -291,7 +291,17 @@ def _snap(values: np.ndarray, fractional: np.ndarray, direction) -> np.ndarray:
     cash; the solver's own noise (integrality tolerance 1e-6) is removed first.
     """
     if not fractional.any():        # (x * 1.0 / 1.0 is x: the same numbers, fewer calls)
-        return np.maximum(direction(np.round(values, 6)), 0.0)
-    clean = np.where(fractional, np.round(values, SHARE_DECIMALS + 2), np.round(values, 6))
+        return np.maximum(direction(_round(values, 1e6)), 0.0)
+    clean = np.where(fractional, _round(values, 10.0 ** (SHARE_DECIMALS + 2)),
+                     _round(values, 1e6))
     unit = np.where(fractional, 10.0 ** SHARE_DECIMALS, 1.0)
     return np.maximum(direction(clean * unit) / unit, 0.0)
+
+
+def _round(values: np.ndarray, scale: float) -> np.ndarray:
+    """``np.round(values, log10(scale))`` done as numpy does it (times the power of ten,
+    to the nearest even integer, divided back), without its generic ufunc calls."""
+    out = values * scale
+    np.rint(out, out=out)
+    out /= scale
+    return out
