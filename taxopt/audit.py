@@ -79,7 +79,10 @@ def assess(hh: Household, orders: Orders) -> Assessment:
     named = sale & (orders.lot >= 0) & (acc.tax_type[orders.account] == TAXABLE)
     li = np.maximum(orders.lot, 0)
     if len(lots):
-        basis_per_share = np.nan_to_num(lots.basis[li] / lots.shares[li])
+        # a lot without cost basis (a retirement account's) has none to subtract; shares
+        # are positive and bases finite, so nothing else is not a number
+        basis_per_share = lots.basis[li] / lots.shares[li]
+        basis_per_share = np.where(np.isnan(basis_per_share), 0.0, basis_per_share)
         long_term = named & lots_long_term(hh, li)
     else:
         basis_per_share = np.zeros(len(orders))
@@ -91,15 +94,14 @@ def assess(hh: Household, orders: Orders) -> Assessment:
     rate = np.where(long_term, hh.tax.long_term_rate, hh.tax.short_term_rate)
     row_tax = np.where(named, (gain + disallowed) * rate, 0.0)
     counted = gain + disallowed
-    st = float(np.sum(counted[named & ~long_term]))
-    lt = float(np.sum(counted[named & long_term]))
+    st = float(counted[named & ~long_term].sum())
+    lt = float(counted[named & long_term].sum())
     before, after = net_year(hh.tax), net_year(hh.tax, st, lt)
 
     n_acc, _K = len(acc), len(hh.classes)
-    held = np.zeros((n_acc, len(sec)))
-    np.add.at(held, (lots.account, lots.security), lots.shares * sec.price[lots.security])
-    traded = np.zeros_like(held)
-    np.add.at(traded, (orders.account, orders.security), signed)
+    held = _cell_sums(lots.account, lots.security, lots.shares * sec.price[lots.security],
+                      (n_acc, len(sec)))
+    traded = _cell_sums(orders.account, orders.security, signed, held.shape)
     cash_before = acc.cash.copy()
     cash_after = acc.cash + acc.cash_flow - np.bincount(orders.account, weights=signed,
                                                          minlength=n_acc)
@@ -117,6 +119,26 @@ def assess(hh: Household, orders: Orders) -> Assessment:
                       class_before, class_after, class_after.sum(axis=1), w_before, w_after,
                       d_before, d_after, float(value.sum()), held, held + traded, match, rep,
                       paid, taken, None if paid is None else distribution_tax(hh, paid))
+
+
+def _cell_sums(rows: np.ndarray, cols: np.ndarray, values: np.ndarray,
+               shape: tuple[int, int]) -> np.ndarray:
+    """``values`` summed into a ``shape`` table at (``rows``, ``cols``): what
+    ``np.add.at`` gives (the same additions, in the same order), by one ``bincount``."""
+    flat = np.bincount(rows * shape[1] + cols, weights=values, minlength=shape[0] * shape[1])
+    return flat.reshape(shape)
+
+
+def _at(mask: np.ndarray) -> list[int]:
+    """Where ``mask`` holds, as Python ints: a loop over a numpy array ends on a
+    formatted IndexError, dearer than a check that finds nothing wrong."""
+    return mask.nonzero()[0].tolist()
+
+
+def _cells(mask: np.ndarray) -> list[tuple[int, int]]:
+    """The (row, column) pairs where a table ``mask`` holds (see `_at`)."""
+    r, c = np.nonzero(mask)
+    return list(zip(r.tolist(), c.tolist(), strict=True))
 
 
 def lot_rank(hh: Household) -> np.ndarray:
@@ -152,11 +174,11 @@ def wash_match(hh: Household, orders: Orders, named: np.ndarray, value: np.ndarr
 
 
 def _goal_weights(hh: Household, account_class: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    G = len(hh.goals)
-    goal_class = np.zeros((G, account_class.shape[1]))
-    np.add.at(goal_class, hh.accounts.goal, account_class)
+    G, K = len(hh.goals), account_class.shape[1]
+    cell = (hh.accounts.goal[:, None] * K + np.arange(K)).ravel()   # account-major
+    goal_class = np.bincount(cell, weights=account_class.ravel(), minlength=G * K).reshape(G, K)
     total = goal_class.sum(axis=1, keepdims=True)
-    weights = np.divide(goal_class, total, out=np.zeros_like(goal_class), where=total > 0)
+    weights = np.divide(goal_class, total, out=np.zeros(goal_class.shape), where=total > 0)
     return weights, np.abs(weights - hh.goals.target).max(axis=1)
 
 
@@ -170,8 +192,8 @@ def violations(hh: Household, orders: Orders, a: Assessment | None = None,
     """
     a = a or assess(hh, orders)
     where = _Where(hh, orders)
-    held_sh = np.zeros((len(hh.accounts), len(hh.securities)))
-    np.add.at(held_sh, (hh.lots.account, hh.lots.security), hh.lots.shares)
+    held_sh = _cell_sums(hh.lots.account, hh.lots.security, hh.lots.shares,
+                         (len(hh.accounts), len(hh.securities)))
     return (_sale_violations(hh, orders, where, held_sh)
             + _whole_share_violations(hh, orders, where, held_sh)
             + _buy_violations(hh, orders, a, where)
@@ -203,24 +225,22 @@ def _sale_violations(hh: Household, orders: Orders, where: _Where,
     aid, sym = acc.account_id, sec.symbol
     out: list[str] = []
     sale = ~orders.is_buy
-    named = np.flatnonzero(sale & (orders.lot >= 0))
+    named = (sale & (orders.lot >= 0)).nonzero()[0]
     li = orders.lot[named]
     for i in named[(lots.account[li] != orders.account[named])
-                   | (lots.security[li] != orders.security[named])]:
+                   | (lots.security[li] != orders.security[named])].tolist():
         out.append(f"{where(i)}: the lot is not this account's {sym[orders.security[i]]}")
     taxable_sale = sale & (acc.tax_type[orders.account] == TAXABLE)
-    for i in np.flatnonzero(taxable_sale & (orders.lot < 0)):
+    for i in _at(taxable_sale & (orders.lot < 0)):
         out.append(f"{where(i)}: a taxable sale must name its lot")
     if len(lots):
-        sold_lot = np.bincount(orders.lot[sale & (orders.lot >= 0)],
-                               weights=orders.shares[sale & (orders.lot >= 0)],
-                               minlength=len(lots))
-        for li in np.flatnonzero(sold_lot > lots.shares + 1e-9):
+        sold_lot = np.bincount(li, weights=orders.shares[named], minlength=len(lots))
+        for li in _at(sold_lot > lots.shares + 1e-9):
             out.append(f"lot {lots.lot_id[li]}: sells {sold_lot[li]:g} shares of "
                        f"{lots.shares[li]:g} held")
-    sold_sh = np.zeros_like(held_sh)
-    np.add.at(sold_sh, (orders.account[sale], orders.security[sale]), orders.shares[sale])
-    for ai, si in zip(*np.nonzero(sold_sh > held_sh + 1e-9), strict=True):
+    sold_sh = _cell_sums(orders.account[sale], orders.security[sale], orders.shares[sale],
+                         held_sh.shape)
+    for ai, si in _cells(sold_sh > held_sh + 1e-9):
         out.append(f"account {aid[ai]}: sells {sold_sh[ai, si]:g} {sym[si]} of "
                    f"{held_sh[ai, si]:g} held (short sale)")
     return out
@@ -230,17 +250,19 @@ def _whole_share_violations(hh: Household, orders: Orders, where: _Where,
                             held_sh: np.ndarray) -> list[str]:
     """Whole shares for securities that are not fractional (closing a fractional lot is fine)."""
     sec, lots = hh.securities, hh.lots
+    whole = ~sec.fractional[orders.security]
+    off = whole & (np.abs(orders.shares - orders.shares.round()) > 1e-9)
+    if not off.any():           # every order in whole shares where it must be
+        return []
     sale = ~orders.is_buy
     lot_sh = np.where(orders.lot >= 0, lots.shares[np.maximum(orders.lot, 0)] if len(lots)
                       else 0.0, -1.0)
     pos_sh = held_sh[orders.account, orders.security]
-    whole = ~sec.fractional[orders.security]
-    off = whole & (np.abs(orders.shares - np.round(orders.shares)) > 1e-9)
     off &= ~(sale & ((np.abs(orders.shares - lot_sh) <= 1e-9) | (np.abs(orders.shares - pos_sh)
                                                                   <= 1e-9)))
     return [f"{where(i)}: {orders.shares[i]:g} shares; "
             f"{sec.symbol[orders.security[i]]} trades in whole shares"
-            for i in np.flatnonzero(off)]
+            for i in _at(off)]
 
 
 def _buy_violations(hh: Household, orders: Orders, a: Assessment,
@@ -249,18 +271,18 @@ def _buy_violations(hh: Household, orders: Orders, a: Assessment,
     sec, acc = hh.securities, hh.accounts
     out: list[str] = []
     buy, sale = orders.is_buy, ~orders.is_buy
-    for i in np.flatnonzero(buy & ~acc.buyable[orders.account, orders.security]):
+    for i in _at(buy & ~acc.buyable[orders.account, orders.security]):
         out.append(f"{where(i)}: not allowed in this account (menu, restriction or not tradable)")
     pair = np.zeros((len(acc), len(sec)), bool)
     pair[orders.account[buy], orders.security[buy]] = True
-    for i in np.flatnonzero(sale & pair[orders.account, orders.security]):
+    for i in _at(sale & pair[orders.account, orders.security]):
         out.append(f"{where(i)}: bought and sold in the same account")
     group = sec.wash_group[orders.security]
     names = sec.wash_group_names
     in_loss = np.zeros(len(names), bool)
     in_loss[group[(a.gain < -CENT) & sale]] = True
     blocked = open_recent_loss_groups(hh)
-    for i in np.flatnonzero(buy & (in_loss[group] | blocked[group])):
+    for i in _at(buy & (in_loss[group] | blocked[group])):
         g = group[i]
         if in_loss[g]:
             out.append(f"{where(i)}: wash sale: group {names[g]} is sold at a loss in this plan")
@@ -275,7 +297,7 @@ def _cash_violations(hh: Household, a: Assessment) -> list[str]:
     acc = hh.accounts
     return [f"account {acc.account_id[ai]}: cash after trades {a.cash_after[ai]:,.2f} is "
             f"below min_cash {acc.min_cash[ai]:,.2f}"
-            for ai in np.flatnonzero(a.cash_after < acc.min_cash - CENT)]
+            for ai in _at(a.cash_after < acc.min_cash - CENT)]
 
 
 def _band_violations(hh: Household, a: Assessment) -> list[str]:
@@ -284,7 +306,7 @@ def _band_violations(hh: Household, a: Assessment) -> list[str]:
     out: list[str] = []
     value = np.maximum(a.account_value, 1e-12)
     share = a.class_after / value[:, None]
-    for ai, k in zip(*np.nonzero(acc.banded), strict=True):
+    for ai, k in _cells(acc.banded):
         lo, hi = acc.band_lo[ai, k], acc.band_hi[ai, k]
         if share[ai, k] < lo - WEIGHT_TOL or share[ai, k] > hi + WEIGHT_TOL:
             out.append(f"account {acc.account_id[ai]}: {hh.classes[k]} is "
@@ -308,7 +330,7 @@ def _cap_violations(orders: Orders, a: Assessment, options: Options | None,
             out.append(f"{label} {got:,.2f} exceed the cap {cap:,.2f}")
     if opts.no_short_term_gains:
         sale = ~orders.is_buy
-        for i in np.flatnonzero(sale & (orders.lot >= 0) & ~a.long_term & (a.gain > CENT)):
+        for i in _at(sale & (orders.lot >= 0) & ~a.long_term & (a.gain > CENT)):
             out.append(f"{where(i)}: a short-term gain, and no_short_term_gains is set")
     return out
 
@@ -317,9 +339,9 @@ def _tolerance_violations(hh: Household, a: Assessment) -> list[str]:
     """The goals' hard drift tolerances."""
     out: list[str] = []
     tol = hh.goals.tolerance
-    for g in np.flatnonzero(~np.isnan(tol)):
+    for g in _at(~np.isnan(tol)):
         gap = np.abs(a.weights_after[g] - hh.goals.target[g])
-        for k in np.flatnonzero(gap > tol[g] + WEIGHT_TOL):
+        for k in _at(gap > tol[g] + WEIGHT_TOL):
             out.append(f"goal {hh.goals.goal_id[g]}: {hh.classes[k]} weight "
                        f"{a.weights_after[g, k]:.4f} is more than {tol[g]:.2%} from target "
                        f"{hh.goals.target[g, k]:.2%}")
@@ -331,7 +353,7 @@ def funding_violations(hh: Household, withdraw: np.ndarray | None,
     """Every rule of goal-level flows the plan breaks, in words."""
     f = funding_of(hh)
     if (withdraw is None and deposit is None and not f.active
-            and not np.any(f.max_withdrawal < -CENT) and not np.any(f.max_deposit < -CENT)):
+            and not (f.max_withdrawal < -CENT).any() and not (f.max_deposit < -CENT).any()):
         return []     # no flows placed and none due: every check below holds at zero
     n = len(hh.accounts)
     w = np.zeros(n) if withdraw is None else np.asarray(withdraw, float)
@@ -342,15 +364,15 @@ def funding_violations(hh: Household, withdraw: np.ndarray | None,
     G = len(hh.goals)
     paid = np.bincount(acc.goal, weights=w, minlength=G)
     taken = np.bincount(acc.goal, weights=d, minlength=G)
-    for g in np.flatnonzero(np.abs(paid - np.round(t.withdraw, 2)) > CENT):
+    for g in _at(np.abs(paid - np.round(t.withdraw, 2)) > CENT):
         out.append(f"goal {gid[g]}: its accounts pay out {paid[g]:,.2f}, the goal withdraws "
                    f"{t.withdraw[g]:,.2f}")
-    for g in np.flatnonzero(np.abs(taken - np.round(t.deposit, 2)) > CENT):
+    for g in _at(np.abs(taken - np.round(t.deposit, 2)) > CENT):
         out.append(f"goal {gid[g]}: its accounts take in {taken[g]:,.2f}, the goal deposits "
                    f"{t.deposit[g]:,.2f}")
     sheltered = np.bincount(acc.goal, weights=d * (acc.tax_type != TAXABLE), minlength=G)
     own = np.maximum(f.goal_flow, 0.0)
-    for g in np.flatnonzero(sheltered > own + CENT):
+    for g in _at(sheltered > own + CENT):
         out.append(f"goal {gid[g]}: retirement accounts take in {sheltered[g]:,.2f}, more "
                    f"than the goal's own deposit {own[g]:,.2f}")
     checks = (
@@ -365,7 +387,7 @@ def funding_violations(hh: Household, withdraw: np.ndarray | None,
                                    "max_deposit {c:,.2f}", d, f.max_deposit),
     )
     for bad, text, v, cap in checks:
-        for i in np.flatnonzero(bad):
+        for i in _at(bad):
             shown = text.format(v=v[i], c=0.0 if cap is None else cap[i])
             out.append(f"account {aid[i]}: {shown}")
     return out

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..model.program import Program
+from . import highs_run
 from .base import Solution, Status
 from .clock import Deadline
 from .condense import Condensed
@@ -129,6 +130,8 @@ class _Search:
             side = np.zeros(len(ints), np.int8)
         two_sided = float(((side == 0) & ~self.piece).sum())
         self.side = side
+        self.settles = bool(side.any())
+        self.cost = loaded.c[ints]              # the binaries' costs
         self.decide = (self.side == 0)          # pieces and the real decisions
         self._decided = ints[self.decide]
         # (Linear programs only: a quadratic objective is not priced by its duals alone.)
@@ -158,14 +161,12 @@ class _Search:
         ~3,000 to solve it). A probe that neither prunes nor finishes is resumed as an
         ordinary solve. A pruned node comes back with ``info["pruned"] = 1``.
         """
-        from .highs_run import timed_run
-
         self.h.changeColsBounds(len(self.ints), self.ints, lo, hi)
         if cutoff and self.best is not None:
             pruned = self._probe()
             if pruned is not None:
                 return pruned
-        sol = timed_run(self.h, self.prog, self.deadline, relaxed=True)
+        sol = highs_run.timed_run(self.h, self.prog, self.deadline, relaxed=True)
         self.seconds += sol.solver_seconds
         if sol.info.get("stopped"):
             self.stopped = True
@@ -174,8 +175,6 @@ class _Search:
     def _probe(self) -> Solution | None:
         import highspy
 
-        from .highs_run import info_value, timed_run
-
         h = self.h
         assert self.best is not None
         inc = self.best.objective
@@ -183,7 +182,7 @@ class _Search:
         h.setOptionValue("dual_simplex_cost_perturbation_multiplier", 0.0)
         h.setOptionValue("simplex_iteration_limit", PROBE_ITERATIONS)
         try:
-            sol = timed_run(h, self.prog, self.deadline, relaxed=True)
+            sol = highs_run.timed_run(h, self.prog, self.deadline, relaxed=True)
         finally:
             h.setOptionValue("objective_bound", np.inf)
             h.setOptionValue("dual_simplex_cost_perturbation_multiplier", 1.0)
@@ -193,7 +192,7 @@ class _Search:
         if h.getModelStatus() == highspy.HighsModelStatus.kObjectiveBound:
             self.stats["pruned_by_probe"] = self.stats.get("pruned_by_probe", 0.0) + 1
             sol.status, sol.info = Status.OPTIMAL, {"pruned": 1.0}
-            sol.objective = max(float(info_value(h, "objective_function_value")), inc)
+            sol.objective = max(float(highs_run.info_value(h, "objective_function_value")), inc)
             return sol
         if sol.status == Status.OPTIMAL or sol.status == Status.INFEASIBLE:
             return sol
@@ -213,10 +212,13 @@ class _Search:
         # Within HiGHS's tolerances of an integer is that integer (0.9999999 is 1, not
         # a fractional value to settle down to 0).
         near = v.round()
-        snap = np.abs(v - near) <= _SNAP
-        settled = np.where(snap | (self.side == 0), near,
-                           np.where(self.side < 0, np.floor(v), np.ceil(v)))
-        sol.objective += float(self.loaded.c[self.ints] @ (settled - v))
+        if self.settles:
+            snap = np.abs(v - near) <= _SNAP
+            settled = np.where(snap | (self.side == 0), near,
+                               np.where(self.side < 0, np.floor(v), np.ceil(v)))
+        else:                           # every binary a decision: each goes to the nearer side
+            settled = near
+        sol.objective += float(self.cost @ (settled - v))
         if self.best is None or sol.objective < self.best.objective - _TOL:
             sol.x[self.ints] = settled
             self.best = sol
@@ -404,8 +406,6 @@ class _Search:
 
     def highs_mip(self) -> None:
         """Hand the rest to HiGHS's MIP solver, with the incumbent as its start."""
-        from .highs_run import mip_presolve, timed_run
-
         h, ints = self.h, self.ints
         self.stats["highs_mip"] = 1.0
         bound_before = self.bound()
@@ -414,8 +414,8 @@ class _Search:
         if self.best is not None:
             start = self.loaded.expand(self.best.x)
             h.setSolution(len(start), np.arange(len(start), dtype=np.int32), start)
-        mip_presolve(h, self.prog.n)
-        sol = timed_run(h, self.prog, self.deadline)
+        highs_run.mip_presolve(h, self.prog.n)
+        sol = highs_run.timed_run(h, self.prog, self.deadline)
         h.setOptionValue("presolve", "off")
         h.changeColsIntegrality(len(ints), ints, np.zeros(len(ints), dtype=np.uint8))
         self.seconds += sol.solver_seconds
@@ -449,11 +449,10 @@ class _Search:
 
 def search(h, prog: Program, ints: np.ndarray, deadline: Deadline,
            loaded: Condensed) -> Solution:
-    """Solve the MIP loaded in ``h`` by the staged search of this module."""
-    from .highs_run import _version
-
+    """Solve the MIP loaded in ``h`` by the staged search of this module (loaded with
+    every column continuous: `taxopt.adapters.highs.load_program`)."""
+    _version = highs_run._version
     s = _Search(h, prog, ints, deadline, loaded)
-    h.changeColsIntegrality(len(ints), ints, np.zeros(len(ints), dtype=np.uint8))
     roots = s.roots()
     for node, reduced in roots:
         if not s.prunable(node.bound):

@@ -17,7 +17,6 @@ unchanged.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,7 +42,7 @@ class Condensed:
     lb: np.ndarray
     ub: np.ndarray
     integrality: np.ndarray
-    S: sp.csr_matrix           # (partial sums) x n
+    S: sp.csr_matrix | None    # (partial sums) x n; None: no partial sums
 
     @property
     def n_total(self) -> int:
@@ -51,17 +50,15 @@ class Condensed:
 
     def expand(self, x: np.ndarray) -> np.ndarray:
         """Original values plus the partial sums they imply (a start for HiGHS)."""
+        if self.S is None:
+            return np.array(x[: self.n], dtype=float)
         return np.concatenate([x[: self.n], self.S @ x[: self.n]])
 
     def shape_key(self) -> tuple:
         """What must not change for a basis to carry over to the next program."""
+        if self.S is None:
+            return (self.A.shape, b"", b"")
         return (self.A.shape, self.S.indptr.tobytes(), self.S.indices.tobytes())
-
-
-@functools.lru_cache(maxsize=64)
-def _no_sums(n: int) -> sp.csr_matrix:
-    """The empty partial-sum matrix of a program of ``n`` columns (shared, never changed)."""
-    return sp.csr_matrix((0, n))
 
 
 def _chunks(key: np.ndarray) -> np.ndarray:
@@ -90,7 +87,9 @@ def condense(prog: Program) -> Condensed:
     lb, ub = prog.bounds()
     integ = prog.integrality()
     n, m = prog.n, A.shape[0]
-    plain = Condensed(n, A, lo, hi, c, const, lb, ub, integ, _no_sums(n))
+    plain = Condensed(n, A, lo, hi, c, const, lb, ub, integ, None)
+    if n <= LONG_ROW:       # no row has more entries than there are columns: none is long
+        return plain
     row, val = A.indices, A.data
     lengths = np.bincount(row, minlength=m)
     long_rows = np.flatnonzero(lengths > LONG_ROW)

@@ -14,6 +14,7 @@ import scipy.sparse as sp
 from ..model.program import Program
 from ..options import Options
 from .base import Solution, qp_scale
+from .branch import search
 from .clock import Deadline, cannot_start, reserve_for_bound
 from .condense import Condensed, condense
 from .highs_run import (  # noqa: F401  (new_highs, mip_presolve, read_solution: public here)
@@ -44,10 +45,14 @@ def pass_program(h: Highs, prog: Program) -> None:
 
 
 def load_program(h, prog: Program) -> Condensed:
-    """Load the program for solving: long rows shortened (`taxopt.adapters.condense`)."""
+    """Load the program for solving: long rows shortened (`taxopt.adapters.condense`),
+    every column continuous (the search of `taxopt.adapters.branch` solves relaxations
+    and hands HiGHS the integers only for its own MIP: loading them only to relax them
+    costs a call as dear as reading a solution)."""
     cp = condense(prog)
     scale = qp_scale(prog)
-    _pass(h, cp.A, cp.lo, cp.hi, cp.c * scale, cp.const * scale, cp.lb, cp.ub, cp.integrality)
+    c, const = (cp.c, cp.const) if scale == 1.0 else (cp.c * scale, cp.const * scale)
+    _pass(h, cp.A, cp.lo, cp.hi, c, const, cp.lb, cp.ub, np.zeros(cp.n_total, np.int32))
     if prog.quadratic:
         _pass_hessian(h, prog, cp.n_total, scale)
     return cp
@@ -103,8 +108,6 @@ def solve_highs(prog: Program, options: Options, deadline: Deadline | None = Non
 
 def solve_loaded(h: Highs, prog: Program, deadline: Deadline, loaded: Condensed) -> Solution:
     """Solve a program already loaded into ``h`` (by `load_program`)."""
-    from .branch import search
-
     ints = np.flatnonzero(loaded.integrality[: prog.n]).astype(np.int32)
     if not len(ints):
         return timed_run(h, prog, deadline)

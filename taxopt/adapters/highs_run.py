@@ -153,15 +153,16 @@ def read_solution(h: Highs, prog: Program, seconds: float, relaxed: bool = False
         status = Status.FEASIBLE
     else:
         status = Status.ERROR
-    x = (np.asarray(h.getSolution().col_value, dtype=float)[: prog.n] if status.has_solution
+    solved = status.has_solution
+    x = (np.asarray(h.getSolution().col_value, dtype=float)[: prog.n] if solved
          else np.zeros(prog.n))
+    # (``relaxed``: one of the search's relaxations of a MIP, whose gap is nil)
     gap = (0.0 if relaxed else float(info_value(h, "mip_gap"))) \
-        if prog.is_mip and status.has_solution else None
+        if solved and (relaxed or prog.is_mip) else None
     stopped = {"stopped": 1.0} if ms == S.kTimeLimit else {}
     # A QP's objective is passed scaled (`taxopt.adapters.highs.qp_scale`): recompute it.
-    objective = (float("nan") if not status.has_solution
-                 else float(info_value(h, "objective_function_value"))
-                 if not prog.quadratic
+    objective = (float("nan") if not solved
+                 else float(h.getObjectiveValue()) if not prog.quadratic
                  else float(sum(prog.evaluate(x).values())))
     return Solution(status, x, objective, "highs", "HiGHS", _version(), gap, seconds,
                     h.modelStatusToString(ms), stopped)

@@ -312,9 +312,29 @@ def _few_vertices(A: list[list[float]], cost: list[float], lb: list[float], ub: 
                   cost[j] - sum(w0[i] * A[i][j] for i in range(m))) for j in kinks])
     if math.comb(len(planes), k) > FEW_VERTICES:
         return None
-    best = -_INF
-    columns = list(zip(*A, strict=True)) if m else [() for _ in cost]
+    g = _Lagrangian(A, cost, lb, ub, rlo, rhi)
     along = list(zip(*Z, strict=True)) if k else [() for _ in range(m)]   # Z by row
+    best = -_INF
+    if k == 2:
+        # `_solve_square` inlined, with each plane's norm computed once
+        normal = [p[0] for p in planes]
+        norm = [math.hypot(a, c) for a, c in normal]
+        for p, q in itertools.combinations(range(len(planes)), 2):
+            (a, c), (e, f) = normal[p], normal[q]
+            det = a * f - c * e
+            if abs(det) <= 1e-10 * (norm[p] * norm[q]):
+                continue
+            b0, b1 = planes[p][1], planes[q][1]
+            t0, t1 = (b0 * f - c * b1) / det, (a * b1 - e * b0) / det
+            w = [w0i + (z0 * t0 + z1 * t1) for w0i, (z0, z1) in zip(w0, along, strict=True)]
+            if p < m:                               # a chosen plane w_i = 0 holds exactly
+                w[p] = 0.0
+            if q < m:
+                w[q] = 0.0
+            value = g(w)
+            if value > best:
+                best = value
+        return best if best > -_INF else None
     mul = operator.mul
     for pick in itertools.combinations(range(len(planes)), k):
         t = _solve_square([planes[p][0] for p in pick], [planes[p][1] for p in pick])
@@ -325,33 +345,55 @@ def _few_vertices(A: list[list[float]], cost: list[float], lb: list[float], ub: 
         for p in pick:                              # a chosen plane w_i = 0 holds exactly
             if p < m:
                 w[p] = 0.0
-        best = max(best, _lagrangian(columns, cost, lb, ub, rlo, rhi, w))
+        value = g(w)
+        if value > best:
+            best = value
     return best if best > -_INF else None
 
 
-def _lagrangian(columns, cost, lb, ub, rlo, rhi, w) -> float:
-    """``g(w)`` of `_dual_vertices` (-inf where a needed side is missing); ``columns``
-    are the part's columns (``A`` transposed)."""
-    total = 0.0
-    for wi, lo, hi in zip(w, rlo, rhi, strict=True):
-        if wi > 0:
-            if lo == -_INF:
+class _Lagrangian:
+    """``g(w)`` of `_dual_vertices` (-inf where a needed side is missing), for one part:
+    what does not depend on ``w`` (the rows' sides, each column's nonzero entries) is
+    laid out once, for the dozen points `_few_vertices` tries.
+
+    A column's reduced cost sums only its nonzero terms, in row order: the same sums as
+    over every row (a zero term adds nothing but the sign of a zero, which no test
+    below can see)."""
+
+    __slots__ = ("columns", "rows")
+
+    def __init__(self, A, cost, lb, ub, rlo, rhi) -> None:
+        self.rows = list(zip(rlo, rhi, strict=True))
+        m = len(A)
+        self.columns = [(cj, abs(cj), lo, hi,
+                         [(i, A[i][j]) for i in range(m) if A[i][j] != 0.0])
+                        for j, (cj, lo, hi) in enumerate(zip(cost, lb, ub, strict=True))]
+
+    def __call__(self, w: list[float]) -> float:
+        total = 0.0
+        for wi, (lo, hi) in zip(w, self.rows, strict=True):
+            if wi > 0:
+                if lo == -_INF:
+                    return -_INF
+                total += wi * lo
+            elif wi < 0:
+                if hi == _INF:
+                    return -_INF
+                total += wi * hi
+        for cj, size, lo, hi, entries in self.columns:
+            s = a = 0.0
+            for i, v in entries:
+                term = w[i] * v
+                s += term
+                a += abs(term)
+            d = cj - s
+            if abs(d) <= _ZERO * (size + a):
+                continue
+            side = lo if d > 0 else hi
+            if side == _INF or side == -_INF:
                 return -_INF
-            total += wi * lo
-        elif wi < 0:
-            if hi == _INF:
-                return -_INF
-            total += wi * hi
-    for col, cj, lo, hi in zip(columns, cost, lb, ub, strict=True):
-        terms = list(map(operator.mul, w, col))
-        d = cj - sum(terms)
-        if abs(d) <= _ZERO * (abs(cj) + sum(map(abs, terms))):
-            continue
-        side = lo if d > 0 else hi
-        if side == _INF or side == -_INF:
-            return -_INF
-        total += d * side
-    return total
+            total += d * side
+        return total
 
 
 def _solutions(rows: list[list[float]], rhs: list[float], m: int

@@ -41,25 +41,31 @@ class RoundedTrades:
     cut_short: bool = False    # a time limit ended the repair at the best shares found
 
 
-def _support(model: RebalanceModel, sol: Solution, options: Options):
-    """Shares the solve traded and which orders are worth placing (no dust, no churn)."""
+def _support(model: RebalanceModel, sol: Solution, options: Options,
+             p_sell: np.ndarray | None = None, p_buy: np.ndarray | None = None):
+    """Shares the solve traded and which orders are worth placing (no dust, no churn);
+    ``p_sell``, ``p_buy``: the price of each sell unit's and each buy's security, when
+    the caller has them already."""
     ctx = model.context
     assert ctx is not None
-    lay, price = ctx.layout, ctx.hh.securities.price
-    p_sell, p_buy = price[lay.unit_security], price[lay.buy_security]
+    lay = ctx.layout
+    if p_sell is None or p_buy is None:
+        price = ctx.hh.securities.price
+        p_sell, p_buy = price[lay.unit_security], price[lay.buy_security]
     sell = sol.x[ctx.sell.slice] / p_sell
     buy = sol.x[ctx.buy.slice] / p_buy
-    sell = np.clip(sell, 0.0, lay.unit_shares)
+    sell = np.minimum(np.maximum(sell, 0.0), lay.unit_shares)     # np.clip, without its wrapper
     buy = np.maximum(buy, 0.0)
 
     whole_close = sell >= lay.unit_shares * (1 - 1e-9) - _EPS
     min_value = options.min_trade_value
-    sell_on = (sell * p_sell >= max(min_value, 0.005)) | (whole_close & (sell > _EPS))
-    buy_on = buy * p_buy >= max(min_value, 0.005)
+    sell_value, buy_value = sell * p_sell, buy * p_buy
+    sell_on = (sell_value >= max(min_value, 0.005)) | (whole_close & (sell > _EPS))
+    buy_on = buy_value >= max(min_value, 0.005)
     # Never buy and sell one security in one account: keep the larger side.
     n_pos = len(lay.pos_account)
-    sold = np.bincount(lay.unit_pos, weights=sell * p_sell * sell_on, minlength=n_pos)
-    bought = np.bincount(lay.buy_pos, weights=buy * p_buy * buy_on, minlength=n_pos)
+    sold = np.bincount(lay.unit_pos, weights=sell_value * sell_on, minlength=n_pos)
+    bought = np.bincount(lay.buy_pos, weights=buy_value * buy_on, minlength=n_pos)
     both = (sold > 0) & (bought > 0)
     sell_on &= ~(both & (bought >= sold))[lay.unit_pos]
     buy_on &= ~(both & (sold > bought))[lay.buy_pos]
@@ -79,13 +85,13 @@ def quick_round(model: RebalanceModel, sol: Solution, options: Options,
     ctx = model.context
     assert ctx is not None
     lay, sec = ctx.layout, ctx.hh.securities
-    sell, buy, sell_on, buy_on = _support(model, sol, options)
+    p_sell, p_buy = sec.price[lay.unit_security], sec.price[lay.buy_security]
+    sell, buy, sell_on, buy_on = _support(model, sol, options, p_sell, p_buy)
     whole = sell >= lay.unit_shares - 1e-7
     s_new = np.where(whole, lay.unit_shares,
                      np.minimum(_snap(sell, sec.fractional[lay.unit_security], np.ceil),
                                 lay.unit_shares))
     b_new = _snap(buy, sec.fractional[lay.buy_security], np.floor)
-    p_sell, p_buy = sec.price[lay.unit_security], sec.price[lay.buy_security]
     s_new = np.where(sell_on & ((s_new * p_sell >= options.min_trade_value) | whole), s_new, 0.0)
     b_new = np.where(buy_on & (b_new * p_buy >= options.min_trade_value), b_new, 0.0)
     if _moves_too_much(lay, ctx.hh, (s_new - sell) * p_sell, (b_new - buy) * p_buy):
@@ -104,7 +110,7 @@ def _moves_too_much(lay, hh, sell_moved: np.ndarray, buy_moved: np.ndarray) -> b
     moved = np.abs(np.bincount(lay.unit_pos, weights=sell_moved, minlength=n_pos)
                    - np.bincount(lay.buy_pos, weights=buy_moved, minlength=n_pos))
     goal_value = lay.goal_value[hh.accounts.goal[lay.pos_account]]
-    return bool(np.any(moved > ROUNDING_MOVE_MAX * np.maximum(goal_value, 0.0)))
+    return bool((moved > ROUNDING_MOVE_MAX * np.maximum(goal_value, 0.0)).any())
 
 
 def round_trades(model: RebalanceModel, sol: Solution, options: Options,
@@ -120,7 +126,7 @@ def round_trades(model: RebalanceModel, sol: Solution, options: Options,
     frac = hh.securities.fractional
     p_sell, p_buy = hh.securities.price[lay.unit_security], hh.securities.price[lay.buy_security]
     min_value = options.min_trade_value
-    sell, buy, sell_on, buy_on = _support(model, sol, options)
+    sell, buy, sell_on, buy_on = _support(model, sol, options, p_sell, p_buy)
 
     scale = np.ones(prog.n)
     scale[ctx.sell.slice], scale[ctx.buy.slice] = p_sell, p_buy
@@ -284,6 +290,18 @@ def _snap(values: np.ndarray, fractional: np.ndarray, direction) -> np.ndarray:
     Sales round up and purchases down (``direction``), so rounding only ever adds
     cash; the solver's own noise (integrality tolerance 1e-6) is removed first.
     """
-    clean = np.where(fractional, np.round(values, SHARE_DECIMALS + 2), np.round(values, 6))
+    if not fractional.any():        # (x * 1.0 / 1.0 is x: the same numbers, fewer calls)
+        return np.maximum(direction(_round(values, 1e6)), 0.0)
+    clean = np.where(fractional, _round(values, 10.0 ** (SHARE_DECIMALS + 2)),
+                     _round(values, 1e6))
     unit = np.where(fractional, 10.0 ** SHARE_DECIMALS, 1.0)
     return np.maximum(direction(clean * unit) / unit, 0.0)
+
+
+def _round(values: np.ndarray, scale: float) -> np.ndarray:
+    """``np.round(values, log10(scale))`` done as numpy does it (times the power of ten,
+    to the nearest even integer, divided back), without its generic ufunc calls."""
+    out = values * scale
+    np.rint(out, out=out)
+    out /= scale
+    return out

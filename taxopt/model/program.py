@@ -15,6 +15,7 @@ import scipy.sparse as sp
 from .expr import Triplets
 
 INF = np.inf
+_INT32_MAX = 2**31 - 1
 
 
 def filled(x: np.ndarray | float, size: int) -> np.ndarray:
@@ -75,12 +76,15 @@ def compressed(r: np.ndarray, c: np.ndarray, v: np.ndarray, shape: tuple[int, in
     # every entry distinct the order is the same.
     n_minor = shape[0] if csc else shape[1]
     key = major.astype(np.int64) * n_minor + minor
-    order = np.argsort(key)
+    # Keys below 2**16 (a household's program) sort by numpy's radix sort, a few times
+    # faster; distinct keys have one order whichever sort finds it.
+    order = (np.argsort(key.astype(np.uint16), kind="stable") if n_major * n_minor <= 2**16
+             else np.argsort(key))
     key = key[order]
     if len(order) > 1 and bool(np.any(key[1:] == key[:-1])):
         return make((v, (r, c)), shape=shape)
     maj, mnr = major[order], minor[order]
-    idx = np.int32 if max(max(shape), len(v)) < np.iinfo(np.int32).max else np.int64
+    idx = np.int32 if max(max(shape), len(v)) < _INT32_MAX else np.int64
     indptr = np.zeros(n_major + 1, idx)
     np.cumsum(np.bincount(maj, minlength=n_major), out=indptr[1:])
     data, indices = np.asarray(v, float)[order], mnr.astype(idx)
