@@ -60,8 +60,10 @@ def unit_gain_fraction(layout: Layout, price: np.ndarray) -> np.ndarray:
     if layout._gain and layout._gain[0][0] is price:
         return layout._gain[0][1]
     value = layout.unit_shares * price[layout.unit_security]
-    gain = np.where(np.isnan(layout.unit_basis), 0.0, 1.0 - np.divide(
-        np.nan_to_num(layout.unit_basis), value, out=np.ones_like(value), where=value > 0))
+    unknown = np.isnan(layout.unit_basis)           # no basis (and outside taxable accounts)
+    gain = 1.0 - np.divide(layout.unit_basis, value, out=np.ones_like(value),
+                           where=(value > 0) & ~unknown)
+    gain[unknown] = 0.0
     gain.setflags(write=False)
     layout._gain[:] = [(price, gain)]
     return gain
