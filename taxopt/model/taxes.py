@@ -25,6 +25,7 @@ from ..tax.netting import net_year
 from .context import ModelContext
 from .expr import Triplets, incidence
 from .layout import unit_gain_fraction
+from .program import NettingBlock
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -190,6 +191,8 @@ class ExactTaxTerm:
                           ["tax: long-term part", "tax: net total part"])
         else:
             prog.vars["tax_pref"].ub[:] = 0.0
+        prog.netting = NettingBlock((st.start, lt.start, tau.start, pref.start, b.start),
+                                    ("tax_total", "tax_pref"))
         self._plan = (st.start, lt.start)
         before = net_year(t).tax
         coef = np.zeros(prog.n)
@@ -236,6 +239,9 @@ class ExactTaxTerm:
         r2[c.start], r2[b.start] = 1.0, -big
         prog.add_rows("carryforward", np.vstack([r1, r2]), -np.inf,
                       np.array([-t0 - limit + big, 0.0]), ["carryforward", "carryforward"])
+        if prog.netting is not None:
+            prog.netting = NettingBlock((*prog.netting.columns, c.start, b.start),
+                                        (*prog.netting.rows, "carryforward"))
         coef = np.zeros(n)
         coef[c.start] = -value
         prog.add_term("carryforward", coef, value * before)
@@ -341,6 +347,8 @@ class GainBudget:
             coef, const = prog.terms["tax"]
             prog.add_rows("budget_tax", coef[None, :], -np.inf, self.max_tax - const,
                           [f"estimated tax <= {self.max_tax:,.2f}"], elastic=True)
+            if prog.netting is not None:      # the tax term's columns alone
+                prog.netting = prog.netting.with_rows("budget_tax")
 
 
 _ORDER_KEYS = ("fifo", "hifo", "min_tax")
