@@ -135,7 +135,7 @@ class _Search:
         self.decide = (self.side == 0)          # pieces and the real decisions
         self._decided = ints[self.decide]
         # (Linear programs only: a quadratic objective is not priced by its duals alone.)
-        self.netting = (NettingPart.find(loaded, ints[self.piece])
+        self.netting = (NettingPart.of(loaded, prog, ints[self.piece])
                         if self.piece.any() and prog.n >= NETTING_FROM and not prog.quadratic
                         else None)
         self.best: Solution | None = None

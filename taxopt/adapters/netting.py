@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..model.program import Program
 from .condense import Condensed
 
 SHORT_ROW = 4          # rows with at most this many entries join the netting part
@@ -53,6 +54,80 @@ class NettingPart:
     _static: tuple | None = None            # what `price` needs of the whole program
 
     @classmethod
+    def of(cls, loaded: Condensed, prog: Program, pieces: np.ndarray) -> NettingPart | None:
+        """The netting part of a loaded program: the one its tax term declared
+        (`Program.netting`) once the matrix confirms it is the part `find` would reach,
+        else `find`'s (say a program whose gain row by term is short: the search goes on
+        through it to the lots).
+
+        Condensing keeps the program's own columns and rows where they were (it appends
+        its partial sums and link rows), so the declared indices hold in ``loaded``.
+        """
+        declared = prog.netting_part()
+        if declared is not None:
+            part = cls.declared(loaded, *declared, pieces)
+            if part is not None:
+                return part
+        return cls.find(loaded, pieces)
+
+    @classmethod
+    def declared(cls, loaded: Condensed, cols: list[int], rows: list[int],
+                 pieces: np.ndarray) -> NettingPart | None:
+        """The part with columns ``cols`` and kept rows ``rows`` (both sorted), if it is
+        the one `find` reaches from ``pieces``; None when it is not (or not sure).
+
+        `find` would reach exactly ``cols`` when every piece is among them, every short
+        row touching them lies among them alone (so the search never leaves them), and
+        every column is reached from the pieces through such rows; its kept rows are
+        then those whose entries all lie in ``cols``. One pass over the matrix counts
+        the rows' entries; the rest is Python over the part's few entries.
+        """
+        A = loaded.A
+        n_cols = len(cols)
+        if not n_cols or n_cols > MAX_COLUMNS or cols[-1] >= A.shape[1]:
+            return None
+        inside = set(cols)
+        if any(c not in inside for c in pieces.tolist()):
+            return None
+        length = np.bincount(A.indices, minlength=A.shape[0])
+        col_entries = _column_entries(A, cols)
+        by_row: dict[int, list[int]] = {}             # row -> its part columns
+        for c, (col_rows, _) in zip(cols, col_entries, strict=True):
+            for r in col_rows:
+                by_row.setdefault(r, []).append(c)
+        touched = list(by_row)
+        lengths = length[touched].tolist()
+        kept, short = [], []
+        for r, k in zip(touched, lengths, strict=True):
+            full = len(by_row[r]) == k
+            if k <= SHORT_ROW:
+                if not full:          # the search would leave the part through it
+                    return None
+                short.append(r)
+            if full:
+                kept.append(r)
+        if sorted(kept) != rows:
+            return None
+        reached = set(pieces.tolist())
+        frontier = list(reached)
+        col_rows: dict[int, list[int]] = {}
+        for r in short:
+            for c in by_row[r]:
+                col_rows.setdefault(c, []).append(r)
+        while frontier:
+            step = []
+            for c in frontier:
+                for r in col_rows.get(c, ()):
+                    for j in by_row[r]:
+                        if j not in reached:
+                            reached.add(j)
+                            step.append(j)
+            frontier = step
+        if len(reached) != n_cols:
+            return None
+        return cls._assemble(loaded, cols, rows, col_entries)
+
+    @classmethod
     def find(cls, loaded: Condensed, pieces: np.ndarray) -> NettingPart | None:
         """The columns reached from ``pieces`` through short rows (None if too many).
 
@@ -61,8 +136,8 @@ class NettingPart:
         hundred columns, and a numpy call costs about as much as its arithmetic).
         """
         A = loaded.A
-        indptr, indices, data = A.indptr, A.indices, A.data
-        m, n = A.shape
+        indptr, indices = A.indptr, A.indices
+        m = A.shape[0]
         length = np.bincount(indices, minlength=m).tolist()
         ptr = indptr.tolist()
         inside_set = {int(c) for c in pieces}
@@ -91,21 +166,33 @@ class NettingPart:
                 return None
         col_list = sorted(inside_set)
         kept_list = sorted(r for r, k in by_row.items() if k == length[r])
+        return cls._assemble(loaded, col_list, kept_list)
+
+    @classmethod
+    def _assemble(cls, loaded: Condensed, col_list: list[int], kept_list: list[int],
+                  col_entries: list[tuple[list[int], list[float]]] | None = None
+                  ) -> NettingPart:
+        """The part of columns ``col_list`` and kept rows ``kept_list`` (both sorted);
+        ``col_entries``: the columns' rows and values, when already read."""
+        A = loaded.A
+        if col_entries is None:
+            col_entries = _column_entries(A, col_list)
         where = {r: i for i, r in enumerate(kept_list)}
-        dense = np.zeros((len(kept_list), len(col_list)))
+        dense = [[0.0] * len(col_list) for _ in kept_list]
         entries: list[tuple[int, int, float]] = []
-        for j, c in enumerate(col_list):
-            for r, v in zip(indices[ptr[c]:ptr[c + 1]].tolist(), data[ptr[c]:ptr[c + 1]].tolist(),
-                            strict=True):
+        for j, (col_rows, values) in enumerate(col_entries):
+            for r, v in zip(col_rows, values, strict=True):
                 i = where.get(r)
                 if i is None:
                     entries.append((j, r, v))
                 else:
-                    dense[i, j] += v
+                    dense[i][j] += v
         cols = np.array(col_list, np.int64)
-        inside = np.zeros(n, bool)
+        inside = np.zeros(A.shape[1], bool)
         inside[cols] = True
-        return cls(cols, np.array(kept_list, np.int64), dense, inside, entries)
+        return cls(cols, np.array(kept_list, np.int64),
+                   np.array(dense, float).reshape(len(kept_list), len(col_list)), inside,
+                   entries)
 
     def _program(self, loaded: Condensed) -> tuple:
         """What `price` reads of the whole program, computed once."""
@@ -209,6 +296,21 @@ class NettingPart:
             return outside + best
         solved = _highs_part(self.A, cost, lb, ub, rlo, rhi)
         return outside + (solved if best is None else max(best, solved))
+
+
+def _column_entries(A, cols: list[int]) -> list[tuple[list[int], list[float]]]:
+    """The rows and values of the CSC matrix ``A``'s columns ``cols`` (sorted), as lists."""
+    indptr, indices, data = A.indptr, A.indices, A.data
+    first, end = cols[0], cols[-1] + 1
+    if end - first <= 4 * len(cols):      # a short span (the netting's are adjacent): at once
+        ptr = indptr[first:end + 1].tolist()
+        a0, b0 = ptr[0], ptr[-1]
+        rows, values = indices[a0:b0].tolist(), data[a0:b0].tolist()
+        return [(rows[ptr[c - first] - a0:ptr[c - first + 1] - a0],
+                 values[ptr[c - first] - a0:ptr[c - first + 1] - a0]) for c in cols]
+    at = np.asarray(cols, np.int64)
+    return [(indices[a:b].tolist(), data[a:b].tolist())
+            for a, b in zip(indptr[at].tolist(), indptr[at + 1].tolist(), strict=True)]
 
 
 def _checked_data(data: np.ndarray, ptr: list[int], cols: list[int]) -> np.ndarray:

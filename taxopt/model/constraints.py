@@ -13,7 +13,7 @@ import numpy as np
 
 from ..options import Options
 from .context import ModelContext
-from .expr import incidence
+from .expr import Triplets
 from .funding import flow_bands
 from .layout import unit_gain_fraction
 from .taxes import GainBudget, LotReliefOrder, SaleRules
@@ -76,8 +76,10 @@ class ToleranceConstraint:
         g_idx = np.flatnonzero(~np.isnan(goals.tolerance))
         if not len(g_idx):
             return
-        g_rep, k_rep = np.repeat(g_idx, K), np.tile(np.arange(K), len(g_idx))
-        rows = ctx.goal_class.take(g_rep * K + k_rep)
+        g_rep, k_rep = g_idx.repeat(K), np.arange(K * len(g_idx)) % K
+        # every goal with a tolerance (the usual case): all rows, as they are
+        rows = (ctx.goal_class if len(g_idx) == len(goals) else
+                ctx.goal_class.take(g_rep * K + k_rep))
         total = ctx.layout.goal_value[g_rep]
         centre = goals.target[g_rep, k_rep] * total
         width = goals.tolerance[g_rep] * total
@@ -106,21 +108,23 @@ class WashSaleConstraint:
         hh, lay, prog = ctx.hh, ctx.layout, ctx.program
         group = hh.securities.wash_group
         gain = unit_gain_fraction(lay, hh.securities.price)
-        taxed = np.flatnonzero(lay.unit_taxable)
+        taxed = lay.unit_taxable.nonzero()[0]
         buy_groups = group[lay.buy_security]
         names = hh.securities.wash_group_names
         # groups with a taxable unit and a place to buy (sorted, as np.intersect1d gives)
         seen = np.zeros((2, len(names)), bool)
-        seen[0, group[lay.unit_security[taxed]]] = True
+        taxed_groups = group[lay.unit_security[taxed]]
+        seen[0, taxed_groups] = True
         seen[1, buy_groups] = True
-        groups = np.flatnonzero(seen[0] & seen[1])
+        groups = (seen[0] & seen[1]).nonzero()[0]
         if not len(groups):
             return
         z = prog.add_vars("wash", len(groups), 0.0, 1.0, integer=True)
         slot = np.full(len(hh.securities.wash_group_names), -1)
         slot[groups] = np.arange(len(groups))
-        lu = taxed[slot[group[lay.unit_security[taxed]]] >= 0]
-        lz = slot[group[lay.unit_security[lu]]]
+        taxed_slot = slot[taxed_groups]
+        has_slot = taxed_slot >= 0
+        lu, lz = taxed[has_slot], taxed_slot[has_slot]
         loss = gain[lu] < 0
         cap = prog.vars["sell"].ub[lu]
         n, m1 = prog.n, len(lu)
@@ -129,18 +133,23 @@ class WashSaleConstraint:
         # ratio test took 380 ms an LP; with a row per loss lot, 50 ms (measured).
         # Gain lots get a row too, slack by construction (sell <= cap), so the program
         # keeps its shape when prices move lots across their basis (warm re-solves).
-        sells = (incidence(np.arange(m1), ctx.sell.start + lu, (m1, n))
-                 - incidence(np.arange(m1), z.start + lz, (m1, n), np.where(loss, cap, 0.0)))
+        r1 = np.arange(m1)
+        sells = Triplets(np.concatenate([r1, r1]),
+                         np.concatenate([ctx.sell.start + lu, z.start + lz]),
+                         np.concatenate([np.ones(m1), -np.where(loss, cap, 0.0)]), (m1, n))
         # One label a group, shared by its rows (a string a row: 43 ms at 100,000 lots).
         label = np.array([f"wash group {names[g]}: loss sale only if the group is not bought"
                           for g in groups], dtype=object)
         prog.add_rows("wash_sell", sells, -np.inf, np.where(loss, 0.0, cap), label[lz].tolist())
-        bj = np.flatnonzero(slot[buy_groups] >= 0)
-        bz = slot[buy_groups[bj]]
+        buy_slot = slot[buy_groups]
+        bj = (buy_slot >= 0).nonzero()[0]
+        bz = buy_slot[bj]
         big = prog.vars["buy"].ub[bj]
         m2 = len(bj)
-        buys = (incidence(np.arange(m2), ctx.buy.start + bj, (m2, n))
-                + incidence(np.arange(m2), z.start + bz, (m2, n), big))
+        r2 = np.arange(m2)
+        buys = Triplets(np.concatenate([r2, r2]),
+                        np.concatenate([ctx.buy.start + bj, z.start + bz]),
+                        np.concatenate([np.ones(m2), big]), (m2, n))
         label = np.array([f"wash group {names[g]}: no buy while harvesting its loss"
                           for g in groups], dtype=object)
         prog.add_rows("wash_buy", buys, -np.inf, big, label[bz].tolist())

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..domain.household import Household
-from .expr import Affine, incidence
+from .expr import Affine, Triplets
 from .flows import declare_flows
 from .layout import Layout, build_layout
 from .program import Program, VarBlock
@@ -51,28 +51,33 @@ def make_context(hh: Household, layout: Layout | None = None) -> ModelContext:
     buy = prog.add_vars("buy", lay.n_buys, 0.0, buy_cap)
     withdraw, deposit = flows.add_to(prog)
     n, n_pos, n_acc, K = prog.n, len(lay.pos_account), len(acc), len(hh.classes)
+    n_units, n_buys = sell.size, buy.size
 
-    holdings = Affine(
-        incidence(lay.buy_pos, buy.start + np.arange(buy.size), (n_pos, n))
-        - incidence(lay.unit_pos, sell.start + np.arange(sell.size), (n_pos, n)),
-        lay.pos_value.copy())
-    cash = Affine(
-        incidence(lay.unit_account, sell.start + np.arange(sell.size), (n_acc, n))
-        - incidence(lay.buy_account, buy.start + np.arange(buy.size), (n_acc, n)),
-        acc.cash + acc.cash_flow)
+    # A buy adds a dollar to its position and takes one from its account's cash; a sale
+    # the reverse. Built as triplets at once (buys then sales for holdings, sales then
+    # buys for cash: the order of the incidence sums they stand for).
+    cols = np.arange(n)
+    sell_cols, buy_cols = cols[sell.start:sell.start + n_units], cols[buy.start:buy.start + n_buys]
+    holdings_v = np.ones(n_buys + n_units)
+    holdings_v[n_buys:] = -1.0
+    cash_v = np.ones(n_units + n_buys)
+    cash_v[n_units:] = -1.0
+    holdings = Affine(Triplets(np.concatenate([lay.buy_pos, lay.unit_pos]),
+                               np.concatenate([buy_cols, sell_cols]), holdings_v, (n_pos, n)),
+                      lay.pos_value.copy())
+    cash = Affine(Triplets(np.concatenate([lay.unit_account, lay.buy_account]),
+                           np.concatenate([sell_cols, buy_cols]), cash_v, (n_acc, n)),
+                  acc.cash + acc.cash_flow)
     if withdraw is not None and deposit is not None:
         cash = cash + flows.cash(withdraw, deposit, n)
 
     expo = sec.exposure[lay.pos_security]                       # positions x classes
-    p_idx, k_idx = np.nonzero(expo)
-    to_class = incidence(lay.pos_account[p_idx] * K + k_idx, p_idx, (n_acc * K, n_pos),
-                         expo[p_idx, k_idx])
-    cash_rows = incidence(np.arange(n_acc) * K + hh.cash_class, np.arange(n_acc),
-                          (n_acc * K, n_acc))
-    account_class = holdings.left(to_class) + cash.left(cash_rows)
-    a_idx = np.repeat(np.arange(n_acc), K)
-    to_goal = incidence(acc.goal[a_idx] * K + np.tile(np.arange(K), n_acc), np.arange(n_acc * K),
-                        (len(hh.goals) * K, n_acc * K))
-    goal_class = account_class.left(to_goal)
+    p_idx, k_idx = expo.nonzero()
+    to_class = Triplets(lay.pos_account[p_idx] * K + k_idx, p_idx, expo[p_idx, k_idx],
+                        (n_acc * K, n_pos))
+    account_class = holdings.left(to_class) + cash.mapped(np.arange(n_acc) * K + hh.cash_class,
+                                                          n_acc * K)
+    to_goal = (acc.goal[:, None] * K + np.arange(K)).ravel()   # row a * K + k: goal g * K + k
+    goal_class = account_class.mapped(to_goal, len(hh.goals) * K)
     return ModelContext(hh, lay, prog, sell, buy, holdings, cash, account_class, goal_class,
                         withdraw, deposit)

@@ -15,14 +15,6 @@ import numpy as np
 import scipy.sparse as sp
 
 
-def _exclusive_cumsum(a: np.ndarray) -> np.ndarray:
-    """``[0, a0, a0 + a1, ...]`` without the last sum (integers)."""
-    out = np.zeros(len(a), np.int64)
-    if len(a) > 1:
-        a[:-1].cumsum(out=out[1:])
-    return out
-
-
 @dataclass(frozen=True, slots=True, eq=False)
 class Triplets:
     """A sparse matrix as (row, col, value) arrays; duplicates add up."""
@@ -58,7 +50,9 @@ class Triplets:
         return Triplets(self.r, self.c, -self.v, self.shape)
 
     def __sub__(self, other: Triplets) -> Triplets:
-        return self + (-other)
+        n = max(self.shape[1], other.shape[1])
+        return Triplets(np.concatenate([self.r, other.r]), np.concatenate([self.c, other.c]),
+                        np.concatenate([self.v, -other.v]), (self.shape[0], n))
 
     def left(self, P: Triplets) -> Triplets:
         """``P @ self`` by a join on P's columns and self's rows (no scipy)."""
@@ -66,13 +60,21 @@ class Triplets:
         # (array methods: the same operations without numpy's Python-level wrappers)
         order = self.r.argsort(kind="stable")
         counts = np.bincount(self.r, minlength=k)
-        starts = _exclusive_cumsum(counts)
         cnt = counts[P.c]
-        total = int(cnt.sum())
-        first = (starts[P.c] - _exclusive_cumsum(cnt)).repeat(cnt)
-        idx = order[first + np.arange(total)]
+        upto = cnt.cumsum()
+        total = int(upto[-1]) if len(upto) else 0
+        # self's row P.c[e] sits at order[end - cnt_e : end] (end: the counts summed up to
+        # that row), and P's entry e fills output places [upto_e - cnt_e, upto_e)
+        idx = order[(counts.cumsum()[P.c] - upto).repeat(cnt) + np.arange(total)]
         return Triplets(P.r.repeat(cnt), self.c[idx], P.v.repeat(cnt) * self.v[idx],
                         (P.shape[0], self.shape[1]))
+
+    def mapped(self, rows: np.ndarray, m: int) -> Triplets:
+        """`left` of the P that sends row ``i`` to row ``rows[i]`` of ``m`` with weight 1
+        (``incidence(rows, arange(k), (m, k))``): the same entries in the same order (by
+        row, stably), without the join."""
+        order = self.r.argsort(kind="stable")
+        return Triplets(rows[self.r[order]], self.c[order], self.v[order], (m, self.shape[1]))
 
     def take(self, rows: np.ndarray) -> Triplets:
         """The given rows (distinct), renumbered in that order."""
@@ -126,6 +128,11 @@ class Affine:
         """``P @ self``: sums or maps entries (positions to classes, accounts to goals)."""
         return Affine(self.T.left(P), P.matvec(self.c) if len(self.c) else np.zeros(P.shape[0]))
 
+    def mapped(self, rows: np.ndarray, m: int) -> Affine:
+        """`left` of the P that sends entry ``i`` to row ``rows[i]`` of ``m`` (weight 1):
+        accounts to goals, an account's cash to its cash class."""
+        return Affine(self.T.mapped(rows, m), np.bincount(rows, weights=self.c, minlength=m))
+
     def take(self, rows: np.ndarray) -> Affine:
         return Affine(self.T.take(rows), self.c[rows])
 
@@ -138,10 +145,13 @@ def incidence(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int],
     """A sparse matrix with ``data`` at (rows, cols), duplicates summed."""
     rows = np.asarray(rows, np.int64)
     if isinstance(data, float | int):
-        data = np.full(len(rows), float(data))
+        values = np.empty(len(rows))
+        values.fill(data)
+    elif isinstance(data, np.ndarray) and data.shape == rows.shape:
+        values = np.array(data, float)
     else:
-        data = np.broadcast_to(np.asarray(data, float), len(rows)).copy()
-    return Triplets(rows, np.asarray(cols, np.int64), data, shape)
+        values = np.broadcast_to(np.asarray(data, float), len(rows)).copy()
+    return Triplets(rows, np.asarray(cols, np.int64), values, shape)
 
 
 def widen(M: Triplets, n: int) -> Triplets:

@@ -49,13 +49,23 @@ OTHER_RETURN = 0.05
 
 
 def class_returns(hh: Household) -> np.ndarray:
-    """Each security's return by its asset classes' defaults alone (its mix of classes)."""
+    """Each security's return by its asset classes' defaults alone (its mix of classes;
+    once per household, read-only)."""
+    return hh.cached("class_returns", lambda: _class_returns(hh))
+
+
+def _class_returns(hh: Household) -> np.ndarray:
     by_class = np.array([DEFAULT_RETURNS.get(c, OTHER_RETURN) for c in hh.classes])
     return hh.securities.exposure @ by_class
 
 
 def expected_returns(hh: Household) -> np.ndarray:
-    """Each security's expected total return: its own, else its classes' defaults."""
+    """Each security's expected total return: its own, else its classes' defaults (once
+    per household, read-only)."""
+    return hh.cached("expected_returns", lambda: _expected_returns(hh))
+
+
+def _expected_returns(hh: Household) -> np.ndarray:
     sec = hh.securities
     implied = class_returns(hh)
     # A tax-exempt (municipal) fund yields less than a taxable one of the same class:
@@ -96,7 +106,8 @@ def _after_tax_value(hh: Household, horizon: float, discount: float) -> np.ndarr
                           (wealth - 1.0) / np.where(np.abs(net) > 1e-12, net, 1.0), horizon)
     basis = 1.0 + reinvested * growth_sum
     taxable = wealth - tl * np.maximum(wealth - basis, 0.0)
-    by_type = np.vstack([taxable, (1.0 - to) * grow, grow])     # rows: TAXABLE, DEFERRED, FREE
+    # rows: TAXABLE, DEFERRED, FREE
+    by_type = np.concatenate([taxable, (1.0 - to) * grow, grow]).reshape(3, -1)
     assert (TAXABLE, TAX_DEFERRED, TAX_FREE) == (0, 1, 2)
     return by_type[hh.accounts.tax_type] / (1.0 + discount) ** horizon
 

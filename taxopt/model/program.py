@@ -137,6 +137,24 @@ class RowBlock:
         return self._csr
 
 
+@dataclass(frozen=True, slots=True)
+class NettingBlock:
+    """The columns of the year's netting (the plan's net results by term, the net total,
+    the preferential part, the pieces) and the row blocks that lie among them alone.
+
+    The HiGHS search bounds one netting root from another by solving these columns
+    alone (`taxopt.adapters.netting`); the tax term names them here, so the adapter
+    need not search the matrix for them.
+    """
+
+    columns: tuple[int, ...]
+    rows: tuple[str, ...]
+
+    def with_rows(self, name: str) -> NettingBlock:
+        """The block with one more row block among its columns."""
+        return NettingBlock(self.columns, (*self.rows, name))
+
+
 @dataclass(slots=True, eq=False)
 class Program:
     """Minimize ``sum(terms) `` subject to variable bounds and row blocks."""
@@ -153,6 +171,8 @@ class Program:
     # Linear terms that stand in for the quadratic ones while integers are chosen
     # (a QP with integers is a MIQP, which HiGHS does not solve).
     proxies: set[str] = field(default_factory=set)
+    # The netting columns and rows, when a tax term declared them (see `NettingBlock`).
+    netting: NettingBlock | None = None
 
     def add_vars(self, name: str, size: int, lb: np.ndarray | float = 0.0,
                  ub: np.ndarray | float = INF, integer: bool = False) -> VarBlock:
@@ -215,7 +235,7 @@ class Program:
         blocks inside are shared: replace a block, do not edit it in place)."""
         return Program(vars=dict(self.vars), rows=dict(self.rows), terms=dict(self.terms),
                        n=self.n, pieces=list(self.pieces), quadratic=dict(self.quadratic),
-                       proxies=set(self.proxies))
+                       proxies=set(self.proxies), netting=self.netting)
 
     def without(self, terms: set[str] | None = None, quadratic: bool = False) -> Program:
         """A copy without some linear terms and/or the quadratic ones."""
@@ -356,6 +376,19 @@ class Program:
         v = np.concatenate([b.T.v for b in blocks])
         return (r, c, v, np.concatenate([b.lo for b in blocks]),
                 np.concatenate([b.hi for b in blocks]), offsets)
+
+    def netting_part(self) -> tuple[list[int], list[int]] | None:
+        """The netting block's columns and its rows' indices in `matrix` order (sorted),
+        or None when no tax term declared one."""
+        if self.netting is None:
+            return None
+        names, rows, at = set(self.netting.rows), [], 0
+        for name, block in self.rows.items():
+            m = block.T.shape[0]
+            if name in names:
+                rows.extend(range(at, at + m))
+            at += m
+        return sorted(self.netting.columns), rows
 
     def evaluate(self, x: np.ndarray, stand_ins: bool = False) -> dict[str, float]:
         """Each objective term's value at ``x``: the objective that is solved, so the

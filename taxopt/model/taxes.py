@@ -25,6 +25,7 @@ from ..tax.netting import net_year
 from .context import ModelContext
 from .expr import Triplets, incidence
 from .layout import unit_gain_fraction
+from .program import NettingBlock
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -48,12 +49,17 @@ def sale_gains(ctx: ModelContext, harvest_min_loss: float = 0.0,
     harvesting thresholds counts as zero too (it is not worth harvesting).
     """
     lay, price = ctx.layout, ctx.hh.securities.price
-    g = unit_gain_fraction(lay, price)
-    value = lay.unit_shares * price[lay.unit_security]
-    small = (g < 0) & ((-g * value < harvest_min_loss) | (-g < harvest_min_loss_pct))
-    g = np.where(g < 0, g * (1.0 - lay.unit_washed), g)
-    g = np.where(small, np.maximum(g, 0.0), g)
-    g = np.where(lay.unit_taxable, g, 0.0)
+    g = unit_gain_fraction(lay, price)      # already 0 outside taxable accounts
+    # (each step only where it can change something: a household's few hundred units
+    # cost a numpy call each more than its arithmetic)
+    small = None
+    if harvest_min_loss > 0 or harvest_min_loss_pct > 0:   # else no loss is small
+        value = lay.unit_shares * price[lay.unit_security]
+        small = (g < 0) & ((-g * value < harvest_min_loss) | (-g < harvest_min_loss_pct))
+    if lay.unit_washed.any():
+        g = np.where(g < 0, g * (1.0 - lay.unit_washed), g)
+    if small is not None:
+        g = np.where(small, np.maximum(g, 0.0), g)
     return SaleGains(np.where(lay.unit_long, 0.0, g), np.where(lay.unit_long, g, 0.0))
 
 
@@ -131,13 +137,21 @@ def _term_sums(ctx: ModelContext, g: SaleGains, st: int, lt: int):
     (Tried: partial sums over chunks of 64 lots to avoid long rows; HiGHS then needed
     15x more iterations for the same time at 21,000 lots, so the plain rows stay.)
     """
-    n = ctx.program.n
-    cols = ctx.sell.start + np.arange(ctx.sell.size)
-    nz_s, nz_l = np.flatnonzero(g.short), np.flatnonzero(g.long)
-    A = incidence(np.concatenate([[0], np.zeros(len(nz_s), int), [1], np.ones(len(nz_l), int)]),
-                  np.concatenate([[st], cols[nz_s], [lt], cols[nz_l]]), (2, n),
-                  np.concatenate([[1.0], -g.short[nz_s], [1.0], -g.long[nz_l]]))
-    return A, np.zeros(2), np.zeros(2)
+    n, s0 = ctx.program.n, ctx.sell.start
+    nz_s, nz_l = g.short.nonzero()[0], g.long.nonzero()[0]
+    # row 0: st - sum of short gains, row 1: lt - sum of long gains
+    k = len(nz_s) + 1
+    r = np.zeros(k + 1 + len(nz_l), np.int64)
+    r[k:] = 1
+    c = np.empty(len(r), np.int64)
+    c[0], c[k] = st, lt
+    np.add(nz_s, s0, out=c[1:k])
+    np.add(nz_l, s0, out=c[k + 1:])
+    v = np.empty(len(r))
+    v[0] = v[k] = 1.0
+    np.negative(g.short[nz_s], out=v[1:k])
+    np.negative(g.long[nz_l], out=v[k + 1:])
+    return Triplets(r, c, v, (2, n)), np.zeros(2), np.zeros(2)
 
 
 def _rows(n: int, rows: list[list[tuple[int, float]]]) -> Triplets:
@@ -145,7 +159,8 @@ def _rows(n: int, rows: list[list[tuple[int, float]]]) -> Triplets:
     r = [i for i, entries in enumerate(rows) for _ in entries]
     c = [j for entries in rows for j, _ in entries]
     v = [x for entries in rows for _, x in entries]
-    return incidence(np.array(r, np.int64), np.array(c, np.int64), (len(rows), n), np.array(v))
+    return Triplets(np.array(r, np.int64), np.array(c, np.int64), np.array(v, float),
+                    (len(rows), n))
 
 
 class ExactTaxTerm:
@@ -201,6 +216,8 @@ class ExactTaxTerm:
                           ["tax: long-term part", "tax: net total part"])
         else:
             prog.vars["tax_pref"].ub[:] = 0.0
+        prog.netting = NettingBlock((st.start, lt.start, tau.start, pref.start, b.start),
+                                    ("tax_total", "tax_pref"))
         self._plan = (st.start, lt.start)
         before = net_year(t).tax
         coef = np.zeros(prog.n)
@@ -253,6 +270,9 @@ class ExactTaxTerm:
         r2[c.start], r2[b.start] = 1.0, -big
         prog.add_rows("carryforward", np.vstack([r1, r2]), -np.inf,
                       np.array([-t0 - limit + big, 0.0]), ["carryforward", "carryforward"])
+        if prog.netting is not None:
+            prog.netting = NettingBlock((*prog.netting.columns, c.start, b.start),
+                                        (*prog.netting.rows, "carryforward"))
         coef = np.zeros(n)
         coef[c.start] = -value
         prog.add_term("carryforward", coef, value * before)
@@ -277,20 +297,44 @@ class SaleRules:
         self.discount_rate = discount_rate
 
     def compile(self, ctx: ModelContext) -> None:
-        hh, lay, prog = ctx.hh, ctx.layout, ctx.program
-        g = unit_gain_fraction(lay, hh.securities.price)
-        short_gain = lay.unit_taxable & ~lay.unit_long & (g > 0)
-        if self.no_short_term_gains and short_gain.any():
-            units = np.flatnonzero(short_gain)
+        prog = ctx.program
+        units = _short_gain_units(ctx)
+        if self.no_short_term_gains and len(units):
             A = incidence(np.zeros(len(units), np.int64), ctx.sell.start + units,
                           (1, prog.n))
             prog.add_rows("no_short_term_gains", A, -np.inf, 0.0,
                           ["no_short_term_gains: no lot is sold at a short-term gain"],
                           elastic=True)
-        if self.protect_days > 0 and short_gain.any():
-            cost = protection_cost(ctx, self.protect_days, self.discount_rate)
-            if cost.any():
+        if self.protect_days > 0 and len(units):
+            cost = _protection_cost(ctx, units, self.protect_days, self.discount_rate)
+            if cost is not None:
                 prog.add_term("protection", _padded(ctx, cost))
+
+
+def _short_gain_units(ctx: ModelContext) -> np.ndarray:
+    """Taxable units held short-term at a gain (the taxable units come first)."""
+    lay = ctx.layout
+    g = unit_gain_fraction(lay, ctx.hh.securities.price)
+    return (lay.unit_taxable & ~lay.unit_long & (g > 0)).nonzero()[0]
+
+
+def _protection_cost(ctx: ModelContext, units: np.ndarray, protect_days: int,
+                     discount_rate: float) -> np.ndarray | None:
+    """`protection_cost` computed on the short-term gain ``units`` alone (None: no cost)."""
+    hh, lay = ctx.hh, ctx.layout
+    if not len(hh.lots):
+        return None
+    days = lot_days_to_long_term(hh)[lay.unit_lot[units]]   # taxable units are lots
+    soon = (days > 0) & (days <= protect_days)
+    if not soon.any():
+        return None
+    t = hh.tax
+    at, d = units[soon], days[soon]
+    gap = max(t.short_term_rate - t.long_term_rate, 0.0)
+    g = unit_gain_fraction(lay, hh.securities.price)[at]
+    cost = np.zeros(lay.n_units)
+    cost[at] = gap * g * (1.0 + discount_rate) ** (-d / 365.0)
+    return cost if cost.any() else None
 
 
 def protection_cost(ctx: ModelContext, protect_days: int, discount_rate: float) -> np.ndarray:
@@ -334,6 +378,8 @@ class GainBudget:
             coef, const = prog.terms["tax"]
             prog.add_rows("budget_tax", coef[None, :], -np.inf, self.max_tax - const,
                           [f"estimated tax <= {self.max_tax:,.2f}"], elastic=True)
+            if prog.netting is not None:      # the tax term's columns alone
+                prog.netting = prog.netting.with_rows("budget_tax")
 
 
 _ORDER_KEYS = ("fifo", "hifo", "min_tax")

@@ -13,7 +13,7 @@ import numpy as np
 from ..domain.household import TAXABLE
 from ..options import Options
 from .context import ModelContext
-from .expr import incidence, widen
+from .expr import Triplets, incidence, widen
 from .location import CashDragTerm, LocationTerm, distribution_rate
 from .taxes import ExactTaxTerm, LotTaxTerm
 
@@ -41,13 +41,18 @@ class TrackingTerm:
         hh, prog = ctx.hh, ctx.program
         K, G = ctx.n_classes, len(hh.goals)
         dev = prog.add_vars(f"{name}_dev" if name != "tracking" else "dev", G * K, 0.0, np.inf)
-        g_rep = np.repeat(np.arange(G), K)
-        target = hh.goals.target.reshape(-1) * ctx.layout.goal_value[g_rep]
+        target = hh.goals.target.reshape(-1) * ctx.layout.goal_value.repeat(K)
         gc = ctx.goal_class
-        d = incidence(np.arange(G * K), dev.start + np.arange(G * K), (G * K, prog.n))
-        M = widen(gc.T, prog.n)
-        prog.add_rows(f"{name}_over", d - M, gc.c - target, np.inf)
-        prog.add_rows(f"{name}_under", d + M, target - gc.c, np.inf)
+        # d - M and d + M: the deviation variables first, then the goal's class dollars
+        rows = np.arange(G * K)
+        r = np.concatenate([rows, gc.T.r])
+        c = np.concatenate([dev.start + rows, gc.T.c])
+        ones = np.ones(G * K)
+        shape = (G * K, max(prog.n, gc.T.shape[1]))
+        prog.add_rows(f"{name}_over", Triplets(r, c, np.concatenate([ones, -gc.T.v]), shape),
+                      gc.c - target, np.inf)
+        prog.add_rows(f"{name}_under", Triplets(r, c, np.concatenate([ones, gc.T.v]), shape),
+                      target - gc.c, np.inf)
         coef = np.zeros(prog.n)
         coef[dev.slice] = self.weight
         prog.add_term(name, coef)

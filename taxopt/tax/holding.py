@@ -24,6 +24,38 @@ def anniversary(acquired: np.ndarray) -> np.ndarray:
     last day of the month a year later (29 Feb -> 28 Feb, 28 Feb 2023 -> 29 Feb 2024).
     """
     acquired = np.asarray(acquired, dtype="datetime64[D]")
+    # Calendar arithmetic costs a household's lots a dozen date conversions each (a
+    # tenth of a millisecond); the days of `_TABLE_YEARS` are looked up instead.
+    first, table = _anniversary_table()
+    at = acquired.view(np.int64) - first          # NaT: far below 0
+    inside = (at >= 0) & (at < len(table))
+    if inside.all():
+        return table[at]
+    unknown = np.isnat(acquired)                  # lots without a date: NaT
+    if not (inside | unknown).all():
+        return _anniversary(acquired)
+    out = table[np.where(inside, at, 0)]
+    out[unknown] = np.datetime64("NaT")
+    return out
+
+
+_TABLE_YEARS = ("1980-01-01", "2080-01-01")   # acquisition days looked up (36,500 days)
+_TABLE: list[tuple[int, np.ndarray]] = []
+
+
+def _anniversary_table() -> tuple[int, np.ndarray]:
+    """The first day of the table (days since 1970) and the anniversary of every day in
+    `_TABLE_YEARS`, computed once per process by `_anniversary` itself."""
+    if not _TABLE:
+        days = np.arange(*(np.datetime64(d, "D") for d in _TABLE_YEARS))
+        table = _anniversary(days)
+        table.setflags(write=False)
+        _TABLE.append((int(days[0].astype(np.int64)), table))
+    return _TABLE[0]
+
+
+def _anniversary(acquired: np.ndarray) -> np.ndarray:
+    """`anniversary` by calendar arithmetic (``acquired``: datetime64[D])."""
     month = acquired.astype("datetime64[M]")
     day = (acquired - month.astype("datetime64[D]")).astype(np.int64)
     next_month = month + np.timedelta64(12, "M")

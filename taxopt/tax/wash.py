@@ -17,6 +17,11 @@ WASH_WINDOW_DAYS = 30
 
 
 def _in_window(hh: Household) -> np.ndarray:
+    """Recent trades within the 30 days before ``as_of`` (once per household; read-only)."""
+    return hh.cached("wash_window", lambda: _window(hh))
+
+
+def _window(hh: Household) -> np.ndarray:
     age = (hh.as_of - hh.recent.date).astype(np.int64)
     return (age >= 0) & (age <= WASH_WINDOW_DAYS)
 
@@ -155,7 +160,11 @@ def _recent_replacements(hh: Household) -> Replacements:
     """
     sec, r = hh.securities, hh.recent
     win = _in_window(hh)
-    b = np.flatnonzero(win & r.is_buy)
+    b = (win & r.is_buy).nonzero()[0]
+    if not len(b):     # no purchase to replace anything: nothing for the sales to use
+        none = np.zeros(0)
+        return Replacements(np.zeros(0, sec.wash_group.dtype), r.date[b], r.account[b],
+                            r.security[b], np.full(0, -1, dtype=np.int64), none, none.copy())
     if len(b) > 1:
         grp = sec.wash_group[r.security[b]]
         b = b[np.lexsort((r.shares[b], r.security[b], r.account[b], r.date[b], grp))]
