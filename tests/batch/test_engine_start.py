@@ -1,4 +1,5 @@
-"""The Dask settings a batch cluster runs with: Dask's diagnostic timers slowed or off."""
+"""How the engines start: Dask clusters with their diagnostic timers slowed or off, the
+local pool importing the solver while the tables are read."""
 
 from __future__ import annotations
 
@@ -44,3 +45,24 @@ def test_a_local_cluster_of_the_engine_runs_with_the_settings():
         eng.close()
     # the settings were set for the cluster's start only, not for the rest of the process
     assert dask.config.get("distributed.admin.tick.interval") == "20ms"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forkserver: Linux only")
+def test_the_local_pool_starts_importing_before_the_tables_are_read(tmp_path):
+    """The forkserver (which imports the solver for the pool's workers) already runs when
+    the tables are read, so that import overlaps the reading instead of following it."""
+    code = """
+import multiprocessing.forkserver as fs, sys
+import taxopt.batch.run as run
+
+def read_tables(path):
+    pid = fs._forkserver._forkserver_pid
+    print("forkserver running" if pid else "no forkserver")
+    raise SystemExit(0)
+
+run.read_tables = read_tables
+run.run_batch(sys.argv[1], sys.argv[2], workers=1)
+"""
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path), str(tmp_path / "o")],
+                         capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "forkserver running", out.stderr[-2000:]
