@@ -560,10 +560,10 @@ def _kill_group(proc: subprocess.Popen) -> None:
 class Cluster:
     """A scheduler and ``workers`` single-threaded workers on 127.0.0.1, separate processes."""
 
-    def __init__(self, workers: int, folder: Path, profiler: bool = False):
+    def __init__(self, workers: int, folder: Path, settings: dict[str, str] | None = None):
         self.n = workers
         self.folder = folder
-        self.profiler = profiler
+        self.settings = settings or {}    # environment variables of Dask's settings
         self.procs: list[subprocess.Popen] = []
         self.logs: list[Any] = []
         self.address = ""
@@ -586,7 +586,10 @@ class Cluster:
         self.folder.mkdir(parents=True, exist_ok=True)
         sfile = self.folder / "scheduler.json"
         sfile.unlink(missing_ok=True)
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        # the scheduler and the workers as docs/batch-operations.md recommends for a
+        # cluster of one's own (`taxopt.batch.engines.DASK_SETTINGS`), unless
+        # --dask-profiler / --dask-defaults ask for Dask's own
+        env = {**os.environ, "PYTHONPATH": str(ROOT), **self.settings}
         t0 = time.perf_counter()
         logs = self.folder
         self.procs.append(subprocess.Popen(
@@ -601,17 +604,13 @@ class Cluster:
                                    f"{logs / 'scheduler.log'}")
             time.sleep(0.1)
         self.address = json.loads(sfile.read_text())["address"]
-        # Workers as docs/batch-operations.md recommends for a cluster of one's own:
-        # without Dask's 10 ms stack sampler, unless --dask-profiler asks for it.
-        wenv = env if self.profiler else {
-            **env, "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}
         for i in range(self.n):
             self.procs.append(subprocess.Popen(
                 [*base, "worker", "--scheduler-file", str(sfile), "--nthreads", "1",
                         "--nworkers", "1", "--no-dashboard", "--host", "127.0.0.1",
                         "--name", f"bench-{i}", "--death-timeout", "60s",
                         "--local-directory", str(self.folder / f"w{i}")],
-                cwd=ROOT, env=wenv, stdout=subprocess.DEVNULL,
+                cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                 stderr=self._log(f"worker{i}.log"), process_group=0))
         from dask.distributed import Client
 
@@ -637,6 +636,17 @@ class Cluster:
         for fh in self.logs:
             fh.close()
         self.logs.clear()
+
+
+def dask_settings(args: argparse.Namespace) -> dict[str, str]:
+    """Environment variables of the Dask settings the benchmark's cluster runs with."""
+    if args.dask_defaults:
+        return {}
+    from taxopt.batch.engines import DASK_SETTINGS, dask_environment
+
+    keep = {k: v for k, v in DASK_SETTINGS.items()
+            if not (args.dask_profiler and k == "distributed.worker.profile.enabled")}
+    return dask_environment(keep)
 
 
 def _noop(x: Any) -> int:
@@ -1083,9 +1093,12 @@ def render(args: Any, mach: dict[str, Any], data: dict[str, Any], runs: list[Run
         L.append(f"- dask ÷ local, {dk.workers} workers each: **{dk.rate / lw.rate:.2f}×** "
                  f"(solve phase {dk.solve_rate / lw.solve_rate:.2f}×); Dask cluster start: "
                  f"{cluster_start:.1f} s (not in the rates); " + (
-                     "Dask's stack profiler on in the workers (--dask-profiler)"
-                     if args.dask_profiler else "Dask's stack profiler off in the workers, "
-                     "as docs/batch-operations.md recommends (--dask-profiler keeps it)"))
+                     "Dask's own settings (--dask-defaults)" if args.dask_defaults else
+                     "Dask's stack profiler on in the workers (--dask-profiler), its other "
+                     "timers as docs/batch-operations.md recommends" if args.dask_profiler
+                     else "the cluster's Dask settings as docs/batch-operations.md recommends "
+                     "(no stack profiler, 1 s event-loop tick, slower monitors; "
+                     "--dask-defaults: Dask's own)"))
     if lw:
         verdict = "PASS" if lw.rate >= TARGET_RATE else "MISS"
         L.append(f"- issue-6 target ≥ {TARGET_RATE:.0f} hh/s locally ({lw.workers} workers): "
@@ -1175,6 +1188,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dask-profiler", action="store_true",
                     help="keep Dask's stack profiler on in the workers (off by default, as "
                          "docs/batch-operations.md recommends)")
+    ap.add_argument("--dask-defaults", action="store_true",
+                    help="start the Dask cluster with Dask's own settings (profiler, 20 ms "
+                         "tick, monitors), not those docs/batch-operations.md recommends")
     ap.add_argument("--repeats", type=int, default=1,
                     help="runs of each engine at full size, interleaved; the ratios and the "
                     "target use the fastest of each")
@@ -1242,7 +1258,7 @@ def main(argv: list[str] | None = None) -> int:
             nonlocal probe, cluster_start
             try:
                 log(f"starting a dask cluster (scheduler + {args.workers} workers) ...")
-                with Cluster(args.workers, tmp / "cluster", args.dask_profiler) as cl:
+                with Cluster(args.workers, tmp / "cluster", dask_settings(args)) as cl:
                     log(f"  {cl.address}, up in {cl.start_seconds:.1f} s")
                     if math.isnan(cluster_start):
                         cluster_start = cl.start_seconds

@@ -1,7 +1,7 @@
 """Instructions per household in a batch worker, stage by stage (load-immune A/B).
 
     .venv/bin/python benchmarks/batch_instructions.py TABLES_DIR [--households 40]
-                     [--stages part,core,assemble,row,trades] [--root DIR]
+                     [--stages part,core,assemble,row,trades,files] [--root DIR]
 
 Wall and CPU times of the batch swing with the other sessions' load on a shared
 2-core machine; instructions executed do not. Each stage runs under ``valgrind
@@ -15,7 +15,9 @@ measured call), on the first ``--households`` households of a folder of tables (
   ``part - core`` is the worker's work around the solve;
 - assemble: iterating the unpickled chunk (its households as contract dicts);
 - row: the results row (`taxopt.batch.results_row.plan_fields`, order reasons included);
-- trades: `Result.trade_columns()` (order reasons already made).
+- trades: `Result.trade_columns()` (order reasons already made);
+- files: the chunk's three Parquet part files from its output columns
+  (`taxopt.batch.sink.part_files`), pickled as the worker ships them.
 
 ``--root`` measures another checkout (its ``taxopt``), for before/after on the same
 data. About 3.6 million instructions take 1 ms on this machine. Needs valgrind.
@@ -34,7 +36,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-STAGES = ("part", "core", "assemble", "row", "trades")
+STAGES = ("part", "core", "assemble", "row", "trades", "files")
 
 
 def run_stage(stage: str, tables_dir: Path, n: int) -> None:
@@ -58,6 +60,14 @@ def run_stage(stage: str, tables_dir: Path, n: int) -> None:
         functools.reduce(lambda _, b: list(pickle.loads(b)), [blob], None)
         return
     items = list(pickle.loads(blob))
+    if stage == "files":
+        from taxopt.batch import sink, work
+
+        out = work.solve_chunk(items, None, False)
+        functools.reduce(lambda _, o: pickle.dumps(
+            {"files": sink.part_files(o), "results": {"status": o["results"]["status"]}},
+            protocol=pickle.HIGHEST_PROTOCOL), [out], None)
+        return
     if stage == "core":
         functools.reduce(lambda _, it: rebalance(from_dict(it[1])), items, None)
         return

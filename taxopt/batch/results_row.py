@@ -71,9 +71,14 @@ def _money(x: float) -> float:
     return round(float(x), 2) + 0.0
 
 
+#: ``json.dumps(x, separators=(",", ":"), ensure_ascii=False)`` without making an encoder
+#: per call (two cells a household)
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def _json(x: Any) -> str:
     """Compact, deterministic JSON text (key order as built: accounts in input order)."""
-    return json.dumps(x, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODE(x)
 
 
 def plan_fields(result: Result, lockstep: bool = False) -> dict[str, Any]:

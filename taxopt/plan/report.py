@@ -70,17 +70,22 @@ def trade_columns(hh: Household, orders: Orders, a: Assessment,
     n = len(orders)
     named = (orders.lot >= 0) & ~orders.is_buy & (hh.accounts.tax_type[orders.account]
                                                    == TAXABLE)
-    lot_ids = np.array(hh.lots.lot_id, dtype=object) if len(hh.lots) else np.zeros(0, object)
+    # the text columns from Python lists and ints (a batch makes them for every household:
+    # indexing a tuple by a numpy integer, or a numpy text array, costs several times more)
+    account_id, symbol, lot_id = hh.accounts.account_id, hh.securities.symbol, hh.lots.lot_id
+    named_l, long_l = named.tolist(), np.asarray(a.long_term, dtype=bool).tolist()
     cols = {
         "household_id": [hh.household_id] * n,
-        "account_id": [hh.accounts.account_id[i] for i in orders.account],
-        "symbol": [hh.securities.symbol[i] for i in orders.security],
-        "side": np.where(orders.is_buy, "buy", "sell").tolist(),
+        "account_id": [account_id[i] for i in orders.account.tolist()],
+        "symbol": [symbol[i] for i in orders.security.tolist()],
+        "side": ["buy" if b else "sell" for b in orders.is_buy.tolist()],
         "shares": orders.shares.tolist(),
         "price": hh.securities.price[orders.security].tolist(),
         "value": np.round(a.value, 2).tolist(),
-        "lot_id": [lot_ids[li] if ok else "" for li, ok in zip(orders.lot, named, strict=True)],
-        "term": np.where(named, np.where(a.long_term, "long", "short"), "").tolist(),
+        "lot_id": [lot_id[li] if ok else "" for li, ok in zip(orders.lot.tolist(), named_l,
+                                                                strict=True)],
+        "term": [("long" if lt else "short") if ok else ""
+                 for ok, lt in zip(named_l, long_l, strict=True)],
         "realized_gain": np.round(a.gain, 2).tolist(),
         "est_tax": np.round(a.row_tax, 2).tolist(),
         "wash_disallowed": np.round(a.disallowed, 2).tolist(),
@@ -127,12 +132,15 @@ def wash_restrictions(hh: Household, orders: Orders, a: Assessment) -> list[dict
     """The do-not-buy list: each wash group sold at a loss, its symbols, and the first day
     they may be bought again without washing the loss."""
     sec = hh.securities
+    names = sec.wash_group_names
     loss_sale = ~orders.is_buy & (a.gain < 0)
+    groups = sorted({names[g] for g in sec.wash_group[orders.security[loss_sale]].tolist()})
+    if not groups:
+        return []
     until = str(hh.as_of + np.timedelta64(WASH_WINDOW_DAYS + 1, "D"))
-    groups = sorted({sec.wash_group_names[g] for g in sec.wash_group[orders.security[loss_sale]]})
-    return [{"wash_group": g, "symbols": sorted(s for s, gg in zip(sec.symbol, sec.wash_group,
-                                                                    strict=True)
-                                                 if sec.wash_group_names[gg] == g),
+    group_of = [names[g] for g in sec.wash_group.tolist()]
+    return [{"wash_group": g, "symbols": sorted(s for s, gs in zip(sec.symbol, group_of,
+                                                                    strict=True) if gs == g),
              "do_not_buy_before": until} for g in groups]
 
 
