@@ -36,7 +36,8 @@ class CashConstraint:
         acc = ctx.hh.accounts
         labels = [f"account {a}: cash after trades and cash flow >= min_cash {m:,.2f}"
                   + (f" (withdrawal {-f:,.2f})" if f < 0 else "")
-                  for a, m, f in zip(acc.account_id, acc.min_cash, acc.cash_flow, strict=True)]
+                  for a, m, f in zip(acc.account_id, acc.min_cash.tolist(),
+                                     acc.cash_flow.tolist(), strict=True)]
         ctx.program.add_rows(self.name, ctx.cash.T, acc.min_cash - ctx.cash.c, np.inf, labels,
                              elastic=True)
 
@@ -49,7 +50,7 @@ class BandConstraint:
     def compile(self, ctx: ModelContext) -> None:
         hh, K = ctx.hh, ctx.n_classes
         acc = hh.accounts
-        a_idx, k_idx = np.nonzero(acc.banded)
+        a_idx, k_idx = acc.banded.nonzero()
         if not len(a_idx):
             return
         if ctx.withdraw is not None:   # a goal-level flow moves the account's value
