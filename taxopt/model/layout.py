@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..domain.funding import funding_of
 from ..domain.household import TAXABLE, Household
 from ..tax.distributions import goal_totals
 from ..tax.holding import lots_long_term
 from ..tax.wash import covered_dollars, open_recent_loss_groups, recent_replacements
+from .flows import flows_active
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -61,10 +61,8 @@ def unit_gain_fraction(layout: Layout, price: np.ndarray) -> np.ndarray:
     if layout._gain and layout._gain[0][0] is price:
         return layout._gain[0][1]
     value = layout.unit_shares * price[layout.unit_security]
-    unknown = np.isnan(layout.unit_basis)           # no basis (and outside taxable accounts)
-    gain = 1.0 - np.divide(layout.unit_basis, value, out=np.ones_like(value),
-                           where=(value > 0) & ~unknown)
-    gain[unknown] = 0.0
+    gain = 1.0 - np.divide(layout.unit_basis, value, out=np.ones(len(value)), where=value > 0)
+    gain[np.isnan(layout.unit_basis)] = 0.0     # no basis (and outside taxable accounts)
     gain.setflags(write=False)
     layout._gain[:] = [(price, gain)]
     return gain
@@ -151,9 +149,8 @@ def build_layout(hh: Household) -> Layout:
     account_value = (np.bincount(pos_account, weights=pos_value, minlength=len(acc))
                      + acc.cash + acc.cash_flow)
     goal_value = np.bincount(acc.goal, weights=account_value, minlength=len(hh.goals))
-    funding = funding_of(hh)
-    if funding.active:        # goal-level flows: their split is chosen
-        goal_value = goal_value + goal_totals(hh, funding).net
+    if flows_active(hh):      # goal-level flows: their split is chosen
+        goal_value = goal_value + goal_totals(hh).net
     return Layout(unit_account, unit_security, unit_lot, unit_shares, unit_basis, unit_taxable,
                   unit_long, unit_washed, buy_account, buy_security, pos_account, pos_security,
                   pos_value, unit_pos, buy_pos, account_value, goal_value)
