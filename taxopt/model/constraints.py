@@ -36,7 +36,8 @@ class CashConstraint:
         acc = ctx.hh.accounts
         labels = [f"account {a}: cash after trades and cash flow >= min_cash {m:,.2f}"
                   + (f" (withdrawal {-f:,.2f})" if f < 0 else "")
-                  for a, m, f in zip(acc.account_id, acc.min_cash, acc.cash_flow, strict=True)]
+                  for a, m, f in zip(acc.account_id, acc.min_cash.tolist(),
+                                     acc.cash_flow.tolist(), strict=True)]
         ctx.program.add_rows(self.name, ctx.cash.T, acc.min_cash - ctx.cash.c, np.inf, labels,
                              elastic=True)
 
@@ -49,7 +50,7 @@ class BandConstraint:
     def compile(self, ctx: ModelContext) -> None:
         hh, K = ctx.hh, ctx.n_classes
         acc = hh.accounts
-        a_idx, k_idx = np.nonzero(acc.banded)
+        a_idx, k_idx = acc.banded.nonzero()
         if not len(a_idx):
             return
         if ctx.withdraw is not None:   # a goal-level flow moves the account's value
@@ -73,7 +74,7 @@ class ToleranceConstraint:
     def compile(self, ctx: ModelContext) -> None:
         hh, K = ctx.hh, ctx.n_classes
         goals = hh.goals
-        g_idx = np.flatnonzero(~np.isnan(goals.tolerance))
+        g_idx = (~np.isnan(goals.tolerance)).nonzero()[0]
         if not len(g_idx):
             return
         g_rep, k_rep = g_idx.repeat(K), np.arange(K * len(g_idx)) % K
@@ -83,8 +84,9 @@ class ToleranceConstraint:
         total = ctx.layout.goal_value[g_rep]
         centre = goals.target[g_rep, k_rep] * total
         width = goals.tolerance[g_rep] * total
+        tol, tgt = goals.tolerance.tolist(), goals.target.tolist()
         labels = [f"goal {goals.goal_id[g]}: {hh.classes[k]} within "
-                  f"{goals.tolerance[g]:.2%} of target {goals.target[g, k]:.2%}"
+                  f"{tol[g]:.2%} of target {tgt[g][k]:.2%}"
                   for g, k in zip(g_rep.tolist(), k_rep.tolist(), strict=True)]
         ctx.program.add_rows(self.name, rows.T, centre - width - rows.c,
                              centre + width - rows.c, labels, elastic=True,

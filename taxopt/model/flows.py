@@ -50,6 +50,12 @@ class FlowBounds:
                       np.zeros(withdraw.size))
 
 
+def flows_active(hh: Household) -> bool:
+    """Whether the household has a goal-level flow or a required distribution to place
+    (`Funding.active`; once per household: the layout and the flows both ask)."""
+    return hh.cached("flows_active", lambda: funding_of(hh).active)
+
+
 def declare_flows(hh: Household) -> FlowBounds:
     """Bounds of each account's share of its goal's flow.
 
@@ -61,7 +67,7 @@ def declare_flows(hh: Household) -> FlowBounds:
     """
     f = funding_of(hh)
     n = len(hh.accounts)
-    if not f.active:
+    if not flows_active(hh):
         z = np.zeros(n)
         return FlowBounds(False, z, z, z)
     goal = hh.accounts.goal

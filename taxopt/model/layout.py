@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..domain.funding import funding_of
 from ..domain.household import TAXABLE, Household
 from ..tax.distributions import goal_totals
 from ..tax.holding import lots_long_term
 from ..tax.wash import covered_dollars, open_recent_loss_groups, recent_replacements
+from .flows import flows_active
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -61,10 +61,8 @@ def unit_gain_fraction(layout: Layout, price: np.ndarray) -> np.ndarray:
     if layout._gain and layout._gain[0][0] is price:
         return layout._gain[0][1]
     value = layout.unit_shares * price[layout.unit_security]
-    unknown = np.isnan(layout.unit_basis)           # no basis (and outside taxable accounts)
-    gain = 1.0 - np.divide(layout.unit_basis, value, out=np.ones_like(value),
-                           where=(value > 0) & ~unknown)
-    gain[unknown] = 0.0
+    gain = 1.0 - np.divide(layout.unit_basis, value, out=np.ones(len(value)), where=value > 0)
+    gain[np.isnan(layout.unit_basis)] = 0.0     # no basis (and outside taxable accounts)
     gain.setflags(write=False)
     layout._gain[:] = [(price, gain)]
     return gain
@@ -103,7 +101,7 @@ def unique_keys(keys: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     present = np.zeros(size, bool)
     present[keys] = True
     rank = present.cumsum() - 1
-    return np.flatnonzero(present), rank[keys]
+    return present.nonzero()[0], rank[keys]
 
 
 def build_layout(hh: Household) -> Layout:
@@ -111,25 +109,30 @@ def build_layout(hh: Household) -> Layout:
     lots, acc, sec = hh.lots, hh.accounts, hh.securities
     n_sec = len(sec)
     taxable_lot = acc.tax_type[lots.account] == TAXABLE
+    other_lot = ~taxable_lot
 
     # Non-taxable lots collapse to one unit per position (no Python loop per lot).
     key = lots.account * n_sec + lots.security
     n_keys = len(acc) * n_sec
-    agg_keys, agg_inv = unique_keys(key[~taxable_lot], n_keys)
-    agg_shares = np.bincount(agg_inv, weights=lots.shares[~taxable_lot],
+    agg_keys, agg_inv = unique_keys(key[other_lot], n_keys)
+    agg_shares = np.bincount(agg_inv, weights=lots.shares[other_lot],
                              minlength=len(agg_keys))
-    t_idx = np.flatnonzero(taxable_lot)
-    unit_account = np.concatenate([lots.account[t_idx], agg_keys // n_sec])
-    unit_security = np.concatenate([lots.security[t_idx], agg_keys % n_sec])
+    t_idx = taxable_lot.nonzero()[0]
+    n_t, n_units = len(t_idx), len(t_idx) + len(agg_keys)
+    agg_account, agg_security = np.divmod(agg_keys, n_sec)
+    unit_account = np.concatenate([lots.account[t_idx], agg_account])
+    unit_security = np.concatenate([lots.security[t_idx], agg_security])
     unit_lot = np.concatenate([t_idx, np.full(len(agg_keys), -1)])
     unit_shares = np.concatenate([lots.shares[t_idx], agg_shares])
     unit_basis = np.concatenate([lots.basis[t_idx], np.full(len(agg_keys), np.nan)])
-    unit_taxable = np.concatenate([np.ones(len(t_idx), bool), np.zeros(len(agg_keys), bool)])
-    unit_long = np.concatenate([lots_long_term(hh, t_idx),
-                                np.zeros(len(agg_keys), bool)])
+    # the taxable lots come first, one unit each
+    unit_taxable = np.zeros(n_units, bool)
+    unit_taxable[:n_t] = True
+    unit_long = np.zeros(n_units, bool)
+    unit_long[:n_t] = lots_long_term(hh, t_idx)
     group = sec.wash_group
-    unit_washed = np.zeros(len(unit_account))
-    unit_washed[: len(t_idx)] = washed_share(hh, t_idx)
+    unit_washed = np.zeros(n_units)
+    unit_washed[:n_t] = washed_share(hh, t_idx)
 
     blocked = open_recent_loss_groups(hh)
     buyable = acc.buyable & ~blocked[group][None, :]
@@ -139,16 +142,15 @@ def build_layout(hh: Household) -> Layout:
     buy_key = buy_account * n_sec + buy_security
     pos_keys, inv = unique_keys(np.concatenate([unit_key, buy_key]), n_keys)
     unit_pos, buy_pos = inv[: len(unit_key)], inv[len(unit_key):]
-    pos_account, pos_security = pos_keys // n_sec, pos_keys % n_sec
+    pos_account, pos_security = np.divmod(pos_keys, n_sec)
     pos_value = np.bincount(unit_pos, weights=unit_shares * sec.price[unit_security],
                             minlength=len(pos_keys))
 
     account_value = (np.bincount(pos_account, weights=pos_value, minlength=len(acc))
                      + acc.cash + acc.cash_flow)
     goal_value = np.bincount(acc.goal, weights=account_value, minlength=len(hh.goals))
-    funding = funding_of(hh)
-    if funding.active:        # goal-level flows: their split is chosen
-        goal_value = goal_value + goal_totals(hh, funding).net
+    if flows_active(hh):      # goal-level flows: their split is chosen
+        goal_value = goal_value + goal_totals(hh).net
     return Layout(unit_account, unit_security, unit_lot, unit_shares, unit_basis, unit_taxable,
                   unit_long, unit_washed, buy_account, buy_security, pos_account, pos_security,
                   pos_value, unit_pos, buy_pos, account_value, goal_value)

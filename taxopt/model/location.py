@@ -102,8 +102,8 @@ def _after_tax_value(hh: Household, horizon: float, discount: float) -> np.ndarr
     wealth = (1.0 + net) ** horizon
     reinvested = y - drag
     # basis grows by the after-tax distributions reinvested every year
-    growth_sum = np.where(np.abs(net) > 1e-12,
-                          (wealth - 1.0) / np.where(np.abs(net) > 1e-12, net, 1.0), horizon)
+    grows = np.abs(net) > 1e-12
+    growth_sum = np.where(grows, (wealth - 1.0) / np.where(grows, net, 1.0), horizon)
     basis = 1.0 + reinvested * growth_sum
     taxable = wealth - tl * np.maximum(wealth - basis, 0.0)
     # rows: TAXABLE, DEFERRED, FREE

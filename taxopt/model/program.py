@@ -23,6 +23,8 @@ def filled(x: np.ndarray | float, size: int) -> np.ndarray:
     ``np.broadcast_to(np.asarray(x, float), size).copy()`` gives, without its overhead
     on the few dozen small blocks of a household."""
     if isinstance(x, float | int):
+        if size == 1:            # the tax term's single variables and rows
+            return np.array([float(x)])
         out = np.empty(size)
         out.fill(float(x))
         return out

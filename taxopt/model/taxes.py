@@ -182,7 +182,8 @@ class ExactTaxTerm:
         g = sale_gains(ctx, **self.thresholds)
         nst0, nlt0 = t.ytd_short - t.carry_short, t.ytd_long - t.carry_long
         cap = prog.vars["sell"].ub
-        big = abs(nst0) + abs(nlt0) + float(np.abs(g.total) @ cap) + limit + 1.0
+        total = g.total
+        big = abs(nst0) + abs(nlt0) + float(np.abs(total) @ cap) + limit + 1.0
         # Net plan results by term as two variables: the only dense rows (every lot
         # appears once), so the netting rows below stay tiny.
         st = prog.add_vars("plan_short", 1, -np.inf, np.inf)
@@ -230,7 +231,7 @@ class ExactTaxTerm:
         # with a larger gain, so a plan filled the flat region up to its edge with it
         # and whole-share rounding then crossed the edge: $3-$20 of tax that selling the
         # short-term lot alone avoids.)
-        prog.add_term("tax_tiebreak", _padded(ctx, TIEBREAK * ts * g.total))
+        prog.add_term("tax_tiebreak", _padded(ctx, TIEBREAK * ts * total))
         if self.recapture_years is not None:
             # Linear in the plan's net results by term: the netting's shape is unchanged.
             r = recapture_rate(t, self.discount_rate, self.recapture_years)
@@ -257,7 +258,7 @@ class ExactTaxTerm:
         if value < ctx.hh.tax.short_term_rate:
             coef = np.zeros(prog.n)
             coef[prog.vars["tax_total"].start] = -value
-            coef[list(self._plan)] = value
+            coef[self._plan[0]] = coef[self._plan[1]] = value
             prog.add_term("carryforward", coef, value * (t0 + before))
             return
         c = prog.add_vars("carryforward", 1, 0.0, big)
