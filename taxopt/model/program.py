@@ -75,13 +75,13 @@ def compressed(r: np.ndarray, c: np.ndarray, v: np.ndarray, shape: tuple[int, in
     # One sort of the combined key (a few times faster than lexsort of the two); with
     # every entry distinct the order is the same.
     n_minor = shape[0] if csc else shape[1]
-    key = major.astype(np.int64) * n_minor + minor
+    key = major.astype(np.int64, copy=False) * n_minor + minor
     # Keys below 2**16 (a household's program) sort by numpy's radix sort, a few times
     # faster; distinct keys have one order whichever sort finds it.
     order = (np.argsort(key.astype(np.uint16), kind="stable") if n_major * n_minor <= 2**16
              else np.argsort(key))
     key = key[order]
-    if len(order) > 1 and bool(np.any(key[1:] == key[:-1])):
+    if len(order) > 1 and (key[1:] == key[:-1]).any():
         return make((v, (r, c)), shape=shape)
     maj, mnr = major[order], minor[order]
     idx = np.int32 if max(max(shape), len(v)) < _INT32_MAX else np.int64
@@ -371,7 +371,9 @@ class Program:
         if not blocks:
             empty = np.zeros(0, np.int64)
             return empty, empty, np.zeros(0), np.zeros(0), np.zeros(0), offsets
-        r = np.concatenate([b.T.r + off for b, off in zip(blocks, offsets, strict=False)])
+        # each block's rows shifted by its first row: one addition for all blocks
+        sizes = [len(b.T.r) for b in blocks]
+        r = np.concatenate([b.T.r for b in blocks]) + np.repeat(offsets[:-1], sizes)
         c = np.concatenate([b.T.c for b in blocks])
         v = np.concatenate([b.T.v for b in blocks])
         return (r, c, v, np.concatenate([b.lo for b in blocks]),
