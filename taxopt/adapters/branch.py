@@ -244,7 +244,7 @@ class _Search:
         """One LP per combination of the netting pieces, each rounded at once (so the
         next root can be cut off by the plan found). Returns the fractional roots that
         are still open with their reduced costs; integral ones are incumbents already."""
-        pieces = np.flatnonzero(self.piece)
+        pieces = self.piece.nonzero()[0]
         out: list[tuple[_Node, np.ndarray]] = []
         solved: list[tuple[_Node, np.ndarray]] = []
         priced: list[tuple[float, np.ndarray]] = []    # solved roots, for `_netting_bound`
