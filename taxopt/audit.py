@@ -99,9 +99,8 @@ def assess(hh: Household, orders: Orders) -> Assessment:
     before, after = net_year(hh.tax), net_year(hh.tax, st, lt)
 
     n_acc, _K = len(acc), len(hh.classes)
-    held = _cell_sums(lots.account, lots.security, lots.shares * sec.price[lots.security],
-                      (n_acc, len(sec)))
-    traded = _cell_sums(orders.account, orders.security, signed, held.shape)
+    held = _table(_lot_cells(hh), lots.shares * sec.price[lots.security], (n_acc, len(sec)))
+    traded = _table(orders.account * len(sec) + orders.security, signed, held.shape)
     cash_before = acc.cash.copy()
     cash_after = acc.cash + acc.cash_flow - np.bincount(orders.account, weights=signed,
                                                          minlength=n_acc)
@@ -121,12 +120,18 @@ def assess(hh: Household, orders: Orders) -> Assessment:
                       paid, taken, None if paid is None else distribution_tax(hh, paid))
 
 
-def _cell_sums(rows: np.ndarray, cols: np.ndarray, values: np.ndarray,
-               shape: tuple[int, int]) -> np.ndarray:
-    """``values`` summed into a ``shape`` table at (``rows``, ``cols``): what
-    ``np.add.at`` gives (the same additions, in the same order), by one ``bincount``."""
-    flat = np.bincount(rows * shape[1] + cols, weights=values, minlength=shape[0] * shape[1])
-    return flat.reshape(shape)
+def _lot_cells(hh: Household) -> np.ndarray:
+    """Each lot's cell in an (account, security) table, flat: the audit sums the lots'
+    values and shares into that table, once each per household."""
+    return hh.cached("audit_lot_cells",
+                     lambda: hh.lots.account * len(hh.securities) + hh.lots.security)
+
+
+def _table(cells: np.ndarray, values: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """``values`` summed into a ``shape`` table at flat ``cells`` (``row * shape[1] +
+    column``): what ``np.add.at`` gives (the same additions, in the same order), by one
+    ``bincount``."""
+    return np.bincount(cells, weights=values, minlength=shape[0] * shape[1]).reshape(shape)
 
 
 def _at(mask: np.ndarray) -> list[int]:
@@ -192,11 +197,12 @@ def violations(hh: Household, orders: Orders, a: Assessment | None = None,
     """
     a = a or assess(hh, orders)
     where = _Where(hh, orders)
-    held_sh = _cell_sums(hh.lots.account, hh.lots.security, hh.lots.shares,
-                         (len(hh.accounts), len(hh.securities)))
-    return (_sale_violations(hh, orders, where, held_sh)
+    shape = (len(hh.accounts), len(hh.securities))
+    held_sh = _table(_lot_cells(hh), hh.lots.shares, shape)
+    cells = orders.account * shape[1] + orders.security      # each order's, flat
+    return (_sale_violations(hh, orders, where, held_sh, cells)
             + _whole_share_violations(hh, orders, where, held_sh)
-            + _buy_violations(hh, orders, a, where)
+            + _buy_violations(hh, orders, a, where, cells)
             + _cash_violations(hh, a)
             + funding_violations(hh, orders.withdraw, orders.deposit)
             + _band_violations(hh, a)
@@ -219,7 +225,7 @@ class _Where:
 
 
 def _sale_violations(hh: Household, orders: Orders, where: _Where,
-                     held_sh: np.ndarray) -> list[str]:
+                     held_sh: np.ndarray, cells: np.ndarray) -> list[str]:
     """Sales: lots exist where the order says, never oversold; positions never oversold."""
     sec, acc, lots = hh.securities, hh.accounts, hh.lots
     aid, sym = acc.account_id, sec.symbol
@@ -238,8 +244,7 @@ def _sale_violations(hh: Household, orders: Orders, where: _Where,
         for li in _at(sold_lot > lots.shares + 1e-9):
             out.append(f"lot {lots.lot_id[li]}: sells {sold_lot[li]:g} shares of "
                        f"{lots.shares[li]:g} held")
-    sold_sh = _cell_sums(orders.account[sale], orders.security[sale], orders.shares[sale],
-                         held_sh.shape)
+    sold_sh = _table(cells[sale], orders.shares[sale], held_sh.shape)
     for ai, si in _cells(sold_sh > held_sh + 1e-9):
         out.append(f"account {aid[ai]}: sells {sold_sh[ai, si]:g} {sym[si]} of "
                    f"{held_sh[ai, si]:g} held (short sale)")
@@ -266,16 +271,16 @@ def _whole_share_violations(hh: Household, orders: Orders, where: _Where,
 
 
 def _buy_violations(hh: Household, orders: Orders, a: Assessment,
-                    where: _Where) -> list[str]:
+                    where: _Where, cells: np.ndarray) -> list[str]:
     """Buys: menu, restrictions, tradability, and the wash-sale rule household-wide."""
     sec, acc = hh.securities, hh.accounts
     out: list[str] = []
     buy, sale = orders.is_buy, ~orders.is_buy
-    for i in _at(buy & ~acc.buyable[orders.account, orders.security]):
+    for i in _at(buy & ~acc.buyable.take(cells)):
         out.append(f"{where(i)}: not allowed in this account (menu, restriction or not tradable)")
-    pair = np.zeros((len(acc), len(sec)), bool)
-    pair[orders.account[buy], orders.security[buy]] = True
-    for i in _at(sale & pair[orders.account, orders.security]):
+    pair = np.zeros(len(acc) * len(sec), bool)           # flat, as ``cells``
+    pair[cells[buy]] = True
+    for i in _at(sale & pair[cells]):
         out.append(f"{where(i)}: bought and sold in the same account")
     group = sec.wash_group[orders.security]
     names = sec.wash_group_names

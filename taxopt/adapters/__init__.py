@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import numpy as np
 
 from ..model.program import Program
@@ -87,9 +90,17 @@ def _solve_one(prog: Program, options: Options, deadline: Deadline) -> Solution:
         left = max(deadline.left(), 1e-3)
         return solve_cvxpy(prog, options if left >= options.time_limit
                            else options.replace(time_limit=left))
+    return _highs_solver()(prog, options, deadline)
+
+
+@functools.cache
+def _highs_solver() -> Callable[[Program, Options, Deadline], Solution]:
+    """`taxopt.adapters.highs.solve_highs`, imported on first use (not with the package:
+    highspy is not needed for cvxpy), then kept: a relative import in the per-household
+    path costs more than a cached call."""
     from .highs import solve_highs
 
-    return solve_highs(prog, options, deadline)
+    return solve_highs
 
 
 __all__ = ["Deadline", "Solution", "Status", "choose_integers", "solve_program"]

@@ -244,7 +244,7 @@ class _Search:
         """One LP per combination of the netting pieces, each rounded at once (so the
         next root can be cut off by the plan found). Returns the fractional roots that
         are still open with their reduced costs; integral ones are incumbents already."""
-        pieces = np.flatnonzero(self.piece)
+        pieces = self.piece.nonzero()[0]
         out: list[tuple[_Node, np.ndarray]] = []
         solved: list[tuple[_Node, np.ndarray]] = []
         priced: list[tuple[float, np.ndarray]] = []    # solved roots, for `_netting_bound`
@@ -275,7 +275,7 @@ class _Search:
             node = _Node(sol.objective, lo, hi, sol.x)
             vals = sol.x[self.ints]
             raw = self.h.getSolution()
-            reduced = np.asarray(raw.col_dual, float)[self.ints]
+            reduced = highs_run.floats(raw.col_dual)[self.ints]
             solved.append((node, reduced))
             if self.netting is not None:
                 duals = raw.row_dual
@@ -502,5 +502,5 @@ def _row_duals(h, prog: Program) -> np.ndarray | None:
     """HiGHS's last row duals of the program's own rows (the condensed program adds its
     link rows after them, and its shortened rows keep their multipliers), or None."""
     m = sum(r.T.shape[0] for r in prog.rows.values())
-    y = np.asarray(h.getSolution().row_dual, float)
+    y = highs_run.floats(h.getSolution().row_dual)
     return y[:m].copy() if len(y) >= m and np.isfinite(y[:m]).all() else None

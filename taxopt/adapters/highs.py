@@ -108,7 +108,7 @@ def solve_highs(prog: Program, options: Options, deadline: Deadline | None = Non
 
 def solve_loaded(h: Highs, prog: Program, deadline: Deadline, loaded: Condensed) -> Solution:
     """Solve a program already loaded into ``h`` (by `load_program`)."""
-    ints = np.flatnonzero(loaded.integrality[: prog.n]).astype(np.int32)
+    ints = loaded.integrality[: prog.n].nonzero()[0].astype(np.int32)
     if not len(ints):
         return timed_run(h, prog, deadline)
     return search(h, prog, ints, deadline, loaded)

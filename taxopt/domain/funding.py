@@ -39,7 +39,7 @@ class Funding:
     @property
     def active(self) -> bool:
         """Whether any goal flow or required distribution is to be placed."""
-        return bool(np.any(self.goal_flow != 0) or np.any(self.min_withdrawal > 0))
+        return bool(self.goal_flow.any() or (self.min_withdrawal > 0).any())
 
     def payout_rate(self) -> np.ndarray:
         """Per account: the penalty rate charged on each dollar paid out (0 where none)."""

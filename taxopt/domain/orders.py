@@ -52,9 +52,12 @@ class Orders:
         sym_rank, lot_rank = household.cached("order_ranks", lambda: _ranks(household))
         lr = np.where(lot >= 0, lot_rank[np.maximum(lot, 0)] if len(lot_rank) else 0, -1)
         order = np.lexsort((lr, sym_rank[security], is_buy, account))
-        return cls(account[order].astype(np.int64), security[order].astype(np.int64),
-                   is_buy[order].astype(bool), shares[order].astype(float),
-                   lot[order].astype(np.int64))
+        # the indexed arrays are new already: converted only where the dtype differs
+        return cls(account[order].astype(np.int64, copy=False),
+                   security[order].astype(np.int64, copy=False),
+                   is_buy[order].astype(bool, copy=False),
+                   shares[order].astype(float, copy=False),
+                   lot[order].astype(np.int64, copy=False))
 
     @classmethod
     def from_frame(cls, household: Household, frame) -> Orders:

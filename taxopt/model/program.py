@@ -8,6 +8,7 @@ named linear terms, so results can be explained term by term.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 import numpy as np
 import scipy.sparse as sp
@@ -77,18 +78,19 @@ def compressed(r: np.ndarray, c: np.ndarray, v: np.ndarray, shape: tuple[int, in
     # One sort of the combined key (a few times faster than lexsort of the two); with
     # every entry distinct the order is the same.
     n_minor = shape[0] if csc else shape[1]
-    key = major.astype(np.int64) * n_minor + minor
+    key = major.astype(np.int64, copy=False) * n_minor + minor
     # Keys below 2**16 (a household's program) sort by numpy's radix sort, a few times
     # faster; distinct keys have one order whichever sort finds it.
-    order = (np.argsort(key.astype(np.uint16), kind="stable") if n_major * n_minor <= 2**16
-             else np.argsort(key))
+    # (ndarray methods rather than np.argsort/np.cumsum: the same calls, no wrapper)
+    order = (key.astype(np.uint16).argsort(kind="stable") if n_major * n_minor <= 2**16
+             else key.argsort())
     key = key[order]
-    if len(order) > 1 and bool(np.any(key[1:] == key[:-1])):
+    if len(order) > 1 and (key[1:] == key[:-1]).any():
         return make((v, (r, c)), shape=shape)
     maj, mnr = major[order], minor[order]
     idx = np.int32 if max(max(shape), len(v)) < _INT32_MAX else np.int64
     indptr = np.zeros(n_major + 1, idx)
-    np.cumsum(np.bincount(maj, minlength=n_major), out=indptr[1:])
+    np.bincount(maj, minlength=n_major).cumsum(out=indptr[1:])
     data, indices = np.asarray(v, float)[order], mnr.astype(idx)
     if arrays:
         return CompressedArrays(data, indices, indptr, (int(shape[0]), int(shape[1])))
@@ -369,11 +371,13 @@ class Program:
         """All row blocks as one set of triplets, in block order: rows, columns, values,
         the rows' sides, and each block's first row (the last entry: the row count)."""
         blocks = list(self.rows.values())
-        offsets = np.cumsum([0] + [b.T.shape[0] for b in blocks])
+        offsets = np.array(list(accumulate([b.T.shape[0] for b in blocks], initial=0)))
         if not blocks:
             empty = np.zeros(0, np.int64)
             return empty, empty, np.zeros(0), np.zeros(0), np.zeros(0), offsets
-        r = np.concatenate([b.T.r + off for b, off in zip(blocks, offsets, strict=False)])
+        # each block's rows shifted by its first row: one addition for all blocks
+        sizes = [len(b.T.r) for b in blocks]
+        r = np.concatenate([b.T.r for b in blocks]) + offsets[:-1].repeat(sizes)
         c = np.concatenate([b.T.c for b in blocks])
         v = np.concatenate([b.T.v for b in blocks])
         return (r, c, v, np.concatenate([b.lo for b in blocks]),
