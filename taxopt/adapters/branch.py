@@ -415,8 +415,12 @@ class _Search:
             start = self.loaded.expand(self.best.x)
             h.setSolution(len(start), np.arange(len(start), dtype=np.int32), start)
         highs_run.mip_presolve(h, self.prog.n)
+        # HiGHS's MIP run leaves the LP tolerance at the MIP's (1e-6, not 1e-7): put it
+        # back, or the LPs solved on this instance after it stop at other vertices.
+        _, lp_tolerance = h.getOptionValue("primal_feasibility_tolerance")
         sol = highs_run.timed_run(h, self.prog, self.deadline)
         h.setOptionValue("presolve", "off")
+        h.setOptionValue("primal_feasibility_tolerance", lp_tolerance)
         h.changeColsIntegrality(len(ints), ints, np.zeros(len(ints), dtype=np.uint8))
         self.seconds += sol.solver_seconds
         if sol.status.has_solution and (self.best is None

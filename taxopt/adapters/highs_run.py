@@ -47,6 +47,12 @@ def new_highs(options: Options, is_mip: bool, n_cols: int = 0) -> Highs:
     import highspy
 
     h = highspy._Highs()  # type: ignore[attr-defined]  # the raw binding: no callbacks, no banner
+    _configure(h, options, is_mip, n_cols)
+    return h
+
+
+def _configure(h: Highs, options: Options, is_mip: bool, n_cols: int) -> None:
+    """Every option taxopt sets, on an instance at HiGHS's defaults."""
     h.setOptionValue("output_flag", False)
     h.setOptionValue("presolve", "off")
     if not _SCHEDULER_RESET:
@@ -66,7 +72,6 @@ def new_highs(options: Options, is_mip: bool, n_cols: int = 0) -> Highs:
         # Feasibility jump costs ~2 ms per tiny household MIP and never pays here:
         # the LP relaxation of a rebalance is near-integral.
         h.setOptionValue("mip_heuristic_run_feasibility_jump", False)
-    return h
 
 
 REUSE_MAX_COLUMNS = 5000
@@ -75,8 +80,15 @@ _LOCAL = threading.local()
 
 def reused_highs(options: Options, is_mip: bool, n_cols: int) -> Highs:
     """`new_highs`, without building a new instance for a small program: this thread's
-    instance, its options set again (creating one costs more than a household's LP
-    run; `passModel` replaces the model, basis and solution of the last solve).
+    instance, every option back at HiGHS's default and then set as `new_highs` sets
+    it (creating one costs more than a household's LP run; `passModel` replaces the
+    model, basis and solution of the last solve, not the options).
+
+    The options must be reset, not only ours set again: HiGHS changes some itself. A
+    MIP run leaves ``primal_feasibility_tolerance`` at ``mip_feasibility_tolerance``
+    (1e-6 instead of 1e-7), and every later LP on the instance then stopped at other
+    vertices among near-ties (a backtest household's plan depended on whether an
+    earlier household of the process had reached HiGHS's MIP solver).
 
     Larger programs get their own instance, so that no thread keeps a book's arrays.
     The caller must be done with the instance before the thread's next solve starts.
@@ -87,12 +99,8 @@ def reused_highs(options: Options, is_mip: bool, n_cols: int) -> Highs:
     if h is None:
         h = _LOCAL.h = new_highs(options, is_mip, n_cols)
         return h
-    h.setOptionValue("presolve", "off")
-    h.setOptionValue("time_limit", float(options.time_limit))
-    h.setOptionValue("qp_iteration_limit", QP_ITERATIONS_PER_COLUMN * max(n_cols, 100))
-    # a fresh instance has HiGHS's defaults for the MIP options; an LP never reads them
-    h.setOptionValue("mip_rel_gap", float(options.mip_rel_gap) if is_mip else 1e-4)
-    h.setOptionValue("mip_heuristic_run_feasibility_jump", not is_mip)
+    h.resetOptions()
+    _configure(h, options, is_mip, n_cols)
     return h
 
 
