@@ -216,33 +216,59 @@ def _unique(hh: str, kind: str, key: str, values: list[str]) -> dict[str, int]:
     return index
 
 
-def build_household(rec: HouseholdRecord, lots: LotColumns) -> Household:
-    """Check the relations between records and pack the household into arrays."""
-    hh = rec.household_id
-    _unique(hh, "securities", "symbol", [s.symbol for s in rec.securities])
+@dataclass(frozen=True, slots=True, eq=False)
+class SecurityTable:
+    """A household's securities checked and packed once, for every household that gives
+    the same table: a batch's households share one securities table (see
+    `load._security_table`), and its arrays are read-only, so sharing them is safe."""
+
+    records: list[Security]       # as given (input order)
+    index: dict[str, int]         # symbol -> position in symbol order
+    held: frozenset[str]          # the classes the securities hold (cash not included)
+    classes: tuple[str, ...]      # the held classes in order, then cash
+    packed: Securities
+
+
+def security_table(hh: str | None, records: list[Security]) -> SecurityTable:
+    """The securities' table; `InvalidInput` (naming household ``hh``) for a symbol
+    given twice."""
+    _unique(hh, "securities", "symbol", [s.symbol for s in records])
     # Securities are packed in symbol order so the input order never changes the output.
-    secs = sorted(rec.securities, key=lambda s: s.symbol)
-    sec_ix = {s.symbol: i for i, s in enumerate(secs)}
+    secs = sorted(records, key=lambda s: s.symbol)
+    held: set[str] = set()
+    for s in secs:
+        held.update(s.exposures or {s.asset_class: 1.0})
+    held.discard(CASH)
+    classes = (*sorted(held), CASH)
+    return SecurityTable(records, {s.symbol: i for i, s in enumerate(secs)}, frozenset(held),
+                         classes, _pack_securities(secs, {c: i for i, c in enumerate(classes)}))
+
+
+def build_household(rec: HouseholdRecord, lots: LotColumns,
+                    table: SecurityTable | None = None) -> Household:
+    """Check the relations between records and pack the household into arrays
+    (``table``: ``rec.securities`` already checked and packed)."""
+    hh = rec.household_id
+    if table is None:
+        table = security_table(hh, rec.securities)
+    sec_ix = table.index
     goal_ix = _unique(hh, "goals", "goal_id", [g.goal_id for g in rec.goals])
     acct_ix = _unique(hh, "accounts", "account_id", [a.account_id for a in rec.accounts])
     if len(set(lots.lot_id)) != len(lots):
         _unique(hh, "lots", "lot_id", lots.lot_id)
 
-    held_classes: set[str] = set()
-    for s in secs:
-        held_classes.update(s.exposures or {s.asset_class: 1.0})
-    held_classes.discard(CASH)
-    goal_classes = {c for g in rec.goals for c in g.targets} - {CASH}
+    held_classes = table.held
     for gi, g in enumerate(rec.goals):
         for c in g.targets:
             if c != CASH and c not in held_classes:
                 raise InvalidInput(hh, f"goals[{gi}] (goal_id {g.goal_id})", f"targets.{c}",
                                    f"asset class '{c}' is not the class of any security")
-    classes = (*sorted(held_classes | goal_classes), CASH)
+    # Every goal's class is held (checked above): the classes are the securities' own.
+    classes = table.classes
     cls_ix = {c: i for i, c in enumerate(classes)}
     n_cls = len(classes)
 
-    sec = _pack_securities(secs, cls_ix)
+    sec = table.packed
     goals = Goals(
         goal_id=tuple(goal_ix),
         target=np.array([[g.targets.get(c, 0.0) for c in classes] for g in rec.goals]),
@@ -270,7 +296,7 @@ def build_household(rec: HouseholdRecord, lots: LotColumns) -> Household:
 
 
 def _pack_securities(secs: list[Security], cls_ix: dict[str, int]) -> Securities:
-    """The securities (in symbol order) as arrays."""
+    """The securities (in symbol order) as read-only arrays (households share them)."""
     n = len(secs)
     exposure = np.zeros((n, len(cls_ix)))
     group_names: dict[str, int] = {}
@@ -280,7 +306,7 @@ def _pack_securities(secs: list[Security], cls_ix: dict[str, int]) -> Securities
             exposure[i, cls_ix[c]] += w
         group[i] = group_names.setdefault(s.wash_group or s.symbol, len(group_names))
     ss = secs
-    return Securities(
+    return _read_only(Securities(
         symbol=tuple(s.symbol for s in ss),
         price=np.array([s.price for s in ss], dtype=float),
         exposure=exposure,
@@ -295,7 +321,7 @@ def _pack_securities(secs: list[Security], cls_ix: dict[str, int]) -> Securities
         tradable=np.array([s.tradable for s in ss], dtype=bool),
         in_state=np.array([s.in_state for s in ss], dtype=bool),
         qualified_given=np.array(["qualified" in s.model_fields_set for s in ss], dtype=bool),
-    )
+    ))
 
 
 def _pack_accounts(rec: HouseholdRecord, goal_ix: dict[str, int], sec_ix: dict[str, int],
