@@ -154,3 +154,19 @@ def test_the_security_cache_is_bounded(monkeypatch):
     for price in (10.0, 11.0, 12.0):
         taxopt.from_dict(_with_security(price=price))
     assert len(load._SECURITIES) <= 4
+
+
+def test_households_with_one_securities_table_share_its_read_only_arrays():
+    from taxopt.domain import load
+
+    load._TABLES.clear()
+    one = taxopt.from_dict(base_household())
+    two = taxopt.from_dict(base_household())
+    assert two.securities is one.securities              # packed once for the table
+    with pytest.raises(ValueError, match="read-only"):
+        one.securities.price[0] = 1.0                     # so no household can change it
+    cheaper = taxopt.from_dict(_with_security(price=90.0))
+    assert cheaper.securities is not one.securities
+    assert cheaper.securities.price[cheaper.securities.symbol.index("EQ")] == 90.0
+    assert one.securities.price[one.securities.symbol.index("EQ")] == 100.0
+    assert len(load._TABLES) == 2
