@@ -59,15 +59,17 @@ def pack_funding(rec: HouseholdRecord, ordinary_rate: float) -> Funding:
     taxed at ``ordinary_rate`` (the tax profile's `TaxProfile.ordinary`) without brackets."""
     tp = rec.tax_profile
     accs = rec.accounts
-    taxable = np.array([a.tax_type == "taxable" for a in accs], dtype=bool)
-    max_dep = np.array([np.nan if a.max_deposit is None else a.max_deposit for a in accs],
-                       dtype=float)
-    brackets = np.array(tp.ordinary_brackets or np.zeros((0, 2)), dtype=float).reshape(-1, 2)
+    inf = float("inf")
+    brackets = (np.array(tp.ordinary_brackets, dtype=float).reshape(-1, 2)
+                if tp.ordinary_brackets else np.zeros((0, 2)))
     return Funding(
         goal_flow=np.array([g.cash_flow for g in rec.goals], dtype=float),
-        max_withdrawal=np.array([np.inf if a.max_withdrawal is None else a.max_withdrawal
+        max_withdrawal=np.array([inf if a.max_withdrawal is None else a.max_withdrawal
                                  for a in accs], dtype=float),
-        max_deposit=np.where(np.isnan(max_dep), np.where(taxable, np.inf, 0.0), max_dep),
+        # unlimited into a taxable account; none into a retirement account unless given
+        max_deposit=np.array([(inf if a.tax_type == "taxable" else 0.0)
+                              if a.max_deposit is None else a.max_deposit for a in accs],
+                             dtype=float),
         min_withdrawal=np.array([a.min_withdrawal for a in accs], dtype=float),
         penalty_applies=np.array([a.penalty_applies for a in accs], dtype=bool),
         ordinary_rate=ordinary_rate,

@@ -216,33 +216,59 @@ def _unique(hh: str, kind: str, key: str, values: list[str]) -> dict[str, int]:
     return index
 
 
-def build_household(rec: HouseholdRecord, lots: LotColumns) -> Household:
-    """Check the relations between records and pack the household into arrays."""
-    hh = rec.household_id
-    _unique(hh, "securities", "symbol", [s.symbol for s in rec.securities])
+@dataclass(frozen=True, slots=True, eq=False)
+class SecurityTable:
+    """A household's securities checked and packed once, for every household that gives
+    the same table: a batch's households share one securities table (see
+    `load._security_table`), and its arrays are read-only, so sharing them is safe."""
+
+    records: list[Security]       # as given (input order)
+    index: dict[str, int]         # symbol -> position in symbol order
+    held: frozenset[str]          # the classes the securities hold (cash not included)
+    classes: tuple[str, ...]      # the held classes in order, then cash
+    packed: Securities
+
+
+def security_table(hh: str | None, records: list[Security]) -> SecurityTable:
+    """The securities' table; `InvalidInput` (naming household ``hh``) for a symbol
+    given twice."""
+    _unique(hh, "securities", "symbol", [s.symbol for s in records])
     # Securities are packed in symbol order so the input order never changes the output.
-    secs = sorted(rec.securities, key=lambda s: s.symbol)
-    sec_ix = {s.symbol: i for i, s in enumerate(secs)}
+    secs = sorted(records, key=lambda s: s.symbol)
+    held: set[str] = set()
+    for s in secs:
+        held.update(s.exposures or {s.asset_class: 1.0})
+    held.discard(CASH)
+    classes = (*sorted(held), CASH)
+    return SecurityTable(records, {s.symbol: i for i, s in enumerate(secs)}, frozenset(held),
+                         classes, _pack_securities(secs, {c: i for i, c in enumerate(classes)}))
+
+
+def build_household(rec: HouseholdRecord, lots: LotColumns,
+                    table: SecurityTable | None = None) -> Household:
+    """Check the relations between records and pack the household into arrays
+    (``table``: ``rec.securities`` already checked and packed)."""
+    hh = rec.household_id
+    if table is None:
+        table = security_table(hh, rec.securities)
+    sec_ix = table.index
     goal_ix = _unique(hh, "goals", "goal_id", [g.goal_id for g in rec.goals])
     acct_ix = _unique(hh, "accounts", "account_id", [a.account_id for a in rec.accounts])
     if len(set(lots.lot_id)) != len(lots):
         _unique(hh, "lots", "lot_id", lots.lot_id)
 
-    held_classes: set[str] = set()
-    for s in secs:
-        held_classes.update(s.exposures or {s.asset_class: 1.0})
-    held_classes.discard(CASH)
-    goal_classes = {c for g in rec.goals for c in g.targets} - {CASH}
+    held_classes = table.held
     for gi, g in enumerate(rec.goals):
         for c in g.targets:
             if c != CASH and c not in held_classes:
                 raise InvalidInput(hh, f"goals[{gi}] (goal_id {g.goal_id})", f"targets.{c}",
                                    f"asset class '{c}' is not the class of any security")
-    classes = (*sorted(held_classes | goal_classes), CASH)
+    # Every goal's class is held (checked above): the classes are the securities' own.
+    classes = table.classes
     cls_ix = {c: i for i, c in enumerate(classes)}
     n_cls = len(classes)
 
-    sec = _pack_securities(secs, cls_ix)
+    sec = table.packed
     goals = Goals(
         goal_id=tuple(goal_ix),
         target=np.array([[g.targets.get(c, 0.0) for c in classes] for g in rec.goals]),
@@ -270,7 +296,7 @@ def build_household(rec: HouseholdRecord, lots: LotColumns) -> Household:
 
 
 def _pack_securities(secs: list[Security], cls_ix: dict[str, int]) -> Securities:
-    """The securities (in symbol order) as arrays."""
+    """The securities (in symbol order) as read-only arrays (households share them)."""
     n = len(secs)
     exposure = np.zeros((n, len(cls_ix)))
     group_names: dict[str, int] = {}
@@ -280,7 +306,7 @@ def _pack_securities(secs: list[Security], cls_ix: dict[str, int]) -> Securities
             exposure[i, cls_ix[c]] += w
         group[i] = group_names.setdefault(s.wash_group or s.symbol, len(group_names))
     ss = secs
-    return Securities(
+    return _read_only(Securities(
         symbol=tuple(s.symbol for s in ss),
         price=np.array([s.price for s in ss], dtype=float),
         exposure=exposure,
@@ -295,7 +321,7 @@ def _pack_securities(secs: list[Security], cls_ix: dict[str, int]) -> Securities
         tradable=np.array([s.tradable for s in ss], dtype=bool),
         in_state=np.array([s.in_state for s in ss], dtype=bool),
         qualified_given=np.array(["qualified" in s.model_fields_set for s in ss], dtype=bool),
-    )
+    ))
 
 
 def _pack_accounts(rec: HouseholdRecord, goal_ix: dict[str, int], sec_ix: dict[str, int],
@@ -306,27 +332,13 @@ def _pack_accounts(rec: HouseholdRecord, goal_ix: dict[str, int], sec_ix: dict[s
     band_lo, band_hi = np.zeros((n, n_cls)), np.ones((n, n_cls))
     banded = np.zeros((n, n_cls), dtype=bool)
     buyable = np.ones((n, n_sec), dtype=bool)
-    goal = np.empty(n, dtype=np.int64)
+    goal = []
     for i, a in enumerate(rec.accounts):
-        where = f"accounts[{i}] (account_id {a.account_id})"
         if a.goal_id not in goal_ix:
-            raise InvalidInput(hh, where, "goal_id", f"unknown goal '{a.goal_id}'")
-        goal[i] = goal_ix[a.goal_id]
-        for c, (lo, hi) in (a.bands or {}).items():
-            if c not in cls_ix:
-                raise InvalidInput(hh, where, f"bands.{c}",
-                                   f"asset class '{c}' is not the class of any security")
-            band_lo[i, cls_ix[c]], band_hi[i, cls_ix[c]] = lo, hi
-            banded[i, cls_ix[c]] = True
-        for name in ("restricted", "allowed"):
-            for sym in getattr(a, name) or ():
-                if sym not in sec_ix:
-                    raise InvalidInput(hh, where, name, f"unknown symbol '{sym}'")
-        if a.allowed is not None:
-            buyable[i] = False
-            buyable[i, [sec_ix[s] for s in a.allowed]] = True
-        if a.restricted:
-            buyable[i, [sec_ix[s] for s in a.restricted]] = False
+            raise InvalidInput(hh, _account_at(i, a), "goal_id", f"unknown goal '{a.goal_id}'")
+        goal.append(goal_ix[a.goal_id])
+        if a.bands or a.restricted or a.allowed is not None:
+            _limit_account(hh, i, a, cls_ix, sec_ix, band_lo, band_hi, banded, buyable)
     missing = sorted(set(goal_ix) - {a.goal_id for a in rec.accounts})
     if missing:
         gi = goal_ix[missing[0]]
@@ -334,7 +346,7 @@ def _pack_accounts(rec: HouseholdRecord, goal_ix: dict[str, int], sec_ix: dict[s
                            "no account belongs to this goal")
     return Accounts(
         account_id=tuple(a.account_id for a in rec.accounts),
-        goal=goal,
+        goal=np.array(goal, dtype=np.int64),
         tax_type=np.array([TAX_TYPES.index(a.tax_type) for a in rec.accounts], dtype=np.int8),
         cash=np.array([a.cash for a in rec.accounts], dtype=float),
         cash_flow=np.array([a.cash_flow for a in rec.accounts], dtype=float),
@@ -342,6 +354,32 @@ def _pack_accounts(rec: HouseholdRecord, goal_ix: dict[str, int], sec_ix: dict[s
         band_lo=band_lo, band_hi=band_hi, banded=banded,
         buyable=buyable & tradable[None, :],
     )
+
+
+def _account_at(i: int, a: Any) -> str:
+    return f"accounts[{i}] (account_id {a.account_id})"
+
+
+def _limit_account(hh: str, i: int, a: Any, cls_ix: dict[str, int], sec_ix: dict[str, int],
+                   band_lo: np.ndarray, band_hi: np.ndarray, banded: np.ndarray,
+                   buyable: np.ndarray) -> None:
+    """Account ``i``'s bands and buy menu, written into its rows."""
+    where = _account_at(i, a)
+    for c, (lo, hi) in (a.bands or {}).items():
+        if c not in cls_ix:
+            raise InvalidInput(hh, where, f"bands.{c}",
+                               f"asset class '{c}' is not the class of any security")
+        band_lo[i, cls_ix[c]], band_hi[i, cls_ix[c]] = lo, hi
+        banded[i, cls_ix[c]] = True
+    for name in ("restricted", "allowed"):
+        for sym in getattr(a, name) or ():
+            if sym not in sec_ix:
+                raise InvalidInput(hh, where, name, f"unknown symbol '{sym}'")
+    if a.allowed is not None:
+        buyable[i] = False
+        buyable[i, [sec_ix[s] for s in a.allowed]] = True
+    if a.restricted:
+        buyable[i, [sec_ix[s] for s in a.restricted]] = False
 
 
 _EPOCH_ORDINAL = 719163          # date(1970, 1, 1).toordinal()
@@ -359,7 +397,9 @@ def _pack_lots(rec: HouseholdRecord, cols: LotColumns, acct_ix: dict[str, int],
                sec_ix: dict[str, int], tax_type: np.ndarray, price: np.ndarray,
                cash: np.ndarray) -> Lots:
     """Resolve the lots' references and check them column by column; the first
-    failing lot is reported."""
+    failing lot is reported. Each check is one or two whole-column operations and
+    finds the lot at fault only when it fails (a 150-lot book pays for the few numpy
+    calls, not for the lots)."""
     hh, n = rec.household_id, len(cols)
 
     def fail(i: int, field: str, problem: str) -> InvalidInput:
@@ -367,28 +407,25 @@ def _pack_lots(rec: HouseholdRecord, cols: LotColumns, acct_ix: dict[str, int],
 
     account = np.fromiter(map(acct_ix.get, cols.account_id, repeat(-1)), np.int64, n)
     security = np.fromiter(map(sec_ix.get, cols.symbol, repeat(-1)), np.int64, n)
+    if n and account.min() < 0:
+        i = int(np.argmax(account < 0))
+        raise fail(i, "account_id", f"unknown account '{cols.account_id[i]}'")
+    if n and security.min() < 0:
+        i = int(np.argmax(security < 0))
+        raise fail(i, "symbol", f"unknown symbol '{cols.symbol[i]}'")
     basis, acquired = cols.basis, cols.acquired
-    checks = [
-        (account < 0, "account_id", lambda i: f"unknown account '{cols.account_id[i]}'"),
-        (security < 0, "symbol", lambda i: f"unknown symbol '{cols.symbol[i]}'"),
-    ]
-    for bad, field, problem in checks:
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise fail(i, field, problem(i))
-    taxable = tax_type[account] == TAXABLE
-    missing_basis, missing_date = taxable & np.isnan(basis), taxable & np.isnat(acquired)
-    first = np.flatnonzero(missing_basis | missing_date)
-    if len(first):
-        i = int(first[0])
+    missing_basis, missing_date = np.isnan(basis), np.isnat(acquired)
+    missing = (missing_basis | missing_date) & (tax_type == TAXABLE)[account]
+    if missing.any():
+        i = int(np.argmax(missing))
         raise fail(i, "cost_basis" if missing_basis[i] else "acquired",
                    "required for a lot in a taxable account")
-    future = ~np.isnat(acquired) & (acquired > np.datetime64(rec.as_of, "D"))
+    future = acquired > np.datetime64(rec.as_of, "D")     # NaT (no date) is never after
     if future.any():
         i = int(np.argmax(future))
         raise fail(i, "acquired", f"{acquired[i]} is after as_of {rec.as_of.isoformat()}")
     value = cols.shares * price[security]
-    if np.any(value > MONEY_MAX):
+    if n and value.max() > MONEY_MAX:
         i = int(np.argmax(value > MONEY_MAX))
         raise fail(i, "shares", f"the lot is worth {value[i]:,.0f} dollars at its price, over "
                                 f"taxopt's limit of {shown(MONEY_MAX)} for money")

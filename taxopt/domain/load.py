@@ -17,9 +17,9 @@ from pydantic import ValidationError
 
 from ..errors import InvalidInput, printable
 from ..limits import FILE_BYTES_MAX, YAML_ALIAS_VALUES_MAX, YAML_BYTES_MAX
-from .household import Household, build_household
+from .household import Household, SecurityTable, build_household, security_table
 from .lots import lot_columns
-from .schema import FIELD_ERROR, FORMAT, HouseholdRecord, Security
+from .schema import FIELD_ERROR, FORMAT, HouseholdRecord, KnownSecuritiesRecord, Security
 
 MAX_FILE_BYTES = FILE_BYTES_MAX
 MAX_YAML_BYTES = YAML_BYTES_MAX
@@ -49,10 +49,15 @@ def from_dict(raw: Any) -> Household:
         rest_error: ValidationError | None = None
         try:
             rest = {k: v for k, v in raw.items() if k != "lots"}
-            secs = _known_securities(rest.get("securities"))
-            if secs is not None:
-                rest["securities"] = secs
-            rec = HouseholdRecord.model_validate(rest)
+            table = _security_table(rest.get("securities"))
+            if table is not None:       # checked once already: not again per household
+                rest["securities"] = table.records
+                rec = KnownSecuritiesRecord.model_validate(rest)
+            else:
+                secs = _known_securities(rest.get("securities"))
+                if secs is not None:
+                    rest["securities"] = secs
+                rec = HouseholdRecord.model_validate(rest)
         except ValidationError as err:
             loc = err.errors(include_url=False)[0]["loc"]
             if not loc or loc[0] in _BEFORE_LOTS:
@@ -67,7 +72,7 @@ def from_dict(raw: Any) -> Household:
     finally:
         if paused:
             gc.enable()
-    return build_household(rec, lots)
+    return build_household(rec, lots, table)
 
 
 # Validated securities by their exact input (marshal bytes tell 1 from 1.0 from True and
@@ -77,6 +82,33 @@ def from_dict(raw: Any) -> Household:
 # whole way through pydantic and gets the same message as without this.
 _SECURITIES: dict[bytes, Security] = {}
 SECURITIES_KEPT = 4096
+
+
+# Whole securities tables, checked and packed, by their exact input (as above): the
+# households of a batch, or of a model portfolio, give the same table again and again.
+_TABLES: dict[bytes, SecurityTable] = {}
+TABLES_KEPT = 256
+
+
+def _security_table(items: Any) -> SecurityTable | None:
+    """The securities checked and packed (from the cache when the same table was seen
+    before), or None when any of them is not a plainly valid record or a symbol is given
+    twice (then the household is validated as usual and gets the usual message)."""
+    if type(items) is not list or not items:
+        return None
+    try:
+        key = marshal.dumps(items)
+    except ValueError:            # a value marshal cannot write (a date object, ...)
+        return None
+    table = _TABLES.get(key)
+    if table is None:
+        records = _known_securities(items)
+        if records is None or len({s.symbol for s in records}) != len(records):
+            return None
+        if len(_TABLES) >= TABLES_KEPT:
+            _TABLES.clear()
+        table = _TABLES[key] = security_table(None, records)
+    return table
 
 
 def _known_securities(items: Any) -> list[Security] | None:

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
-import re
 from dataclasses import dataclass
-from itertools import chain, repeat
+from itertools import chain, compress, repeat
 from typing import Any
 
 import numpy as np
@@ -45,7 +44,10 @@ _LOTS = TypeAdapter(list[Lot])
 # Up to this many date strings, C-level `fromisoformat` per string beats the ~25 numpy
 # calls of the arithmetic parse (about 3-7 us each on a loaded 2-core machine).
 ISO_BY_STRING_UPTO = 1000
-_ISO_ASCII = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# An ISO date's shape as bytes: each digit becomes "0", the dash stays, anything else "x".
+_SHAPE = bytes(ord("0") if chr(c) in "0123456789" else ord("-") if chr(c) == "-"
+               else ord("x") for c in range(256))
+_NONE = type(None)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -79,24 +81,39 @@ def _fast(lots: Any) -> LotColumns | None:
         return None
     if not lots:
         return _from_records([])
-    if set(map(type, lots)) != {dict} or not set(chain.from_iterable(lots)) <= _KNOWN:
+    if set(map(type, lots)) != {dict}:
         return None
     col = {name: list(map(dict.get, lots, repeat(name))) for name in FIELDS}
-    if not _plain_ids([v for name in _ID_FIELDS for v in col[name]]):
+    if not _only_known_fields(lots, col):
+        return None
+    try:   # a book names a few accounts and symbols: each is checked once
+        refs = [*set(col["account_id"]), *set(col["symbol"])]
+    except TypeError:                  # an unhashable cell (a list, ...)
+        return None
+    if not (_plain_ids(col["lot_id"]) and _plain_ids(refs)):
         return None
     shares = _numbers(col["shares"], optional=False)
     basis = _numbers(col["cost_basis"], optional=True)
-    acquired = _dates(col["acquired"])
-    if shares is None or basis is None or acquired is None:
+    if shares is None or basis is None or not _in_range(shares, basis):
         return None
-    with np.errstate(invalid="ignore"):
-        if not (np.all(shares >= SHARES_MIN) and np.all(shares <= SHARES_MAX)):
-            return None
-        known = ~np.isnan(basis)
-        if not (np.all(basis[known] >= 0) and np.all(basis[known] <= MONEY_MAX)):
-            return None
+    acquired = _dates(col["acquired"])
+    if acquired is None:
+        return None
     return LotColumns(col["lot_id"], col["account_id"], col["symbol"], shares, basis,
                       acquired)
+
+
+def _only_known_fields(lots: list[dict], col: dict[str, list[Any]]) -> bool:
+    """No lot has a field the record does not know, provided the required fields hold
+    no None (their own column checks make sure). Counted first: when the lots' sizes add
+    up to the required fields plus the optional values that are not None, no lot can
+    have another field; otherwise (an explicit null, an unknown field) every key is
+    looked at."""
+    optional = FIELDS[4:]
+    given = len(lots) * len(FIELDS) - sum(col[name].count(None) for name in optional)
+    if sum(map(len, lots)) == given:
+        return True
+    return set(chain.from_iterable(lots)) <= _KNOWN
 
 
 def _plain_ids(values: list[Any]) -> bool:
@@ -124,19 +141,22 @@ def _numbers(values: list[Any], optional: bool) -> np.ndarray | None:
     """Finite float column (NaN for None when optional), or None if any cell is not a
     plain number."""
     kinds = set(map(type, values))
-    if not kinds <= ({float, int, type(None)} if optional else {float, int}):
+    if not kinds <= ({float, int, _NONE} if optional else {float, int}):
         return None
     try:
-        if type(None) in kinds:
-            empty = np.fromiter(map(operator.is_, values, repeat(None)), bool, len(values))
-            out = np.array([0.0 if v is None else v for v in values], dtype=float)
-            ok = np.all(np.isfinite(out))
-            out[empty] = np.nan
-            return out if ok else None
-        out = np.array(values, dtype=float)
+        out = np.array(values, dtype=float)       # None becomes NaN
     except (OverflowError, ValueError, TypeError):
         return None
-    return out if np.all(np.isfinite(out)) else None
+    # Each NaN or infinity must stand for a None: a NaN or infinity given is refused.
+    missing = values.count(None) if _NONE in kinds else 0
+    return out if np.count_nonzero(np.isfinite(out)) == len(values) - missing else None
+
+
+def _in_range(shares: np.ndarray, basis: np.ndarray) -> bool:
+    """Shares within taxopt's limits and every basis given from 0 to the money limit
+    (the reductions skip the NaN of a basis not given)."""
+    return (SHARES_MIN <= shares.min() and shares.max() <= SHARES_MAX
+            and not np.fmin.reduce(basis) < 0 and not np.fmax.reduce(basis) > MONEY_MAX)
 
 
 def _distinct(values: list[Any]) -> list[Any]:
@@ -152,6 +172,8 @@ def _distinct(values: list[Any]) -> list[Any]:
 def _dates(values: list[Any]) -> np.ndarray | None:
     """A datetime64[D] column from ISO strings, dates and None; None if any cell is
     anything else (a datetime, a number, another format, an impossible day)."""
+    if len(values) <= ISO_BY_STRING_UPTO:   # repeats would save less than finding them
+        return _parse_dates(values)
     distinct = _distinct(values)
     if len(distinct) * 2 > len(values):
         return _parse_dates(values)
@@ -164,26 +186,27 @@ def _dates(values: list[Any]) -> np.ndarray | None:
 
 def _parse_dates(values: list[Any]) -> np.ndarray | None:
     """`_dates`, each cell parsed."""
-    n = len(values)
-    out = np.full(n, _NAT, dtype=np.int64).view("datetime64[D]")
     types = list(map(type, values))
     kinds = set(types)
-    if not kinds <= {str, dt.date, type(None)}:
+    if kinds == {str}:
+        return _iso_strings(values)
+    if not kinds <= {str, dt.date, _NONE}:
         return None
-    if str in kinds:
-        where = (np.ones(n, bool) if len(kinds) == 1
-                 else np.fromiter(map(operator.is_, types, repeat(str)), bool, n))
-        parsed = _iso_strings(values if len(kinds) == 1 else
-                              [v for v in values if type(v) is str])
-        if parsed is None:
-            return None
-        out[where] = parsed
-    if dt.date in kinds:
-        where = np.fromiter(map(operator.is_, types, repeat(dt.date)), bool, n)
-        dates = [v for v in values if type(v) is dt.date]
-        days = np.fromiter(map(dt.date.toordinal, dates), np.int64, len(dates))
-        out[where] = (days - _EPOCH_ORDINAL).view("datetime64[D]")
+    out = np.full(len(values), _NAT, dtype=np.int64).view("datetime64[D]")
+    for kind, parse in ((str, _iso_strings), (dt.date, _date_objects)):
+        if kind in kinds:
+            where = list(map(operator.is_, types, repeat(kind)))
+            parsed = parse(list(compress(values, where)))
+            if parsed is None:
+                return None
+            out[np.array(where)] = parsed
     return out
+
+
+def _date_objects(dates: list[dt.date]) -> np.ndarray:
+    """Date objects as datetime64[D], via ordinals."""
+    days = np.fromiter(map(dt.date.toordinal, dates), np.int64, len(dates))
+    return (days - _EPOCH_ORDINAL).view("datetime64[D]")
 
 
 def _iso_strings(text: list[str]) -> np.ndarray | None:
@@ -213,14 +236,23 @@ def _iso_strings(text: list[str]) -> np.ndarray | None:
 
 
 def _iso_by_string(text: list[str]) -> np.ndarray | None:
-    """`_iso_strings` for a few strings: the same days, the same strings refused."""
-    if not all(map(_ISO_ASCII.fullmatch, text)):
+    """`_iso_strings` for a few strings: the same days, the same strings refused.
+
+    Each string is 10 ASCII characters shaped ``dddd-dd-dd`` (checked on all of them at
+    once), so `date.fromisoformat` sees no other ISO form (week dates, basic format)
+    and refuses only impossible days (year 0, 2026-02-30 and the like)."""
+    if set(map(len, text)) != {10}:
+        return None
+    joined = "".join(text)
+    if not joined.isascii() or joined.encode().translate(_SHAPE) != b"0000-00-00" * len(text):
         return None
     try:
-        days = list(map(dt.date.toordinal, map(dt.date.fromisoformat, text)))
-    except ValueError:                 # year 0, 2026-02-30 and the like
+        days = np.fromiter(map(dt.date.toordinal, map(dt.date.fromisoformat, text)),
+                           np.int64, len(text))
+    except ValueError:
         return None
-    return (np.array(days, np.int64) - _EPOCH_ORDINAL).view("datetime64[D]")
+    days -= _EPOCH_ORDINAL
+    return days.view("datetime64[D]")
 
 
 def _from_records(records: list[Lot]) -> LotColumns:

@@ -16,6 +16,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainValidator,
+    SkipValidation,
     field_validator,
     model_validator,
 )
@@ -272,3 +273,11 @@ class HouseholdRecord(_Record):
     lots: list[Lot] = []
     recent_trades: list[RecentTrade] = []
     options: dict[str, Any] = {}
+
+
+class KnownSecuritiesRecord(HouseholdRecord):
+    """A household whose ``securities`` are `Security` records validated before (a
+    table seen again): the other fields are validated as in `HouseholdRecord`, and the
+    records are taken as they are instead of being checked once more."""
+
+    securities: SkipValidation[list[Security]]

@@ -112,6 +112,7 @@ def test_a_security_record_is_reused_only_for_the_same_input():
     from taxopt.domain import load
 
     load._SECURITIES.clear()
+    load._TABLES.clear()
     one = taxopt.from_dict(base_household())
     two = taxopt.from_dict(base_household())
     assert len(load._SECURITIES) == 3                   # one record per distinct security
@@ -136,6 +137,7 @@ def test_a_bad_security_gets_the_same_message_after_a_good_one():
         return str(err.value)
 
     load._SECURITIES.clear()
+    load._TABLES.clear()
     cold = message(_with_security(price=True))          # a bool is not a price
     taxopt.from_dict(base_household())                  # EQ at 100.0 now cached
     assert message(_with_security(price=True)) == cold
@@ -147,7 +149,24 @@ def test_the_security_cache_is_bounded(monkeypatch):
     from taxopt.domain import load
 
     load._SECURITIES.clear()
+    load._TABLES.clear()
     monkeypatch.setattr(load, "SECURITIES_KEPT", 4)
     for price in (10.0, 11.0, 12.0):
         taxopt.from_dict(_with_security(price=price))
     assert len(load._SECURITIES) <= 4
+
+
+def test_households_with_one_securities_table_share_its_read_only_arrays():
+    from taxopt.domain import load
+
+    load._TABLES.clear()
+    one = taxopt.from_dict(base_household())
+    two = taxopt.from_dict(base_household())
+    assert two.securities is one.securities              # packed once for the table
+    with pytest.raises(ValueError, match="read-only"):
+        one.securities.price[0] = 1.0                     # so no household can change it
+    cheaper = taxopt.from_dict(_with_security(price=90.0))
+    assert cheaper.securities is not one.securities
+    assert cheaper.securities.price[cheaper.securities.symbol.index("EQ")] == 90.0
+    assert one.securities.price[one.securities.symbol.index("EQ")] == 100.0
+    assert len(load._TABLES) == 2
