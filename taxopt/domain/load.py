@@ -90,15 +90,23 @@ _TABLES: dict[bytes, SecurityTable] = {}
 TABLES_KEPT = 256
 
 
+def _input_key(value: Any) -> bytes | None:
+    """The exact input as bytes, for the caches; None when marshal cannot write a value
+    (a date object, ...), and then the input is validated without a cache."""
+    try:
+        return marshal.dumps(value)
+    except ValueError:
+        return None
+
+
 def _security_table(items: Any) -> SecurityTable | None:
     """The securities checked and packed (from the cache when the same table was seen
     before), or None when any of them is not a plainly valid record or a symbol is given
     twice (then the household is validated as usual and gets the usual message)."""
     if type(items) is not list or not items:
         return None
-    try:
-        key = marshal.dumps(items)
-    except ValueError:            # a value marshal cannot write (a date object, ...)
+    key = _input_key(items)
+    if key is None:
         return None
     table = _TABLES.get(key)
     if table is None:
@@ -120,9 +128,8 @@ def _known_securities(items: Any) -> list[Security] | None:
     for d in items:
         if type(d) is not dict:
             return None
-        try:
-            key = marshal.dumps(d)
-        except ValueError:        # a value marshal cannot write (a date object, ...)
+        key = _input_key(d)
+        if key is None:
             return None
         sec = _SECURITIES.get(key)
         if sec is None:
