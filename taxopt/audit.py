@@ -100,7 +100,7 @@ def assess(hh: Household, orders: Orders) -> Assessment:
 
     n_acc, _K = len(acc), len(hh.classes)
     held = _table(_lot_cells(hh), lots.shares * sec.price[lots.security], (n_acc, len(sec)))
-    traded = _table(orders.account * len(sec) + orders.security, signed, held.shape)
+    traded = _table(_order_cells(hh, orders), signed, held.shape)
     cash_before = acc.cash.copy()
     cash_after = acc.cash + acc.cash_flow - np.bincount(orders.account, weights=signed,
                                                          minlength=n_acc)
@@ -125,6 +125,11 @@ def _lot_cells(hh: Household) -> np.ndarray:
     values and shares into that table, once each per household."""
     return hh.cached("audit_lot_cells",
                      lambda: hh.lots.account * len(hh.securities) + hh.lots.security)
+
+
+def _order_cells(hh: Household, orders: Orders) -> np.ndarray:
+    """Each order's cell in the same (account, security) table, flat."""
+    return orders.account * len(hh.securities) + orders.security
 
 
 def _table(cells: np.ndarray, values: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -199,7 +204,7 @@ def violations(hh: Household, orders: Orders, a: Assessment | None = None,
     where = _Where(hh, orders)
     shape = (len(hh.accounts), len(hh.securities))
     held_sh = _table(_lot_cells(hh), hh.lots.shares, shape)
-    cells = orders.account * shape[1] + orders.security      # each order's, flat
+    cells = _order_cells(hh, orders)
     return (_sale_violations(hh, orders, where, held_sh, cells)
             + _whole_share_violations(hh, orders, where, held_sh)
             + _buy_violations(hh, orders, a, where, cells)
