@@ -161,3 +161,19 @@ def test_reports_carry_the_costs():
     assert "trading_costs" in SUMMARY_COLUMNS and "trading_costs" in HOUSEHOLD_COLUMNS
     assert summary_rows(res)[0]["trading_costs"] == run.trading_costs > 0
     assert household_rows(res)[0]["trading_costs"] == run.trading_costs
+
+
+def test_cli_sets_the_trading_cost():
+    from click.testing import CliRunner
+
+    from taxopt.cli import cli
+
+    args = ["backtest", "--households", "1", "--years", "1", "--step-months", "6",
+            "--methods", "lockstep_fifo", "--quiet"]
+    r = CliRunner().invoke(cli, [*args, "--trading-cost-bps", "2.5"])
+    assert r.exit_code == 0, r.output
+    assert "every trade pays a trading cost of 2.5 bps of its value (one way)" in r.output
+    r = CliRunner().invoke(cli, args)
+    assert "a trading cost of 5 bps" in r.output
+    r = CliRunner().invoke(cli, [*args, "--trading-cost-bps", "-1"])
+    assert r.exit_code == 2
