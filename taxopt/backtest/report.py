@@ -591,7 +591,8 @@ def _text_table(rows: list[dict[str, Any]], columns: tuple[str, ...],
     cells = [[format(r[c], formats[c]) if c in formats and isinstance(r[c], float)
               and not math.isnan(r[c]) else ("" if isinstance(r[c], float) and math.isnan(r[c])
                                              else str(r[c])) for c in columns] for r in rows]
-    width = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    # max of a list: a table without rows (no optimizer ran, so no headline) has headers only
+    width = [max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(columns)]
     line = "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
                      for i, (c, w) in enumerate(zip(columns, width, strict=True)))
     body = ["  ".join(v.ljust(w) if i == 0 else v.rjust(w)
