@@ -230,8 +230,8 @@ class Ledger:
         rate) and less the year's distribution tax (IRA payouts included).
         Tax-deferred: value x (1 - ordinary rate), the flat rate of an IRA payout
         (`TaxProfile.ordinary`; the short-term rate when the profile has no NIIT).
-        Tax-free: value. Unpaid amounts are subtracted; a loss carryforward left
-        over is worth nothing.
+        Tax-free: value. Unpaid amounts and trading costs still owed are subtracted; a
+        loss carryforward left over is worth nothing.
         """
         value = self.account_values()
         st, lt = self.unrealized(as_of)
