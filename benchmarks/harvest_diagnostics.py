@@ -88,7 +88,7 @@ def run_one(spec, method: str, options: dict[str, Any]) -> tuple[dict[str, float
     r = simulate_method(p.household, method, p.dates, p.security_returns, p.dist_fraction,
                         p.flows, lambda t, hh, o, a, ok, book: tally(hh, o, a, ok, book, acc),
                         p.covariance, p.reinvest, options, spec.trigger, p.idiosyncratic,
-                        p.goal_flows)
+                        p.goal_flows, p.cost_rate)
     acc["terminal"] = r.terminal
     acc["pre_liquidation"] = r.pre_liquidation
     acc["liquidation_tax"] = r.liquidation_tax

@@ -179,7 +179,8 @@ def classic_main(argv: list[str] | None = None) -> int:
         md_table(summary_rows(result), [
             ("method", ""), ("after_tax_wealth", ",.0f"), ("taxes_paid", ",.0f"),
             ("mean_drift", ".4f"), ("max_drift", ".4f"), ("turnover", ".3f"),
-            ("bps_vs_lockstep", "+.1f"), ("ci_low", "+.1f"), ("ci_high", "+.1f")]),
+            ("trading_costs", ",.0f"), ("bps_vs_lockstep", "+.1f"), ("ci_low", "+.1f"),
+            ("ci_high", "+.1f")]),
         "",
         md_table(detail_rows(result), [
             ("method", ""), ("failed_steps", "d"), ("steps", "d"),

@@ -2,7 +2,8 @@
 
 Runs the rich population (savers and retirees, direct-indexing sleeves of 60 stocks,
 regimes, reinvested distributions) for a few methods and prints, per method, the mean
-turnover, taxes paid, after-tax equity share and after-tax wealth, and for each
+turnover, taxes paid, after-tax equity share, after-tax wealth and trading costs paid
+(where the checkout charges them), and for each
 optimizer method its mean matched-risk bps a year over lockstep FIFO (liquidation
 lens). It uses only what the backtest exposed on 2026-12-06 13:00 already
 (`run_backtest`, `summary_rows`, `matched_paired_bps`), so it runs unchanged against
@@ -13,6 +14,8 @@ older checkouts::
 
 16 households, 10 years, quarterly: about 20 s on an idle core (three methods).
 ``--dump FILE`` writes the per-household matched bps (JSON) for paired comparisons.
+Since 2026-12-07 the backtest charges trading costs (5 bps a trade by default); to compare
+with an older checkout, which charges none, pass ``--trading-cost-bps 0`` to the newer one.
 """
 
 from __future__ import annotations
@@ -39,6 +42,10 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--options", default="{}", help='optimizer knobs as JSON, e.g. '
                     '\'{"carryforward_value": 0.0}\'')
     ap.add_argument("--dump", default=None, help="write per-household matched bps here")
+    ap.add_argument("--trading-cost-bps", type=float, default=None,
+                    help="trading cost of every trade, one way, bps of its value (default: "
+                    "the backtest's, MarketParams.trading_cost_bps; 0: none; a checkout "
+                    "older than 2026-12-07 charges none and rejects the flag)")
     a = ap.parse_args(argv)
 
     import taxopt
@@ -51,6 +58,10 @@ def main(argv: list[str] | None = None) -> dict:
     options = tuple(json.loads(a.options).items())
     if options:
         kw["options"] = options
+    if a.trading_cost_bps is not None:
+        from taxopt.backtest import MarketParams
+
+        kw["market"] = MarketParams(trading_cost_bps=a.trading_cost_bps)
     cfg = BacktestConfig(**kw)
     t0 = time.perf_counter()
     if a.first:
@@ -66,7 +77,8 @@ def main(argv: list[str] | None = None) -> dict:
     for row in summary_rows(res):
         m = row["method"]
         d = {k: row.get(k) for k in ("turnover", "taxes_paid", "equity_share",
-                                     "after_tax_wealth")}
+                                     "after_tax_wealth", "trading_costs")
+             if k in row}
         if m != "lockstep_fifo" and "lockstep_fifo" in methods:
             per[m] = [float(x) for x in matched_paired_bps(res, m, "lockstep_fifo")]
             d["matched_bps"] = float(np.nanmean(per[m]))

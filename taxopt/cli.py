@@ -364,17 +364,21 @@ def report_cmd(out_dir: Path, output: Path | None) -> None:
               "direct-indexing sleeves, drawdown regimes, reinvested distributions.")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
               help="Override an optimizer option for the optimizer methods (repeatable).")
+@click.option("--trading-cost-bps", type=click.FloatRange(min=0.0, max=10_000.0,
+                                                          max_open=True),
+              default=None, help="Trading cost of every method's trades, one way, in bps of "
+              "their value (default: the market's, 5; 0: none).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def backtest_cmd(households: int, years: int, seed: int, out_dir: Path | None,
                  methods: tuple[str, ...], step_months: str, n_lots: int, workers: int, ci: str,
                  keep_hard_rules: bool, no_plots: bool, population: str,
-                 settings: tuple[str, ...], quiet: bool) -> None:
+                 settings: tuple[str, ...], trading_cost_bps: float | None, quiet: bool) -> None:
     """Simulate households over years of markets under every method; compare after-tax wealth.
 
     Exit code 0 when the run completes (failed rebalances are counted in the
     table, not errors), 2 for bad arguments.
     """
-    from .backtest import BacktestConfig, check_methods, run_backtest, write_outputs
+    from .backtest import BacktestConfig, MarketParams, check_methods, run_backtest, write_outputs
     from .backtest.report import text_report
 
     config = BacktestConfig(households=households, years=years, seed=seed,
@@ -382,7 +386,9 @@ def backtest_cmd(households: int, years: int, seed: int, out_dir: Path | None,
                             n_lots=n_lots, workers=workers, ci=ci,
                             keep_tolerance=keep_hard_rules, keep_bands=keep_hard_rules,
                             population=population, reinvest=population == "rich",
-                            options=tuple(_parse_options(settings).items()))
+                            options=tuple(_parse_options(settings).items()),
+                            market=MarketParams() if trading_cost_bps is None else
+                            MarketParams(trading_cost_bps=trading_cost_bps))
     config.check()
     if quiet or not sys.stderr.isatty():
         result = run_backtest(config)

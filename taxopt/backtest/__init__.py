@@ -56,7 +56,19 @@ that step; the step's flow is settled like a tax bill; the table counts them.
 End: after-tax liquidation wealth, every taxable lot sold with the year's
 realized gains and carryforwards (Schedule D netting: short-term gains at the
 ordinary rate, long-term at the long-term rate), IRA balances x (1 - ordinary
-rate), Roth in full. Transaction costs are not charged (turnover is reported).
+rate), Roth in full.
+
+Trading costs: every trade of every method, forced sales included, pays
+``MarketParams.trading_cost_bps`` (default 5 bps, one way: half-spread plus
+commission; ``stock_trading_cost_bps`` for single stocks, by default the same) of
+its dollar value, from its account's cash above ``min_cash`` after the step's trades
+are booked; what that cash cannot pay is owed (subtracted from wealth) and paid from
+the account's next cash, usually the next step's distributions (`Ledger.charge_costs`).
+Costs are not tax-deductible in this model (conservative: in reality they raise basis
+and lower proceeds). Reinvested distributions are not charged. The tables report each
+method's ``trading_costs`` in dollars beside its turnover; 0 restores the frictionless
+backtest exactly. IRA dollars count at 1 - ordinary rate in the wealth and in the
+after-tax risky share alike (`Ledger.ira_keep`).
 
 Risk (`taxopt.backtest.risk`): every method's after-tax equity share and
 tracking error are reported, and methods are compared at matched risk (the

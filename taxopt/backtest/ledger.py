@@ -41,6 +41,27 @@ Conventions
   ``min_cash`` first, then a pro-rata sale of every lot of the account (whole
   shares rounded up), then cash below ``min_cash``; what still lacks is
   recorded as ``unpaid`` (a liability subtracted from wealth).
+- Trading costs (`charge_costs`): every booked trade, a method's plan or a forced sale of
+  `settle`, pays ``cost_rate`` (per security, per dollar, one way) of its dollar value
+  from the account where it trades, after the plan's trades and cash are booked: from
+  its cash above ``min_cash``; what that cannot pay is ``owed`` by the account and paid
+  from its cash above ``min_cash`` as soon as there is some (`pay_owed`, before each
+  rebalance: the step's distributions usually cover it). Plans leave little cash above
+  the floor, so a cost is often owed for one step: wealth falls by the full cost at once
+  (owed dollars are subtracted from it), the owed dollars earn the account's return
+  until paid (one step's return on 5 bps: negligible), and no account is pushed below
+  ``min_cash`` or zero. The alternatives distort more: a negative balance or cash below
+  the floor must be raised by the next plan, which a heuristic that invests only cash
+  above its floor does not do (every later rebalance would fail); withdrawing the owed
+  dollars as the next step's cash flow forces sales of whole shares for cents, which
+  makes the optimizer's rounding infeasible; recording them as ``unpaid`` keeps them
+  invested for good. Costs are not tax-deductible here: in reality a
+  commission or half-spread raises a purchase's basis and lowers a sale's proceeds, so
+  it is worth its tax rate times itself; leaving that out overstates every method's
+  cost by at most that share, most for the method that trades most in taxable
+  accounts (conservative against a method that trades more). Reinvested
+  distributions (`reinvest`) are neither charged nor counted as traded: a dividend
+  reinvestment plan buys at net asset value, without commission.
 """
 
 from __future__ import annotations
@@ -77,7 +98,9 @@ NAT = np.datetime64("NaT", "D")
 class Ledger:
     """The mutable books of one household under one method."""
 
-    def __init__(self, hh: Household):
+    def __init__(self, hh: Household, cost_rate: float | np.ndarray = 0.0):
+        """``cost_rate``: the trading cost per dollar traded, one way (per security, or
+        one number for all); 0 charges nothing."""
         self.base = hh
         acc, lots, sec = hh.accounts, hh.lots, hh.securities
         self.n_acc, self.n_sec = len(acc), len(sec)
@@ -97,6 +120,9 @@ class Ledger:
         self.state_rate = np.where(sec.tax_exempt, distribution_rate(hh), 0.0)
         self.unpaid = 0.0             # withdrawals and taxes that could not be paid
         self.traded = 0.0             # dollars traded so far (both sides)
+        self.cost_rate = np.broadcast_to(np.asarray(cost_rate, float), (self.n_sec,)).copy()
+        self.costs = 0.0              # trading costs charged so far (dollars)
+        self.owed = np.zeros(self.n_acc)  # costs the cash could not pay yet (`pay_owed`)
 
         # lots: taxable ones as given; elsewhere one lot per position
         t = self.taxable[lots.account]
@@ -164,13 +190,20 @@ class Ledger:
         w = np.divide(goal, total[:, None], out=np.zeros_like(goal), where=total[:, None] > 0)
         return w, total
 
+    def ira_keep(self) -> float:
+        """What a tax-deferred dollar is worth after tax: ``1 - ordinary rate`` (the flat
+        rate of an IRA payout, `TaxProfile.ordinary`: the short-term rate less the NIIT,
+        which an IRA payout does not pay, unless stated). One number for wealth and for
+        the risky share."""
+        return 1.0 - self.base.tax.ordinary
+
     def after_tax_risky_share(self) -> float:
         """Share of the after-tax value (IRA dollars at 1 - ordinary rate, liquidation tax
         of taxable gains ignored) held in classes other than bonds and cash."""
         hh = self.base
         cls = self.holdings() @ hh.securities.exposure
         cls[:, hh.cash_class] += self.cash
-        factor = np.where(self.tax_type == TAX_DEFERRED, 1.0 - self.ts, 1.0)
+        factor = np.where(self.tax_type == TAX_DEFERRED, self.ira_keep(), 1.0)
         after = factor @ cls
         safe = np.array([c == "cash" or "bond" in c for c in hh.classes])
         total = after.sum()
@@ -197,15 +230,16 @@ class Ledger:
         rate) and less the year's distribution tax (IRA payouts included).
         Tax-deferred: value x (1 - ordinary rate), the flat rate of an IRA payout
         (`TaxProfile.ordinary`; the short-term rate when the profile has no NIIT).
-        Tax-free: value. Unpaid amounts are subtracted; a loss carryforward left
-        over is worth nothing.
+        Tax-free: value. Unpaid amounts and trading costs still owed are subtracted; a
+        loss carryforward left over is worth nothing.
         """
         value = self.account_values()
         st, lt = self.unrealized(as_of)
         cg = net_year(self.profile(), st, lt).tax
         return float(value[self.tax_type == TAXABLE].sum() - cg - self.distribution_tax()
-                     + (1.0 - self.base.tax.ordinary) * value[self.tax_type == TAX_DEFERRED].sum()
-                     + value[self.tax_type == TAX_FREE].sum() - self.unpaid)
+                     + self.ira_keep() * value[self.tax_type == TAX_DEFERRED].sum()
+                     + value[self.tax_type == TAX_FREE].sum() - self.unpaid
+                     - float(self.owed.sum()))
 
     def pre_liquidation_wealth(self, as_of: np.datetime64) -> float:
         """What the household keeps if its embedded gains are never taxed on ``as_of``.
@@ -221,8 +255,9 @@ class Ledger:
         value = self.account_values()
         cg = net_year(self.profile()).tax
         return float(value[self.tax_type == TAXABLE].sum() - cg - self.distribution_tax()
-                     + (1.0 - self.base.tax.ordinary) * value[self.tax_type == TAX_DEFERRED].sum()
-                     + value[self.tax_type == TAX_FREE].sum() - self.unpaid)
+                     + self.ira_keep() * value[self.tax_type == TAX_DEFERRED].sum()
+                     + value[self.tax_type == TAX_FREE].sum() - self.unpaid
+                     - float(self.owed.sum()))
 
     # --- the household the methods see -------------------------------------------------
     def recent_mask(self, as_of: np.datetime64) -> np.ndarray:
@@ -416,6 +451,7 @@ class Ledger:
         # cash may end a rounding hair below zero (the audit allows half a cent)
         self.cash = np.maximum(a.cash_after.astype(float), 0.0)
         self.traded += float(a.turnover)
+        self.charge_costs(orders.account, orders.security, a.value)
 
         # recent trades: keep the window, add this plan's orders
         # a sale's gain is recorded net of what the wash-sale rule already disallowed; its
@@ -427,6 +463,33 @@ class Ledger:
         allowed = np.clip(np.divide(gain, a.gain, out=np.zeros(len(gain)), where=loss), 0, 1)
         self._record(date, orders.account, orders.security, orders.is_buy, orders.shares, gain,
                      sale & a.long_term, np.where(loss, orders.shares * allowed, 0.0), lps)
+
+    def charge_costs(self, account: np.ndarray, security: np.ndarray,
+                     value: np.ndarray) -> float:
+        """Charge the trading cost of trades worth ``value`` dollars each (in ``account``,
+        of ``security``) to the accounts' cash; returns the dollars charged.
+
+        An account pays from its cash above ``min_cash``; the rest is ``owed``, paid when
+        the account has cash again (`pay_owed`; see the module's conventions).
+        """
+        if not self.cost_rate.any() or not len(value):
+            return 0.0
+        cost = np.bincount(account, weights=np.abs(value) * self.cost_rate[security],
+                           minlength=self.n_acc)
+        paid = np.minimum(cost, np.maximum(self.cash - self.min_cash, 0.0))
+        self.cash = self.cash - paid
+        self.owed = self.owed + (cost - paid)
+        self.costs += float(cost.sum())
+        return float(cost.sum())
+
+    def pay_owed(self) -> None:
+        """Pay the trading costs owed from each account's cash above ``min_cash``, as far
+        as it goes (the rest stays owed)."""
+        if not self.owed.any():
+            return
+        paid = np.minimum(self.owed, np.maximum(self.cash - self.min_cash, 0.0))
+        self.cash = self.cash - paid
+        self.owed = self.owed - paid
 
     def _record(self, date: np.datetime64, account: np.ndarray, security: np.ndarray,
                 is_buy: np.ndarray, shares: np.ndarray, gain: np.ndarray,

@@ -37,7 +37,14 @@ Default parameters (long-run published statistics)
   equity/bonds 0.10, US equity/REITs 0.60, international equity/bonds 0.10,
   international equity/REITs 0.50, bonds/REITs 0.20;
 - account cash earns nothing (a sweep at zero; the optimizer's cash-drag term
-  assumes the same cost).
+  assumes the same cost);
+- trading costs: ``trading_cost_bps`` = 5 bps of each trade's dollar value, one way (a
+  half-spread plus any commission), charged to every method alike by the ledger
+  (`taxopt.backtest.ledger.Ledger.charge_costs`); single stocks of a direct-indexing sleeve pay
+  ``stock_trading_cost_bps`` (None: the same 5 bps; large-cap stocks' quoted half-spreads are
+  1-3 bps, so 5 is on the safe side for both). 5 bps is also the optimizer's own default
+  estimate (`Options.transaction_cost_bps`), so the optimizer is charged what it expects.
+  0 restores the frictionless market of the earlier backtests.
 """
 
 from __future__ import annotations
@@ -81,6 +88,8 @@ class MarketParams:
     law: Literal["lognormal", "normal"] = "lognormal"
     cash_rate: float = 0.0
     exempt_return: float | None = DEFAULT_RETURNS["muni"]   # None: the class's return
+    trading_cost_bps: float = 5.0            # one way, bps of each trade's value (funds)
+    stock_trading_cost_bps: float | None = None   # single stocks; None: trading_cost_bps
 
     def covariance(self) -> np.ndarray:
         """Annual covariance ``D C D``."""
@@ -100,6 +109,16 @@ class MarketParams:
         if self.exempt_return is not None and not -1.0 < self.exempt_return < 1.0:
             raise ValueError(f"exempt_return must be between -1 and 1, got "
                              f"{self.exempt_return!r}")
+        for name in ("trading_cost_bps", "stock_trading_cost_bps"):
+            bps = getattr(self, name)
+            if bps is not None and not 0.0 <= bps < 10_000.0:
+                raise ValueError(f"{name} must be between 0 and 10,000, got {bps!r}")
+
+    def cost_rate(self, single_stock: np.ndarray) -> np.ndarray:
+        """Per security: the trading cost per dollar traded (one way)."""
+        stock = (self.trading_cost_bps if self.stock_trading_cost_bps is None
+                 else self.stock_trading_cost_bps)
+        return np.where(np.asarray(single_stock, bool), stock, self.trading_cost_bps) / 1e4
 
 
 def class_returns(params: MarketParams, steps: int, step_months: int,

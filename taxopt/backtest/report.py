@@ -31,7 +31,10 @@ Summary columns (``backtest_summary.csv``, one row per method)
 - ``bps_vs_lockstep``, ``ci_low``, ``ci_high``: the headline statistic against
   ``lockstep_fifo`` (empty when it did not run);
 - ``pre_liquidation_wealth`` and ``pre_liq_matched_*``: the same in the
-  pre-liquidation lens.
+  pre-liquidation lens;
+- ``trading_costs``: mean trading costs paid per household over the run ($;
+  ``MarketParams.trading_cost_bps`` of every trade's value, forced sales included;
+  already inside every wealth figure).
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ import numpy as np
 
 from ..files import atomic_write
 from ..methods import OPTIMIZER_METHODS
+from .market import MarketParams
 from .run import BacktestResult
 from .simulate import BASELINE
 
@@ -56,7 +60,7 @@ SUMMARY_COLUMNS = ("method", "after_tax_wealth", "taxes_paid", "mean_drift", "ma
                    "turnover", "equity_share", "tracking_error", "bps_vs_lockstep", "ci_low",
                    "ci_high", "matched_bps_vs_lockstep", "matched_ci_low", "matched_ci_high",
                    "pre_liquidation_wealth", "pre_liq_matched_bps_vs_lockstep",
-                   "pre_liq_matched_ci_low", "pre_liq_matched_ci_high")
+                   "pre_liq_matched_ci_low", "pre_liq_matched_ci_high", "trading_costs")
 DETAIL_COLUMNS = ("method", "households", "failed_steps", "steps", "failure_rate",
                   "capital_gains_tax", "distribution_tax", "liquidation_tax", "unpaid",
                   "after_tax_risky_share",
@@ -70,7 +74,7 @@ HOUSEHOLD_COLUMNS = ("household_id", "method", "initial_wealth", "terminal_wealt
                      "bps_vs_lockstep", "taxes_paid", "liquidation_tax", "mean_drift",
                      "max_drift", "turnover", "failed_steps", "pre_liquidation_wealth",
                      "pre_liq_bps_vs_lockstep", "matched_bps_vs_lockstep",
-                     "pre_liq_matched_bps_vs_lockstep")
+                     "pre_liq_matched_bps_vs_lockstep", "trading_costs")
 BOOTSTRAP_RESAMPLES = 10_000
 LEVEL = 0.95
 
@@ -147,6 +151,7 @@ def _per_household(result: BacktestResult, method: str) -> dict[str, np.ndarray]
         "drift_max": np.array([r.drift.max() for r in runs]),
         "turnover": np.array([r.traded / max(r.value.mean(), 1e-9) / h.years
                               for r, h in zip(runs, result.households, strict=True)]),
+        "costs": np.array([r.trading_costs for r in runs]),
         "failures": np.array([r.failures for r in runs]),
         "steps": np.array([len(r.drift) for r in runs]),
         "unpaid": np.array([r.unpaid for r in runs]),
@@ -182,6 +187,7 @@ def summary_rows(result: BacktestResult) -> list[dict[str, Any]]:
             "pre_liquidation_wealth": float(p["pre_liquidation"].mean()),
             "pre_liq_matched_bps_vs_lockstep": pre[0], "pre_liq_matched_ci_low": pre[1],
             "pre_liq_matched_ci_high": pre[2],
+            "trading_costs": float(p["costs"].mean()),
         })
     return rows
 
@@ -284,7 +290,8 @@ def household_rows(result: BacktestResult) -> list[dict[str, Any]]:
                          "pre_liquidation_wealth": r.pre_liquidation,
                          "pre_liq_bps_vs_lockstep": float(bp),
                          "matched_bps_vs_lockstep": float(bm),
-                         "pre_liq_matched_bps_vs_lockstep": float(bmp)})
+                         "pre_liq_matched_bps_vs_lockstep": float(bmp),
+                         "trading_costs": r.trading_costs})
     return rows
 
 
@@ -450,7 +457,7 @@ def make_figures(result: BacktestResult) -> dict[str, bytes]:
 # --- the page ----------------------------------------------------------------------------
 _DOLLARS = {"after_tax_wealth", "taxes_paid", "capital_gains_tax", "distribution_tax",
             "liquidation_tax", "unpaid", "initial_wealth", "terminal_wealth",
-            "pre_liquidation_wealth"}
+            "pre_liquidation_wealth", "trading_costs"}
 _PERCENT = {"mean_drift", "max_drift", "failure_rate", "turnover", "equity_share",
             "after_tax_risky_share", "versus_equity_share", "tracking_error", "share_better",
             "matched_share_better", "pre_liq_matched_share_better"}
@@ -470,7 +477,8 @@ _HEADERS = {"after_tax_wealth": "after-tax wealth ($)", "taxes_paid": "taxes pai
             "pre_liq_matched_ci_low": "pre-liq. CI low", "pre_liq_matched_ci_high":
             "pre-liq. CI high", "pre_liq_mean_bps": "pre-liq. bps/yr",
             "pre_liq_matched_bps": "pre-liq. matched bps/yr",
-            "pre_liq_matched_share_better": "better pre-liq. (matched)"}
+            "pre_liq_matched_share_better": "better pre-liq. (matched)",
+            "trading_costs": "trading costs ($)"}
 
 
 def cell(column: str, v: Any) -> str:
@@ -528,6 +536,16 @@ def verdict(result: BacktestResult) -> str:
             "risk before liquidation (embedded gains never taxed).")
 
 
+def cost_text(market: MarketParams) -> str:
+    """The trading cost the run charged, in words."""
+    funds = f"{market.trading_cost_bps:g} bps"
+    stock = market.stock_trading_cost_bps
+    if stock is None or stock == market.trading_cost_bps:
+        return f"a trading cost of {funds} of its value (one way)"
+    return (f"a trading cost of {funds} of its value (one way; single stocks "
+            f"{stock:g} bps)")
+
+
 def html_page(result: BacktestResult, figures: dict[str, bytes]) -> str:
     """A self-contained page (figures inlined as data URIs)."""
     c = result.config
@@ -554,7 +572,9 @@ columns leave the embedded gains untaxed (a step-up at death, a donation, never 
 IRA still at (1 - ordinary rate). <em>Matched risk</em>: the
 comparator's portfolio scaled, step by step on the same market path, to the method's
 after-tax equity share (see <code>taxopt.backtest.risk</code>); turnover counts buys plus
-sells per year over the mean value; drift is the largest goal-level class gap.</p>
+sells per year over the mean value; every trade pays {cost_text(c.market)}, from its
+account's cash, for every method alike (trading costs: dollars per household over the run,
+already inside every wealth figure); drift is the largest goal-level class gap.</p>
 <h2>Per method</h2>{_table(summary_rows(result), SUMMARY_COLUMNS)}
 <h2>Failed steps and more</h2>{_table(detail_rows(result), DETAIL_COLUMNS)}
 <h2>Headline: after-tax return difference (bps/yr)</h2>
@@ -571,7 +591,8 @@ def _text_table(rows: list[dict[str, Any]], columns: tuple[str, ...],
     cells = [[format(r[c], formats[c]) if c in formats and isinstance(r[c], float)
               and not math.isnan(r[c]) else ("" if isinstance(r[c], float) and math.isnan(r[c])
                                              else str(r[c])) for c in columns] for r in rows]
-    width = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    # max of a list: a table without rows (no optimizer ran, so no headline) has headers only
+    width = [max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(columns)]
     line = "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
                      for i, (c, w) in enumerate(zip(columns, width, strict=True)))
     body = ["  ".join(v.ljust(w) if i == 0 else v.rjust(w)
@@ -596,10 +617,12 @@ def text_report(result: BacktestResult) -> str:
              "matched_share_better": ".2f", "pre_liquidation_wealth": ",.0f",
              "pre_liq_matched_bps_vs_lockstep": "+.1f", "pre_liq_matched_ci_low": "+.1f",
              "pre_liq_matched_ci_high": "+.1f", "pre_liq_mean_bps": "+.1f",
-             "pre_liq_matched_bps": "+.1f", "pre_liq_matched_share_better": ".2f"}
+             "pre_liq_matched_bps": "+.1f", "pre_liq_matched_share_better": ".2f",
+             "trading_costs": ",.0f"}
     parts = [
         f"{len(result.households)} households, {c.years} years, every {c.step_months} "
-        f"month(s), seed {c.seed}: {result.seconds:.1f} s",
+        f"month(s), seed {c.seed}: {result.seconds:.1f} s; every trade pays "
+        f"{cost_text(c.market)}",
         "",
         _text_table(summary, (*SUMMARY_COLUMNS, "failed_steps"), money),
         "",

@@ -22,6 +22,13 @@ differ only by their trades. One step on date ``d_t`` (``t = 1 .. T``):
    keeps the holdings: the flow is settled as in step 2 (a goal's flow split pro
    rata) and the failure counted.
 
+Every booked trade (a plan's, or a forced sale of steps 2 and 4) pays the market's
+trading cost (`MarketParams.trading_cost_bps`, one way, of its dollar value) from its
+account's cash above ``min_cash``; what the cash cannot pay is owed (subtracted from
+wealth) and paid from the account's cash before a later rebalance, usually the next one's
+distributions (`Ledger.charge_costs`, `Ledger.pay_owed`); the run keeps the total
+(``trading_costs``).
+
 Step 0 is the rebalance on the start date; after the last step (``t = T``, no
 rebalance) the household is liquidated (`Ledger.after_tax_wealth`); its wealth
 without the liquidation's tax is kept too (`Ledger.pre_liquidation_wealth`, the
@@ -93,6 +100,7 @@ class MethodRun:
     pre_liquidation: float = float("nan")
     #                              terminal wealth without the liquidation's capital-gains tax
     #                              (`Ledger.pre_liquidation_wealth`)
+    trading_costs: float = 0.0  # dollars of trading costs paid (`Ledger.charge_costs`)
 
     @property
     def terminal(self) -> float:
@@ -199,7 +207,8 @@ def simulate_method(hh0: Household, method: str, dates: np.ndarray, sec_ret: np.
                     reinvest: bool | np.ndarray = False,
                     options: dict[str, Any] | None = None,
                     trigger: str = "always", idio: np.ndarray | None = None,
-                    goal_flow: np.ndarray | None = None) -> MethodRun:
+                    goal_flow: np.ndarray | None = None,
+                    cost_rate: float | np.ndarray = 0.0) -> MethodRun:
     """Run one method through the path; ``flows`` per step and account (T x accounts),
     ``goal_flow`` per step and goal (T x goals, goal-level flows the method splits).
 
@@ -209,11 +218,12 @@ def simulate_method(hh0: Household, method: str, dates: np.ndarray, sec_ret: np.
     ``reinvest`` turns dividend reinvestment on (all securities, or a mask);
     ``options`` change the optimizer methods' knobs, ``trigger`` their rebalance
     trigger (see `planner`); ``idio`` (steps x securities) is the idiosyncratic part
-    of each step's returns, whose effect on the holdings is recorded as ``stock_luck``.
+    of each step's returns, whose effect on the holdings is recorded as ``stock_luck``;
+    ``cost_rate`` (per security, or one number) is the trading cost per dollar traded.
     """
     T = len(dates) - 1
     plan = planner(method, options, trigger)
-    book = Ledger(hh0)
+    book = Ledger(hh0, cost_rate)
     wealth, value = np.zeros(T + 1), np.zeros(T)
     drift, drift_before = np.zeros(T), np.zeros(T)
     risky, te, luck = np.zeros(T), np.zeros(T), np.zeros(T)
@@ -232,6 +242,7 @@ def simulate_method(hh0: Household, method: str, dates: np.ndarray, sec_ret: np.
                 book.settle(d, book.tax_flows(ny.tax + dist))
         if t == T:
             break
+        book.pay_owed()      # trading costs the cash could not pay before, from new cash
         flow = _payable(book, flows[t])
         gflow = None
         if goal_flow is not None:
@@ -276,7 +287,7 @@ def simulate_method(hh0: Household, method: str, dates: np.ndarray, sec_ret: np.
     wealth[T] = book.after_tax_wealth(end)
     return MethodRun(method, wealth, value, drift, drift_before, book.traded, taxes, cg_taxes,
                      liquidation, failures, messages, book.unpaid, seconds, len(book.shares),
-                     risky, te, luck, book.pre_liquidation_wealth(end))
+                     risky, te, luck, book.pre_liquidation_wealth(end), book.costs)
 
 
 def _payable(book: Ledger, flow: np.ndarray) -> np.ndarray:
@@ -339,6 +350,7 @@ class MarketPath:
     covariance: np.ndarray | None = None      # the household's classes, annual (cash: 0)
     regime: str = "calm"
     goal_flows: np.ndarray | None = None      # T x goals: a retiree's goal-level withdrawals
+    cost_rate: np.ndarray | None = None       # per security: trading cost per dollar traded
 
 
 def _seeded(spec: SimSpec, tag: int) -> np.random.Generator:
@@ -395,7 +407,7 @@ def build_path(spec: SimSpec) -> MarketPath:
     # cash, which the next rebalance invests (as direct-indexing managers do)
     reinvest = spec.reinvest & ~single
     return MarketPath(hh0, dates, sec_ret, dist_frac, flows, reinvest, idio, hh_ret, cov,
-                      regime, g_flows)
+                      regime, g_flows, spec.market.cost_rate(single))
 
 
 def household_target(hh: Household) -> np.ndarray:
@@ -429,5 +441,6 @@ def simulate_household(spec: SimSpec, on_step: StepHook | None = None) -> Househ
         out.runs[m] = simulate_method(hh0, m, p.dates, p.security_returns, p.dist_fraction,
                                       p.flows, on_step, p.covariance, p.reinvest,
                                       dict(spec.options), spec.trigger, p.idiosyncratic,
-                                      p.goal_flows)
+                                      p.goal_flows,
+                                      0.0 if p.cost_rate is None else p.cost_rate)
     return out
