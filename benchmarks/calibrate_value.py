@@ -90,6 +90,7 @@ GRID: list[tuple[str, list[Any]]] = [
     ("carryforward_value", [None, 0.0, 0.1, 0.2]),     # None: its present value
     ("harvest_min_loss_pct", [0.0, 0.01, 0.03]),
     ("trigger", ["always", "drift:0.02", "drift:0.05"]),
+    ("recapture_horizon_years", [None, 10.0]),         # None: the year's tax alone
 ]
 REDUCED = {"n_train": 8, "n_test": 16, "years": 5, "step_months": 3, "di_stocks": 60}
 FULL = {"n_train": 40, "n_test": 60, "years": 10, "step_months": 1, "di_stocks": 200}
@@ -369,6 +370,7 @@ LEVERS: list[dict[str, Any]] = [
     {"transaction_cost_bps": 0.0},
     {"trigger": "drift:0.02"},
     {"common_return": 0.045},
+    {"recapture_horizon_years": 10.0},
 ]
 
 

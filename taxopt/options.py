@@ -19,6 +19,12 @@ Adapter = Literal["highs", "cvxpy"]
 #: Options whose zero means nothing (a solve with no time): they must be above 0.
 POSITIVE = frozenset({"time_limit"})
 
+#: Options whose None means something (no cap, the computed value, off). TOML has no
+#: null and a command line is text, so there the word ``none`` (or ``null``) says it.
+NULLABLE = frozenset({"carryforward_value", "recapture_horizon_years",
+                      "max_realized_short_term", "max_realized_long_term", "max_tax"})
+NONE_WORDS = frozenset({"none", "null"})
+
 
 @dataclass(frozen=True, slots=True)
 class Options:
@@ -76,13 +82,19 @@ class Options:
         expected years until it is used (`taxopt.model.taxes.CARRYFORWARD_YEARS`).
     recapture_horizon_years
         None (the default): a realized gain costs the year's tax and a harvested loss
-        saves it, as if the taxable account were never liquidated. A number ``T``:
-        the objective also counts that the proceeds are reinvested, so the
-        replacement's basis is higher (lower) by the gain (loss) and the difference is
-        taxed back at the long-term rate at a liquidation ``T`` years out, discounted
-        at ``discount_rate``: each dollar of net realized gain is credited
+        saves it. A number ``T``: the objective also counts that the proceeds of a sale
+        in a taxable account are reinvested, so the replacement's basis is higher
+        (lower) by the realized gain (loss) and the difference is taxed back at the
+        long-term rate at a liquidation ``T`` years out, discounted at
+        ``discount_rate``: each dollar of net realized gain is credited
         ``long_term_rate / (1 + discount_rate) ** T`` (and each dollar of loss charged
-        it). Only the objective changes; the reported tax is still the year's.
+        it), so realizing costs the deferral's time value plus the rate gap rather than
+        the whole year's tax. Off by default because it did not pay once the backtest
+        charged trading costs (`docs/value.md`), and because it is only right for
+        shares that will be sold with the gain taxed (not for heirs' step-up in basis
+        or a donation). ``"none"`` spells None where there is no null (TOML,
+        ``--set``). Only the objective changes; ``est_tax`` and ``max_tax`` are still
+        the year's tax.
     max_realized_short_term, max_realized_long_term
         Caps on the plan's net realized short- / long-term gains (dollars); None: no cap.
     max_tax
@@ -151,7 +163,7 @@ class Options:
                 known_list = ", ".join(sorted(known))
                 raise InvalidOptions(household, "options", key,
                                      f"unknown option; known options are {known_list}")
-        opts = cls(**raw)
+        opts = cls(**with_none_spelled_out(raw))
         opts.check(household)
         return opts
 
@@ -173,7 +185,7 @@ class Options:
                      "harvest_min_loss", "harvest_min_loss_pct", "tracking_te_weight",
                      "recapture_horizon_years"):
             value = getattr(self, name)
-            if value is None and name in ("carryforward_value", "recapture_horizon_years"):
+            if value is None and name in NULLABLE:
                 continue
             if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
                 raise bad(name, f"must be a number, got {_echo(value)}")
@@ -220,6 +232,13 @@ class Options:
 
 _DEFAULT = Options()
 _DEFAULT.check(None)
+
+
+def with_none_spelled_out(raw: dict[str, Any]) -> dict[str, Any]:
+    """``raw`` with the word ``none`` (or ``null``, any case) of a `NULLABLE` option read as
+    None, so every way of giving options means one thing (and fingerprints alike)."""
+    return {k: None if (k in NULLABLE and isinstance(v, str) and v.lower() in NONE_WORDS)
+            else v for k, v in raw.items()}
 
 
 def _echo(value: Any) -> str:

@@ -16,8 +16,9 @@ from ..errors import InvalidInput, InvalidOptions
 
 
 def _checked(where: str, options: dict[str, Any]) -> dict[str, Any]:
-    from ..options import Options
+    from ..options import Options, with_none_spelled_out
 
+    options = with_none_spelled_out(options)
     try:
         Options.from_dict(options)
     except InvalidOptions as err:

@@ -72,7 +72,34 @@ def input_assumptions(hh: Household, options: Options | None = None) -> list[str
                        f"{opts.protect_long_term_days} days are charged the rate gap "
                        f"({tax.short_term_rate - tax.long_term_rate:.4g} of the gain, "
                        "discounted) if sold now")
+    recapture = _recapture(hh, opts)
+    if recapture:
+        out.append(recapture)
     return out
+
+
+def _recapture(hh: Household, opts: Options) -> str | None:
+    """The recapture credit, when a taxable lot's sale would realize something it prices.
+
+    It moves every such sale's price in the objective (not the reported tax), so it is
+    said whether or not the plan sells: it may be why a long-term loss was left alone.
+    """
+    from ..model.taxes import recapture_rate
+
+    years = opts.recapture_horizon_years
+    if years is None or not len(hh.lots):
+        return None
+    lots, sec = hh.lots, hh.securities
+    taxable_lot = hh.accounts.tax_type[lots.account] == TAXABLE
+    if not (taxable_lot & (lots.shares * sec.price[lots.security] != lots.basis)).any():
+        return None
+    tax = hh.tax
+    return (f"recapture_horizon_years {years:g}: proceeds are reinvested and a liquidation "
+            f"{years:g} years out taxes back the basis difference, so each dollar of "
+            f"realized gain is credited {recapture_rate(tax, opts.discount_rate, years):.4f} "
+            f"in the objective (long-term rate {tax.long_term_rate:.4g} discounted at "
+            f"{opts.discount_rate:.4g}; a loss charged it); est_tax is the year's tax "
+            "(null: the year's tax alone)")
 
 
 def plan_assumptions(hh: Household, options: Options | None, carry_after: float,

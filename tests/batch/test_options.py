@@ -134,6 +134,29 @@ def test_two_rows_for_one_option_reject_the_household(tmp_path):
                       "'max_realized_long_term'"}
 
 
+@pytest.mark.parametrize("word", ["none", "null"])
+def test_none_spells_null_in_toml_set_and_household_rows(tmp_path, word):
+    # TOML has no null and a command line is text: the word says it there; a household
+    # row takes JSON null or the word. A household must be able to turn off what the
+    # night's config turned on.
+    from taxopt.batch.settings import batch_defaults
+    from taxopt.options import Options
+
+    path = tmp_path / "nightly.toml"
+    path.write_text(f'[options]\nrecapture_horizon_years = "{word}"\n')
+    # read as null at once, so the manifest (and --resume's comparison) says null
+    assert batch_defaults(path) == {"recapture_horizon_years": None}
+    assert batch_defaults(None, [f"recapture_horizon_years={word}"]) == {
+        "recapture_horizon_years": None}
+    folder = _folder(tmp_path, extra_rows=[
+        {"household_id": "gb-own", "key": "recapture_horizon_years", "value": word}])
+    tables = read_tables(folder)
+    tables.defaults = {"recapture_horizon_years": 5.0}
+    own, plain = (Options.from_dict(tables.assemble(h)["options"]) for h in ("gb-own",
+                                                                             "gb-plain"))
+    assert (own.recapture_horizon_years, plain.recapture_horizon_years) == (None, 5.0)
+
+
 def test_option_values_are_typed_like_the_json_options(tmp_path):
     folder = _folder(tmp_path, extra_rows=[
         {"household_id": "gb-own", "key": "lot_relief", "value": "fifo"},        # bare text

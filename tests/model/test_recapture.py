@@ -1,12 +1,13 @@
-"""`recapture_horizon_years`: the objective counts that a realization's tax comes back
-at liquidation; the year's tax (est_tax, max_tax) does not change meaning.
+"""`recapture_horizon_years` (off by default): the objective counts that a realization's
+tax comes back at liquidation; the year's tax (est_tax, max_tax) does not change meaning.
 
 One taxable account must raise a $2,000 withdrawal from EQ @ $100 by selling one of
 two 20-share lots (rates 40 % short-term, 20 % long-term, nothing realized yet):
   A: long-term,  basis $1,000 -> gain $1,000: the year's tax 0.20 * 1,000 = $200
   B: short-term, basis $1,600 -> gain   $400: the year's tax 0.40 *   400 = $160
-Today's objective sells B ($40 less tax). With a liquidation T years out at 4 %, each
-dollar realized now is taxed a dollar less then: r = 0.20 / 1.04 ** T per dollar.
+The year's tax alone (recapture_horizon_years None) sells B ($40 less tax). With a
+liquidation T years out at 4 %, each dollar realized now is taxed a dollar less then:
+r = 0.20 / 1.04 ** T per dollar.
   T = 10: r = 0.20 / 1.480244 = 0.135113; A costs 200 - 1,000 r = $64.89,
           B costs 160 - 400 r = $105.95: A is $41.07 cheaper and is sold.
   T = 30: r = 0.20 / 3.243398 = 0.061664; A $138.34, B $135.33: B is still sold.
@@ -75,12 +76,20 @@ def _objective_if_selling(lot: str, **options) -> dict[str, float]:
     return prog.evaluate(solve_program(prog, hh.options).x)
 
 
-def test_off_by_default_sells_the_cheaper_tax_and_adds_no_term():
+@pytest.mark.parametrize("none", [None, "none", "NULL"])
+def test_off_by_default_and_none_sells_the_cheaper_tax_and_adds_no_term(none):
+    # Heirs with a step-up in basis, or shares to be donated: no liquidation tax to
+    # recapture. B's year's tax 0.40 * 400 = $160 beats A's $200. "none" is how TOML
+    # and --set, which have no null, say it.
     assert Options().recapture_horizon_years is None
-    result, sold = _sold()
+    assert Options.from_dict({}).recapture_horizon_years is None
+    assert Options.from_dict({"recapture_horizon_years": none}).recapture_horizon_years is None
+    result, sold = _sold(recapture_horizon_years=none)
     assert sold == {"B": 20.0}
     assert result.summary()["est_tax"] == 160.00
+    assert "recapture" not in build(_household(recapture_horizon_years=none)).program.terms
     assert "recapture" not in build(_household()).program.terms
+    assert "recapture" in build(_household(recapture_horizon_years=10)).program.terms
 
 
 @pytest.mark.parametrize("tax_model", ["exact", "lot"])
@@ -120,8 +129,51 @@ def test_max_tax_still_caps_the_years_tax():
     assert result.summary()["est_tax"] == 160.00
 
 
+def test_a_word_other_than_none_is_refused_naming_the_option():
+    with pytest.raises(InvalidOptions) as err:
+        _household(recapture_horizon_years="off")
+    assert str(err.value) == ("household hh-recapture: options: field "
+                              "'recapture_horizon_years': must be a number, got 'off'")
+
+
 def test_a_negative_horizon_is_refused_naming_the_option():
     with pytest.raises(InvalidOptions) as err:
         _household(recapture_horizon_years=-1)
     assert str(err.value) == ("household hh-recapture: options: field "
                               "'recapture_horizon_years': must be a finite number >= 0, got -1")
+
+
+def test_the_summary_says_the_recapture_assumption_and_none_says_nothing():
+    # r = 0.20 / 1.04 ** 10 = 0.1351 (module docstring); a knob that moves every
+    # taxable sale's price in the objective is said, as the protection price is.
+    def said(result) -> list[str]:
+        return [s for s in result.summary()["assumptions"] if s.startswith("recapture")]
+
+    result, _ = _sold(recapture_horizon_years=10)
+    assert said(result) == [
+        "recapture_horizon_years 10: proceeds are reinvested and a liquidation 10 years "
+        "out taxes back the basis difference, so each dollar of realized gain is credited "
+        "0.1351 in the objective (long-term rate 0.2 discounted at 0.04; a loss charged "
+        "it); est_tax is the year's tax (null: the year's tax alone)"]
+    assert said(_sold()[0]) == []
+
+
+def test_set_none_on_the_command_line_turns_it_off(tmp_path):
+    # `taxopt solve --set recapture_horizon_years=none`: B, at the year's $160 (not A's $200)
+    import json
+
+    from click.testing import CliRunner
+
+    from taxopt.cli import cli
+
+    path = tmp_path / "hh.json"
+    path.write_text(json.dumps(HH))
+    for value, lot, tax in (("none", "B", 160.0), ("null", "B", 160.0), ("10", "A", 200.0)):
+        out = tmp_path / f"out-{value}"
+        res = CliRunner().invoke(cli, ["solve", str(path), "--out", str(out), "--quiet",
+                                       "--set", f"recapture_horizon_years={value}"])
+        assert res.exit_code == 0, res.output
+        summary = json.loads((out / "summary.json").read_text())
+        trades = (out / "trades.csv").read_text().splitlines()
+        assert [line.split(",")[7] for line in trades[1:]] == [lot]
+        assert summary["est_tax"] == tax
