@@ -66,6 +66,12 @@ def _known_bug(result) -> bool:
     return False
 
 
+def _stopped_by_the_clock(result) -> bool:
+    """A repair stopped by its wall-clock limit: its plan depends on the machine's load,
+    not on the input, so properties that compare two solves set it aside."""
+    return "limit of the repair reached" in result.message
+
+
 def _check_result(hh, result, min_trade_value: float | None = None) -> None:
     """An audited plan, or a clear status with no orders; never half of each.
 
@@ -254,6 +260,7 @@ def test_scaling_every_dollar_scales_the_plan(seed, n_lots, options, k):
     big = taxopt.rebalance(taxopt.from_dict(_scaled(raw, k)),
                            **{**options, "min_trade_value": mtv * k})
     assume(not _known_bug(one) and not _known_bug(big))
+    assume(not _stopped_by_the_clock(one) and not _stopped_by_the_clock(big))
     assert one.status == big.status, (one.message, big.message)
     if not one.ok:
         return
