@@ -141,8 +141,20 @@ def _read_frame(name: str, path: Path) -> tuple[Any, dict[str, np.ndarray]]:
 
     where = f"table {name} ({path.name})"
     nans: dict[str, np.ndarray] = {}
+    parquet = path.name.endswith(".parquet")
+    # a present file without even a header is a truncated export, never "no rows":
+    # reading it as empty would drop bands, options or the wash-sale history silently
+    empty = ("the file is empty (0 bytes)" if parquet else
+             "the file is empty (not even a header)") + (
+        "" if SPECS[name].mandatory_table else
+        "; for no rows write the header alone, or leave the file out")
     try:
-        if path.name.endswith(".parquet"):
+        if path.stat().st_size == 0:
+            raise InvalidInput(None, where, None, empty)
+    except OSError:
+        pass                 # the read below says why it cannot be read
+    try:
+        if parquet:
             import pyarrow as pa
             import pyarrow.compute as pc
             import pyarrow.parquet as pq
@@ -168,13 +180,8 @@ def _read_frame(name: str, path: Path) -> tuple[Any, dict[str, np.ndarray]]:
                 pa.default_memory_pool().release_unused()
             return data, nans      # columns by name (a DataFrame would consolidate them)
         return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""]), nans
-    except pd.errors.EmptyDataError:
-        # a present file without even a header is a truncated export, never "no rows":
-        # reading it as empty would drop bands, options or the wash-sale history silently
-        hint = ("" if SPECS[name].mandatory_table else
-                "; for no rows write the header alone, or leave the file out")
-        raise InvalidInput(None, where, None,
-                           f"the file is empty (not even a header){hint}") from None
+    except pd.errors.EmptyDataError:        # blank lines only, or a gzip of nothing
+        raise InvalidInput(None, where, None, empty) from None
     except (OSError, ValueError, pd.errors.ParserError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise InvalidInput(None, where, None, f"cannot be read: {shown(first)}") from None

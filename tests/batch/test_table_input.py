@@ -101,8 +101,25 @@ def test_a_header_only_csv_and_a_zero_row_parquet_are_empty_tables(tmp_path):
     assert pq.read_metadata(folder / "bands.parquet").num_rows == 0
     assert _bands_of(folder) == {}
     (folder / "bands.parquet").write_bytes(b"")
-    with pytest.raises(InvalidInput, match=r"^input: table bands \(bands\.parquet\): "
-                                           r"cannot be read: "):
+    with pytest.raises(InvalidInput) as err:
+        read_tables(folder)
+    assert err.value.line() == ("input: table bands (bands.parquet): the file is empty "
+                                "(0 bytes); for no rows write the header alone, or leave "
+                                "the file out")
+
+
+def test_a_csv_of_blank_lines_or_an_empty_gzip_is_empty_too(tmp_path):
+    import gzip
+
+    folder = _copy(tmp_path)
+    (folder / "options.csv").write_text("\n\n")
+    with pytest.raises(InvalidInput, match=r"^input: table options \(options\.csv\): the "
+                                           r"file is empty \(not even a header\)"):
+        read_tables(folder)
+    (folder / "options.csv").unlink()
+    (folder / "options.csv.gz").write_bytes(gzip.compress(b""))
+    with pytest.raises(InvalidInput, match=r"^input: table options \(options\.csv\.gz\): "
+                                           r"the file is empty \(not even a header\)"):
         read_tables(folder)
 
 
