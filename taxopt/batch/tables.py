@@ -812,6 +812,7 @@ def read_tables(input_dir: str | Path) -> Tables:
     checked: list[_BadRow] = []
     accounts: tuple[np.ndarray, np.ndarray] | None = None   # (household_id, account_id)
     symbols: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None      # `_symbols`
+    goals: tuple[np.ndarray, np.ndarray] | None = None      # (household_id, goal_id)
     for name, path in files.items():
         frame, nans = _read_frame(name, path)
         known, warned = _check_columns(name, path, list(frame))
@@ -846,10 +847,12 @@ def read_tables(input_dir: str | Path) -> Tables:
                         for i, p in column_problems(name, c, KINDS.get(c, FLOAT), cols[c])]
             value_bad += [_BadRow(name, path.name, i, hids[i], c, p)
                           for c, found in _row_problems(name, cols, accounts,
-                                                        symbols).items()
+                                                        symbols, goals).items()
                           for i, p in found]
             if name == "accounts":
                 accounts = (hids, cols["account_id"])
+            elif name == "goals":
+                goals = (hids, cols["goal_id"])
         if name == "options":
             hids = cols["household_id"]
             value_bad += [_BadRow(name, path.name, i, hids[i], f, p)
@@ -879,12 +882,13 @@ _SYMBOL_REFERENCES = ("lots", "recent_trades")
 
 def _row_problems(name: str, cols: dict[str, np.ndarray],
                   accounts: tuple[np.ndarray, np.ndarray] | None,
-                  symbols: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+                  symbols: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+                  goals: tuple[np.ndarray, np.ndarray] | None = None
                   ) -> dict[str, list[tuple[int, str]]]:
     """Problems the schema would find in one row at a time, found for every row of the
     table at once (each a reject naming its file row; the first is its household's
-    status): a padded id, an account the household does not have, a symbol that is
-    neither shared nor its own.
+    status): a padded id, a goal or account the household does not have, a symbol
+    that is neither shared nor its own.
 
     Found when the household is assembled they would name only the first bad row, by
     its place in the household (``lots[3]``), not by the file's row.
@@ -895,6 +899,9 @@ def _row_problems(name: str, cols: dict[str, np.ndarray],
     for c, values in cols.items():
         if c != "household_id" and is_id_column(name, c):
             out[c] = id_problems(values)
+    if name == "accounts" and goals is not None and "goal_id" in cols:
+        out["goal_id"] = out.get("goal_id", []) + unknown_references(
+            cols["household_id"], cols["goal_id"], *goals, "goal")
     if name in _ACCOUNT_REFERENCES and accounts is not None and "account_id" in cols:
         out["account_id"] = out.get("account_id", []) + unknown_references(
             cols["household_id"], cols["account_id"], *accounts, "account")

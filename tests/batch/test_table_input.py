@@ -240,6 +240,7 @@ def test_rows_found_bad_per_household_are_all_listed_by_file_row(tmp_path):
     # deposit: a lot in an account it does not have, one of a symbol nobody has
     assert _edit_row(folder, "lots", 2, "account_id", "brokerge") == "brokerage"
     assert _edit_row(folder, "lots", 3, "symbol", "VTII") == "VTI"
+    assert _edit_row(folder, "accounts", 2, "goal_id", "long-trem") == "long-term"
     tables = read_tables(folder)
     listed = tables.listed
     lots = "table lots (lots.csv) row"
@@ -253,6 +254,8 @@ def test_rows_found_bad_per_household_are_all_listed_by_file_row(tmp_path):
                       "has leading or trailing whitespace, got 'BR-VTI-01 '")
     assert [r[0] for r in ids] == [f"{lots} {i}" for i in range(185, 201)]
     assert [r for r in listed if r[0] == "deposit"] == [
+        ("deposit", "accounts", "table accounts (accounts.csv) row 2", "goal_id",
+         "unknown goal 'long-trem'"),
         ("deposit", "lots", f"{lots} 2", "account_id", "unknown account 'brokerge'"),
         ("deposit", "lots", f"{lots} 3", "symbol", "unknown symbol 'VTII'")]
     errors = {h: e for h, e in _errors(folder).items() if e}
@@ -261,8 +264,8 @@ def test_rows_found_bad_per_household_are_all_listed_by_file_row(tmp_path):
                         "got -5.0",
         "withdrawal": f"household withdrawal: {lots} 185: field 'lot_id': has leading or "
                       "trailing whitespace, got 'BR-VTI-01 '",
-        "deposit": f"household deposit: {lots} 2: field 'account_id': unknown account "
-                   "'brokerge'"}
+        "deposit": "household deposit: table accounts (accounts.csv) row 2: field "
+                   "'goal_id': unknown goal 'long-trem'"}
 
 
 # --------------------------------------------------------------------------- household ids
