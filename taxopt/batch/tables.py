@@ -1343,10 +1343,10 @@ class Tables:
         if options:
             raw["options"] = options
         if self.bad_securities:
-            self._check_held(hid, raw, found)
+            self._check_bad_symbols(hid, raw, found)
         return raw
 
-    def _check_held(self, hid: str, raw: dict[str, Any], found: list[InvalidInput]) -> None:
+    def _check_bad_symbols(self, hid: str, raw: dict[str, Any], found: list[InvalidInput]) -> None:
         """A household that uses a rejected shared symbol (`_use_of`) without rows of its
         own for it is rejected, naming the shared row; the others are solved."""
         own = ({r.get("symbol") for r in self.overrides.rows(hid)}
