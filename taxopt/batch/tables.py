@@ -27,7 +27,7 @@ Three kinds of problem, three outcomes:
   household; an unusable id that matches none is a household of its own
   (named with its control characters escaped, never solved); a row with no
   id at all is listed in ``Tables.rejects``. A bad shared security rejects
-  the households that use it (`_use_of`: hold, traded, name or may buy it)
+  the households that use it (`_use_of`: hold, traded or offer it in a menu)
   without rows of their own for the attributes at fault; the others are
   solved (a warning says so). Any other unknown column is ignored with a
   warning;
@@ -865,7 +865,7 @@ def read_tables(input_dir: str | Path) -> Tables:
             splits[name], id_bad = _split(name, path, cols)
             bad_rows += value_bad + id_bad
     warnings += [f"{b.row.record}: symbol {shown(sym)} rejected (field '{b.row.field}': "
-                 f"{b.row.problem}); the households that hold, traded, name or may buy it "
+                 f"{b.row.problem}); the households that hold, traded or offer it in a menu "
                  "without rows of their own for it are rejected, the others are solved"
                  for sym, b in bad_securities.items()]
     tables = Tables(files, splits, shared, overrides, warnings=warnings,
@@ -1044,23 +1044,20 @@ def _salvage(rows: list[dict[str, Any]], spoiled: set[str]
     return frozenset(fields), {k: v for k, v in entry.items() if k not in fields}
 
 
-def _use_of(raw: dict[str, Any], sym: str, rest: dict[str, Any]) -> str | None:
-    """How a household would use a shared symbol, or None: it holds it, traded it, names
-    it in an account's menu, or may buy it (an account with no ``allowed`` menu, unless
-    the symbol is known not to be tradable). One rule for rejecting households on a bad
-    shared symbol and for the warning that says which are."""
+def _use_of(raw: dict[str, Any], sym: str) -> str | None:
+    """How a household would use a shared symbol, or None: it holds it, traded it, or an
+    account's ``allowed`` menu offers it. A household that merely could buy it (no menu)
+    or names it in ``restricted`` is solved without it, as one bad row in a shared table
+    must not stop the night; a menu that promised it would change without a word. One
+    rule for rejecting households on a bad shared symbol and for the warning that says
+    which are."""
     if any(r.get("symbol") == sym for r in raw.get("lots", ())):
         return "holds it"
     if any(r.get("symbol") == sym for r in raw.get("recent_trades", ())):
         return "traded it in the last 30 days"
-    accounts = raw.get("accounts", ())
-    for acc in accounts:
-        for name in ("restricted", "allowed"):
-            if isinstance(acc.get(name), list) and sym in acc[name]:
-                return f"names it in '{name}' of account {acc.get('account_id')}"
-    if rest.get("tradable", True) is not False and any(
-            acc.get("allowed") is None for acc in accounts):
-        return "may buy it"
+    for acc in raw.get("accounts", ()):
+        if isinstance(acc.get("allowed"), list) and sym in acc["allowed"]:
+            return f"names it in 'allowed' of account {acc.get('account_id')}"
     return None
 
 
@@ -1353,7 +1350,7 @@ class Tables:
                if self.overrides is not None else set())
         for sym in sorted(self.bad_securities):
             bad = self.bad_securities[sym]
-            how = None if sym in own else _use_of(raw, sym, bad.rest)
+            how = None if sym in own else _use_of(raw, sym)
             if how is not None:
                 b = bad.row
                 found.append(InvalidInput(hid, b.record, b.field or None,

@@ -206,18 +206,19 @@ def test_a_bad_shared_row_rejects_exactly_the_households_that_use_it(tmp_path):
     assert len(errors) == N_HOUSEHOLDS
 
 
-def test_use_of_a_shared_symbol_is_holding_trading_naming_or_buying_it():
+def test_use_of_a_shared_symbol_is_holding_trading_or_offering_it():
     from taxopt.batch.tables import _use_of
 
     acc = {"account_id": "ira", "allowed": ["VTI"]}
-    assert _use_of({"lots": [{"symbol": "BND"}], "accounts": [acc]}, "BND", {}) == "holds it"
-    assert _use_of({"recent_trades": [{"symbol": "BND"}], "accounts": [acc]}, "BND",
-                   {}) == "traded it in the last 30 days"
-    assert _use_of({"accounts": [{"account_id": "ira", "restricted": ["BND"]}]}, "BND",
-                   {}) == "names it in 'restricted' of account ira"
-    assert _use_of({"accounts": [acc]}, "BND", {}) is None          # a menu without it
-    assert _use_of({"accounts": [acc, {"account_id": "bk"}]}, "BND", {}) == "may buy it"
-    assert _use_of({"accounts": [{"account_id": "bk"}]}, "BND", {"tradable": False}) is None
+    assert _use_of({"lots": [{"symbol": "BND"}], "accounts": [acc]}, "BND") == "holds it"
+    assert _use_of({"recent_trades": [{"symbol": "BND"}], "accounts": [acc]},
+                   "BND") == "traded it in the last 30 days"
+    assert _use_of({"accounts": [{"account_id": "ira", "allowed": ["VTI", "BND"]}]},
+                   "BND") == "names it in 'allowed' of account ira"
+    # never buying it, or merely able to: solved without it
+    assert _use_of({"accounts": [{"account_id": "ira", "restricted": ["BND"]}]}, "BND") is None
+    assert _use_of({"accounts": [acc]}, "BND") is None          # a menu without it
+    assert _use_of({"accounts": [acc, {"account_id": "bk"}]}, "BND") is None
 
 
 # --------------------------------------------------------------------------- rows per household

@@ -191,15 +191,11 @@ def test_bad_shared_security_rejects_only_the_households_using_it(tmp_path):
     items = {h: (raw, e and str(e)) for h, raw, e in tables.items()}
     rows = synth.to_tables(make_households(4))
     spoil(rows)
-    # how each household uses BND, from its rows: holds, traded, names, may buy
+    # how each household uses BND, from its rows: holds, traded, offers it in a menu
     use: dict[str, str] = {}
     for r in rows["accounts"]:
-        if r.get("allowed") is None:
-            use.setdefault(r["household_id"], "may buy it")
-        for name in ("allowed", "restricted"):
-            if "BND" in (r.get(name) or "").split(";"):
-                use[r["household_id"]] = (f"names it in '{name}' of account "
-                                          f"{r['account_id']}")
+        if "BND" in (r.get("allowed") or "").split(";"):
+            use[r["household_id"]] = f"names it in 'allowed' of account {r['account_id']}"
     for r in rows["recent_trades"]:
         if r["symbol"] == "BND":
             use[r["household_id"]] = "traded it in the last 30 days"
@@ -212,16 +208,16 @@ def test_bad_shared_security_rejects_only_the_households_using_it(tmp_path):
         if h in use:
             assert err == (f"household {h}: {where}: field 'price': Input should be greater "
                            f"than 0 (shared symbol BND: this household {use[h]})")
-        else:   # solved without BND: it could not have bought it
+        else:   # solved without BND (it may not buy it either)
             assert err is None
             assert "BND" not in from_dict(raw).securities.symbol
     assert "BND" not in {s["symbol"] for s in tables.shared_securities}
     assert tables.rejects == [("", "securities", where, "price",
                                "Input should be greater than 0")]
     assert tables.warnings == [f"{where}: symbol 'BND' rejected (field 'price': Input should "
-                               "be greater than 0); the households that hold, traded, name "
-                               "or may buy it without rows of their own for it are rejected, "
-                               "the others are solved"]
+                               "be greater than 0); the households that hold, traded or "
+                               "offer it in a menu without rows of their own for it are "
+                               "rejected, the others are solved"]
 
 
 def test_parquet_text_over_row_groups_reads_like_csv(tmp_path):
