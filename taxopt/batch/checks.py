@@ -119,3 +119,73 @@ def column_problems(table: str, column: str, kind: str, values: np.ndarray
     return sorted(out)
 
 
+
+
+def is_id_column(table: str, column: str) -> bool:
+    """Whether the schema reads this column as an id (printable, unpadded text)."""
+    from ..domain.schema import _printable_id
+
+    model = MODELS.get(table)
+    if model is None:
+        return False
+    try:
+        f = _field(model, column)
+    except KeyError:
+        return False
+    return any(getattr(m, "func", None) is _printable_id for m in f.metadata)
+
+
+def id_problems(values: np.ndarray) -> list[tuple[int, str]]:
+    """Rows of an id column the schema refuses (padded, or a control character): the
+    schema's own words, each distinct id checked once."""
+    import pandas as pd
+
+    from ..domain.schema import _printable_id
+
+    if values.dtype != object:
+        return []
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    distinct = np.asarray(uniques, dtype=object).tolist()
+    # the common case in one pass of two C-speed string tests; the schema's own check
+    # (and words) only for the few that fail them
+    odd = [k for k, v in enumerate(distinct)
+           if isinstance(v, str) and not (v.isprintable() and v.strip() == v)]
+    verdict: dict[int, str] = {}
+    for k in odd:
+        try:
+            _printable_id(distinct[k])
+        except ValueError as err:
+            verdict[k] = f"{err}, got {shown(distinct[k])}"
+    if not verdict:
+        return []
+    rows = np.flatnonzero(np.isin(codes, np.fromiter(verdict, np.int64, len(verdict))))
+    return [(i, verdict[int(codes[i])]) for i in rows.tolist()]
+
+
+def unknown_references(hids: np.ndarray, values: np.ndarray, known_hids: np.ndarray,
+                       known_values: np.ndarray, what: str,
+                       shared: np.ndarray | None = None) -> list[tuple[int, str]]:
+    """Rows naming an id (an account, a symbol) that their household does not have in the
+    table it refers to (``known_hids``, ``known_values``: that table's columns; ``shared``:
+    ids every household has); the schema's words. Each (household, id) pair is one
+    integer, so the lookup is numpy's.
+
+    For accounts, a household with no row at all in that table is left alone: that is
+    one problem (its status names it), not one per row."""
+    import pandas as pd
+
+    n, m = len(hids), len(known_hids)
+    extra = shared if shared is not None else values[:0]
+    h, _ = pd.factorize(np.concatenate([hids, known_hids]), size_hint=1024)
+    v, uniques = pd.factorize(np.concatenate([values, known_values, extra]), size_hint=1024)
+    # integers from here on: numpy's isin sorts them, it would compare objects in Python
+    key = h.astype(np.int64) * (len(uniques) + 1) + v[:n + m]
+    usable = (h >= 0) & (v[:n + m] >= 0)
+    bad = usable[:n] & ~np.isin(key[:n], key[n:][usable[n:]])
+    if shared is None:
+        bad &= np.isin(h[:n], h[n:])
+    else:
+        is_shared = np.zeros(len(uniques) + 1, dtype=bool)
+        is_shared[v[n + m:][v[n + m:] >= 0]] = True
+        bad &= ~is_shared[v[:n]]
+    return [(i, f"unknown {what} '{values[i]}'") for i in np.flatnonzero(bad).tolist()]

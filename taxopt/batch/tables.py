@@ -12,18 +12,25 @@ lazily), so the driver's work per household is a few array slices.
 Three kinds of problem, three outcomes:
 
 - a table cannot be read at all (a missing file or required column, two
-  files for one table): `InvalidInput` naming the table and the column,
-  raised by `read_tables`; the batch does not start (exit code 2);
+  files for one table, a present file without even a header, an unknown
+  column that misspells an absent known one): `InvalidInput` naming the
+  table and the column, raised by `read_tables`; the batch does not start
+  (exit code 2);
 - a row is bad on its own (an empty, padded or control-character
-  ``household_id``; a NaN; a date that is not ISO; a shared security that
-  fails validation): the row is rejected, and every household it may belong
-  to is ``invalid_input`` naming that row (a household is never solved on an
-  incomplete book). A row whose household id differs from a real household's
-  only by surrounding whitespace or number format (``"1000.0"`` for
-  ``"1000"``) is blamed on that household; a row that matches none is listed
-  in ``Tables.rejects``. A bad shared security rejects the households that
-  hold it; the others are solved without it (a warning says so). An unknown
-  column is ignored with a warning;
+  ``household_id``; a NaN; a date that is not ISO or not a day of the
+  calendar; a padded id; an account or symbol its household does not have; a
+  shared security that fails validation): the row is rejected, and every
+  household it may belong to is ``invalid_input`` naming its first such row
+  by file row (a household is never solved on an incomplete book). A row
+  whose household id differs from a real household's only by surrounding
+  whitespace or number format (``"1000.0"`` for ``"1000"``) is blamed on that
+  household; an unusable id that matches none is a household of its own
+  (named with its control characters escaped, never solved); a row with no
+  id at all is listed in ``Tables.rejects``. A bad shared security rejects
+  the households that use it (`_use_of`: hold, traded or offer it in a menu)
+  without rows of their own for the attributes at fault; the others are
+  solved (a warning says so). Any other unknown column is ignored with a
+  warning;
 - one household's rows are inconsistent (two rows for one household, a band
   on an unknown account, targets that do not sum to 1, ...): that household
   becomes a failed item with its reason; the others still run. Rules that the
@@ -134,8 +141,20 @@ def _read_frame(name: str, path: Path) -> tuple[Any, dict[str, np.ndarray]]:
 
     where = f"table {name} ({path.name})"
     nans: dict[str, np.ndarray] = {}
+    parquet = path.name.endswith(".parquet")
+    # a present file without even a header is a truncated export, never "no rows":
+    # reading it as empty would drop bands, options or the wash-sale history silently
+    empty = ("the file is empty (0 bytes)" if parquet else
+             "the file is empty (not even a header)") + (
+        "" if SPECS[name].mandatory_table else
+        "; for no rows write the header alone, or leave the file out")
     try:
-        if path.name.endswith(".parquet"):
+        if path.stat().st_size == 0:
+            raise InvalidInput(None, where, None, empty)
+    except OSError:
+        pass                 # the read below says why it cannot be read
+    try:
+        if parquet:
             import pyarrow as pa
             import pyarrow.compute as pc
             import pyarrow.parquet as pq
@@ -161,11 +180,8 @@ def _read_frame(name: str, path: Path) -> tuple[Any, dict[str, np.ndarray]]:
                 pa.default_memory_pool().release_unused()
             return data, nans      # columns by name (a DataFrame would consolidate them)
         return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""]), nans
-    except pd.errors.EmptyDataError:
-        if not SPECS[name].mandatory_table:   # an optional table with no rows at all
-            return pd.DataFrame({c: pd.Series([], dtype=object)
-                                 for c in SPECS[name].required}), nans
-        raise InvalidInput(None, where, None, "the file is empty (not even a header)") from None
+    except pd.errors.EmptyDataError:        # blank lines only, or a gzip of nothing
+        raise InvalidInput(None, where, None, empty) from None
     except (OSError, ValueError, pd.errors.ParserError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise InvalidInput(None, where, None, f"cannot be read: {shown(first)}") from None
@@ -216,17 +232,46 @@ def _series_of_dictionary(col: Any) -> Any:
 
 
 def _check_columns(name: str, path: Path, columns: list[Any]) -> tuple[list[Any], list[str]]:
-    """The known columns to read, and a warning for each unknown one (it is ignored)."""
+    """The known columns to read, and a warning for each unknown one (it is ignored).
+
+    The contract allows columns of its own beside ours, but an unknown column that
+    is one typo away from an absent optional column is refused: ignoring it would
+    give every household the column's default (``min_cash_typo`` -> ``min_cash`` 0).
+    """
     spec = SPECS[name]
     where = f"table {name} ({path.name})"
     known = set(spec.required) | set(spec.optional)
+    unknown = [col for col in columns if not isinstance(col, str) or col not in known]
+    absent = [c for c in spec.required + spec.optional if c not in columns]
+    for col in unknown:
+        meant = near_column(col, absent)
+        if meant is not None:
+            raise InvalidInput(None, where, None, f"unknown column {shown(str(col))} "
+                               f"(did you mean '{meant}'?)")
     warnings = [f"{where}: column {shown(str(col))} is not a column of this table; "
                 "ignored (known columns: " + ", ".join(spec.required + spec.optional) + ")"
-                for col in columns if not isinstance(col, str) or col not in known]
+                for col in unknown]
     for col in spec.required:
         if col not in columns:
             raise InvalidInput(None, where, col, "required column is missing")
     return [c for c in columns if isinstance(c, str) and c in known], warnings
+
+
+#: how alike an unknown column and an absent known one must be to call it a typo
+#: (difflib's ratio: ``min_cash_typo``/``min_cash`` 0.76, ``realised_gain`` 0.92;
+#: ``notes`` or ``advisor`` match nothing)
+TYPO_CUTOFF = 0.75
+
+
+def near_column(column: Any, absent: list[str]) -> str | None:
+    """The absent known column an unknown one probably misspells, or None."""
+    import difflib
+
+    if not isinstance(column, str):
+        return None
+    meant = difflib.get_close_matches(column.strip().lower(), absent, n=1,
+                                      cutoff=TYPO_CUTOFF)
+    return meant[0] if meant else None
 
 
 # pandas sizes a factorization's hash table for every row being distinct (70 MB for a
@@ -257,13 +302,15 @@ def date_problems(series: Any) -> list[tuple[int, str]]:
     codes, uniques = pd.factorize(values, use_na_sentinel=True, size_hint=_HINT)
     distinct = np.asarray(uniques, dtype=object)
     good = np.fromiter((isinstance(v, dt.date) or (isinstance(v, str)
-                                                   and _ISO_DATE.fullmatch(v) is not None)
+                                                   and _calendar_problem(v) == "")
                         for v in distinct), bool, len(distinct))
     bad = ~missing & (codes >= 0) & ~np.append(good, True)[codes]
     out = []
     for i in np.flatnonzero(bad).tolist():
         v = values[i]
-        if isinstance(v, str) and _COMPACT_DATE.fullmatch(v.strip()):
+        if isinstance(v, str) and _calendar_problem(v):
+            out.append((i, f"{_calendar_problem(v)}, got {shown(v)}"))
+        elif isinstance(v, str) and _COMPACT_DATE.fullmatch(v.strip()):
             t = v.strip()
             out.append((i, f"{shown(v)} looks like YYYYMMDD; expected an ISO date "
                            f"YYYY-MM-DD ({t[:4]}-{t[4:6]}-{t[6:]})"))
@@ -273,6 +320,18 @@ def date_problems(series: Any) -> list[tuple[int, str]]:
             out.append((i, f"expected an ISO date YYYY-MM-DD, got {type(v).__name__} "
                            f"{shown(v)}"))
     return out
+
+
+def _calendar_problem(text: str) -> str | None:
+    """For ISO-shaped text: "" when it is a real day, else the schema's words for why not
+    (``2020-13-01``, ``2025-02-30``); None when the text is not ISO-shaped at all."""
+    if _ISO_DATE.fullmatch(text) is None:
+        return None
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError as err:
+        return f"not a calendar date ({err})"
+    return ""
 
 
 def nan_problems(series: Any, nan_mask: np.ndarray | None) -> list[tuple[int, str]]:
@@ -357,6 +416,12 @@ def _id_problems(ids: np.ndarray) -> list[tuple[int, str]]:
             out.append((i, f"{shown(ids[i])} has spaces around it; ids are taken exactly "
                            "as written, so fix the id"))
     return out
+
+
+def printable_id(hid: str) -> str:
+    """An id with its control characters escaped as Python writes them (``line\\nbreak``),
+    so that results and rejects can name it on one line."""
+    return _CONTROL.sub(lambda m: repr(m.group(0))[1:-1], hid)
 
 
 def near_id(hid: Any) -> str | None:
@@ -743,8 +808,11 @@ def read_tables(input_dir: str | Path) -> Tables:
     overrides: _Split | None = None
     bad_rows: list[_BadRow] = []
     warnings: list[str] = []
-    bad_securities: dict[str, _BadRow] = {}
+    bad_securities: dict[str, _BadSymbol] = {}
     checked: list[_BadRow] = []
+    accounts: tuple[np.ndarray, np.ndarray] | None = None   # (household_id, account_id)
+    symbols: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None      # `_symbols`
+    goals: tuple[np.ndarray, np.ndarray] | None = None      # (household_id, goal_id)
     for name, path in files.items():
         frame, nans = _read_frame(name, path)
         known, warned = _check_columns(name, path, list(frame))
@@ -777,18 +845,28 @@ def read_tables(input_dir: str | Path) -> Tables:
             checked += [_BadRow(name, path.name, i, hids[i], c, p) for c in known
                         if c != "household_id"
                         for i, p in column_problems(name, c, KINDS.get(c, FLOAT), cols[c])]
+            value_bad += [_BadRow(name, path.name, i, hids[i], c, p)
+                          for c, found in _row_problems(name, cols, accounts,
+                                                        symbols, goals).items()
+                          for i, p in found]
+            if name == "accounts":
+                accounts = (hids, cols["account_id"])
+            elif name == "goals":
+                goals = (hids, cols["goal_id"])
         if name == "options":
             hids = cols["household_id"]
             value_bad += [_BadRow(name, path.name, i, hids[i], f, p)
                           for i, f, p in option_problems(cols["key"], cols["value"])]
         if name == "securities":
+            symbols = _symbols(cols)
             shared, overrides, bad_securities, more = _securities(path, cols, value_bad)
             bad_rows += more
         else:
             splits[name], id_bad = _split(name, path, cols)
             bad_rows += value_bad + id_bad
-    warnings += [f"{b.record}: symbol {shown(sym)} rejected (field '{b.field}': {b.problem}); "
-                 "the households holding it are rejected, the others are solved without it"
+    warnings += [f"{b.row.record}: symbol {shown(sym)} rejected (field '{b.row.field}': "
+                 f"{b.row.problem}); the households that hold, traded or offer it in a menu "
+                 "without rows of their own for it are rejected, the others are solved"
                  for sym, b in bad_securities.items()]
     tables = Tables(files, splits, shared, overrides, warnings=warnings,
                     bad_securities=bad_securities)._resolve(bad_rows, checked)
@@ -796,11 +874,62 @@ def read_tables(input_dir: str | Path) -> Tables:
     return tables
 
 
+#: tables whose ``account_id`` names a row of the household's table ``accounts``
+_ACCOUNT_REFERENCES = ("bands", "lots", "recent_trades")
+#: tables whose ``symbol`` names a security (shared, or the household's own)
+_SYMBOL_REFERENCES = ("lots", "recent_trades")
+
+
+def _row_problems(name: str, cols: dict[str, np.ndarray],
+                  accounts: tuple[np.ndarray, np.ndarray] | None,
+                  symbols: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+                  goals: tuple[np.ndarray, np.ndarray] | None = None
+                  ) -> dict[str, list[tuple[int, str]]]:
+    """Problems the schema would find in one row at a time, found for every row of the
+    table at once (each a reject naming its file row; the first is its household's
+    status): a padded id, a goal or account the household does not have, a symbol
+    that is neither shared nor its own.
+
+    Found when the household is assembled they would name only the first bad row, by
+    its place in the household (``lots[3]``), not by the file's row.
+    """
+    from .checks import id_problems, is_id_column, unknown_references
+
+    out: dict[str, list[tuple[int, str]]] = {}
+    for c, values in cols.items():
+        if c != "household_id" and is_id_column(name, c):
+            out[c] = id_problems(values)
+    if name == "accounts" and goals is not None and "goal_id" in cols:
+        out["goal_id"] = out.get("goal_id", []) + unknown_references(
+            cols["household_id"], cols["goal_id"], *goals, "goal")
+    if name in _ACCOUNT_REFERENCES and accounts is not None and "account_id" in cols:
+        out["account_id"] = out.get("account_id", []) + unknown_references(
+            cols["household_id"], cols["account_id"], *accounts, "account")
+    if name in _SYMBOL_REFERENCES and symbols is not None and "symbol" in cols:
+        own_hids, own_symbols, shared = symbols
+        out["symbol"] = out.get("symbol", []) + unknown_references(
+            cols["household_id"], cols["symbol"], own_hids, own_symbols, "symbol",
+            shared=shared)
+    return {c: found for c, found in out.items() if found}
+
+
+def _symbols(cols: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Table ``securities``' symbols: each household's own (household_id, symbol), and the
+    shared ones (a rejected shared symbol included: its holders are told why)."""
+    symbol = cols["symbol"]
+    hids = cols.get("household_id")
+    own = (~np.equal(hids, None) if hids is not None
+           else np.zeros(len(symbol), dtype=bool))
+    shared = symbol[~own]
+    return (hids[own] if hids is not None else symbol[:0], symbol[own],
+            shared[~np.equal(shared, None)])
+
+
 # --------------------------------------------------------------------------- securities
 
 
 def _securities(path: Path, cols: dict[str, np.ndarray], value_problems: list[_BadRow]
-                ) -> tuple[list[dict[str, Any]], _Split | None, dict[str, _BadRow],
+                ) -> tuple[list[dict[str, Any]], _Split | None, dict[str, _BadSymbol],
                            list[_BadRow]]:
     """The shared security list, the per-household override rows, the shared symbols that
     failed validation (with why), and the override rows whose household id is unusable."""
@@ -851,6 +980,13 @@ def _securities(path: Path, cols: dict[str, np.ndarray], value_problems: list[_B
             bad[sym] = _BadRow("securities", file, src, "", err.field or "", err.problem)
             continue
         shared.append(entry)
+    spoiled_fields: dict[str, set[str]] = {}
+    for i, row in enumerate(rows):
+        src = int(shared_rows[i])
+        if src in spoiled and row.get("symbol") is not None:
+            spoiled_fields.setdefault(row["symbol"], set()).add(spoiled[src].field)
+    bad_symbols = {sym: _BadSymbol(b, *_salvage(by_symbol[sym], spoiled_fields.get(sym, set())))
+                   for sym, b in bad.items()}
     overrides = None
     if own.any():
         over = {c: v[own] for c, v in cols.items()}
@@ -863,7 +999,66 @@ def _securities(path: Path, cols: dict[str, np.ndarray], value_problems: list[_B
     # a shared symbol's own rows are blamed on the symbol, not on a household
     orphans += list(bad.values())
     orphans += [b for b in value_problems if own[b.row]]     # a household's override row
-    return shared, overrides, bad, orphans
+    return shared, overrides, bad_symbols, orphans
+
+
+#: a security's columns that together give its classes (one row per class)
+_CLASS_FIELDS = frozenset({"asset_class", "weight", "exposures"})
+
+
+@dataclass(frozen=True)
+class _BadSymbol:
+    """A shared symbol whose rows are rejected: the first bad row, the attributes at fault,
+    and the attributes that are sound (a household's own rows may lean on them)."""
+
+    row: _BadRow
+    fields: frozenset[str]
+    rest: dict[str, Any]
+
+
+def _salvage(rows: list[dict[str, Any]], spoiled: set[str]
+             ) -> tuple[frozenset[str], dict[str, Any]]:
+    """The attributes of a rejected shared symbol that are at fault, and the sound rest.
+
+    A household's own rows replace the shared rows attribute by attribute: a
+    household that gives every attribute at fault itself does not use the bad
+    shared cells, and is solved; one that leaves one of them to the shared rows
+    is rejected with them.
+    """
+    from pydantic import ValidationError
+
+    fields = set(spoiled)
+    fields.update(a for a in _SYMBOL_ATTRS if len({_key(r.get(a)) for r in rows}) > 1)
+    clean = [{k: v for k, v in r.items() if k not in fields} for r in rows]
+    try:
+        entry = security_entry(clean)
+    except _RowProblem:
+        fields |= _CLASS_FIELDS
+        entry = {k: clean[0][k] for k in ("symbol", *_SYMBOL_ATTRS) if k in clean[0]}
+    try:
+        Security.model_validate(entry)
+    except ValidationError as err:
+        fields.update(str(e["loc"][0]) for e in err.errors(include_url=False) if e["loc"])
+    if fields & _CLASS_FIELDS:
+        fields |= _CLASS_FIELDS
+    return frozenset(fields), {k: v for k, v in entry.items() if k not in fields}
+
+
+def _use_of(raw: dict[str, Any], sym: str) -> str | None:
+    """How a household would use a shared symbol, or None: it holds it, traded it, or an
+    account's ``allowed`` menu offers it. A household that merely could buy it (no menu)
+    or names it in ``restricted`` is solved without it, as one bad row in a shared table
+    must not stop the night; a menu that promised it would change without a word. One
+    rule for rejecting households on a bad shared symbol and for the warning that says
+    which are."""
+    if any(r.get("symbol") == sym for r in raw.get("lots", ())):
+        return "holds it"
+    if any(r.get("symbol") == sym for r in raw.get("recent_trades", ())):
+        return "traded it in the last 30 days"
+    for acc in raw.get("accounts", ()):
+        if isinstance(acc.get("allowed"), list) and sym in acc["allowed"]:
+            return f"names it in 'allowed' of account {acc.get('account_id')}"
+    return None
 
 
 class _RowProblem(Exception):
@@ -931,8 +1126,8 @@ class Tables:
     _ids: list[str] | None = None
     #: what the ops team should know but need not stop for (an ignored column, ...)
     warnings: list[str] = field(default_factory=list)
-    #: shared symbols that failed validation: the households holding one are rejected
-    bad_securities: dict[str, _BadRow] = field(default_factory=dict)
+    #: shared symbols that failed validation: the households using one are rejected
+    bad_securities: dict[str, _BadSymbol] = field(default_factory=dict)
     #: each household's first rejected row (record, field, problem)
     bad_rows: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     #: rows that belong to no household: (household_id, table, record, field, problem)
@@ -944,12 +1139,15 @@ class Tables:
     #: every bad row of a household, in every table: (household_id, table, record, field,
     #: problem); the household's status names its first problem, these name them all
     listed: list[tuple[str, str, str, str, str]] = field(default_factory=list)
+    #: households whose id itself is unusable (a control character, spaces around it,
+    #: and no household spelled without them): named by `printable_id`, never solved
+    unusable: set[str] = field(default_factory=set)
 
     @property
     def household_ids(self) -> list[str]:
         """Every household named in any table, sorted (code-point order)."""
         if self._ids is None:
-            self._ids = sorted(self._named() - self.merged)
+            self._ids = sorted((self._named() - self.merged) | self.unusable)
         return self._ids
 
     def _named(self) -> set[str]:
@@ -987,6 +1185,12 @@ class Tables:
                 near = near_id(b.hid)
                 if near in named:
                     charge(near, b, f"{b.problem} (meant for household {shown(near)}?)")
+                elif isinstance(b.hid, str) and near is not None and (
+                        printable_id(b.hid) not in named):
+                    # an id nobody else spells: a household of its own, never solved, so
+                    # that it has its results row (under a printable spelling of its id)
+                    self.unusable.add(printable_id(b.hid))
+                    charge(printable_id(b.hid), b, b.problem)
                 else:
                     self.rejects.append(("", b.table, b.record, b.field, b.problem + (
                         "; no household has this id" if b.hid else "")))
@@ -1010,6 +1214,11 @@ class Tables:
                             self.overrides.first_row(hid), hid, "household_id", "")
             charge(near, b, f"{shown(hid)} is not {shown(near)}: write the household id "
                             "exactly as in table households")
+        # a household already named by a file row is named by its first bad row, cell
+        # checks included (the others keep the contract's own message for their first)
+        for b in checked:
+            if isinstance(b.hid, str) and b.hid in blame:
+                charge(b.hid, b, b.problem)
         for hid in self.merged:
             blame.pop(hid, None)
         self.bad_rows = {h: v[2:] for h, v in sorted(blame.items())}
@@ -1057,7 +1266,7 @@ class Tables:
                       self.overrides.take(ids) if self.overrides is not None else None,
                       _ids=ids, bad_securities=self.bad_securities,
                       bad_rows={h: self.bad_rows[h] for h in ids if h in self.bad_rows},
-                      defaults=self.defaults)
+                      defaults=self.defaults, unusable=self.unusable & set(ids))
 
     def __iter__(self) -> Iterator[tuple[str, dict | None, str | None]]:
         return self.items()
@@ -1094,16 +1303,20 @@ class Tables:
         return raw
 
     def _assemble(self, hid: str, found: list[InvalidInput]) -> dict[str, Any]:
-        if hid in self.bad_rows:
+        if hid in self.unusable:      # its rows are under an id no table can name
             found.append(InvalidInput(hid, *self.bad_rows[hid]))
+            return {}
         hrows = self.splits["households"].rows(hid)
-        if not hrows:
+        if not hrows:      # the cause of any bad row it has (an unknown symbol ...): first
             where = sorted(n for n, s in self.splits.items() if hid in s.ranges)
             if self.overrides is not None and hid in self.overrides.ranges:
                 where.append("securities")
             found.append(InvalidInput(hid, "households", None,
                                       "no row in table households (the household has rows "
                                       "in " + ", ".join(where) + ")"))
+        if hid in self.bad_rows:
+            found.append(InvalidInput(hid, *self.bad_rows[hid]))
+        if not hrows:
             return {}
         if len(hrows) > 1:
             found.append(InvalidInput(hid, "households", "household_id",
@@ -1127,21 +1340,22 @@ class Tables:
         if options:
             raw["options"] = options
         if self.bad_securities:
-            self._check_held(hid, raw, found)
+            self._check_bad_symbols(hid, raw, found)
         return raw
 
-    def _check_held(self, hid: str, raw: dict[str, Any], found: list[InvalidInput]) -> None:
-        """A household that holds, traded or names a rejected shared security is rejected."""
-        held = {r.get("symbol") for r in raw["lots"]} | {
-            r.get("symbol") for r in raw["recent_trades"]}
-        for acc in raw["accounts"]:
-            for name in ("restricted", "allowed"):
-                if isinstance(acc.get(name), list):
-                    held.update(acc[name])
-        for sym in sorted(s for s in held if isinstance(s, str) and s in self.bad_securities):
-            b = self.bad_securities[sym]
-            found.append(InvalidInput(hid, f"{b.record} (symbol {sym}, used by this "
-                                      "household)", b.field or None, b.problem))
+    def _check_bad_symbols(self, hid: str, raw: dict[str, Any], found: list[InvalidInput]) -> None:
+        """A household that uses a rejected shared symbol (`_use_of`) without rows of its
+        own for it is rejected, naming the shared row; the others are solved."""
+        own = ({r.get("symbol") for r in self.overrides.rows(hid)}
+               if self.overrides is not None else set())
+        for sym in sorted(self.bad_securities):
+            bad = self.bad_securities[sym]
+            how = None if sym in own else _use_of(raw, sym)
+            if how is not None:
+                b = bad.row
+                found.append(InvalidInput(hid, b.record, b.field or None,
+                                          f"{b.problem} (shared symbol {sym}: this "
+                                          f"household {how})"))
 
     def _dated(self, name: str, hid: str, key: str) -> list[dict[str, Any]]:
         """The household's rows of a table with a date column (a chunk's are converted)."""
@@ -1176,11 +1390,20 @@ class Tables:
         for sym, rows in by_symbol.items():
             where = f"securities (symbol {sym})"
             if sym in self.bad_securities:
-                b = self.bad_securities[sym]
-                found.append(InvalidInput(hid, f"{b.record} (symbol {sym})", b.field or None,
-                                          b.problem))
-                continue
-            base = self.shared_securities[index[sym]] if sym in index else {}
+                bad = self.bad_securities[sym]
+                gives = {a for a in _SYMBOL_ATTRS if any(a in r for r in rows)}
+                if any("asset_class" in r for r in rows):
+                    gives |= _CLASS_FIELDS
+                left = sorted(bad.fields - gives)
+                if left:     # it leans on the shared cells at fault
+                    found.append(InvalidInput(
+                        hid, bad.row.record, left[0],
+                        f"{bad.row.problem} (shared symbol {sym}; this household's own rows "
+                        f"leave '{left[0]}' to the shared rows)"))
+                    continue
+                base = bad.rest
+            else:
+                base = self.shared_securities[index[sym]] if sym in index else {}
             entry: dict[str, Any] = {"symbol": sym}
             disagree = False     # the symbol's rows disagree: named once, the symbol skipped
             for attr in _SYMBOL_ATTRS:
@@ -1285,8 +1508,9 @@ class Tables:
             aid = r.get("account_id")
             where = f"bands (account_id {aid})"
             if aid not in by_id:
-                found.append(InvalidInput(hid, where, "account_id",
-                                          f"unknown account '{aid}'"))
+                if hid not in self.bad_rows:      # else the reader listed it by its row
+                    found.append(InvalidInput(hid, where, "account_id",
+                                              f"unknown account '{aid}'"))
                 continue
             cls = r.get("asset_class")
             if cls is None:

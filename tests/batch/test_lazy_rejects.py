@@ -108,22 +108,24 @@ def _disagreeing(tmp_path):
 
 
 def test_every_disagreement_of_a_household_is_found_not_only_the_first(tmp_path):
-    _, folder = _disagreeing(tmp_path)
+    rows, folder = _disagreeing(tmp_path)
+    band1 = next(r for r in rows["bands"] if r["account_id"] == "nope")
+    g2 = _rows_of(rows, "goals", "syn-000002")[0]
     errors = {h: e for h, _, e in read_tables(folder).items()}
     assert errors["syn-000000"] is None
     first = errors["syn-000001"]
-    # the status still names the first problem, as when only the first was found
-    assert str(first) == ("household syn-000001: goals (goal_id retirement): field "
-                          "'asset_class': two rows for class 'us_equity'")
+    # the status names the first problem: a row the reader found bad (a band on an
+    # account the household does not have), then the rows that disagree
+    assert str(first) == (f"household syn-000001: {_file_row(rows, 'bands', band1)}: field "
+                          "'account_id': unknown account 'nope'")
     assert [str(e) for e in first.more] == [
-        "household syn-000001: bands (account_id nope): field 'account_id': unknown "
-        "account 'nope'",
+        "household syn-000001: goals (goal_id retirement): field 'asset_class': two rows "
+        "for class 'us_equity'",
         "household syn-000001: options (key tracking_weight): field 'key': two rows for "
         "option 'tracking_weight'"]
-    # a bad cell alone does not stop the assembly (the contract's validation names it
-    # later); the disagreement does
-    assert str(errors["syn-000002"]) == ("household syn-000002: bands (account_id gone): "
-                                         "field 'account_id': unknown account 'gone'")
+    # a household named by a file row is named by its first bad row (the goal's cell)
+    assert str(errors["syn-000002"]) == (f"household syn-000002: {_file_row(rows, 'goals', g2)}"
+                                         ": field 'target': must be <= 1, got 1.5")
     assert errors["syn-000002"].more == []
 
 
@@ -131,16 +133,18 @@ def test_the_batch_lists_each_disagreement_and_each_bad_cell(tmp_path):
     rows, folder = _disagreeing(tmp_path)
     rej = _rejects_of_a_batch(folder, tmp_path)
     g2 = _rows_of(rows, "goals", "syn-000002")[0]
+    band1 = next(r for r in rows["bands"] if r["account_id"] == "nope")
+    band2 = next(r for r in rows["bands"] if r["account_id"] == "gone")
     assert [(r["household_id"], r["table"], r["record"], r["field"], r["problem"])
             for r in rej] == [
+        # the disagreements the worker found, then the rows the reader listed by file row
         ("syn-000001", "goals", "goals (goal_id retirement)", "asset_class",
          "two rows for class 'us_equity'"),
-        ("syn-000001", "bands", "bands (account_id nope)", "account_id",
-         "unknown account 'nope'"),
         ("syn-000001", "options", "options (key tracking_weight)", "key",
          "two rows for option 'tracking_weight'"),
-        # the disagreement (its status), then the bad cell the reader listed with its row
-        ("syn-000002", "bands", "bands (account_id gone)", "account_id",
-         "unknown account 'gone'"),
+        ("syn-000001", "bands", _file_row(rows, "bands", band1), "account_id",
+         "unknown account 'nope'"),
         ("syn-000002", "goals", _file_row(rows, "goals", g2), "target",
-         "must be <= 1, got 1.5")]
+         "must be <= 1, got 1.5"),
+        ("syn-000002", "bands", _file_row(rows, "bands", band2), "account_id",
+         "unknown account 'gone'")]

@@ -129,7 +129,8 @@ def test_bad_households_are_rows_and_exit_code_1(tmp_path):
     status = dict(zip(res["household_id"], res["status"], strict=True))
     message = dict(zip(res["household_id"], res["message"], strict=True))
     assert status.pop("syn-000003") == "invalid_input"
-    assert message["syn-000003"] == ("household syn-000003: lots[4] (lot_id L-0005): "
+    lot_row = f"table lots (lots.csv) row {rows['lots'].index(lots3[4]) + 1}"
+    assert message["syn-000003"] == (f"household syn-000003: {lot_row}: "
                                      "field 'symbol': unknown symbol 'ZZZZ'")
     assert status.pop("syn-000005") == "invalid_input"
     assert message["syn-000005"] == ("household syn-000005: goals[0] (goal_id retirement): "
@@ -139,7 +140,7 @@ def test_bad_households_are_rows_and_exit_code_1(tmp_path):
     assert "syn-000003" not in trades and "syn-000005" not in trades
     # the rejects table: what to fix, by household, table, record and field
     assert pq.read_table(out / "rejects.parquet").to_pylist() == [
-        {"household_id": "syn-000003", "table": "lots", "record": "lots[4] (lot_id L-0005)",
+        {"household_id": "syn-000003", "table": "lots", "record": lot_row,
          "field": "symbol", "problem": "unknown symbol 'ZZZZ'"},
         {"household_id": "syn-000005", "table": "goals",
          "record": "goals[0] (goal_id retirement)", "field": "targets",

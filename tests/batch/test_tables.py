@@ -124,11 +124,13 @@ def test_inconsistent_households_fail_alone(tmp_path):
         row = next(r for r in rows["lots"] if r["household_id"] == "syn-000003")
         row["shares"] = "lots"                                           # not a number
 
-    items = {hid: (raw, err and str(err))
-             for hid, raw, err in read_tables(_folder(tmp_path, spoil)).items()}
+    folder = _folder(tmp_path, spoil)
+    items = {hid: (raw, err and str(err)) for hid, raw, err in read_tables(folder).items()}
     assert items["syn-000000"][1] is None
-    assert items["syn-000001"][1] == ("household syn-000001: bands (account_id nope): "
-                                      "field 'account_id': unknown account 'nope'")
+    band_row = len(pd.read_csv(folder / "bands.csv"))          # the appended, last row
+    assert items["syn-000001"][1] == (f"household syn-000001: table bands (bands.csv) row "
+                                      f"{band_row}: field 'account_id': unknown account "
+                                      "'nope'")
     assert items["syn-000002"][1] == ("household syn-000002: households: field "
                                       "'household_id': 2 rows in table households; expected one")
     assert items["ghost"][1] == ("household ghost: households: no row in table households "
@@ -169,41 +171,53 @@ def test_a_household_security_row_is_validated_for_that_household_only(tmp_path)
                                    "'qualified': Input should be less than or equal to 1"}
 
 
-def test_bad_shared_security_rejects_only_the_households_holding_it(tmp_path):
+def test_bad_shared_security_rejects_only_the_households_using_it(tmp_path):
     def spoil(rows):
         bnd = next(r for r in rows["securities"] if r["symbol"] == "BND")
         bnd["price"] = -1.0
-        # syn-000002 sells its BND: it holds none after this
+        # syn-000002 sells its BND and can buy it nowhere: it does not use BND
         rows["lots"][:] = [r for r in rows["lots"]
                            if not (r["household_id"] == "syn-000002" and r["symbol"] == "BND")]
         rows["recent_trades"][:] = [r for r in rows["recent_trades"]
                                     if not (r["household_id"] == "syn-000002"
                                             and r["symbol"] == "BND")]
+        for r in rows["accounts"]:
+            if r["household_id"] == "syn-000002":
+                r["allowed"], r["restricted"] = "VTI;VXUS", None
 
     tables = read_tables(_folder(tmp_path, spoil))
     row = 1 + next(i for i, r in enumerate(synth.to_tables(make_households(4))["securities"])
                    if r["symbol"] == "BND")
     items = {h: (raw, e and str(e)) for h, raw, e in tables.items()}
     rows = synth.to_tables(make_households(4))
-    named = {r["household_id"] for r in rows["accounts"]
-             if "BND" in (r.get("allowed") or "") + (r.get("restricted") or "")}
-    holders = named | {r["household_id"] for r in rows["lots"] + rows["recent_trades"]
-                       if r["symbol"] == "BND"}
-    assert holders and len(holders) < 4
+    spoil(rows)
+    # how each household uses BND, from its rows: holds, traded, offers it in a menu
+    use: dict[str, str] = {}
+    for r in rows["accounts"]:
+        if "BND" in (r.get("allowed") or "").split(";"):
+            use[r["household_id"]] = f"names it in 'allowed' of account {r['account_id']}"
+    for r in rows["recent_trades"]:
+        if r["symbol"] == "BND":
+            use[r["household_id"]] = "traded it in the last 30 days"
+    for r in rows["lots"]:
+        if r["symbol"] == "BND":
+            use[r["household_id"]] = "holds it"
+    assert "syn-000002" not in use and "holds it" in use.values()
     where = f"table securities (securities.csv) row {row}"
     for h, (raw, err) in items.items():
-        if h in holders:
-            assert err == (f"household {h}: {where} (symbol BND, used by this household): "
-                           "field 'price': Input should be greater than 0")
-        else:   # solved without BND
+        if h in use:
+            assert err == (f"household {h}: {where}: field 'price': Input should be greater "
+                           f"than 0 (shared symbol BND: this household {use[h]})")
+        else:   # solved without BND (it may not buy it either)
             assert err is None
             assert "BND" not in from_dict(raw).securities.symbol
     assert "BND" not in {s["symbol"] for s in tables.shared_securities}
     assert tables.rejects == [("", "securities", where, "price",
                                "Input should be greater than 0")]
     assert tables.warnings == [f"{where}: symbol 'BND' rejected (field 'price': Input should "
-                               "be greater than 0); the households holding it are rejected, "
-                               "the others are solved without it"]
+                               "be greater than 0); the households that hold, traded or "
+                               "offer it in a menu without rows of their own for it are "
+                               "rejected, the others are solved"]
 
 
 def test_parquet_text_over_row_groups_reads_like_csv(tmp_path):
