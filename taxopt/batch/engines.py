@@ -173,9 +173,9 @@ STOP_GRACE = 3.0
 def stop_pool(pool: ProcessPoolExecutor, grace: float = STOP_GRACE) -> None:
     """Stop a pool now, leaving no process and no thread behind (an interrupted batch).
 
-    Its workers are terminated (killed if they linger). A worker that died while
-    sending its result (Ctrl-C reaches the whole process group) leaves half a
-    message in the result pipe; the pool's manager thread then waits in
+    Its workers are terminated (killed if they linger). A worker that dies while
+    sending its result (terminated here, or by a Ctrl-C to the process group when
+    its forkserver was started elsewhere) leaves half a message in the result pipe; the pool's manager thread then waits in
     ``recv()`` for bytes no one will send, and the interpreter, which joins
     that thread at exit, never exits. This process holds the pipe's last write
     end once the workers are gone: closing it turns the wait into end-of-file,
