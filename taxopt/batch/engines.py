@@ -175,11 +175,12 @@ def stop_pool(pool: ProcessPoolExecutor, grace: float = STOP_GRACE) -> None:
 
     Its workers are terminated (killed if they linger). A worker that dies while
     sending its result (terminated here, or by a Ctrl-C to the process group when
-    its forkserver was started elsewhere) leaves half a message in the result pipe; the pool's manager thread then waits in
-    ``recv()`` for bytes no one will send, and the interpreter, which joins
-    that thread at exit, never exits. This process holds the pipe's last write
-    end once the workers are gone: closing it turns the wait into end-of-file,
-    the pool breaks, and its thread ends.
+    its forkserver was started elsewhere) leaves half a message in the result
+    pipe; the pool's manager thread then waits in ``recv()`` for bytes no one
+    will send, and the interpreter, which joins that thread at exit, never exits.
+    This process holds the pipe's last write end once the workers are gone:
+    closing it turns the wait into end-of-file, the pool breaks, and its thread
+    ends.
     """
     procs = list((getattr(pool, "_processes", None) or {}).values())
     results = getattr(pool, "_result_queue", None)
