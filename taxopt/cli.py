@@ -9,6 +9,7 @@ Every failure is one line on stderr; no traceback unless ``--debug``.
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 from pathlib import Path
@@ -54,8 +55,18 @@ class _Cli(click.Group):
             from .output import printable
 
             message, code = failure(err)
-            click.echo(f"error: {printable(message)}" if code != EXIT_INTERRUPTED
-                       else "interrupted", err=True)
+            if ctx.invoked_subcommand == "batch":
+                # the batch's messages are log records (JSON lines off a terminal),
+                # even one from before its logging was set up
+                import logging
+
+                from .batch.logs import emit
+
+                emit(logging.WARNING if code == EXIT_INTERRUPTED else logging.ERROR,
+                     message, exit_code=code)
+            else:
+                click.echo(f"error: {printable(message)}" if code != EXIT_INTERRUPTED
+                           else "interrupted", err=True)
             ctx.exit(code)
 
 
@@ -181,7 +192,7 @@ def compare_cmd(source: Path, out_dir: Path | None, methods: tuple[str, ...]) ->
 
 @cli.command("batch")
 @click.argument("input_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", "out_dir", type=click.Path(path_type=Path),
               required=True, help="Folder for trades.parquet, results.parquet, manifest.json "
               "and report.html.")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
@@ -193,7 +204,8 @@ def compare_cmd(source: Path, out_dir: Path | None, methods: tuple[str, ...]) ->
 @click.option("--time-limit", type=float, default=None, metavar="SECONDS",
               help="Solver time limit per household.")
 @click.option("--resume", is_flag=True,
-              help="Keep the households an interrupted run into --out already finished.")
+              help="Keep the households an interrupted run into --out already finished "
+              "(discarded, with a warning, if the inputs or options changed since).")
 @click.option("--csv", "csv_out", is_flag=True, help="Also write trades.csv and results.csv.")
 @click.option("--chunk-size", type=click.IntRange(min=1), default=None,
               help="Households per unit of work (default: 50 to 500).")
@@ -227,24 +239,28 @@ def batch_cmd(input_dir: Path, out_dir: Path, workers: int | None, engine: str,
     import datetime as dt
     import logging
 
-    from .batch.logs import attach, detach, run_context
-    from .batch.run import new_run_id, run_batch, sigterm_as_interrupt
-    from .batch.settings import batch_defaults
+    from .batch.logs import attach, detach, new_run_id, run_context
 
     ctx = click.get_current_context()
-    defaults = batch_defaults(config, settings)
+    # logging first: a bad --config or --set, or an early Ctrl-C, is a log record too
     handler = attach(level=logging.WARNING if quiet else logging.INFO)
     log = logging.getLogger("taxopt.batch")
     run_id = new_run_id(dt.datetime.now(dt.UTC))
     try:
-        with run_context(run_id), sigterm_as_interrupt():
+        with run_context(run_id):
             try:
-                outcome = run_batch(input_dir, out_dir, workers=workers, engine=engine,
-                                    scheduler=scheduler, time_limit=time_limit, resume=resume,
-                                    csv=csv_out, progress=None if quiet else "auto",
-                                    chunk_size=chunk_size, timings=not no_timings,
-                                    run_id=run_id, options=defaults,
-                                    compare_lockstep=compare_lockstep)
+                from .batch.run import run_batch, sigterm_as_interrupt
+                from .batch.settings import batch_defaults
+
+                defaults = batch_defaults(config, settings)
+                with sigterm_as_interrupt():
+                    outcome = run_batch(input_dir, out_dir, workers=workers, engine=engine,
+                                        scheduler=scheduler, time_limit=time_limit,
+                                        resume=resume, csv=csv_out,
+                                        progress=None if quiet else "auto",
+                                        chunk_size=chunk_size, timings=not no_timings,
+                                        run_id=run_id, options=defaults,
+                                        compare_lockstep=compare_lockstep)
             except KeyboardInterrupt:
                 if ctx.meta.get("taxopt.debug"):
                     raise
@@ -448,8 +464,16 @@ def frontier_cmd(scenario: Path, out_dir: Path, points: int, settings: tuple[str
     sys.exit(EXIT_OK if all(p.audit_ok for p in f.points) else EXIT_FAILED)
 
 
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     """Console entry point."""
+    # SIGTERM is an interrupt (exit 130, one line) from the start, not only once a
+    # command has imported its libraries (a second or so for the batch)
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _raise_interrupt)
     cli(prog_name="taxopt")
 
 

@@ -9,18 +9,76 @@ Dask engine.
 
 from __future__ import annotations
 
+import logging
 import os
+import signal
+import threading
+import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from typing import Any
 
 from ..workers import init_worker, process_context
 from .task import solve_part
 from .work import Chunk
 
+log = logging.getLogger(__name__)
+
 PRELOAD = ("numpy", "scipy.sparse", "taxopt.batch.task", "taxopt.batch.tables",
            "taxopt.engine", "taxopt.adapters.highs",
            "taxopt.domain.load")
+
+
+@contextmanager
+def children_without_sigint() -> Iterator[None]:
+    """Processes started inside (the forkserver, hence every worker) never receive SIGINT.
+
+    Ctrl-C reaches every process of the terminal's process group. A forkserver
+    and workers that ignore it print no traceback while still importing, and no
+    worker dies in the middle of sending its result; the driver alone handles
+    it and stops them (`stop_pool`). SIGINT is blocked in this thread while the
+    processes start (they inherit the mask); another thread of this process
+    still takes it, so the driver's own Ctrl-C is not lost. Main thread only.
+    """
+    if not hasattr(signal, "pthread_sigmask") or (
+            threading.current_thread() is not threading.main_thread()):
+        yield
+        return
+    from multiprocessing import resource_tracker
+
+    # started before: starting it unblocks SIGINT, whatever the caller had blocked
+    resource_tracker.ensure_running()
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
+@contextmanager
+def interrupts_deferred(signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)
+                        ) -> Iterator[None]:
+    """Inside, ``signals`` are noted, not acted on; on leaving, each noted one is raised again.
+
+    Python runs signal handlers in the main thread between bytecodes, whichever
+    thread the kernel picked: swapping the handlers (not the signal mask, which is
+    per thread) is what keeps an interrupt out of a block. Main thread only.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    noted: list[int] = []
+    previous = {s: signal.signal(s, lambda signum, frame: noted.append(signum))
+                for s in signals}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        for s in dict.fromkeys(noted):
+            signal.raise_signal(s)       # its own handler now: KeyboardInterrupt, or exit
 
 
 def default_workers() -> int:
@@ -67,13 +125,16 @@ class LocalEngine:
         return len(self._futures)
 
     def submit(self, key: Any, items: Chunk) -> None:
-        pool = self._ensure()
-        try:
-            fut = pool.submit(solve_part, items, *self.args)
-        except RuntimeError:  # the pool broke since the last submit: start a new one
-            self._discard_pool()
-            fut = self._ensure().submit(solve_part, items, *self.args)
-        self._futures[fut] = key
+        # a submit may start a worker: an interrupt in the middle would leave one the pool
+        # does not know (`stop_pool` could not stop it), so it waits for the submit's end
+        with interrupts_deferred():
+            pool = self._ensure()
+            try:
+                fut = pool.submit(solve_part, items, *self.args)
+            except RuntimeError:  # the pool broke since the last submit: start a new one
+                self._discard_pool()
+                fut = self._ensure().submit(solve_part, items, *self.args)
+            self._futures[fut] = key
 
     def next_done(self) -> tuple[Any, Any]:
         """Block until a chunk finishes; its key and its output (or the exception)."""
@@ -100,15 +161,48 @@ class LocalEngine:
         if pool is None:
             return
         if cancel:
-            # an interrupted batch must not wait for running chunks: stop the workers
-            procs = list((getattr(pool, "_processes", None) or {}).values())
-            pool.shutdown(wait=False, cancel_futures=True)
-            for p in procs:
-                p.terminate()
-            for p in procs:
-                p.join(timeout=5)
+            stop_pool(pool)
         else:
             pool.shutdown(wait=True)
+
+
+#: Seconds `stop_pool` gives workers to end on SIGTERM, then the pool's thread to finish.
+STOP_GRACE = 3.0
+
+
+def stop_pool(pool: ProcessPoolExecutor, grace: float = STOP_GRACE) -> None:
+    """Stop a pool now, leaving no process and no thread behind (an interrupted batch).
+
+    Its workers are terminated (killed if they linger). A worker that dies while
+    sending its result (terminated here, or by a Ctrl-C to the process group when
+    its forkserver was started elsewhere) leaves half a message in the result
+    pipe; the pool's manager thread then waits in ``recv()`` for bytes no one
+    will send, and the interpreter, which joins that thread at exit, never exits.
+    This process holds the pipe's last write end once the workers are gone:
+    closing it turns the wait into end-of-file, the pool breaks, and its thread
+    ends.
+    """
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    results = getattr(pool, "_result_queue", None)
+    manager = getattr(pool, "_executor_manager_thread", None)
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        p.terminate()
+    deadline = time.monotonic() + grace
+    for p in procs:
+        p.join(timeout=max(0.0, deadline - time.monotonic()))
+        if p.is_alive():
+            p.kill()
+            p.join(timeout=grace)
+    if results is not None and not any(p.is_alive() for p in procs):
+        try:
+            results._writer.close()
+        except (AttributeError, OSError):
+            pass
+    if manager is not None and manager.is_alive():
+        manager.join(timeout=grace)
+        if manager.is_alive():
+            log.warning("the worker pool's thread did not stop within %.0f s", grace)
 
 
 #: Seconds to reach a Dask scheduler before the batch gives up (exit code 3, retryable).

@@ -7,7 +7,9 @@ kernel drops it when the process dies, even by ``kill -9``) and, inside,
 who holds it (pid, host, start time, run id) for the message another run
 shows. A lock file left by a dead run on this host is stale and taken over;
 one written by another host is refused (its pid cannot be checked from here)
-with the command that clears it.
+with the command that clears it. A lock file whose record cannot be read (a
+run killed while writing it) is stale once this run holds its flock; where
+the file system ignores flock, only once it is `UNREADABLE_GRACE` seconds old.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import errno
 import json
 import os
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +41,8 @@ def _pid_alive(pid: int) -> bool:
 
 
 def _holder_text(info: dict[str, Any]) -> str:
+    if info is _UNREADABLE:
+        return "who holds it is unknown: its lock file cannot be read"
     return (f"pid {info.get('pid')} on host {info.get('host')}, started "
             f"{info.get('started')}")
 
@@ -52,6 +57,8 @@ class OutLock:
         self.fd: int | None = None
         #: what the lock file said when a dead run's lock was taken over (for the log)
         self.took_over: dict[str, Any] | None = None
+        #: the lock file taken over could not be read (for the log)
+        self.unreadable = False
 
     def acquire(self) -> OutLock:
         import fcntl
@@ -61,7 +68,7 @@ class OutLock:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as err:
-                info = _read(fd)
+                info = _read(fd) or _UNREADABLE
                 os.close(fd)
                 if err.errno in (errno.EWOULDBLOCK, errno.EACCES):
                     raise OutputLocked(
@@ -79,7 +86,17 @@ class OutLock:
                 continue
             break
         info = _read(fd)
-        if info:
+        if info is None:
+            # a body that does not parse (a run killed while writing it, a damaged
+            # disk) and a lock no one holds: stale, unless flock is not honoured here
+            # and the file is fresh enough to be a holder still writing it
+            if not _flock_works(self.path) and _age(fd) < UNREADABLE_GRACE:
+                os.close(fd)
+                raise OutputLocked(f"{self.out_dir}: another taxopt batch may be writing "
+                                   f"here (its lock file {self.path} is being written); "
+                                   "try again in a few seconds")
+            self.unreadable = True
+        elif info:
             if info.get("host") != socket.gethostname():
                 os.close(fd)
                 raise OutputLocked(
@@ -118,13 +135,26 @@ class OutLock:
         self.release()
 
 
-def _read(fd: int) -> dict[str, Any]:
+#: what the message of a refused lock says of a holder whose lock file cannot be read
+_UNREADABLE = {"pid": None, "host": None, "started": "(unreadable lock file)"}
+
+#: Seconds an unreadable lock file is left alone where flock does not work (a holder
+#: writes its body right after taking the lock; older than this it is stale).
+UNREADABLE_GRACE = 5.0
+
+
+def _read(fd: int) -> dict[str, Any] | None:
+    """The lock file's record; ``{}`` when empty, ``None`` when it cannot be parsed."""
     try:
         data = os.pread(fd, 4096, 0)
         info = json.loads(data.decode()) if data.strip() else {}
     except (OSError, ValueError):
-        return {"pid": None, "host": None, "started": "(unreadable lock file)"}
-    return info if isinstance(info, dict) else {}
+        return None
+    return info if isinstance(info, dict) else None
+
+
+def _age(fd: int) -> float:
+    return time.time() - os.fstat(fd).st_mtime
 
 
 def _flock_works(path: Path) -> bool:

@@ -12,10 +12,12 @@ forge a line or recolour the screen): `printable` escapes them.
 from __future__ import annotations
 
 import contextvars
+import datetime as dt
 import json
 import logging
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -29,7 +31,8 @@ _RUN_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("taxopt_run
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message",
                                                                            "asctime"}
 
-__all__ = ["HumanFormatter", "JsonFormatter", "attach", "detach", "printable", "run_context"]
+__all__ = ["HumanFormatter", "JsonFormatter", "attach", "detach", "emit", "new_run_id",
+           "printable", "run_context"]
 
 
 @contextmanager
@@ -40,6 +43,11 @@ def run_context(run_id: str) -> Iterator[None]:
         yield
     finally:
         _RUN_ID.reset(token)
+
+
+def new_run_id(started: dt.datetime) -> str:
+    """A run's id: its UTC start time and a random suffix (sortable, unique)."""
+    return started.strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
 
 
 def current_run_id() -> str | None:
@@ -91,6 +99,23 @@ def attach(stream: Any = None, json_lines: bool | None = None,
     log.setLevel(min(h.level for h in log.handlers))
     log.propagate = False
     return handler
+
+
+def emit(level: int, message: str, stream: Any = None, json_lines: bool | None = None,
+         **fields: Any) -> None:
+    """Write one record as `attach`'s handler would, for a message before (or without) it.
+
+    An error found before the batch's logging is set up (a bad ``--set``, an
+    early Ctrl-C) still reaches a collector as a JSON line, in the same format.
+    """
+    stream = stream if stream is not None else sys.stderr
+    if json_lines is None:
+        json_lines = not _isatty(stream)
+    record = logging.LogRecord(LOGGER, level, "", 0, message, None, None)
+    record.__dict__.update(fields)
+    formatter = JsonFormatter() if json_lines else HumanFormatter()
+    stream.write(formatter.format(record) + "\n")
+    stream.flush()
 
 
 def detach(handler: logging.Handler) -> None:

@@ -8,7 +8,9 @@ parts into ``trades.parquet`` and ``results.parquet`` (CSV on request),
 write ``manifest.json`` and ``report.html``, and remove the parts.
 
 ``resume=True`` keeps the parts of an interrupted run (same input files and
-options, checked by fingerprint) and solves only the households they lack.
+options, checked by fingerprint) and solves only the households they lack; the
+parts of a run of other inputs or options are discarded (a warning names what
+differs) and the batch starts afresh, so a scheduler may pass it every night.
 
 One run at a time writes into an output folder (`lock.OutLock`); the new
 output set is built in a staging folder and swapped in at the end, manifest
@@ -30,7 +32,6 @@ import shutil
 import signal
 import threading
 import time
-import uuid
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,7 +50,7 @@ from ..version import __version__
 from . import sink
 from .failures import InfrastructureFailure, OutputFailure
 from .lock import OutLock
-from .logs import run_context
+from .logs import new_run_id, run_context
 from .memory import release_memory
 from .progress import make_reporter
 from .tables import Tables, read_tables
@@ -156,7 +157,10 @@ def run_batch(input_dir: str | Path, out_dir: str | Path, workers: int | None = 
     time_limit
         Seconds the solver may spend on each household.
     resume
-        Keep the finished chunks of an interrupted run into the same ``out_dir``.
+        Keep the finished chunks of an interrupted run into the same ``out_dir``
+        (of the same inputs and options; otherwise they are discarded). After a
+        finished run of the same inputs, nothing is done unless it lacks the
+        CSV files ``csv`` asks for.
     csv
         Also write ``trades.csv`` and ``results.csv``.
     progress
@@ -191,6 +195,10 @@ def run_batch(input_dir: str | Path, out_dir: str | Path, workers: int | None = 
     t_start = time.perf_counter()
     run_id = run_id or new_run_id(started)
     _check_args(engine, scheduler, workers, chunk_size)
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():     # before the tables are read
+        raise OutputFailure(f"{out_dir}: cannot write the batch output there: it is a file, "
+                            "not a folder")
     defaults = dict(options or {})
     base_options = Options.from_dict(defaults)
     if time_limit is not None:
@@ -199,13 +207,15 @@ def run_batch(input_dir: str | Path, out_dir: str | Path, workers: int | None = 
         _start_local_workers()
     tables = read_tables(input_dir)
     tables.defaults = defaults
-    out_dir = Path(out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise OutputFailure(f"{out_dir}: cannot create the output folder: "
                             f"{err.strerror or err}") from None
     with run_context(run_id), _output_errors(out_dir), OutLock(out_dir, run_id) as lock:
+        if lock.unreadable:
+            log.warning("took over the lock file %s: it could not be read and no batch "
+                        "holds it", lock.path)
         if lock.took_over:
             log.warning("took over the lock of a batch that is gone (pid %s on host %s, "
                         "started %s)", lock.took_over.get("pid"), lock.took_over.get("host"),
@@ -223,14 +233,10 @@ def _start_local_workers() -> None:
     reads, instead of after it, with one core idle, before the first chunk can start.
     The pool's workers fork from it later (`engines.LocalEngine`)."""
     from ..workers import process_context
-    from .engines import PRELOAD
+    from .engines import PRELOAD, children_without_sigint
 
-    process_context(PRELOAD)
-
-
-def new_run_id(started: dt.datetime) -> str:
-    """A run's id: its UTC start time and a random suffix (sortable, unique)."""
-    return started.strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
+    with children_without_sigint():   # the server and its workers leave Ctrl-C to the driver
+        process_context(PRELOAD)
 
 
 @contextmanager
@@ -260,7 +266,7 @@ def _run_locked(tables: Tables, input_dir: str | Path, out_dir: Path, run_id: st
              "households": len(tables), "taxopt": __version__,
              "trade_columns": list(TRADE_COLUMNS)}
     if resume and not (parts_dir / "state.json").is_file():
-        finished = _finished_run(out_dir, state, t_start)
+        finished = _finished_run(out_dir, state, t_start, csv)
         if finished is not None:
             return finished
     stems = _prepare_parts(parts_dir, state, resume)
@@ -329,7 +335,8 @@ def _state_hash(state: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
 
 
-def _finished_run(out_dir: Path, state: dict[str, Any], t_start: float) -> BatchOutcome | None:
+def _finished_run(out_dir: Path, state: dict[str, Any], t_start: float,
+                  csv: bool = False) -> BatchOutcome | None:
     """The outcome of the finished run in ``out_dir`` when ``--resume`` has nothing to do.
 
     Its manifest must describe the same inputs, options and code; after a run of
@@ -347,6 +354,13 @@ def _finished_run(out_dir: Path, state: dict[str, Any], t_start: float) -> Batch
         log.info("the finished run in %s used other input tables, options or code; nothing "
                  "to resume, starting a new run", out_dir)
         return None
+    missing = _missing_outputs(manifest, csv)
+    if missing:
+        # the finished run wrote no CSV: solving again writes the whole set, each file
+        # byte for byte what a run with --csv writes (the Parquet files included)
+        log.info("the finished run in %s wrote no %s; starting a new run to write them",
+                 out_dir, ", ".join(missing))
+        return None
     counts = {k: int(v) for k, v in (manifest.get("counts") or {}).items()}
     total = int(manifest.get("households") or 0)
     log.info("the batch in %s already finished (run %s at %s): nothing to resume",
@@ -355,6 +369,15 @@ def _finished_run(out_dir: Path, state: dict[str, Any], t_start: float) -> Batch
                         [out_dir / n for n in sorted(manifest.get("outputs") or {})],
                         str(manifest.get("run_id") or ""), list(manifest.get("warnings") or []),
                         int(manifest.get("rejected_rows") or 0), finished_before=True)
+
+
+def _missing_outputs(manifest: dict[str, Any], csv: bool) -> list[str]:
+    """The CSV files asked for that the finished run's manifest does not list."""
+    listed = set(manifest.get("outputs") or {})
+    if not csv:
+        return []
+    wanted = sorted(n[: -len(".parquet")] + ".csv" for n in listed if n.endswith(".parquet"))
+    return [n for n in wanted if n not in listed]
 
 
 def _ordered_files(published: list[Path], out_dir: Path, report: bool) -> list[Path]:
@@ -420,12 +443,13 @@ def _prepare_parts(parts_dir: Path, state: dict[str, Any], resume: bool) -> list
             before = json.loads(state_path.read_text())
         except ValueError:
             before = None
-        if before != state:
-            changed = _what_changed(before, state)
-            raise InvalidInput(None, "--resume", None,
-                               f"the interrupted run in {parts_dir.parent} used other "
-                               f"{changed}; run again without --resume")
-        return sink.done_parts(parts_dir)
+        if before == state:
+            return sink.done_parts(parts_dir)
+        # a scheduler passes --resume every night: an interrupted night followed by
+        # new inputs must run the new batch, not fail until someone clears --out
+        log.warning("the interrupted run in %s used other %s; its finished chunks are "
+                    "discarded and the batch starts afresh", parts_dir.parent,
+                    _what_changed(before, state))
     if parts_dir.exists():
         shutil.rmtree(parts_dir)
     parts_dir.mkdir(parents=True)

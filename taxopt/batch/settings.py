@@ -39,6 +39,10 @@ def load_config(path: str | Path) -> dict[str, Any]:
         raise InvalidInput(None, f"--config {path}", None,
                            f"cannot read the file ({err.strerror or type(err).__name__})"
                            ) from None
+    except UnicodeDecodeError as err:
+        raise InvalidInput(None, f"--config {path}", None,
+                           f"not UTF-8 text (byte {err.object[err.start]:#04x} at offset "
+                           f"{err.start}); TOML files are UTF-8") from None
     except tomllib.TOMLDecodeError as err:
         raise InvalidInput(None, f"--config {path}", None, f"not valid TOML: {err}") from None
     extra = sorted(k for k in doc if k != "options")

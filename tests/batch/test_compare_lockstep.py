@@ -54,9 +54,8 @@ def test_without_the_flag_the_columns_stay_empty(night, tmp_path):
         is False
 
 
-def test_resuming_with_the_flag_changed_is_refused(night, tmp_path):
+def test_resuming_with_the_flag_changed_starts_afresh(night, tmp_path, caplog):
     from taxopt.batch import run as run_mod
-    from taxopt.errors import InvalidInput
 
     inp, _ = night
     out = tmp_path / "o"
@@ -71,8 +70,12 @@ def test_resuming_with_the_flag_changed_is_refused(night, tmp_path):
             run_batch(inp, out, workers=1, timings=False, compare_lockstep=True)
     finally:
         run_mod._drive = real
-    with pytest.raises(InvalidInput, match=r"used other options \(compare_lockstep\)"):
-        run_batch(inp, out, workers=1, timings=False, resume=True)
+    outcome = run_batch(inp, out, workers=1, timings=False, resume=True)
+    assert outcome.reused == 0
+    assert f"the interrupted run in {out} used other options (compare_lockstep); its " \
+        "finished chunks are discarded and the batch starts afresh" in caplog.messages
+    lockstep = pq.read_table(out / "results.parquet", columns=["lockstep_est_tax"])
+    assert lockstep.column(0).null_count == lockstep.num_rows   # the flag is off now
 
 
 def test_dask_fills_them_alike(night, tmp_path):

@@ -8,6 +8,7 @@ read back from results.realized_long_term.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -43,7 +44,10 @@ def _run(tmp_path: Path, folder: Path, *args: str) -> tuple[int, dict[str, float
     res = CliRunner().invoke(cli, ["batch", str(folder), "--out", str(out), "--workers", "1",
                                    "--quiet", *args])
     if res.exit_code not in (0, 1):
-        return res.exit_code, {"stderr": res.stderr}
+        (line,) = res.stderr.splitlines()      # one log record, a JSON line off a terminal
+        record = json.loads(line)
+        assert (record["level"], record["exit_code"]) == ("error", res.exit_code)
+        return res.exit_code, {"message": record["message"]}
     t = pq.read_table(out / "results.parquet", columns=["household_id", "realized_long_term"])
     return res.exit_code, dict(zip(*t.to_pydict().values(), strict=True))
 
@@ -86,15 +90,15 @@ def test_a_household_row_of_null_lifts_a_batch_wide_cap(tmp_path):
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--set", "lot_relief=lifo"],
-     "error: input: --set: field 'lot_relief': must be 'optimal', 'fifo', 'hifo' or "
+     "input: --set: field 'lot_relief': must be 'optimal', 'fifo', 'hifo' or "
      "'min_tax', got 'lifo'"),
-    (["--set", "tracking_wieght=0.2"], "error: input: --set: field 'tracking_wieght': unknown "
+    (["--set", "tracking_wieght=0.2"], "input: --set: field 'tracking_wieght': unknown "
      "option; known options are"),
-    (["--set", "no_equals"], "error: input: --set: expected KEY=VALUE, got 'no_equals'"),
+    (["--set", "no_equals"], "input: --set: expected KEY=VALUE, got 'no_equals'"),
 ])
 def test_a_bad_batch_wide_option_is_exit_2_naming_its_flag(tmp_path, args, message):
     code, got = _run(tmp_path, _folder(tmp_path), *args)
-    assert code == 2 and got["stderr"].startswith(message)
+    assert code == 2 and got["message"].startswith(message)
 
 
 def test_a_bad_config_file_is_exit_2_naming_the_file(tmp_path):
@@ -102,12 +106,13 @@ def test_a_bad_config_file_is_exit_2_naming_the_file(tmp_path):
     path.write_text("[options]\ntime_limit = -1\n")
     code, got = _run(tmp_path, _folder(tmp_path), "--config", str(path))
     assert code == 2
-    assert got["stderr"] == (f"error: input: --config {path} [options]: field 'time_limit': "
-                             "must be a finite number > 0, got -1\n")
+    assert got["message"] == (f"input: --config {path} [options]: field 'time_limit': "
+                              "must be a finite number > 0, got -1")
     path.write_text("[solver]\ntime_limit = 5\n")
     code, got = _run(tmp_path, _folder(tmp_path), "--config", str(path))
-    assert got["stderr"] == (f"error: input: --config {path}: field 'solver': unknown table "
-                             "or key; the config file holds an [options] table\n")
+    assert code == 2
+    assert got["message"] == (f"input: --config {path}: field 'solver': unknown table "
+                              "or key; the config file holds an [options] table")
 
 
 def test_bad_option_rows_reject_their_household_naming_table_row_and_field(tmp_path):

@@ -15,7 +15,6 @@ from taxopt.batch.sink import _TRADE_TYPES, TRADES_SCHEMA
 from taxopt.batch.tables import read_tables
 from taxopt.batch.work import RESULT_COLUMNS, solve_chunk
 from taxopt.cli import cli
-from taxopt.errors import InvalidInput
 from taxopt.plan.report import TRADE_COLUMNS
 
 from .conftest import assert_same_outputs, make_households, write_tables
@@ -93,19 +92,62 @@ def test_resume_after_an_interruption(small_batch, tmp_path):
     assert json.loads((out / "manifest.json").read_text())["households_reused"] == 6
 
 
-def test_resume_refuses_changed_input(small_batch, tmp_path):
+def test_resume_after_changed_inputs_discards_the_parts_and_starts_afresh(tmp_path):
+    """A scheduler passes --resume every night: an interrupted night, then new tables."""
     inp = write_tables(synth.to_tables(make_households(4)), tmp_path / "in", "csv")
     out = tmp_path / "out"
     with pytest.raises(_Stop):
-        run_batch(inp, out, workers=1, chunk_size=2, progress=_raise_on_chunk)
-    frame = (inp / "households.csv").read_text().replace("3000.0", "2000.0")
-    (inp / "households.csv").write_text(frame)
-    with pytest.raises(InvalidInput, match=r"--resume: the interrupted run .* used other input "
-                                           r"tables \(households differ\)"):
-        run_batch(inp, out, workers=1, resume=True)
-    with pytest.raises(InvalidInput, match=r"other options \(time_limit\)"):
-        (inp / "households.csv").write_text(frame.replace("2000.0", "3000.0"))
-        run_batch(inp, out, workers=1, resume=True, time_limit=5)
+        run_batch(inp, out, workers=1, chunk_size=2, timings=False, progress=_raise_on_chunk)
+    lots = (inp / "lots.csv").read_text()
+    row = lots.splitlines()[1].split(",")        # a cost basis changes: 314.47 -> 300.0
+    (inp / "lots.csv").write_text(lots.replace(",".join(row), ",".join(
+        [*row[:5], "300.0", *row[6:]]), 1))
+    assert (inp / "lots.csv").read_text() != lots
+
+    res = CliRunner().invoke(cli, ["batch", str(inp), "--out", str(out), "--resume",
+                                   "--no-timings", "--quiet"])
+    assert res.exit_code == 0, res.stderr
+    (rec,) = [json.loads(line) for line in res.stderr.splitlines()]
+    assert rec["level"] == "warning"
+    assert rec["message"] == (f"the interrupted run in {out} used other input tables (lots "
+                              "differ); its finished chunks are discarded and the batch starts "
+                              "afresh")
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["households_reused"] == 0 and manifest["counts"]["optimal"] == 4
+    fresh = tmp_path / "fresh"
+    run_batch(inp, fresh, workers=1, chunk_size=2, timings=False, report=False)
+    assert_same_outputs(fresh, out, ("trades.parquet", "results.parquet", "rejects.parquet"))
+
+    # other options: the same, named
+    with pytest.raises(_Stop):
+        run_batch(inp, out, workers=1, chunk_size=2, timings=False, progress=_raise_on_chunk)
+    res = CliRunner().invoke(cli, ["batch", str(inp), "--out", str(out), "--resume",
+                                   "--no-timings", "--quiet", "--time-limit", "5"])
+    assert res.exit_code == 0, res.stderr
+    (rec,) = [json.loads(line) for line in res.stderr.splitlines()]
+    assert rec["message"] == (f"the interrupted run in {out} used other options (time_limit); "
+                              "its finished chunks are discarded and the batch starts afresh")
+    assert not (out / ".parts").exists()
+
+
+def test_resume_csv_of_a_run_finished_without_csv_writes_the_csv(small_batch, tmp_path):
+    out = tmp_path / "out"
+    run_batch(small_batch["input"], out, workers=1, timings=False)
+    assert not (out / "trades.csv").exists()
+    res = CliRunner().invoke(cli, ["batch", str(small_batch["input"]), "--out", str(out),
+                                   "--resume", "--csv", "--no-timings"])
+    assert res.exit_code == 0, res.stderr
+    assert json.loads(res.stderr.splitlines()[0])["message"] == (
+        f"the finished run in {out} wrote no rejects.csv, results.csv, trades.csv; starting "
+        "a new run to write them")
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert {"trades.csv", "results.csv", "rejects.csv"} <= set(manifest["outputs"])
+    # the same files, byte for byte, as the reference run with --csv
+    assert_same_outputs(small_batch["out"], out)
+    # now complete: another --resume --csv has nothing to do
+    res = CliRunner().invoke(cli, ["batch", str(small_batch["input"]), "--out", str(out),
+                                   "--resume", "--csv", "--no-timings"])
+    assert res.exit_code == 0 and "already finished" in res.stdout
 
 
 def _raise_on_chunk(event):

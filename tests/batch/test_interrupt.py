@@ -1,0 +1,126 @@
+"""An interrupted batch ends: exit 130, no process or thread left waiting, the parts kept.
+
+Ctrl-C reaches every process of the batch's group, workers included; a worker that
+dies while it writes its result leaves half a message in the pool's result pipe.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import signal
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from taxopt import synth
+from taxopt.batch.engines import LocalEngine
+from taxopt.batch.lock import LOCK_NAME
+
+from .conftest import make_households, write_tables
+
+ROOT = Path(__file__).resolve().parents[2]
+CLAIMED = 1 << 20      # bytes a half-written result announces
+SENT = 100             # bytes of it that reach the pipe
+
+
+def die_mid_result() -> None:
+    """In a pool worker: send the start of a result message, then die, as Ctrl-C can."""
+    frame = inspect.currentframe()
+    while frame is not None and "result_queue" not in frame.f_locals:
+        frame = frame.f_back
+    assert frame is not None, "not in a ProcessPoolExecutor worker"
+    fd = frame.f_locals["result_queue"]._writer.fileno()
+    os.write(fd, struct.pack("!i", CLAIMED) + b"\0" * SENT)
+    os._exit(1)
+
+
+def test_stopping_a_pool_after_a_worker_died_mid_message_leaves_no_thread():
+    eng = LocalEngine(1, None, False)
+    pool = eng._ensure()
+    manager_holder: list = []
+    fut = pool.submit(die_mid_result)
+    manager_holder.append(pool._executor_manager_thread)
+    proc = next(iter(pool._processes.values()))
+    proc.join(timeout=30)
+    assert not proc.is_alive()
+    time.sleep(0.3)       # the manager thread is now in recv(), waiting for the rest
+    manager = manager_holder[0]
+    writer = pool._result_queue._writer
+    t0 = time.monotonic()
+    eng.close(cancel=True)
+    try:
+        assert time.monotonic() - t0 < 10
+        assert not manager.is_alive(), "the pool's thread still waits for the half message"
+        assert fut.done()
+    finally:
+        if manager.is_alive():     # unblock it, or this test process could not exit
+            os.write(writer.fileno(), b"\0" * (CLAIMED - SENT))
+            manager.join(timeout=10)
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+@pytest.fixture(scope="module")
+def batch64(tmp_path_factory) -> Path:
+    return write_tables(synth.to_tables(make_households(64)),
+                        tmp_path_factory.mktemp("int") / "in", "csv")
+
+
+def test_ctrl_c_at_any_moment_ends_the_batch_with_130(batch64, tmp_path):
+    """Interrupts at spread-out moments, each child with a hard deadline: a hang fails."""
+    # from 0.4 s: an interpreter not yet running Python code dies of the signal unheard
+    delays = [0.4, 0.55, 0.7, 0.9, 1.1, 1.3, 1.5, 1.7, 1.9, 2.2, 2.6, 3.0]
+    codes = []
+    for i, delay in enumerate(delays):
+        out = tmp_path / f"o{i}"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "taxopt.cli", "batch", str(batch64), "--out", str(out),
+             "--no-timings", "--csv", "--workers", "1", "--chunk-size", "1"],
+            env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            start_new_session=True)
+        time.sleep(delay)
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            _, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            pytest.fail(f"the batch interrupted after {delay} s did not exit")
+        codes.append(proc.returncode)
+        # stderr is a pipe: every line is a JSON log record, no traceback from any process
+        records = _records(err.decode())
+        if proc.returncode == 130:
+            assert not (out / LOCK_NAME).exists()
+            assert records[-1]["exit_code"] == 130
+            assert records[-1]["message"].startswith("interrupted")
+    # an interrupt after the run finished has no effect; the early ones all give 130
+    assert set(codes) <= {0, 130}
+    assert codes.count(130) >= len(delays) // 2
+    # what an interrupt leaves is resumable: the chunks it finished are kept and reused
+    resumable = [i for i, c in enumerate(codes) if c == 130
+                 and any((tmp_path / f"o{i}" / ".parts").glob("*.results.parquet"))]
+    assert resumable, "no interrupt came after a finished chunk"
+    out = tmp_path / f"o{resumable[-1]}"
+    kept = len(list((out / ".parts").glob("*.results.parquet")))
+    res = subprocess.run([sys.executable, "-m", "taxopt.cli", "batch", str(batch64), "--out",
+                          str(out), "--no-timings", "--csv", "--workers", "1", "--resume"],
+                         env=_env(), capture_output=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert f"\n{kept} of them finished by the interrupted run\n" in res.stdout.decode()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["households_reused"] == kept and manifest["counts"]["optimal"] == 64
+
+
+def _records(stderr: str) -> list[dict]:
+    try:
+        return [json.loads(line) for line in stderr.splitlines()]
+    except ValueError:
+        pytest.fail(f"stderr is not JSON lines:\n{stderr}")
