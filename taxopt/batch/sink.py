@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import os
 from collections.abc import Iterator
 from itertools import pairwise
@@ -42,6 +43,8 @@ from .failures import OutputFailure
 from .memory import release_memory
 from .results_row import REVIEW_TYPES
 from .work import REJECT_COLUMNS, RESULT_COLUMNS
+
+log = logging.getLogger(__name__)
 
 PARTS = ".parts"
 STAGING = ".staging-"
@@ -120,12 +123,23 @@ def write_part(parts_dir: Path, stem: str, out: dict[str, Any]) -> None:
 
 
 def done_parts(parts_dir: Path) -> list[str]:
-    """Stems of the finished parts; removes trades parts and temp files of unfinished ones."""
+    """Stems of the finished parts; removes trades parts and temp files of unfinished ones.
+
+    A finished part whose files cannot be read (a damaged disk, a file cut short by a
+    crash of the machine) is unfinished: its chunk is solved again with a warning, since
+    a scheduler passes --resume every night and must not fail on it until someone clears
+    the folder by hand."""
     if not parts_dir.is_dir():
         return []
     stems = sorted(p.name.removesuffix(".results.parquet")
                    for p in parts_dir.glob("*.results.parquet"))
-    keep = set(stems)
+    damaged = [s for s in stems if not _readable(parts_dir, s)]
+    for stem in damaged:
+        log.warning("%s: a finished chunk of the interrupted run cannot be read; it is "
+                    "solved again", parts_dir / f"{stem}.results.parquet")
+        (parts_dir / f"{stem}.results.parquet").unlink()
+    keep = set(stems) - set(damaged)
+    stems = sorted(keep)
     for p in parts_dir.iterdir():
         kind = p.name.split(".")[1] if p.name.count(".") == 2 else ""
         if kind in ("trades", "rejects") and p.name.split(".")[0] in keep:
@@ -134,6 +148,18 @@ def done_parts(parts_dir: Path) -> list[str]:
             continue
         p.unlink()
     return stems
+
+
+def _readable(parts_dir: Path, stem: str) -> bool:
+    """Whether a finished part's three files read back (the results whole, the others'
+    footers, which a file cut short or overwritten does not keep)."""
+    try:
+        pq.read_table(parts_dir / f"{stem}.results.parquet")
+        for kind in ("trades", "rejects"):
+            pq.read_metadata(parts_dir / f"{stem}.{kind}.parquet")
+    except (OSError, ValueError, pa.ArrowException):
+        return False
+    return True
 
 
 def part_household_ids(parts_dir: Path, stem: str) -> list[str]:
