@@ -13,6 +13,7 @@ import numpy as np
 from ..domain.household import TAX_DEFERRED, TAX_FREE, TAXABLE, Household
 from ..options import Options
 from ..tax.holding import lot_days_to_long_term
+from ..tax.wash import MATCH_HORIZON_DAYS, ignored_old_trades, implicit_purchase_lots
 
 MAX_NAMES = 5
 
@@ -75,6 +76,24 @@ def input_assumptions(hh: Household, options: Options | None = None) -> list[str
     recapture = _recapture(hh, opts)
     if recapture:
         out.append(recapture)
+    out.extend(_wash_inputs(hh))
+    return out
+
+
+def _wash_inputs(hh: Household) -> list[str]:
+    """What the wash-sale matching took that recent_trades did not say: lots acquired
+    recently with no buy listed (taken as bought then), and trades too old to use."""
+    out: list[str] = []
+    implicit = implicit_purchase_lots(hh)
+    if len(implicit):
+        names = _names([hh.lots.lot_id[i] for i in implicit])
+        out.append(f"lot(s) {names} acquired in the last {MATCH_HORIZON_DAYS} days with no "
+                   "buy in recent_trades are taken as bought on their acquired date "
+                   "(wash-sale replacement shares)")
+    old = ignored_old_trades(hh)
+    if old:
+        out.append(f"{old} recent trade(s) older than {MATCH_HORIZON_DAYS} days ignored by "
+                   "the wash-sale matching")
     return out
 
 

@@ -14,6 +14,9 @@ import numpy as np
 from ..domain.household import TAXABLE, Household
 
 WASH_WINDOW_DAYS = 30
+# A sale 30 days ago was matched against purchases up to 30 days before it: trades
+# this old still decide which recent purchases are left to replace a sale today.
+MATCH_HORIZON_DAYS = 2 * WASH_WINDOW_DAYS
 
 
 def _in_window(hh: Household) -> np.ndarray:
@@ -30,7 +33,7 @@ def recent_loss_groups(hh: Household) -> np.ndarray:
     """Wash groups sold at a loss in the last 30 days: buying them now would wash that loss."""
     blocked = np.zeros(len(hh.securities.wash_group_names), dtype=bool)
     r = hh.recent
-    hit = _in_window(hh) & ~r.is_buy & (r.realized_gain < 0)
+    hit = _in_window(hh) & _loss_sale(hh)
     blocked[hh.securities.wash_group[r.security[hit]]] = True
     return blocked
 
@@ -46,29 +49,6 @@ def recent_buy_equivalents(hh: Household) -> np.ndarray:
     value = np.zeros(len(sec.wash_group_names))
     np.add.at(value, sec.wash_group[r.security[hit]], r.shares[hit] * sec.price[r.security[hit]])
     return value
-
-
-def lots_bought_recently(hh: Household) -> np.ndarray:
-    """Dollars (today's prices) of each lot that a purchase in the window created.
-
-    A lot acquired on the day of a recent buy of its security in its account *is* that
-    purchase (up to the buy's size): selling it is not a sale replaced by itself, so
-    its value must not count as replacement shares for its own loss.
-    """
-    lots, r, sec = hh.lots, hh.recent, hh.securities
-    out = np.zeros(len(lots))
-    hit = _in_window(hh) & r.is_buy
-    if not hit.any() or not len(lots):
-        return out
-    key_lot = (lots.account * len(sec) + lots.security) * 100_000 + (
-        lots.acquired.astype("datetime64[D]").astype(np.int64) % 100_000)
-    key_buy = (r.account[hit] * len(sec) + r.security[hit]) * 100_000 + (
-        r.date[hit].astype(np.int64) % 100_000)
-    keys, inv = np.unique(key_buy, return_inverse=True)
-    shares = np.bincount(inv, weights=r.shares[hit])
-    at = np.minimum(np.searchsorted(keys, key_lot), len(keys) - 1)
-    match = np.where(keys[at] == key_lot, shares[at], 0.0)
-    return np.minimum(match, lots.shares) * sec.price[lots.security] * ~np.isnat(lots.acquired)
 
 
 def disallowed_losses(group: np.ndarray, sold_value: np.ndarray, gain: np.ndarray,
@@ -121,94 +101,237 @@ class Replacements:
         return len(self.group)
 
 
-def _lot_of_purchase(hh: Household, account: np.ndarray, security: np.ndarray,
-                     date: np.ndarray) -> np.ndarray:
-    """The taxable lot a purchase created: same account and security, acquired that day
-    (the first such lot by lot id when several match); -1 when none does."""
-    lots = hh.lots
+@dataclass(frozen=True, slots=True, eq=False)
+class _Purchases:
+    """Every purchase the matching sees: the buys of ``recent_trades`` back to
+    `MATCH_HORIZON_DAYS`, and the implicit purchases (lots acquired that recently that
+    no buy accounts for). ``lot`` is the lot the purchase created (any account, -1:
+    none held); ``held`` the shares of it still held in that lot."""
+
+    account: np.ndarray
+    security: np.ndarray
+    day: np.ndarray         # days since the epoch
+    shares: np.ndarray
+    lot: np.ndarray
+    held: np.ndarray
+
+
+def _age(hh: Household) -> np.ndarray:
+    """Days from each recent trade to ``as_of``."""
+    return (hh.as_of - hh.recent.date).astype(np.int64)
+
+
+def _lot_days(hh: Household) -> np.ndarray:
+    """Each lot's acquired date in days since the epoch (a very old day when unknown)."""
+    acquired = hh.lots.acquired.astype("datetime64[D]")
+    return np.where(np.isnat(acquired), np.iinfo(np.int64).min // 2,
+                    acquired.astype(np.int64))
+
+
+def _loss_sale(hh: Household) -> np.ndarray:
+    """Recent sells that realized a tax loss: in a taxable account only. A sale in an
+    IRA or a Roth has no tax loss whatever the custodian's realized_gain says, so it has
+    nothing to wash and uses up no replacement shares."""
+    r = hh.recent
+    return ~r.is_buy & (r.realized_gain < 0) & (hh.accounts.tax_type[r.account] == TAXABLE)
+
+
+def _pair_lots(hh: Household, account: np.ndarray, security: np.ndarray, day: np.ndarray,
+               shares: np.ndarray) -> np.ndarray:
+    """The lot each purchase created, one lot per purchase at most: same account,
+    security and acquired day; a lot of exactly the purchase's shares first, then the
+    others by lot id. Purchases of one key are taken largest first (equal ones are
+    interchangeable), so the pairing never depends on the input's row order. -1: the
+    purchase's shares are not held any more (or its lot has another date)."""
     out = np.full(len(account), -1, dtype=np.int64)
-    if not len(lots) or not len(account):
+    if not len(account) or not len(hh.lots):
         return out
-    taxable = (hh.accounts.tax_type[lots.account] == TAXABLE) & ~np.isnat(lots.acquired)
-    cand = np.flatnonzero(taxable)
-    if not len(cand):
-        return out
-    n_sec = len(hh.securities)
-    key = ((lots.account[cand] * n_sec + lots.security[cand]) * 1_000_000
-           + lots.acquired[cand].astype("datetime64[D]").astype(np.int64) % 1_000_000)
-    order = np.lexsort((cand, key))    # lots are packed in lot-id order
-    key, cand = key[order], cand[order]
-    want = (account * n_sec + security) * 1_000_000 + date.astype(np.int64) % 1_000_000
-    at = np.minimum(np.searchsorted(key, want), len(key) - 1)
-    return np.where(key[at] == want, cand[at], -1)
+    lots = hh.lots
+    lot_day = _lot_days(hh)
+    lo = int(day.min())
+    cand = np.flatnonzero(lot_day >= lo)   # only lots acquired as early as a purchase
+    by_key: dict[tuple[int, int, int], list[int]] = {}
+    for li in cand.tolist():               # lots are packed in lot-id order
+        by_key.setdefault((int(lots.account[li]), int(lots.security[li]),
+                           int(lot_day[li])), []).append(li)
+    order = np.lexsort((-shares, day, security, account))
+    for j in order.tolist():
+        free = by_key.get((int(account[j]), int(security[j]), int(day[j])))
+        if not free:
+            continue
+        same = [li for li in free if abs(lots.shares[li] - shares[j]) <= 1e-9]
+        li = same[0] if same else free[0]
+        free.remove(li)
+        out[j] = li
+    return out
+
+
+def _purchases(hh: Household) -> _Purchases:
+    """The purchases the matching sees (see `_Purchases`), unsorted."""
+    r, lots = hh.recent, hh.lots
+    age = _age(hh)
+    b = np.flatnonzero(r.is_buy & (age >= 0) & (age <= MATCH_HORIZON_DAYS))
+    day = r.date[b].astype(np.int64)
+    lot = _pair_lots(hh, r.account[b], r.security[b], day, r.shares[b])
+    implicit = implicit_purchase_lots(hh, lot)
+    safe = np.maximum(lot, 0)
+    held = np.where(lot >= 0, np.minimum(r.shares[b], lots.shares[safe] if len(lots)
+                                         else 0.0), 0.0)
+    return _Purchases(
+        np.concatenate([r.account[b], lots.account[implicit]]),
+        np.concatenate([r.security[b], lots.security[implicit]]),
+        np.concatenate([day, _lot_days(hh)[implicit]]),
+        np.concatenate([r.shares[b], lots.shares[implicit]]),
+        np.concatenate([lot, implicit]),
+        np.concatenate([held, lots.shares[implicit]]))
+
+
+def implicit_purchase_lots(hh: Household, paired: np.ndarray | None = None) -> np.ndarray:
+    """Lots acquired within `MATCH_HORIZON_DAYS` of ``as_of`` that no buy of
+    ``recent_trades`` accounts for (indices, in lot-id order).
+
+    A lot acquired then was bought then (a replacement lot with a tacked holding period
+    keeps its older date; a reinvested dividend is a purchase too), so its shares are
+    taken as a purchase on its acquired date: replacement shares for a loss sale of its
+    wash group within 30 days of that date, as if the buy had been listed.
+    """
+    if paired is None:
+        r = hh.recent
+        age = _age(hh)
+        b = np.flatnonzero(r.is_buy & (age >= 0) & (age <= MATCH_HORIZON_DAYS))
+        paired = _pair_lots(hh, r.account[b], r.security[b], r.date[b].astype(np.int64),
+                            r.shares[b])
+    age = hh.as_of.astype("datetime64[D]").astype(np.int64) - _lot_days(hh)
+    recent = (age >= 0) & (age <= MATCH_HORIZON_DAYS)
+    recent[paired[paired >= 0]] = False
+    return np.flatnonzero(recent)
+
+
+def ignored_old_trades(hh: Household) -> int:
+    """How many recent trades are older than `MATCH_HORIZON_DAYS` (and so not used)."""
+    return int((_age(hh) > MATCH_HORIZON_DAYS).sum())
+
+
+def lots_bought_recently(hh: Household) -> np.ndarray:
+    """Dollars (today's prices) of each lot that a purchase in the window created.
+
+    Selling such a lot is not a sale replaced by itself, so its value must not count as
+    replacement shares for its own loss. Purchases map to lots one to one (`_pair_lots`).
+    """
+    lots, sec = hh.lots, hh.securities
+    out = np.zeros(len(lots))
+    p = _purchases(hh)
+    today = hh.as_of.astype("datetime64[D]").astype(np.int64)
+    mine = (p.lot >= 0) & (today - p.day <= WASH_WINDOW_DAYS)
+    np.add.at(out, p.lot[mine], p.held[mine])
+    return out * sec.price[lots.security] if len(lots) else out
+
+
+def _sold_own_shares(hh: Household, p: _Purchases,
+                     sells: np.ndarray) -> dict[int, dict[int, float]]:
+    """Per recent sell, the purchased shares it sold (purchase index -> shares).
+
+    Identification rule: purchased shares no longer held (``shares - held``) were sold by
+    the sells of that security in that account on or after the purchase day, earliest
+    purchase to earliest sell. A purchase cannot replace the very shares a loss sale
+    sold (Rev. Rul. 56-602), so these are no replacement for that sale. Attributing the
+    shares gone to the recent sells (rather than to older lots) is the cautious reading:
+    it leaves more of a recent loss open.
+    """
+    r = hh.recent
+    gone = p.shares - p.held
+    out: dict[int, dict[int, float]] = {}
+    p_order = np.lexsort((p.shares, p.day)).tolist()
+    for i in sells.tolist():
+        left = float(r.shares[i])
+        d = int(r.date[i].astype(np.int64))
+        mine: dict[int, float] = {}
+        for j in p_order:
+            if left <= 1e-12:
+                break
+            if (p.account[j] != r.account[i] or p.security[j] != r.security[i]
+                    or p.day[j] > d or gone[j] <= 1e-12):
+                continue
+            take = min(left, float(gone[j]))
+            gone[j] -= take
+            left -= take
+            mine[j] = take
+        out[i] = mine
+    return out
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _RecentMatch:
+    rep: Replacements
+    open_groups: np.ndarray
+
+
+def _match_recent(hh: Household) -> _RecentMatch:
+    """Match the recent loss sales to the purchases, as the law orders it.
+
+    Loss sales (taxable accounts only) take replacement shares in date order, each from
+    the earliest purchases of its group within 30 days before or after it that earlier
+    sales left, never from the shares it sold itself; a purchase that replaced one loss
+    is disregarded for any other (Treas. Reg. 1.1091-1(e)). Trades back to
+    `MATCH_HORIZON_DAYS` take part, so a sale 30 days ago has used its own earlier
+    purchases first. Trades are few: this walks them one by one; ties in date break on
+    account, symbol and size, never on the input's row order.
+    """
+    sec, r = hh.securities, hh.recent
+    n_grp = len(sec.wash_group_names)
+    p = _purchases(hh)
+    grp = sec.wash_group[p.security]
+    order = np.lexsort((p.shares, p.security, p.account, p.day, grp))
+    value = p.shares * sec.price[p.security]
+    unused = value.copy()
+    age = _age(hh)
+    sells = np.flatnonzero(~r.is_buy & (age >= 0) & (age <= MATCH_HORIZON_DAYS))
+    sells = sells[np.lexsort((r.realized_gain[sells], r.shares[sells], r.security[sells],
+                              r.account[sells], r.date[sells]))]
+    own = _sold_own_shares(hh, p, sells)
+    loss = _loss_sale(hh)
+    open_groups = np.zeros(n_grp, dtype=bool)
+    for i in sells[loss[sells]].tolist():
+        price = sec.price[r.security[i]]
+        need = r.shares[i] * price
+        d = int(r.date[i].astype(np.int64))
+        g = sec.wash_group[r.security[i]]
+        for j in order[grp[order] == g].tolist():
+            if need <= 1e-9:
+                break
+            if abs(int(p.day[j]) - d) > WASH_WINDOW_DAYS:
+                continue
+            free = unused[j] - own[i].get(j, 0.0) * sec.price[p.security[j]]
+            take = min(need, max(free, 0.0))
+            unused[j] -= take
+            need -= take
+        if need > 1e-9 and age[i] <= WASH_WINDOW_DAYS:
+            open_groups[g] = True
+    today = hh.as_of.astype("datetime64[D]").astype(np.int64)
+    keep = order[today - p.day[order] <= WASH_WINDOW_DAYS]
+    taxable_lot = np.zeros(len(keep), dtype=np.int64) - 1
+    lot = p.lot[keep]
+    if len(hh.lots):
+        is_tx = (lot >= 0) & (hh.accounts.tax_type[hh.lots.account[np.maximum(lot, 0)]]
+                              == TAXABLE)
+        taxable_lot = np.where(is_tx, lot, -1)
+    rep = Replacements(grp[keep], p.day[keep].astype("datetime64[D]"), p.account[keep],
+                       p.security[keep], taxable_lot, value[keep], unused[keep])
+    return _RecentMatch(rep, open_groups)
 
 
 def recent_replacements(hh: Household) -> Replacements:
-    """Recent purchases after the recent loss sales have used them, in date order
-    (computed once per household: the model and the audit both need them; read-only)."""
-    return hh.cached("recent_replacements", lambda: _recent_replacements(hh))
-
-
-def _recent_replacements(hh: Household) -> Replacements:
-    """Recent purchases after the recent loss sales have used them, in date order.
-
-    Loss sales of the last 30 days take replacement shares first (they were sold
-    earlier), each from the earliest purchases of its group not yet used; a purchase
-    that replaced one loss is disregarded for any other. Recent trades are few, so this
-    walks them one by one; ties in date break on account, symbol and size, never on
-    the input's row order.
-    """
-    sec, r = hh.securities, hh.recent
-    win = _in_window(hh)
-    b = (win & r.is_buy).nonzero()[0]
-    if not len(b):     # no purchase to replace anything: nothing for the sales to use
-        none = np.zeros(0)
-        return Replacements(np.zeros(0, sec.wash_group.dtype), r.date[b], r.account[b],
-                            r.security[b], np.full(0, -1, dtype=np.int64), none, none.copy())
-    if len(b) > 1:
-        grp = sec.wash_group[r.security[b]]
-        b = b[np.lexsort((r.shares[b], r.security[b], r.account[b], r.date[b], grp))]
-    group = sec.wash_group[r.security[b]]
-    value = r.shares[b] * sec.price[r.security[b]]
-    unused = value.copy()
-    if not len(b):     # no purchase to replace anything: nothing for the sales to use
-        return Replacements(group, r.date[b], r.account[b], r.security[b],
-                            np.full(0, -1, dtype=np.int64), value, unused)
-    s = np.flatnonzero(win & ~r.is_buy & (r.realized_gain < 0))
-    s = s[np.lexsort((r.realized_gain[s], r.shares[s], r.security[s], r.account[s],
-                      r.date[s]))]
-    for i in s:
-        need = r.shares[i] * sec.price[r.security[i]]
-        for j in np.flatnonzero(group == sec.wash_group[r.security[i]]):
-            if need <= 0:
-                break
-            take = min(need, unused[j])
-            unused[j] -= take
-            need -= take
-    return Replacements(group, r.date[b], r.account[b], r.security[b],
-                        _lot_of_purchase(hh, r.account[b], r.security[b], r.date[b]),
-                        value, unused)
+    """Purchases of the last 30 days after the recent loss sales have used them, in
+    date order (computed once per household: the model and the audit both need them;
+    read-only)."""
+    return hh.cached("recent_match", lambda: _match_recent(hh)).rep
 
 
 def open_recent_loss_groups(hh: Household) -> np.ndarray:
     """Wash groups with a loss sale of the last 30 days that purchases have not yet fully
     replaced: buying them now would disallow (more of) that loss (once per household;
     read-only)."""
-    return hh.cached("open_recent_loss_groups", lambda: _open_recent_loss_groups(hh))
-
-
-def _open_recent_loss_groups(hh: Household) -> np.ndarray:
-    sec, r = hh.securities, hh.recent
-    win = _in_window(hh)
-    blocked = np.zeros(len(sec.wash_group_names), dtype=bool)
-    s = win & ~r.is_buy & (r.realized_gain < 0)
-    if not s.any():
-        return blocked
-    sold = np.zeros(len(blocked))
-    np.add.at(sold, sec.wash_group[r.security[s]], r.shares[s] * sec.price[r.security[s]])
-    rep = recent_replacements(hh)
-    used = np.bincount(rep.group, weights=rep.value - rep.unused, minlength=len(blocked))
-    return sold - used > 1e-9
+    return hh.cached("recent_match", lambda: _match_recent(hh)).open_groups
 
 
 @dataclass(frozen=True, slots=True, eq=False)
