@@ -10,7 +10,7 @@ from ..audit import Assessment
 from ..domain.household import TAX_TYPES, TAXABLE, Household
 from ..domain.orders import Orders
 from ..options import Options
-from ..tax.wash import WASH_WINDOW_DAYS
+from ..tax.wash import WASH_WINDOW_DAYS, open_recent_loss_until
 from .assumptions import plan_assumptions
 from .funding import FUNDING_REASON, flow_rows, funding_table
 from .reasons import account_lines, order_reasons
@@ -26,8 +26,9 @@ def wash_columns(hh: Household, orders: Orders, a: Assessment) -> dict[str, list
     """What happens to each washed loss (contract 1.1: `wash_kind` and the replacement).
 
     ``deferred``: the first replacement purchase is in a taxable account; the
-    disallowed loss is added to its basis (IRC 1091(d)) and its holding period
-    includes the sold lot's (IRC 1223(3)): ``replacement_acquired`` is its purchase
+    disallowed loss matched to each replacement is added to its basis (IRC 1091(d))
+    and its holding period includes the sold lot's (IRC 1223(3)):
+    ``replacement_acquired`` is its purchase
     date moved back by the days the sold lot was held. ``lost``: the replacement is
     in a tax-deferred or tax-free account; the loss is gone for good (Rev. Rul.
     2008-5). A replacement lot's basis is its cost plus every loss this plan defers
@@ -45,9 +46,9 @@ def wash_columns(hh: Household, orders: Orders, a: Assessment) -> dict[str, list
     washed = np.flatnonzero((a.disallowed > 0.005) & (m.replacement >= 0))
     r = m.replacement
     taxable = hh.accounts.tax_type[rep.account] == TAXABLE
-    deferred_into = np.zeros(len(rep))
-    dfr = washed[taxable[r[washed]]]
-    np.add.at(deferred_into, r[dfr], a.disallowed[dfr])
+    # each replacement lot gains the loss matched to it, not the whole loss of a sale
+    # that several replacements cover
+    deferred_into = m.disallowed_into if m.disallowed_into is not None else np.zeros(len(rep))
     lots = hh.lots
     for i in washed:
         j = int(r[i])
@@ -129,19 +130,22 @@ def _year(y) -> dict[str, float]:
 
 
 def wash_restrictions(hh: Household, orders: Orders, a: Assessment) -> list[dict[str, Any]]:
-    """The do-not-buy list: each wash group sold at a loss, its symbols, and the first day
-    they may be bought again without washing the loss."""
+    """The do-not-buy list: each wash group sold at a loss (in this plan, or in the last
+    30 days and not yet replaced), its symbols, and the first day they may be bought
+    again without washing the loss."""
     sec = hh.securities
     names = sec.wash_group_names
     loss_sale = ~orders.is_buy & (a.gain < 0)
-    groups = sorted({names[g] for g in sec.wash_group[orders.security[loss_sale]].tolist()})
+    until = open_recent_loss_until(hh).copy()
+    today = hh.as_of + np.timedelta64(WASH_WINDOW_DAYS + 1, "D")
+    until[sec.wash_group[orders.security[loss_sale]]] = today   # the latest day there is
+    groups = sorted((names[g], str(until[g])) for g in np.flatnonzero(~np.isnat(until)))
     if not groups:
         return []
-    until = str(hh.as_of + np.timedelta64(WASH_WINDOW_DAYS + 1, "D"))
     group_of = [names[g] for g in sec.wash_group.tolist()]
     return [{"wash_group": g, "symbols": sorted(s for s, gs in zip(sec.symbol, group_of,
                                                                     strict=True) if gs == g),
-             "do_not_buy_before": until} for g in groups]
+             "do_not_buy_before": day} for g, day in groups]
 
 
 def summary_record(hh: Household, orders: Orders, a: Assessment, status: str,

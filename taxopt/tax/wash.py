@@ -264,6 +264,7 @@ def _sold_own_shares(hh: Household, p: _Purchases,
 class _RecentMatch:
     rep: Replacements
     open_groups: np.ndarray
+    open_until: np.ndarray   # per group, the first day a buy washes no open loss (or NaT)
 
 
 def _match_recent(hh: Household) -> _RecentMatch:
@@ -291,6 +292,7 @@ def _match_recent(hh: Household) -> _RecentMatch:
     own = _sold_own_shares(hh, p, sells)
     loss = _loss_sale(hh)
     open_groups = np.zeros(n_grp, dtype=bool)
+    open_until = np.full(n_grp, np.datetime64("NaT"), dtype="datetime64[D]")
     for i in sells[loss[sells]].tolist():
         price = sec.price[r.security[i]]
         need = r.shares[i] * price
@@ -307,6 +309,8 @@ def _match_recent(hh: Household) -> _RecentMatch:
             need -= take
         if need > 1e-9 and age[i] <= WASH_WINDOW_DAYS:
             open_groups[g] = True
+            # sales are in date order: the last open one sets the day
+            open_until[g] = r.date[i] + np.timedelta64(WASH_WINDOW_DAYS + 1, "D")
     today = hh.as_of.astype("datetime64[D]").astype(np.int64)
     keep = order[today - p.day[order] <= WASH_WINDOW_DAYS]
     taxable_lot = np.zeros(len(keep), dtype=np.int64) - 1
@@ -317,7 +321,7 @@ def _match_recent(hh: Household) -> _RecentMatch:
         taxable_lot = np.where(is_tx, lot, -1)
     rep = Replacements(grp[keep], p.day[keep].astype("datetime64[D]"), p.account[keep],
                        p.security[keep], taxable_lot, value[keep], unused[keep])
-    return _RecentMatch(rep, open_groups)
+    return _RecentMatch(rep, open_groups, open_until)
 
 
 def recent_replacements(hh: Household) -> Replacements:
@@ -334,6 +338,12 @@ def open_recent_loss_groups(hh: Household) -> np.ndarray:
     return hh.cached("recent_match", lambda: _match_recent(hh)).open_groups
 
 
+def open_recent_loss_until(hh: Household) -> np.ndarray:
+    """Per wash group, the first day a purchase no longer washes an open recent loss
+    (the last open loss sale's date + 31 days; NaT: no open loss; read-only)."""
+    return hh.cached("recent_match", lambda: _match_recent(hh)).open_until
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class WashMatch:
     """Today's loss sales matched to replacement purchases (one entry per sale)."""
@@ -341,6 +351,9 @@ class WashMatch:
     covered: np.ndarray       # dollars of the sale that replacement shares cover
     disallowed: np.ndarray    # loss disallowed (positive dollars)
     replacement: np.ndarray   # index into the replacements of the first match, -1 if none
+    # per replacement, the loss (positive dollars) disallowed against it: the basis a
+    # taxable replacement lot gains (IRC 1091(d)); None when nothing was matched
+    disallowed_into: np.ndarray | None = None
 
 
 def match_sales(group: np.ndarray, value: np.ndarray, gain: np.ndarray, acquired: np.ndarray,
@@ -379,7 +392,35 @@ def match_sales(group: np.ndarray, value: np.ndarray, gain: np.ndarray, acquired
     first[order] = np.where(c > 0, at, -1)
     loss_value = np.where(gain < 0, -gain, 0.0)
     frac = np.divide(covered, value, out=np.zeros(n), where=value > 0)
-    return WashMatch(covered, loss_value * frac, first)
+    into = _disallowed_into(order, before, c, group, lot, loss_value, value, rep, available,
+                            grp_start)
+    return WashMatch(covered, loss_value * frac, first, into)
+
+
+def _disallowed_into(order: np.ndarray, before: np.ndarray, c: np.ndarray,
+                     group: np.ndarray, lot: np.ndarray, loss: np.ndarray,
+                     value: np.ndarray, rep: Replacements, available: np.ndarray,
+                     grp_start: np.ndarray) -> np.ndarray:
+    """Each replacement's share of the disallowed losses: a sale's covered dollars are
+    laid on its group's replacements from where the sales before it stopped (the layout
+    `match_sales` uses for the first match), skipping the lot the sale itself sells."""
+    into = np.zeros(len(rep))
+    ends = np.cumsum(available)
+    starts = ends - available
+    for k in np.flatnonzero(c > 0).tolist():
+        i = int(order[k])
+        per_dollar = loss[i] / value[i]
+        lo = grp_start[group[i]] + before[k]
+        left = c[k]
+        for j in np.flatnonzero(rep.group == group[i]).tolist():
+            if left <= 1e-12:
+                break
+            if rep.lot[j] >= 0 and rep.lot[j] == lot[i]:
+                continue
+            take = min(max(ends[j] - max(starts[j], lo), 0.0), left)
+            into[j] += take * per_dollar
+            left -= take
+    return into
 
 
 def covered_dollars(group: np.ndarray, value: np.ndarray, gain: np.ndarray,

@@ -17,7 +17,8 @@ from taxopt.audit import assess, violations
 from taxopt.domain.household import Household
 from taxopt.domain.orders import Orders
 from taxopt.plan.assumptions import input_assumptions
-from taxopt.tax.wash import lots_bought_recently, open_recent_loss_groups
+from taxopt.plan.report import wash_columns, wash_restrictions
+from taxopt.tax.wash import lots_bought_recently, open_recent_loss_groups, open_recent_loss_until
 
 Row = tuple[str, str, str, float, str]
 
@@ -195,3 +196,67 @@ def test_trades_older_than_sixty_days_are_ignored_and_said():
     assert a.disallowed.tolist() == [0.0]
     assert ("1 recent trade(s) older than 60 days ignored by the wash-sale matching"
             in input_assumptions(hh))
+
+
+def test_a_loss_covered_by_two_replacement_lots_defers_into_each():
+    """L1 (10 sh, $200 long-term loss) sold; replacements: L2 (4 sh bought 11-10) and
+    L3 (4 sh bought 11-12). 8 of 10 shares are replaced: $160 disallowed, $80 into
+    each lot. The row names the first, L2: adjusted basis $400 + $80 = $480, not
+    $400 + $160."""
+    hh = _household([TAXABLE], [_lot("L1", 10, 1200.0, "2025-01-10"),
+                                _lot("L2", 4, 400.0, "2026-11-10"),
+                                _lot("L3", 4, 400.0, "2026-11-12")],
+                    [{"account_id": "tx", "symbol": "AAA", "side": "buy", "shares": 4,
+                      "date": "2026-11-10"},
+                     {"account_id": "tx", "symbol": "AAA", "side": "buy", "shares": 4,
+                      "date": "2026-11-12"}])
+    orders = _orders(hh, [("tx", "AAA", "sell", 10, "L1")])
+    a = assess(hh, orders)
+    assert a.disallowed.tolist() == [160.0]
+    assert a.wash.disallowed_into.tolist() == [80.0, 80.0]
+    cols = wash_columns(hh, orders, a)
+    assert cols["replacement_lot_id"] == ["L2"]
+    assert cols["replacement_basis"] == [480.0]
+
+
+def test_an_open_recent_loss_is_on_the_do_not_buy_list():
+    """AAA sold at a $50 loss on 2026-11-14, nothing bought since: buying AAA before
+    11-14 + 31 days = 2026-12-15 would wash it, so the plan's do-not-buy list names AAA
+    until then even though the plan itself sells no AAA."""
+    hh = _household([{**TAXABLE, "cash": 500.0}],
+                    [_lot("B1", 40, 2000.0, "2020-01-02", symbol="BBB")],
+                    [{"account_id": "tx", "symbol": "AAA", "side": "sell", "shares": 10,
+                      "date": "2026-11-14", "realized_gain": -50.0}])
+    orders = _orders(hh, [("tx", "BBB", "buy", 2, "")])
+    assert wash_restrictions(hh, orders, assess(hh, orders)) == [
+        {"wash_group": "AAA", "symbols": ["AAA"], "do_not_buy_before": "2026-12-15"}]
+
+
+def test_a_replaced_recent_loss_or_an_ira_sale_restricts_nothing():
+    """The same 11-14 AAA sale replaced by an IRA buy of 10 on 11-20, and an IRA sale of
+    BBB at a 'loss' (no tax loss in an IRA): nothing is left to wash, no restriction."""
+    hh = _household([{**TAXABLE, "cash": 500.0}, IRA],
+                    [_lot("B1", 40, 2000.0, "2020-01-02", symbol="BBB"),
+                     {"lot_id": "I1", "account_id": "ira", "symbol": "AAA", "shares": 10}],
+                    [{"account_id": "tx", "symbol": "AAA", "side": "sell", "shares": 10,
+                      "date": "2026-11-14", "realized_gain": -50.0},
+                     {"account_id": "ira", "symbol": "AAA", "side": "buy", "shares": 10,
+                      "date": "2026-11-20"},
+                     {"account_id": "ira", "symbol": "BBB", "side": "sell", "shares": 10,
+                      "date": "2026-11-20", "realized_gain": -90.0}])
+    orders = _orders(hh, [("tx", "BBB", "buy", 2, "")])
+    assert wash_restrictions(hh, orders, assess(hh, orders)) == []
+
+
+def test_a_loss_sale_today_moves_the_day_to_thirty_one_days_from_now():
+    """The round trip's open 11-10 loss (until 2026-12-11) and a plan that sells L1 AAA
+    at a loss today: the list keeps one AAA entry, until 2026-11-24 + 31 = 2026-12-25."""
+    hh = _household([TAXABLE], [_lot("L1", 10, 1200.0, "2026-01-05")],
+                    [{"account_id": "tx", "symbol": "AAA", "side": "buy", "shares": 10,
+                      "date": "2026-11-01"},
+                     {"account_id": "tx", "symbol": "AAA", "side": "sell", "shares": 10,
+                      "date": "2026-11-10", "realized_gain": -50.0}])
+    assert str(open_recent_loss_until(hh)[0]) == "2026-12-11"
+    orders = _orders(hh, [("tx", "AAA", "sell", 10, "L1")])
+    assert wash_restrictions(hh, orders, assess(hh, orders)) == [
+        {"wash_group": "AAA", "symbols": ["AAA"], "do_not_buy_before": "2026-12-25"}]
