@@ -123,6 +123,8 @@ def test_an_older_purchase_replaces_the_recent_loss_sale_first():
                       "date": "2026-11-14"}])
     a = assess(hh, _orders(hh, [("tx", "AAA", "sell", 10, "L1")]))
     assert a.disallowed.tolist() == [200.0]
+    assert a.est_tax == 0.0
+    assert not any("older than" in x for x in input_assumptions(hh))   # 45 days: used
 
 
 def test_a_lot_bought_in_the_window_is_a_purchase_even_without_its_trade():
