@@ -74,6 +74,10 @@ def summary_json(summary: dict[str, Any]) -> bytes:
     return (json.dumps(summary, indent=2, allow_nan=False) + "\n").encode()
 
 
+#: The files `taxopt solve` writes into its --out folder (nothing else there is taxopt's).
+SOLVE_OUTPUTS = ("trades.csv", "summary.json")
+
+
 def write_solve_output(out_dir: Path, columns: dict[str, list[Any]],
                        summary: dict[str, Any]) -> list[Path]:
     """Write trades.csv and summary.json for one household; both or neither are new.
@@ -85,7 +89,7 @@ def write_solve_output(out_dir: Path, columns: dict[str, list[Any]],
     """
     out_dir = Path(out_dir)
     data = [trades_csv(columns), summary_json(summary)]
-    paths = [out_dir / "trades.csv", out_dir / "summary.json"]
+    paths = [out_dir / name for name in SOLVE_OUTPUTS]
     out_dir.mkdir(parents=True, exist_ok=True)
     temps: list[Path] = []
     backup: Path | None = None
@@ -112,3 +116,27 @@ def write_solve_output(out_dir: Path, columns: dict[str, list[Any]],
         if backup is not None:
             backup.unlink(missing_ok=True)
     return paths
+
+
+def write_failed_solve(out_dir: Path, household_id: str | None, status: str,
+                       message: str) -> None:
+    """Replace a folder's trades.csv and summary.json by the set of a run that failed.
+
+    A failed ``taxopt solve`` must not leave the previous run's trades where a script
+    could act on them as tonight's: it writes a header-only trades.csv and a summary
+    whose ``status`` (``invalid_input`` or ``error``) and ``message`` say why, both or
+    neither, as a solved run does. When even that cannot be written (the folder is
+    unwritable, the disk full), the two files are removed where they can be; the
+    failure itself is reported by the caller either way.
+    """
+    summary = {"household_id": household_id, "status": status, "message": message,
+               "est_tax": 0.0, "realized_short_term": 0.0, "realized_long_term": 0.0,
+               "orders": 0, "turnover": 0.0, "goals": {}}
+    try:
+        write_solve_output(out_dir, {c: [] for c in TRADE_COLUMNS}, summary)
+    except OSError:
+        for name in SOLVE_OUTPUTS:
+            try:
+                (Path(out_dir) / name).unlink(missing_ok=True)
+            except OSError:
+                pass     # nothing more to do: the exit code and message say it failed
