@@ -125,10 +125,13 @@ def write_failed_solve(out_dir: Path, household_id: str | None, status: str,
     A failed ``taxopt solve`` must not leave the previous run's trades where a script
     could act on them as tonight's: it writes a header-only trades.csv and a summary
     whose ``status`` (``invalid_input`` or ``error``) and ``message`` say why, both or
-    neither, as a solved run does. When even that cannot be written (the folder is
+    neither, as a solved run does; a folder that does not exist is not created. When
+    even that cannot be written (the folder is
     unwritable, the disk full), the two files are removed where they can be; the
     failure itself is reported by the caller either way.
     """
+    if not Path(out_dir).is_dir():
+        return       # no earlier outputs to mistake for this run's; create nothing
     summary = {"household_id": household_id, "status": status, "message": message,
                "est_tax": 0.0, "realized_short_term": 0.0, "realized_long_term": 0.0,
                "orders": 0, "turnover": 0.0, "goals": {}}

@@ -86,3 +86,10 @@ def test_a_run_that_cannot_write_its_plan_leaves_no_previous_outputs(tmp_path, m
     path = next(p for p in SCENARIOS if p.stem == "three_account_location")
     assert _solve(path, out) == 3
     assert list(out.iterdir()) == []
+
+
+def test_a_failed_run_into_a_new_folder_creates_nothing(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{", encoding="utf-8")
+    assert _solve(bad, tmp_path / "new") == 2
+    assert not (tmp_path / "new").exists()
