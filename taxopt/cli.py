@@ -125,22 +125,13 @@ def solve(scenario: Path, out_dir: Path, adapter: str | None, settings: tuple[st
         _solve(scenario, out_dir, adapter, settings, timings, quiet)
     except SystemExit:
         raise          # the run's own outputs are written: solved, infeasible or failed
-    except (Exception, KeyboardInterrupt) as err:
-        _write_failure(out_dir, err)
+    except (Exception, KeyboardInterrupt):
+        # a failed run has no outputs of its own: leave none of an earlier run's to be
+        # taken for them (only the names taxopt writes; nothing else in the folder)
+        from .output import remove_solve_outputs
+
+        remove_solve_outputs(out_dir)
         raise
-
-
-def _write_failure(out_dir: Path, err: BaseException) -> None:
-    """Replace the previous run's outputs by a failure set, so none is taken for this run's."""
-    from .output import write_failed_solve
-
-    if isinstance(err, click.ClickException):
-        message, code = err.format_message(), EXIT_INVALID
-    else:
-        message, code = failure(err)
-    household = err.household if isinstance(err, InvalidInput) else None
-    write_failed_solve(out_dir, household, "invalid_input" if code == EXIT_INVALID else "error",
-                       message)
 
 
 def _solve(scenario: Path, out_dir: Path, adapter: str | None, settings: tuple[str, ...],

@@ -118,28 +118,17 @@ def write_solve_output(out_dir: Path, columns: dict[str, list[Any]],
     return paths
 
 
-def write_failed_solve(out_dir: Path, household_id: str | None, status: str,
-                       message: str) -> None:
-    """Replace a folder's trades.csv and summary.json by the set of a run that failed.
+def remove_solve_outputs(out_dir: Path) -> None:
+    """Remove a folder's trades.csv and summary.json: what a failed ``taxopt solve`` does,
+    so that no earlier run's trades stay where a script could act on them as this run's.
 
-    A failed ``taxopt solve`` must not leave the previous run's trades where a script
-    could act on them as tonight's: it writes a header-only trades.csv and a summary
-    whose ``status`` (``invalid_input`` or ``error``) and ``message`` say why, both or
-    neither, as a solved run does; a folder that does not exist is not created. When
-    even that cannot be written (the folder is
-    unwritable, the disk full), the two files are removed where they can be; the
-    failure itself is reported by the caller either way.
+    Only the names taxopt writes are touched. trades.csv goes first: a removal cut short
+    may leave an old summary without its trades, never old trades without the removal
+    having been tried. A file that cannot be removed is left (the caller reports the
+    run's failure either way).
     """
-    if not Path(out_dir).is_dir():
-        return       # no earlier outputs to mistake for this run's; create nothing
-    summary = {"household_id": household_id, "status": status, "message": message,
-               "est_tax": 0.0, "realized_short_term": 0.0, "realized_long_term": 0.0,
-               "orders": 0, "turnover": 0.0, "goals": {}}
-    try:
-        write_solve_output(out_dir, {c: [] for c in TRADE_COLUMNS}, summary)
-    except OSError:
-        for name in SOLVE_OUTPUTS:
-            try:
-                (Path(out_dir) / name).unlink(missing_ok=True)
-            except OSError:
-                pass     # nothing more to do: the exit code and message say it failed
+    for name in SOLVE_OUTPUTS:
+        try:
+            (Path(out_dir) / name).unlink(missing_ok=True)
+        except OSError:
+            pass     # the exit code and message already say the run failed
