@@ -1,7 +1,8 @@
 """Writers: trades.csv and summary.json, atomically (temporary name, then rename).
 
-A run that fails half-way leaves the previous files or none, never a half file,
-and never a new trades.csv beside an old summary.json. Text cells that a
+A write that fails half-way leaves the previous files or none, never a half file,
+and never a new trades.csv beside an old summary.json; the solve command then
+removes the previous ones too (`remove_solve_outputs`), as after any failed run. Text cells that a
 spreadsheet would run as a formula get a leading single quote (`csv_text`).
 Output is byte-identical for the same input: fixed column order, fixed float
 formatting, sorted keys where order is not meaningful.
