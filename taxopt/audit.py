@@ -311,12 +311,17 @@ def _cash_violations(hh: Household, a: Assessment) -> list[str]:
 
 
 def _band_violations(hh: Household, a: Assessment) -> list[str]:
-    """Asset-location bands on the account's value after trades."""
+    """Asset-location bands on the account's value after trades.
+
+    A band bounds the mix of what the account holds: an account the plan empties (a
+    withdrawal of its whole value) holds no mix to violate. The model agrees: its rows
+    ``lo V <= class dollars <= hi V`` hold at ``V = 0`` when nothing is held.
+    """
     acc = hh.accounts
     out: list[str] = []
     value = np.maximum(a.account_value, 1e-12)
     share = a.class_after / value[:, None]
-    for ai, k in _cells(acc.banded):
+    for ai, k in _cells(acc.banded & (a.account_value > CENT)[:, None]):
         lo, hi = acc.band_lo[ai, k], acc.band_hi[ai, k]
         if share[ai, k] < lo - WEIGHT_TOL or share[ai, k] > hi + WEIGHT_TOL:
             out.append(f"account {acc.account_id[ai]}: {hh.classes[k]} is "
@@ -346,10 +351,12 @@ def _cap_violations(orders: Orders, a: Assessment, options: Options | None,
 
 
 def _tolerance_violations(hh: Household, a: Assessment) -> list[str]:
-    """The goals' hard drift tolerances."""
+    """The goals' hard drift tolerances, on goals that hold something after the plan:
+    an emptied goal has no weights to drift (the model's rows hold at zero value too)."""
     out: list[str] = []
     tol = hh.goals.tolerance
-    for g in _at(~np.isnan(tol)):
+    goal_value = np.bincount(hh.accounts.goal, weights=a.account_value, minlength=len(tol))
+    for g in _at(~np.isnan(tol) & (goal_value > CENT)):
         gap = np.abs(a.weights_after[g] - hh.goals.target[g])
         for k in _at(gap > tol[g] + WEIGHT_TOL):
             out.append(f"goal {hh.goals.goal_id[g]}: {hh.classes[k]} weight "

@@ -121,6 +121,21 @@ def validate(scenario: Path) -> None:
 def solve(scenario: Path, out_dir: Path, adapter: str | None, settings: tuple[str, ...],
           timings: bool, quiet: bool) -> None:
     """Rebalance one household and write OUT/trades.csv and OUT/summary.json."""
+    try:
+        _solve(scenario, out_dir, adapter, settings, timings, quiet)
+    except SystemExit:
+        raise          # the run's own outputs are written: solved, infeasible or failed
+    except (Exception, KeyboardInterrupt):
+        # a failed run has no outputs of its own: leave none of an earlier run's to be
+        # taken for them (only the names taxopt writes; nothing else in the folder)
+        from .output import remove_solve_outputs
+
+        remove_solve_outputs(out_dir)
+        raise
+
+
+def _solve(scenario: Path, out_dir: Path, adapter: str | None, settings: tuple[str, ...],
+           timings: bool, quiet: bool) -> None:
     from .domain import from_file
     from .engine import rebalance
     from .options import Options

@@ -52,19 +52,22 @@ def print_result(result: Result, out_dir: Path | None = None) -> None:
                      f"took in {_usd(f['deposit'])}")
             console.print(f"  {f['account_id']} ({f['tax_type']}): {moved}; tax of its sales "
                           f"{_usd(f['sale_tax'])}, on its payout {_usd(f['distribution_tax'])}")
+    # a result without a plan (infeasible, failed) has no "after": the weights it would
+    # show are today's holdings less the cash flows, which no plan produces
+    planned = result.ok
     for gid, g in s["goals"].items():
-        console.print(f"goal {printable(gid)}: drift {g['drift_before']:.2%} -> "
-                      f"{g['drift_after']:.2%}"
+        after = f" -> {g['drift_after']:.2%}" if planned else " now (no plan)"
+        console.print(f"goal {printable(gid)}: drift {g['drift_before']:.2%}{after}"
                       + (f" (tolerance {g['drift_tolerance']:.2%})" if g["drift_tolerance"]
                          else ""))
         drift = Table()
-        for name in ("class", "target", "before", "after"):
+        for name in ("class", "target", "before", "after")[:4 if planned else 3]:
             drift.add_column(name, justify="left" if name == "class" else "right")
         for cls, t in g["targets"].items():
-            drift.add_row(printable(cls), f"{t:.2%}", f"{g['weights_before'][cls]:.2%}",
-                          f"{g['weights_after'][cls]:.2%}")
+            cells = [printable(cls), f"{t:.2%}", f"{g['weights_before'][cls]:.2%}"]
+            drift.add_row(*cells, *([f"{g['weights_after'][cls]:.2%}"] if planned else []))
         console.print(drift)
-    if "location" in s:
+    if "location" in s and planned:
         loc = s["location"]
         console.print(f"asset location: after-tax value of the household "
                       f"{loc['after_tax_value_before']:,.0f} -> {loc['after_tax_value_after']:,.0f}"

@@ -135,7 +135,7 @@ def rebalance(household: Household, options: Options | None = None, **changes: A
     """
     opts = (options or household.options)
     if changes:
-        opts = opts.replace(**changes)
+        opts = opts.replace(household.household_id, **changes)
     timings: dict[str, float] = {}
     # The limit covers building and solving, less a share kept for decoding and the audit;
     # a repair or the lot-relief comparison gets only what is left of the whole limit.
@@ -174,7 +174,8 @@ def solve_options(model: RebalanceModel, changes: dict[str, Any]) -> Options:
     if given.get("adapter") == "cvxpy" and "solver" not in given \
             and model.options.adapter != "cvxpy":
         given["solver"] = "HIGHS"
-    return model.options.replace(**given) if given else model.options
+    return (model.options.replace(model.household.household_id, **given) if given
+            else model.options)
 
 
 def solve(model: RebalanceModel, adapter: str | None = None, solver: str | None = None,

@@ -9,12 +9,17 @@ the limit. The README's "Input limits" section and docs/input-limits.md list the
 
 from __future__ import annotations
 
+import datetime as dt
+
 MONEY_MAX = 1e12            # dollars: cash, cost basis, flows, a lot's value, a household
 SHARES_MIN = 1e-6           # shares in one lot or one trade: millionths, as traded
 SHARES_MAX = 1e10
 PRICE_MIN = 1e-6            # dollars per share
 PRICE_MAX = 1e9
 ID_MAX = 256                # characters in an id, symbol or asset-class name
+# The latest as_of: the do-not-buy date of a loss sale (as_of + 31 days, past the
+# 30-day wash window) must still be an ISO date, whose year has four digits.
+AS_OF_MAX = dt.date.max - dt.timedelta(days=31)      # 9999-11-30
 
 # Options: the upper bound of each numeric knob (the lower bound is 0 for all).
 OPTION_MAX: dict[str, float] = {

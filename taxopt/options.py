@@ -157,20 +157,27 @@ class Options:
         if not raw and cls is Options:
             return _DEFAULT          # the defaults (checked once; options are immutable)
         raw = dict(raw or {})
+        cls._refuse_unknown(raw, household)
+        opts = cls(**with_none_spelled_out(raw))
+        opts.check(household)
+        return opts
+
+    @classmethod
+    def _refuse_unknown(cls, raw: dict[str, Any], household: str | None) -> None:
+        """Raise `InvalidOptions` naming the first unknown key (in sorted order), so a
+        misspelt knob is never silently ignored nor a bare TypeError."""
         known = {f.name for f in fields(cls)}
         for key in sorted(raw):
             if key not in known:
                 known_list = ", ".join(sorted(known))
                 raise InvalidOptions(household, "options", key,
                                      f"unknown option; known options are {known_list}")
-        opts = cls(**with_none_spelled_out(raw))
-        opts.check(household)
-        return opts
 
-    def replace(self, **changes: Any) -> Options:
-        """A copy with some knobs changed (validated)."""
+    def replace(self, household: str | None = None, /, **changes: Any) -> Options:
+        """A copy with some knobs changed (validated; ``household`` names it in errors)."""
+        self._refuse_unknown(changes, household)
         opts = dataclasses.replace(self, **changes)
-        opts.check(None)
+        opts.check(household)
         return opts
 
     def check(self, household: str | None) -> None:

@@ -1,7 +1,8 @@
 """Writers: trades.csv and summary.json, atomically (temporary name, then rename).
 
-A run that fails half-way leaves the previous files or none, never a half file,
-and never a new trades.csv beside an old summary.json. Text cells that a
+A write that fails half-way leaves the previous files or none, never a half file,
+and never a new trades.csv beside an old summary.json; the solve command then
+removes the previous ones too (`remove_solve_outputs`), as after any failed run. Text cells that a
 spreadsheet would run as a formula get a leading single quote (`csv_text`).
 Output is byte-identical for the same input: fixed column order, fixed float
 formatting, sorted keys where order is not meaningful.
@@ -74,6 +75,10 @@ def summary_json(summary: dict[str, Any]) -> bytes:
     return (json.dumps(summary, indent=2, allow_nan=False) + "\n").encode()
 
 
+#: The files `taxopt solve` writes into its --out folder (nothing else there is taxopt's).
+SOLVE_OUTPUTS = ("trades.csv", "summary.json")
+
+
 def write_solve_output(out_dir: Path, columns: dict[str, list[Any]],
                        summary: dict[str, Any]) -> list[Path]:
     """Write trades.csv and summary.json for one household; both or neither are new.
@@ -85,7 +90,7 @@ def write_solve_output(out_dir: Path, columns: dict[str, list[Any]],
     """
     out_dir = Path(out_dir)
     data = [trades_csv(columns), summary_json(summary)]
-    paths = [out_dir / "trades.csv", out_dir / "summary.json"]
+    paths = [out_dir / name for name in SOLVE_OUTPUTS]
     out_dir.mkdir(parents=True, exist_ok=True)
     temps: list[Path] = []
     backup: Path | None = None
@@ -112,3 +117,19 @@ def write_solve_output(out_dir: Path, columns: dict[str, list[Any]],
         if backup is not None:
             backup.unlink(missing_ok=True)
     return paths
+
+
+def remove_solve_outputs(out_dir: Path) -> None:
+    """Remove a folder's trades.csv and summary.json: what a failed ``taxopt solve`` does,
+    so that no earlier run's trades stay where a script could act on them as this run's.
+
+    Only the names taxopt writes are touched. trades.csv goes first: a removal cut short
+    may leave an old summary without its trades, never old trades without the removal
+    having been tried. A file that cannot be removed is left (the caller reports the
+    run's failure either way).
+    """
+    for name in SOLVE_OUTPUTS:
+        try:
+            (Path(out_dir) / name).unlink(missing_ok=True)
+        except OSError:
+            pass     # the exit code and message already say the run failed

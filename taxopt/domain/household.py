@@ -178,7 +178,7 @@ class Household:
     def with_options(self, **changes: Any) -> Household:
         """The same household with some optimizer knobs changed."""
         from dataclasses import replace
-        return replace(self, options=self.options.replace(**changes))
+        return replace(self, options=self.options.replace(self.household_id, **changes))
 
     def with_prices(self, prices: dict[str, float]) -> Household:
         """The same household at new prices (a market move between two solves)."""

@@ -7,6 +7,7 @@ pydantic error becomes one `InvalidInput` line naming household, record and fiel
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import gc
 import json
 import marshal
@@ -227,11 +228,11 @@ def _safe_yaml(text: str, where: str) -> Any:
     The document is composed into nodes first (aliases stay shared references, so
     composing is cheap); values are built only when aliases add at most
     `YAML_ALIAS_VALUES_MAX` values in all. A 1 KB "billion laughs" file is refused in
-    milliseconds instead of taking minutes and gigabytes.
+    milliseconds instead of taking minutes and gigabytes. A key given twice in a
+    mapping is refused (`_unique_key_loader`).
     """
-    import yaml
-
-    loader = yaml.SafeLoader(text)
+    loader = _unique_key_loader()(text)
+    loader.taxopt_where = where
     try:
         node = loader.get_single_node()
         if node is None:
@@ -245,6 +246,38 @@ def _safe_yaml(text: str, where: str) -> Any:
         return loader.construct_document(node)
     finally:
         loader.dispose()
+
+
+@functools.cache
+def _unique_key_loader() -> type:
+    """PyYAML's SafeLoader refusing a mapping that names a key twice (it would keep the
+    last silently: a second ``as_of`` or ``cost_basis`` would win unseen). Keys merged
+    in by ``<<`` may still be overridden, as YAML means them to be."""
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            if isinstance(node, yaml.MappingNode):
+                seen: set[Any] = set()
+                for key_node, _ in node.value:
+                    if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(
+                            key_node, yaml.ScalarNode):
+                        continue
+                    key = self.construct_object(key_node)
+                    if key in seen:
+                        raise InvalidInput(None, _where_of(self), None,
+                                           f"duplicate key '{printable(str(key))}' at line "
+                                           f"{key_node.start_mark.line + 1}; a key may appear "
+                                           "once in a mapping")
+                    seen.add(key)
+            return super().construct_mapping(node, deep)
+
+    return UniqueKeyLoader
+
+
+def _where_of(loader: Any) -> str:
+    """The file a loader reads (set by `_safe_yaml`), for a message."""
+    return getattr(loader, "taxopt_where", "input")
 
 
 def _alias_growth(root: Any) -> int:
@@ -299,10 +332,34 @@ class _NonFinite:
         self.name = name
 
 
+class _DuplicateKey(Exception):
+    """A JSON object naming one key twice (``json`` would keep the last silently)."""
+
+    def __init__(self, key: str):
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object's pairs as a dict, refusing a key given twice: which of two ``as_of`` or
+    ``cost_basis`` values was meant is not for taxopt to guess."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return obj
+
+
 def _parse_json(text: str, where: str) -> Any:
     """Parse JSON text; a NaN or Infinity is reported at its household, record and field."""
     try:
-        raw = json.loads(text, parse_constant=_NonFinite)
+        raw = json.loads(text, parse_constant=_NonFinite, object_pairs_hook=_unique_keys)
+    except _DuplicateKey as dup:
+        raise InvalidInput(None, where, None,
+                           f"duplicate key '{printable(dup.key)}'; a key may appear once "
+                           "in an object") from None
     except json.JSONDecodeError as err:
         raise InvalidInput(None, where, None,
                            f"not valid JSON: {err.msg} (line {err.lineno}, column {err.colno})"

@@ -88,6 +88,17 @@ Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 Date = Annotated[dt.date, PlainValidator(iso_date)]
 
+
+def _within_output_dates(value: dt.date) -> dt.date:
+    """An as_of whose derived dates (the do-not-buy date) the outputs can still write."""
+    if value > limits.AS_OF_MAX:
+        raise ValueError(f"is after taxopt's latest as_of {limits.AS_OF_MAX.isoformat()} "
+                         "(the do-not-buy date, 31 days on, must be a date YYYY-MM-DD)")
+    return value
+
+
+AsOf = Annotated[dt.date, PlainValidator(iso_date), AfterValidator(_within_output_dates)]
+
 FIELD_ERROR = "taxopt_field"
 
 
@@ -265,7 +276,7 @@ class RecentTrade(_Record):
 class HouseholdRecord(_Record):
     format: Literal["taxopt.household/1"]
     household_id: Id
-    as_of: Date
+    as_of: AsOf
     tax_profile: TaxProfile
     securities: Annotated[list[Security], Field(min_length=1)]
     goals: Annotated[list[Goal], Field(min_length=1)]
