@@ -119,7 +119,7 @@ def mip_presolve(h: Highs, n_cols: int) -> None:
     h.setOptionValue("presolve", "on" if n_cols <= PRESOLVE_MAX_COLUMNS else "off")
 
 
-def interrupt_after(h: Highs, checks: int) -> None:
+def interrupt_after(h: Highs, checks: int) -> list[int]:
     """Stop ``h``'s next MIP run after ``checks`` of its interrupt checks: a bound on its
     work that, unlike ``time_limit``, does not depend on the machine's load.
 
@@ -127,7 +127,7 @@ def interrupt_after(h: Highs, checks: int) -> None:
     root loop (not inside its sub-MIPs); on one thread that sequence is deterministic,
     so a run stopped here stops at the same point, with the same plan, on any machine.
     The run then ends with status ``Interrupted`` (`read_solution`: feasible, if it has
-    a plan).
+    a plan). Returns the count of checks so far, as a one-element list the run updates.
     """
     import highspy
 
@@ -140,6 +140,7 @@ def interrupt_after(h: Highs, checks: int) -> None:
 
     h.setCallback(count, None)
     h.startCallback(highspy.cb.HighsCallbackType.kCallbackMipInterrupt)
+    return seen
 
 
 def interrupted(h: Highs) -> bool:

@@ -181,12 +181,14 @@ REPAIR_WORK = 2000
 `taxopt.adapters.highs.interrupt_after`). A bound the wall clock does not move: a repair
 that reaches it stops at the same plan on an idle machine and under load, where
 `REPAIR_SECONDS` alone stopped wherever the clock fell. Measured on the 598 repairs of
-``benchmarks/repair.py`` (150-lot synth households): 590 finish below 100 checks; of the
-rest, 2,000 checks cost 0.4-3.3 s CPU, and 7 stop at plans 0.1-0.33 % (in objective) short
-of the 0.1 % optimum that 20 s reach; 5,000 checks would leave 2 such, at up to 4.6 s CPU:
-too close to `REPAIR_SECONDS` for the wall clock not to decide first under load. HiGHS's
-root work (cuts, its sub-MIP heuristics, restarts) has no such check, and some repairs
-spend 1-3 s CPU there: those still meet the clock first on a machine over 2x slower."""
+``benchmarks/repair.py`` (150-lot synth households): of the 117 over 0.1 s CPU, 12 make
+more than 100 checks and 9 more than 2,000 (up to 23,500, 10.6 s CPU to the 0.1 % gap);
+at 2,000 those stop after 0.4-3.3 s CPU, 7 of them at plans 0.1-0.33 % (in objective) short
+of the 0.1 % optimum; 5,000 checks would leave 2 such but take up to 4.6 s CPU, too close
+to `REPAIR_SECONDS` for the work bound to decide before the clock under load. HiGHS's
+root work (cuts, reduced-cost fixing, its sub-MIP heuristics, restarts) makes few checks,
+and some repairs spend 1-3 s CPU there with under 100: those can still meet the clock
+first on a machine over 2x slower than an idle one."""
 
 
 def _stage_program(base: Program, sell_b: VarBlock, buy_b: VarBlock, sell: np.ndarray,
