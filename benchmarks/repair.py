@@ -1,6 +1,6 @@
 """The whole-share repair, this checkout against another: CPU time, objective, trades.
 
-    .venv/bin/python benchmarks/repair.py [--before main] [--seeds 3000] [--golden 300]
+    .venv/bin/python benchmarks/repair.py [--before REF] [--seeds 3000] [--golden 300]
 
 The repair (`taxopt.decode.rounding.round_trades`, a small MIP in shares) runs only for
 the few households whose directly rounded plan fails the audit, so this first scans
@@ -149,12 +149,18 @@ def main() -> int:
         _child(sys.argv[2:])
         return 0
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    ap.add_argument("--before", default="main", help="git ref or checkout path to compare")
+    ap.add_argument("--before", default=None,
+                    help="git ref or checkout path to compare (default: where this branch "
+                         "left main, so that only this branch's changes are measured)")
     ap.add_argument("--seeds", type=int, default=3000, help="scan seeds 1..N at 150 lots")
     ap.add_argument("--golden", type=int, default=300, help="golden check on seeds 1..N")
     ap.add_argument("--repeats", type=int, default=1,
                     help="repair CPU time: median of this many solves per household")
     args = ap.parse_args()
+    if args.before is None:
+        args.before = subprocess.run(["git", "-C", str(ROOT), "merge-base", "main", "HEAD"],
+                                     check=True, capture_output=True,
+                                     text=True).stdout.strip()
     from machine import machine
 
     info = machine()
