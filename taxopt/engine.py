@@ -282,7 +282,8 @@ def finish(model: RebalanceModel, sol: Solution, opts: Options, timings: dict[st
         status, sol = Status.FEASIBLE, replace(sol, mip_gap=None)
         by_limit = (deadline.expired if deadline is not None
                     else opts.time_limit <= REPAIR_SECONDS)
-        why = (f"time limit of {opts.time_limit:g} s reached" if by_limit
+        why = ("work limit of the repair reached" if rounded.work_limited
+               else f"time limit of {opts.time_limit:g} s reached" if by_limit
                else f"{REPAIR_SECONDS:g} s limit of the repair reached")
         message = f"{why} during the whole-share repair: the best plan found in shares; gap unknown"
     return Result(hh, status, message, orders, a, sol, model, timings=timings)

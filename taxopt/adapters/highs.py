@@ -22,6 +22,8 @@ from .highs_run import (  # noqa: F401  (new_highs, mip_presolve, read_solution:
     TIME_LIMIT_MESSAGE,
     Highs,
     _version,
+    interrupt_after,
+    interrupted,
     mip_presolve,
     new_highs,
     read_solution,

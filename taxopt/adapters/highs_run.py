@@ -119,6 +119,37 @@ def mip_presolve(h: Highs, n_cols: int) -> None:
     h.setOptionValue("presolve", "on" if n_cols <= PRESOLVE_MAX_COLUMNS else "off")
 
 
+def interrupt_after(h: Highs, checks: int) -> list[int]:
+    """Stop ``h``'s next MIP run after ``checks`` of its interrupt checks: a bound on its
+    work that, unlike ``time_limit``, does not depend on the machine's load.
+
+    HiGHS's branch and bound checks its limits once per node and at a few points of its
+    root loop (not inside its sub-MIPs); on one thread that sequence is deterministic,
+    so a run stopped here stops at the same point, with the same plan, on any machine.
+    The run then ends with status ``Interrupted`` (`read_solution`: feasible, if it has
+    a plan). Returns the count of checks so far, as a one-element list the run updates.
+    """
+    import highspy
+
+    seen = [0]
+
+    def count(_kind: int, _message: str, _out: Any, into: Any, _data: Any) -> None:
+        seen[0] += 1
+        if seen[0] > checks:
+            into.user_interrupt = True
+
+    h.setCallback(count, None)
+    h.startCallback(highspy.cb.HighsCallbackType.kCallbackMipInterrupt)
+    return seen
+
+
+def interrupted(h: Highs) -> bool:
+    """Whether ``h``'s last run was stopped by `interrupt_after`."""
+    import highspy
+
+    return bool(h.getModelStatus() == highspy.HighsModelStatus.kInterrupt)
+
+
 TIME_LIMIT_MESSAGE = "time limit reached"
 
 
