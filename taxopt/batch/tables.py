@@ -1345,17 +1345,29 @@ class Tables:
 
     def _check_bad_symbols(self, hid: str, raw: dict[str, Any], found: list[InvalidInput]) -> None:
         """A household that uses a rejected shared symbol (`_use_of`) without rows of its
-        own for it is rejected, naming the shared row; the others are solved."""
+        own for it is rejected, naming the shared row; the others are solved without it.
+
+        Solved without it, the symbol is not among the household's securities, so
+        it leaves the accounts' ``restricted`` lists too: the schema refuses a
+        restriction of an unknown symbol, and restricting what cannot be bought
+        changes nothing."""
         own = ({r.get("symbol") for r in self.overrides.rows(hid)}
                if self.overrides is not None else set())
+        dropped: set[str] = set()
         for sym in sorted(self.bad_securities):
-            bad = self.bad_securities[sym]
-            how = None if sym in own else _use_of(raw, sym)
-            if how is not None:
-                b = bad.row
-                found.append(InvalidInput(hid, b.record, b.field or None,
-                                          f"{b.problem} (shared symbol {sym}: this "
-                                          f"household {how})"))
+            if sym in own:
+                continue
+            how = _use_of(raw, sym)
+            if how is None:
+                dropped.add(sym)
+                continue
+            b = self.bad_securities[sym].row
+            found.append(InvalidInput(hid, b.record, b.field or None,
+                                      f"{b.problem} (shared symbol {sym}: this "
+                                      f"household {how})"))
+        for acc in raw.get("accounts", ()) if dropped else ():
+            if isinstance(acc.get("restricted"), list):
+                acc["restricted"] = [s for s in acc["restricted"] if s not in dropped]
 
     def _dated(self, name: str, hid: str, key: str) -> list[dict[str, Any]]:
         """The household's rows of a table with a date column (a chunk's are converted)."""

@@ -341,3 +341,27 @@ def test_a_household_without_its_households_row_is_told_that_first(tmp_path):
     assert [str(e) for e in err.more] == [
         f"household orphan: table lots (lots.csv) row {row}: field 'symbol': unknown "
         "symbol 'VTI'"]
+
+
+def test_a_bad_shared_symbol_only_restricted_is_dropped_and_the_household_solved(tmp_path):
+    # ZZZ's one shared row is bad; deposit only restricts it in its brokerage account:
+    # it cannot buy ZZZ either way, so it is solved as if ZZZ were not restricted
+    folder = _copy(tmp_path)
+    assert _lines(folder, "accounts")[1].startswith("deposit,brokerage,")
+    assert _edit_row(folder, "accounts", 1, "restricted", "ZZZ;VXUS") == ""
+    row = _append(folder, "securities", "ZZZ,-1,us_equity,,,,,,,,,")
+    books = {h: (raw, err) for h, raw, err in read_tables(folder).items()}
+    raw, err = books["deposit"]
+    assert err is None
+    brokerage = next(a for a in raw["accounts"] if a["account_id"] == "brokerage")
+    assert brokerage["restricted"] == ["VXUS"]
+    assert "ZZZ" not in {s["symbol"] for s in raw["securities"]}
+    out = tmp_path / "out"
+    res = _batch(folder, out)
+    assert res.exit_code == 1, res.output     # rejects.parquet lists the shared row
+    results = pq.read_table(out / "results.parquet").to_pydict()
+    status = dict(zip(results["household_id"], results["status"], strict=True))
+    assert status["deposit"] == "optimal"
+    rejects = pq.read_table(out / "rejects.parquet").to_pylist()
+    assert [(r["household_id"], r["record"], r["field"]) for r in rejects] == [
+        ("", f"table securities (securities.csv) row {row}", "price")]
