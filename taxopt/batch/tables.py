@@ -72,6 +72,7 @@ import numpy as np
 
 from ..domain.schema import FORMAT, Security
 from ..errors import InvalidInput
+from .checks import Factors
 from .layout import (
     BOOL,
     DATE,
@@ -354,21 +355,31 @@ def nan_problems(series: Any, nan_mask: np.ndarray | None) -> list[tuple[int, st
 
 def _id_text(values: np.ndarray) -> np.ndarray:
     """Ids as text, one way: numbers as their digits (1000.0 -> "1000"), empty as None."""
+    return _id_text_factors(values)[0]
+
+
+def _id_text_factors(values: np.ndarray) -> tuple[np.ndarray, Factors | None]:
+    """`_id_text`, and the text's codes and distinct values when they came for free (text
+    ids are factorized to be converted: the checks and `_split` reuse the codes)."""
     if values.dtype.kind == "f":
         out = values.astype(str).astype(object)
         whole = np.isfinite(values) & (np.floor(values) == values) & (np.abs(values) < 2**53)
         out[whole] = values[whole].astype(np.int64).astype(str)
         out[np.isnan(values)] = None
-        return out
+        return out, None
     if values.dtype.kind in "iu":
-        return values.astype(str).astype(object)
+        return values.astype(str).astype(object), None
     import pandas as pd
 
     codes, uniques = pd.factorize(values, use_na_sentinel=True,   # each distinct id once
                                   size_hint=_HINT)
     text = np.empty(len(uniques) + 1, dtype=object)
     text[:-1] = [_one_id_text(v) for v in np.asarray(uniques, dtype=object)]
-    return text[codes]                     # code -1: the last cell, None
+    distinct = text[:-1]
+    # two cells of one text (1000 and "1000") would be two codes: factorized again then
+    texts = distinct.tolist()
+    same = None not in texts and len(set(texts)) == len(texts)
+    return text[codes], ((codes, distinct) if same else None)   # code -1: the last, None
 
 
 def _one_id_text(v: Any) -> Any:
@@ -383,15 +394,19 @@ def _one_id_text(v: Any) -> Any:
     return str(v)
 
 
-def household_id_problems(ids: np.ndarray) -> list[tuple[int, str]]:
+def household_id_problems(ids: np.ndarray, factors: Factors | None = None
+                          ) -> list[tuple[int, str]]:
     """Rows whose household id is unusable: empty, padded with spaces, or control characters.
 
     Each distinct id is checked once (a household's id repeats on each of its rows)."""
     import pandas as pd
 
-    codes, uniques = pd.factorize(np.asarray(ids, dtype=object), use_na_sentinel=True,
-                                  size_hint=_HINT)
-    distinct = np.asarray(uniques, dtype=object)
+    if factors is None:
+        codes, uniques = pd.factorize(np.asarray(ids, dtype=object), use_na_sentinel=True,
+                                      size_hint=_HINT)
+        distinct = np.asarray(uniques, dtype=object)
+    else:
+        codes, distinct = factors
     found = dict(_id_problems(np.append(distinct, None).astype(object)))
     if not found:
         return []
@@ -551,7 +566,8 @@ class _Column:
     values: list[Any] | None = None        # distinct values, then None (code -1)
 
     @classmethod
-    def encode(cls, values: np.ndarray) -> tuple[_Column, np.ndarray]:
+    def encode(cls, values: np.ndarray, factors: Factors | None = None
+               ) -> tuple[_Column, np.ndarray]:
         """The column kept compact (rows as given) and its sort key (`_sort_key`'s order).
 
         Text is factorized once; the key is each distinct value's rank, so no
@@ -560,8 +576,11 @@ class _Column:
 
         if values.dtype.kind == "f":
             return cls(floats=values), values
-        codes, uniques = pd.factorize(values, size_hint=_HINT)
-        distinct = np.asarray(uniques, dtype=object)
+        if factors is None:
+            codes, uniques = pd.factorize(values, size_hint=_HINT)
+            distinct = np.asarray(uniques, dtype=object)
+        else:
+            codes, distinct = factors
         rank = np.full(len(distinct) + 1, -1, dtype=np.int32)   # the last: code -1, empty
         if len(distinct):
             rank[:-1] = _sort_key(distinct)
@@ -760,22 +779,24 @@ def _same_as_next(values: np.ndarray) -> np.ndarray:
     return same
 
 
-def _split(name: str, path: Path, columns: dict[str, np.ndarray]
-           ) -> tuple[_Split, list[_BadRow]]:
-    """Sort a table's rows by household (stable), leaving out rows whose id is unusable."""
-    import pandas as pd
+def _split(name: str, path: Path, columns: dict[str, np.ndarray],
+           factors: _Factorized | None = None) -> tuple[_Split, list[_BadRow]]:
+    """Sort a table's rows by household (stable), leaving out rows whose id is unusable.
 
+    ``factors``: the table's columns already factorized by the checks, reused."""
+    factors = factors if factors is not None else _Factorized(columns)
     hid = columns.pop("household_id")
+    hid_factors = factors.of("household_id", hid)
     bad = [_BadRow(name, path.name, i, hid[i], "household_id", problem)
-           for i, problem in household_id_problems(hid)]
+           for i, problem in household_id_problems(hid, hid_factors)]
     source = None
+    keep = None
     if bad:
         keep = np.ones(len(hid), dtype=bool)
         keep[[b.row for b in bad]] = False
         source = np.flatnonzero(keep)
-        hid = hid[keep]
         columns = {c: v[keep] for c, v in columns.items()}
-    codes, uniques = pd.factorize(hid, sort=True, size_hint=_HINT)
+    codes, uniques = _sorted_codes(*hid_factors, keep)
     del hid
     names = tuple(columns)
     # each column compacted (and its sort key made) before the rows are ordered, one
@@ -783,7 +804,12 @@ def _split(name: str, path: Path, columns: dict[str, np.ndarray]
     encoded: dict[str, _Column] = {}
     keys: dict[str, np.ndarray] = {}
     for c in names:
-        encoded[c], keys[c] = _Column.encode(columns.pop(c))
+        values = columns.pop(c)
+        known = factors.get(c)
+        if known is not None and keep is not None:
+            known = (known[0][keep], known[1])
+        encoded[c], keys[c] = _Column.encode(values, known)
+        factors.drop(c)
     order = _order(name, codes, keys)
     del keys
     counts = np.bincount(codes, minlength=len(uniques))
@@ -798,6 +824,54 @@ def _split(name: str, path: Path, columns: dict[str, np.ndarray]
                       zip(starts.tolist(), ends.tolist(), strict=True), strict=True))
     source_rows = order if source is None else source[order]
     return _Split(name, names, data, ranges, source_rows), bad
+
+
+def _sorted_codes(codes: np.ndarray, distinct: np.ndarray, keep: np.ndarray | None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Household codes numbered in the ids' sorted order (``factorize(sort=True)``'s), from
+    codes made once: only the distinct ids are sorted. ``keep``: the rows left (the
+    unusable ids' rows are all of their id's rows, so their ids go too)."""
+    if keep is not None:
+        codes = codes[keep]
+    used = np.zeros(len(distinct) + 1, dtype=bool)
+    used[codes] = True
+    present = np.flatnonzero(used[:-1])
+    ids = distinct[present]
+    order = np.argsort(ids, kind="stable")
+    renumber = np.full(len(distinct) + 1, -1, dtype=np.int64)
+    renumber[present[order]] = np.arange(len(order))
+    return renumber[codes], ids[order]
+
+
+class _Factorized:
+    """A table's text columns, each factorized at most once however many checks use it
+    (a million lots' ids were hashed five times over)."""
+
+    def __init__(self, columns: dict[str, np.ndarray]):
+        self._done: dict[str, Factors] = {}
+        self._columns = columns
+
+    def of(self, column: str, values: np.ndarray | None = None) -> Factors:
+        """The column's codes and distinct values (made now if no check made them)."""
+        if column not in self._done:
+            import pandas as pd
+
+            values = self._columns[column] if values is None else values
+            codes, uniques = pd.factorize(values, use_na_sentinel=True, size_hint=_HINT)
+            if len(uniques) < 2**31 - 1:        # kept until encoded: half the memory
+                codes = codes.astype(np.int32)
+            self._done[column] = (codes, np.asarray(uniques, dtype=object))
+        return self._done[column]
+
+    def get(self, column: str) -> Factors | None:
+        return self._done.get(column)
+
+    def put(self, column: str, factors: Factors | None) -> None:
+        if factors is not None:
+            self._done[column] = factors
+
+    def drop(self, column: str) -> None:
+        self._done.pop(column, None)
 
 
 def read_tables(input_dir: str | Path) -> Tables:
@@ -831,8 +905,10 @@ def read_tables(input_dir: str | Path) -> Tables:
                            nan_problems(series, nans.get(c)) if kind == FLOAT else [])
             del series
         raw.clear()
+        factors = _Factorized(cols)
         if "household_id" in cols:
-            cols["household_id"] = _id_text(cols["household_id"])
+            cols["household_id"], hid_factors = _id_text_factors(cols["household_id"])
+            factors.put("household_id", hid_factors)
         value_bad: list[_BadRow] = []
         for c in known:
             hids = cols.get("household_id")
@@ -847,7 +923,7 @@ def read_tables(input_dir: str | Path) -> Tables:
                         for i, p in column_problems(name, c, KINDS.get(c, FLOAT), cols[c])]
             value_bad += [_BadRow(name, path.name, i, hids[i], c, p)
                           for c, found in _row_problems(name, cols, accounts,
-                                                        symbols, goals).items()
+                                                        symbols, goals, factors).items()
                           for i, p in found]
             if name == "accounts":
                 accounts = (hids, cols["account_id"])
@@ -862,7 +938,7 @@ def read_tables(input_dir: str | Path) -> Tables:
             shared, overrides, bad_securities, more = _securities(path, cols, value_bad)
             bad_rows += more
         else:
-            splits[name], id_bad = _split(name, path, cols)
+            splits[name], id_bad = _split(name, path, cols, factors)
             bad_rows += value_bad + id_bad
     warnings += [f"{b.row.record}: symbol {shown(sym)} rejected (field '{b.row.field}': "
                  f"{b.row.problem}); the households that hold, traded or offer it in a menu "
@@ -883,8 +959,8 @@ _SYMBOL_REFERENCES = ("lots", "recent_trades")
 def _row_problems(name: str, cols: dict[str, np.ndarray],
                   accounts: tuple[np.ndarray, np.ndarray] | None,
                   symbols: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-                  goals: tuple[np.ndarray, np.ndarray] | None = None
-                  ) -> dict[str, list[tuple[int, str]]]:
+                  goals: tuple[np.ndarray, np.ndarray] | None = None,
+                  factors: _Factorized | None = None) -> dict[str, list[tuple[int, str]]]:
     """Problems the schema would find in one row at a time, found for every row of the
     table at once (each a reject naming its file row; the first is its household's
     status): a padded id, a goal or account the household does not have, a symbol
@@ -895,21 +971,28 @@ def _row_problems(name: str, cols: dict[str, np.ndarray],
     """
     from .checks import id_problems, is_id_column, unknown_references
 
+    factors = factors if factors is not None else _Factorized(cols)
     out: dict[str, list[tuple[int, str]]] = {}
     for c, values in cols.items():
         if c != "household_id" and is_id_column(name, c):
-            out[c] = id_problems(values)
+            # factorized here for the check, kept for `_split` (which encodes every column)
+            out[c] = id_problems(values, factors.of(c))
+
+    def unknown(column: str, known: tuple[np.ndarray, ...], what: str,
+                shared: np.ndarray | None = None) -> list[tuple[int, str]]:
+        return unknown_references(cols["household_id"], cols[column], *known, what, shared,
+                                  hid_factors=factors.of("household_id"),
+                                  value_factors=factors.of(column))
+
     if name == "accounts" and goals is not None and "goal_id" in cols:
-        out["goal_id"] = out.get("goal_id", []) + unknown_references(
-            cols["household_id"], cols["goal_id"], *goals, "goal")
+        out["goal_id"] = out.get("goal_id", []) + unknown("goal_id", goals, "goal")
     if name in _ACCOUNT_REFERENCES and accounts is not None and "account_id" in cols:
-        out["account_id"] = out.get("account_id", []) + unknown_references(
-            cols["household_id"], cols["account_id"], *accounts, "account")
+        out["account_id"] = out.get("account_id", []) + unknown("account_id", accounts,
+                                                                "account")
     if name in _SYMBOL_REFERENCES and symbols is not None and "symbol" in cols:
         own_hids, own_symbols, shared = symbols
-        out["symbol"] = out.get("symbol", []) + unknown_references(
-            cols["household_id"], cols["symbol"], own_hids, own_symbols, "symbol",
-            shared=shared)
+        out["symbol"] = out.get("symbol", []) + unknown("symbol", (own_hids, own_symbols),
+                                                        "symbol", shared)
     return {c: found for c, found in out.items() if found}
 
 

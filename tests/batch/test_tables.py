@@ -265,3 +265,21 @@ def test_release_rows_keeps_what_the_merge_and_report_need(tmp_path):
     assert (tables.household_ids, tables.rejects, tables.listed, tables.warnings,
             len(tables)) == kept
     assert tables.splits == {} and tables.overrides is None
+
+
+def test_id_problems_checks_the_whole_column_at_once_and_each_id_only_if_it_fails():
+    import numpy as np
+
+    from taxopt.batch.checks import all_plain_ids, id_problems
+
+    assert all_plain_ids(["BR-01", "a |b", "x y"])          # inner spaces are fine
+    assert not all_plain_ids(["BR-01", "BR-02 ", "BR-03"])  # padded in the middle
+    assert not all_plain_ids([" BR-01", "BR-02"])
+    assert not all_plain_ids(["BR-01", "BR\u00a002"])        # a no-break space
+    ids = np.array(["BR-01", "a |b", None, "BR-02 ", "tab\there", "BR-02 "], dtype=object)
+    assert id_problems(ids) == [
+        (3, "has leading or trailing whitespace, got 'BR-02 '"),
+        (4, "contains a control character (U+0009) at position 3; ids must be printable, "
+            "got 'tab\\there'"),
+        (5, "has leading or trailing whitespace, got 'BR-02 '")]
+    assert id_problems(np.array(["BR-01", "a |b", None], dtype=object)) == []
