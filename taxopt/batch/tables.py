@@ -13,7 +13,7 @@ Three kinds of problem, three outcomes:
 
 - a table cannot be read at all (a missing file or required column, two
   files for one table, a present file without even a header, an unknown
-  column that misspells an absent known one): `InvalidInput` naming the
+  column that nearly spells an absent known one): `InvalidInput` naming the
   table and the column, raised by `read_tables`; the batch does not start
   (exit code 2);
 - a row is bad on its own (an empty, padded or control-character
@@ -258,21 +258,45 @@ def _check_columns(name: str, path: Path, columns: list[Any]) -> tuple[list[Any]
     return [c for c in columns if isinstance(c, str) and c in known], warnings
 
 
-#: how alike an unknown column and an absent known one must be to call it a typo
-#: (difflib's ratio: ``min_cash_typo``/``min_cash`` 0.76, ``realised_gain`` 0.92;
-#: ``notes`` or ``advisor`` match nothing)
-TYPO_CUTOFF = 0.75
-
-
 def near_column(column: Any, absent: list[str]) -> str | None:
-    """The absent known column an unknown one probably misspells, or None."""
-    import difflib
+    """The absent known column an unknown one misspells, or None.
 
+    Only a near-exact misspelling counts: the same name but for case and the
+    separators ``-``, space and ``_`` (``Min-Cash``), or one character apart (one
+    inserted, deleted, replaced, or two neighbours swapped: ``min_csh``). The
+    contract allows columns of one's own: ``min_cash_pct`` or ``cash_flow_date``
+    are other columns, not ``min_cash`` or ``cash_flow`` mistyped."""
     if not isinstance(column, str):
         return None
-    meant = difflib.get_close_matches(column.strip().lower(), absent, n=1,
-                                      cutoff=TYPO_CUTOFF)
-    return meant[0] if meant else None
+    name = _column_words(column)
+    for known in absent:
+        if _one_edit_apart(name, _column_words(known)):
+            return known
+    return None
+
+
+def _column_words(name: str) -> str:
+    """A column name with case and the separators ``-``, space and ``_`` made alike."""
+    return re.sub(r"[-\s_]", "_", name.strip().casefold())
+
+
+def _one_edit_apart(a: str, b: str) -> bool:
+    """Whether two names are equal, or one insertion, deletion, replacement or swap of two
+    neighbouring characters apart."""
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) > 1:
+        return False
+    i = 0
+    while i < min(len(a), len(b)) and a[i] == b[i]:
+        i += 1
+    if len(a) == len(b):
+        if a[i + 1:] == b[i + 1:]:                                          # replaced
+            return True
+        return (i + 1 < len(a) and a[i] == b[i + 1] and a[i + 1] == b[i]   # swapped
+                and a[i + 2:] == b[i + 2:])
+    longer, shorter = (a, b) if len(a) > len(b) else (b, a)
+    return longer[i + 1:] == shorter[i:]                                    # one more
 
 
 # pandas sizes a factorization's hash table for every row being distinct (70 MB for a

@@ -126,18 +126,45 @@ def test_a_csv_of_blank_lines_or_an_empty_gzip_is_empty_too(tmp_path):
 # --------------------------------------------------------------------------- columns
 
 
-def test_a_misspelled_optional_column_is_an_error_naming_the_column_it_means(tmp_path):
+def _rename_column(folder: Path, table: str, old: str, new: str) -> None:
+    lines = _lines(folder, table)
+    header = lines[0].split(",")
+    header[header.index(old)] = new
+    _write(folder, table, [",".join(header), *lines[1:]])
+
+
+@pytest.mark.parametrize("name", ["min_csh", "Min_Cash", "min-cash", "min cash", "mni_cash",
+                                  "min_cassh", "min_cach"])
+def test_a_misspelled_optional_column_is_an_error_naming_the_column_it_means(tmp_path, name):
+    # the same name but for case and - _ space, or one character apart
     folder = _copy(tmp_path)
-    lines = _lines(folder, "accounts")
-    lines[0] = lines[0].replace(",min_cash,", ",min_cash_typo,")
-    _write(folder, "accounts", lines)
+    _rename_column(folder, "accounts", "min_cash", name)
     with pytest.raises(InvalidInput) as err:
         read_tables(folder)
-    assert err.value.line() == ("input: table accounts (accounts.csv): unknown column "
-                                "'min_cash_typo' (did you mean 'min_cash'?)")
+    assert err.value.line() == (f"input: table accounts (accounts.csv): unknown column "
+                                f"'{name}' (did you mean 'min_cash'?)")
+
+
+def test_a_misspelled_column_stops_the_batch_with_exit_2(tmp_path):
+    folder = _copy(tmp_path)
+    _rename_column(folder, "accounts", "min_cash", "min_csh")
     res = _batch(folder, tmp_path / "out")
     assert res.exit_code == 2
-    assert "unknown column 'min_cash_typo' (did you mean 'min_cash'?)" in res.output
+    assert "unknown column 'min_csh' (did you mean 'min_cash'?)" in res.output
+
+
+@pytest.mark.parametrize(("old", "name"), [("min_cash", "min_cash_pct"),
+                                           ("cash_flow", "cash_flow_date"),
+                                           ("min_cash", "min_cash_typo"),
+                                           ("min_withdrawal", "min_deposit")])
+def test_a_column_of_ones_own_near_one_of_ours_is_only_a_warning(tmp_path, old, name):
+    # more than one character from every absent column of the table (min_deposit is
+    # two from max_deposit): the contract allows columns of one's own
+    folder = _copy(tmp_path)
+    _rename_column(folder, "accounts", old, name)
+    tables = read_tables(folder)
+    assert [w.split(";")[0] for w in tables.warnings] == [
+        f"table accounts (accounts.csv): column '{name}' is not a column of this table"]
 
 
 def test_an_unrelated_extra_column_is_still_only_a_warning(tmp_path):
