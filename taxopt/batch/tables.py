@@ -180,12 +180,45 @@ def _read_frame(name: str, path: Path) -> tuple[Any, dict[str, np.ndarray]]:
                 # Arrow's allocator keeps freed pages: give them back before the next column
                 pa.default_memory_pool().release_unused()
             return data, nans      # columns by name (a DataFrame would consolidate them)
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""]), nans
+        return _read_csv(path), nans
     except pd.errors.EmptyDataError:        # blank lines only, or a gzip of nothing
         raise InvalidInput(None, where, None, empty) from None
     except (OSError, ValueError, pd.errors.ParserError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise InvalidInput(None, where, None, f"cannot be read: {shown(first)}") from None
+
+
+def _read_csv(path: Path) -> Any:
+    """A CSV table as text cells, its index each row's place in the file (0-based, header
+    excluded) counting blank lines, so that a problem names the row an editor shows.
+
+    pandas would skip blank lines and number the rows after them one short: they
+    are read as rows and dropped here (a row with no cell at all carries nothing).
+    """
+    import pandas as pd
+
+    def read(skip_blank_lines: bool) -> Any:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
+                           skip_blank_lines=skip_blank_lines)
+
+    try:
+        frame = read(False)
+    except pd.errors.EmptyDataError:
+        # blank lines before the header (or nothing but blank lines: empty either way);
+        # the rows are counted from the header, so only later blank lines would shift them
+        return read(True)
+    blank = frame.isna().to_numpy().all(axis=1) if len(frame.columns) else None
+    return frame[~blank] if blank is not None and blank.any() else frame
+
+
+def _file_rows(frame: Any) -> np.ndarray | None:
+    """Each row's place in its file (0-based, header excluded) when rows were left out on
+    reading (a CSV's blank lines), else None: the rows are the file's."""
+    import pandas as pd
+
+    if isinstance(frame, dict) or isinstance(frame.index, pd.RangeIndex):
+        return None
+    return frame.index.to_numpy(dtype=np.int64)
 
 
 def _series_of(col: Any) -> Any:
@@ -915,6 +948,8 @@ def read_tables(input_dir: str | Path) -> Tables:
         frame, nans = _read_frame(name, path)
         known, warned = _check_columns(name, path, list(frame))
         warnings += warned
+        file_rows = _file_rows(frame)
+        marks = (len(bad_rows), len(checked))
         # one column at a time: its raw cells are dropped once converted and checked, so
         # the driver never holds a table twice (its peak memory stays flat with the rows)
         raw = frame if isinstance(frame, dict) else {c: frame[c] for c in frame.columns}
@@ -964,6 +999,10 @@ def read_tables(input_dir: str | Path) -> Tables:
         else:
             splits[name], id_bad = _split(name, path, cols, factors)
             bad_rows += value_bad + id_bad
+        if file_rows is not None:       # rows were counted without the blank lines
+            _renumber(file_rows, bad_rows, marks[0], checked, marks[1],
+                      splits.get(name) if name != "securities" else overrides,
+                      bad_securities if name == "securities" else {})
     warnings += [f"{b.row.record}: symbol {shown(sym)} rejected (field '{b.row.field}': "
                  f"{b.row.problem}); the households that hold, traded or offer it in a menu "
                  "without rows of their own for it are rejected, the others are solved"
@@ -972,6 +1011,25 @@ def read_tables(input_dir: str | Path) -> Tables:
                     bad_securities=bad_securities)._resolve(bad_rows, checked)
     release_memory()      # the conversions' scratch, before the batch's own peak stacks on it
     return tables
+
+
+def _renumber(file_rows: np.ndarray, bad_rows: list[_BadRow], first_bad: int,
+              checked: list[_BadRow], first_checked: int, split: _Split | None,
+              bad_symbols: dict[str, _BadSymbol]) -> None:
+    """One table's rows named by their place in the file, not in the table as read: its
+    bad rows (from ``first_bad``, ``first_checked`` on), its split's rows, its shared
+    symbols' bad rows."""
+    import dataclasses
+
+    def moved(b: _BadRow) -> _BadRow:
+        return dataclasses.replace(b, row=int(file_rows[b.row]))
+
+    bad_rows[first_bad:] = [moved(b) for b in bad_rows[first_bad:]]
+    checked[first_checked:] = [moved(b) for b in checked[first_checked:]]
+    if split is not None and split.source_rows is not None:
+        split.source_rows = file_rows[split.source_rows]
+    for sym, bad in bad_symbols.items():
+        bad_symbols[sym] = dataclasses.replace(bad, row=moved(bad.row))
 
 
 #: tables whose ``account_id`` names a row of the household's table ``accounts``

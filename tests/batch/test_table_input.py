@@ -392,3 +392,20 @@ def test_a_bad_shared_symbol_only_restricted_is_dropped_and_the_household_solved
     rejects = pq.read_table(out / "rejects.parquet").to_pylist()
     assert [(r["household_id"], r["record"], r["field"]) for r in rejects] == [
         ("", f"table securities (securities.csv) row {row}", "price")]
+
+
+def test_rows_are_named_by_their_place_in_the_file_blank_lines_counted(tmp_path):
+    # taxable_only's lot on row 140 (file line 141) goes bad; a blank line after the
+    # header and one after row 100 move it to row 142, as an editor counts; trailing
+    # blank lines and the blank rows themselves are no rows at all
+    folder = _copy(tmp_path)
+    assert _edit_row(folder, "lots", 140, "shares", "-5") == "110.0"
+    lines = _lines(folder, "lots")
+    _write(folder, "lots", [lines[0], "", *lines[1:101], "", *lines[101:], "", ""])
+    assert _lines(folder, "lots")[142].startswith("taxable_only,")
+    tables = read_tables(folder)
+    assert [r for r in tables.listed if r[0] == "taxable_only"] == [
+        ("taxable_only", "lots", "table lots (lots.csv) row 142", "shares",
+         "must be > 0, got -5.0")]
+    assert tables.rejects == []
+    assert len(tables) == N_HOUSEHOLDS
