@@ -336,10 +336,6 @@ def _one_edit_apart(a: str, b: str) -> bool:
 # million and a half ids); a column's distinct values are few, so the table starts
 # small and grows only as far as they need (the codes are the same)
 _HINT = 1024
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_COMPACT_DATE = re.compile(r"\d{8}")
-# control characters, line and paragraph separators, and bidirectional overrides
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def date_problems(series: Any) -> list[tuple[int, str]]:
@@ -356,40 +352,24 @@ def date_problems(series: Any) -> list[tuple[int, str]]:
         return [(i, f"{shown(values[i])} is a number, not a date; expected an ISO date "
                     "YYYY-MM-DD") for i in rows]
     values = series.to_numpy(dtype=object)
-    # dates repeat (a lot's acquisition date): each distinct value is checked once
+    # dates repeat (a lot's acquisition date): each distinct value is checked once, by the
+    # schema's own rule (and words)
     codes, uniques = pd.factorize(values, use_na_sentinel=True, size_hint=_HINT)
-    distinct = np.asarray(uniques, dtype=object)
-    good = np.fromiter((isinstance(v, dt.date) or (isinstance(v, str)
-                                                   and _calendar_problem(v) == "")
-                        for v in distinct), bool, len(distinct))
-    bad = ~missing & (codes >= 0) & ~np.append(good, True)[codes]
-    out = []
-    for i in np.flatnonzero(bad).tolist():
-        v = values[i]
-        if isinstance(v, str) and _calendar_problem(v):
-            out.append((i, f"{_calendar_problem(v)}, got {shown(v)}"))
-        elif isinstance(v, str) and _COMPACT_DATE.fullmatch(v.strip()):
-            t = v.strip()
-            out.append((i, f"{shown(v)} looks like YYYYMMDD; expected an ISO date "
-                           f"YYYY-MM-DD ({t[:4]}-{t[4:6]}-{t[6:]})"))
-        elif isinstance(v, str):
-            out.append((i, f"expected an ISO date YYYY-MM-DD, got {shown(v)}"))
-        else:
-            out.append((i, f"expected an ISO date YYYY-MM-DD, got {type(v).__name__} "
-                           f"{shown(v)}"))
-    return out
+    verdict = [_date_problem(v) for v in np.asarray(uniques, dtype=object).tolist()]
+    bad = np.array([v is not None for v in verdict] + [False], dtype=bool)
+    rows = np.flatnonzero(~missing & bad[codes]).tolist()
+    return [(i, f"{verdict[codes[i]]}, got {shown(values[i])}") for i in rows]
 
 
-def _calendar_problem(text: str) -> str | None:
-    """For ISO-shaped text: "" when it is a real day, else the schema's words for why not
-    (``2020-13-01``, ``2025-02-30``); None when the text is not ISO-shaped at all."""
-    if _ISO_DATE.fullmatch(text) is None:
-        return None
+def _date_problem(value: Any) -> str | None:
+    """Why the schema refuses a date cell (`iso_date`'s words), or None."""
+    from ..domain.schema import iso_date
+
     try:
-        dt.date.fromisoformat(text)
+        iso_date(value)
     except ValueError as err:
-        return f"not a calendar date ({err})"
-    return ""
+        return str(err)
+    return None
 
 
 def nan_problems(series: Any, nan_mask: np.ndarray | None) -> list[tuple[int, str]]:
@@ -474,26 +454,33 @@ def household_id_problems(ids: np.ndarray, factors: Factors | None = None
 
 
 def _id_problems(ids: np.ndarray) -> list[tuple[int, str]]:
-    """Problems of distinct ids (text or None): one pass over them, a few string tests each."""
-    search = _CONTROL.search
+    """Problems of distinct household ids (text or None): the schema's id check and words,
+    as for every other id; the ids are tested all at once first (`all_plain_ids`)."""
+    from ..domain.schema import _printable_id
+    from .checks import all_plain_ids
+
+    values = ids.tolist()
+    text = [v for v in values if isinstance(v, str) and v != ""]
+    if len(text) == len(values) and all_plain_ids(text):
+        return []
     out = []
-    for i, v in enumerate(ids.tolist()):
+    for i, v in enumerate(values):
         if v is None or v == "" or (isinstance(v, float) and v != v):
             out.append((i, "empty; every row must name its household"))
-        elif not isinstance(v, str):
-            continue
-        elif search(v) is not None:
-            out.append((i, f"{shown(ids[i])} holds a control character; ids are printable text"))
-        elif v.strip() != v:
-            out.append((i, f"{shown(ids[i])} has spaces around it; ids are taken exactly "
-                           "as written, so fix the id"))
+        elif isinstance(v, str):
+            try:
+                _printable_id(v)
+            except ValueError as err:
+                out.append((i, f"{err}, got {shown(v)}"))
     return out
 
 
 def printable_id(hid: str) -> str:
-    """An id with its control characters escaped as Python writes them (``line\\nbreak``),
-    so that results and rejects can name it on one line."""
-    return _CONTROL.sub(lambda m: repr(m.group(0))[1:-1], hid)
+    """An id with its control characters escaped (``line\\nbreak``), so that results and
+    rejects can name it on one line: the escaper of every message (`output.printable`)."""
+    from ..output import printable
+
+    return printable(hid)
 
 
 def near_id(hid: Any) -> str | None:
@@ -501,7 +488,7 @@ def near_id(hid: Any) -> str | None:
     it, a whole number without decimals (``" 1000.0 "`` -> ``"1000"``); None if empty."""
     if not isinstance(hid, str):
         return None
-    text = _CONTROL.sub("", hid).strip()
+    text = "".join(ch for ch in hid if ch.isprintable()).strip()
     if not text:
         return None
     if re.fullmatch(r"[+-]?\d+(\.\d*)?([eE][+-]?\d+)?", text):
@@ -1193,7 +1180,7 @@ def _salvage(rows: list[dict[str, Any]], spoiled: set[str]
     from pydantic import ValidationError
 
     fields = set(spoiled)
-    fields.update(a for a in _SYMBOL_ATTRS if len({_key(r.get(a)) for r in rows}) > 1)
+    fields.update(_disagreeing(rows))
     clean = [{k: v for k, v in r.items() if k not in fields} for r in rows]
     try:
         entry = security_entry(clean)
@@ -1235,10 +1222,9 @@ class _RowProblem(Exception):
 def security_entry(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """A contract ``securities`` entry from the rows of one symbol (one row per class)."""
     first = rows[0]
-    for attr in _SYMBOL_ATTRS:
-        values = {_key(r.get(attr)) for r in rows}
-        if len(values) > 1:
-            raise _RowProblem(attr, f"the rows of this symbol disagree on '{attr}'")
+    disagree = _disagreeing(rows)
+    if disagree:
+        raise _RowProblem(disagree[0], f"the rows of this symbol disagree on '{disagree[0]}'")
     entry = {k: first[k] for k in ("symbol", *_SYMBOL_ATTRS) if k in first}
     weights = [r.get("weight") for r in rows]
     if len(rows) == 1 and (weights[0] is None or weights[0] == 1.0):
@@ -1258,6 +1244,13 @@ def security_entry(rows: list[dict[str, Any]]) -> dict[str, Any]:
         exposures[cls] = r["weight"]
     entry["exposures"] = exposures
     return entry
+
+
+def _disagreeing(rows: list[dict[str, Any]]) -> list[str]:
+    """The attributes of the symbol as a whole (`_SYMBOL_ATTRS`) on which its class rows
+    differ (an empty cell differs from a value): the one rule `security_entry` refuses
+    by and `_salvage` sets aside by."""
+    return [a for a in _SYMBOL_ATTRS if len({_key(r.get(a)) for r in rows}) > 1]
 
 
 def _key(value: Any) -> Any:

@@ -315,7 +315,8 @@ def test_a_household_id_with_a_control_character_is_a_household_named_escaped(tm
     assert len(tables.household_ids) == N_HOUSEHOLDS
     assert "line\\nbreak" in tables.household_ids
     assert tables.rejects == []
-    problem = "'line\\nbreak' holds a control character; ids are printable text"
+    problem = ("contains a control character (U+000A) at position 4; ids must be printable, "
+               "got 'line\\nbreak'")
     mine = [r for r in tables.listed if r[0] == "line\\nbreak"]
     # deposit's rows: 1 household, 5 own securities, 3 goals, 2 accounts, 11 lots
     assert [r[1] for r in mine] == (["households"] + ["securities"] * 5 + ["goals"] * 3
