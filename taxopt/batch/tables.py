@@ -204,8 +204,9 @@ def _read_csv(path: Path) -> Any:
     try:
         frame = read(False)
     except pd.errors.EmptyDataError:
-        # blank lines before the header (or nothing but blank lines: empty either way);
-        # the rows are counted from the header, so only later blank lines would shift them
+        # nothing but blank lines (empty: raised again), or blank lines before the header,
+        # which pandas cannot find among them: that rare file is read skipping blank
+        # lines, so its later blank lines go uncounted
         return read(True)
     blank = frame.isna().to_numpy().all(axis=1) if len(frame.columns) else None
     return frame[~blank] if blank is not None and blank.any() else frame
@@ -841,7 +842,8 @@ def _split(name: str, path: Path, columns: dict[str, np.ndarray],
         source = np.flatnonzero(keep)
         columns = {c: v[keep] for c, v in columns.items()}
     codes, uniques = _sorted_codes(*hid_factors, keep)
-    del hid
+    factors.drop("household_id")
+    del hid, hid_factors
     names = tuple(columns)
     # each column compacted (and its sort key made) before the rows are ordered, one
     # column at a time: the driver never holds a table's text cells and its sort keys
