@@ -135,27 +135,61 @@ def is_id_column(table: str, column: str) -> bool:
     return any(getattr(m, "func", None) is _printable_id for m in f.metadata)
 
 
-def id_problems(values: np.ndarray) -> list[tuple[int, str]]:
-    """Rows of an id column the schema refuses (padded, or a control character): the
-    schema's own words, each distinct id checked once."""
+#: a column's codes (-1 where empty) and its distinct values, as `pandas.factorize` gives
+Factors = tuple[np.ndarray, np.ndarray]
+
+
+def _factors(values: np.ndarray, given: Factors | None) -> Factors:
+    """A column's codes and distinct values: ``given`` (factorized once by the reader for
+    every check of the table), else factorized here."""
     import pandas as pd
 
+    if given is not None:
+        return given
+    codes, uniques = pd.factorize(values, use_na_sentinel=True, size_hint=1024)
+    return codes, np.asarray(uniques, dtype=object)
+
+
+def all_plain_ids(values: list[Any]) -> bool:
+    """Whether every id is printable text with no space around it: the whole column in a
+    few C-speed string operations (two joins), so a column of a million distinct lot ids
+    costs no Python loop. False means some id may fail: check them one by one."""
+    try:
+        if not "".join(values).isprintable():
+            return False
+        # isprintable refuses every whitespace but the ASCII space: only it can pad an id;
+        # NUL cannot be in a printable id, so it marks where each id starts and ends
+        joined = "\x00".join(values)
+    except TypeError:                   # a value that is not text
+        return False
+    return not (joined.startswith(" ") or joined.endswith(" ")
+                or " \x00" in joined or "\x00 " in joined)
+
+
+def id_problems(values: np.ndarray, factors: Factors | None = None
+                ) -> list[tuple[int, str]]:
+    """Rows of an id column the schema refuses (padded, or a control character): the
+    schema's own words, each distinct id checked once.
+
+    The distinct ids are tested all at once first (`all_plain_ids`); only when
+    that fails is each given the schema's check. ``factors``: the column
+    factorized once by the reader (it keeps the codes)."""
     from ..domain.schema import _printable_id
 
     if values.dtype != object:
         return []
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    distinct = np.asarray(uniques, dtype=object).tolist()
-    # the common case in one pass of two C-speed string tests; the schema's own check
-    # (and words) only for the few that fail them
-    odd = [k for k, v in enumerate(distinct)
-           if isinstance(v, str) and not (v.isprintable() and v.strip() == v)]
+    codes, distinct = _factors(values, factors)
+    ids = distinct.tolist()
+    if all_plain_ids(ids):
+        return []
     verdict: dict[int, str] = {}
-    for k in odd:
+    for k, v in enumerate(ids):
+        if not isinstance(v, str):
+            continue
         try:
-            _printable_id(distinct[k])
+            _printable_id(v)
         except ValueError as err:
-            verdict[k] = f"{err}, got {shown(distinct[k])}"
+            verdict[k] = f"{err}, got {shown(v)}"
     if not verdict:
         return []
     rows = np.flatnonzero(np.isin(codes, np.fromiter(verdict, np.int64, len(verdict))))
@@ -164,28 +198,40 @@ def id_problems(values: np.ndarray) -> list[tuple[int, str]]:
 
 def unknown_references(hids: np.ndarray, values: np.ndarray, known_hids: np.ndarray,
                        known_values: np.ndarray, what: str,
-                       shared: np.ndarray | None = None) -> list[tuple[int, str]]:
+                       shared: np.ndarray | None = None, *,
+                       hid_factors: Factors | None = None,
+                       value_factors: Factors | None = None) -> list[tuple[int, str]]:
     """Rows naming an id (an account, a symbol) that their household does not have in the
     table it refers to (``known_hids``, ``known_values``: that table's columns; ``shared``:
-    ids every household has); the schema's words. Each (household, id) pair is one
-    integer, so the lookup is numpy's.
+    ids every household has); the schema's words.
+
+    The referring table (lots: a million rows) is factorized once by the reader
+    (``hid_factors``, ``value_factors``); the table referred to (accounts, a
+    few per household) is looked up by its distinct values, so each (household,
+    id) pair is one integer and the lookup is numpy's.
 
     For accounts, a household with no row at all in that table is left alone: that is
     one problem (its status names it), not one per row."""
     import pandas as pd
 
-    n, m = len(hids), len(known_hids)
-    extra = shared if shared is not None else values[:0]
-    h, _ = pd.factorize(np.concatenate([hids, known_hids]), size_hint=1024)
-    v, uniques = pd.factorize(np.concatenate([values, known_values, extra]), size_hint=1024)
+    hc, hu = _factors(hids, hid_factors)
+    vc, vu = _factors(values, value_factors)
+    kh = pd.Index(hu, dtype=object).get_indexer(known_hids)     # -1: no row refers to it
+    values_index = pd.Index(vu, dtype=object)
+    kv = values_index.get_indexer(known_values)
+    width = np.int64(len(vu) + 1)
+    known = (kh >= 0) & (kv >= 0)
+    known_keys = kh[known].astype(np.int64) * width + kv[known]
     # integers from here on: numpy's isin sorts them, it would compare objects in Python
-    key = h.astype(np.int64) * (len(uniques) + 1) + v[:n + m]
-    usable = (h >= 0) & (v[:n + m] >= 0)
-    bad = usable[:n] & ~np.isin(key[:n], key[n:][usable[n:]])
+    key = hc.astype(np.int64) * width + vc
+    bad = (hc >= 0) & (vc >= 0) & ~np.isin(key, known_keys)
     if shared is None:
-        bad &= np.isin(h[:n], h[n:])
+        has_rows = np.zeros(len(hu) + 1, dtype=bool)      # the last: code -1
+        has_rows[kh[kh >= 0]] = True
+        bad &= has_rows[hc]
     else:
-        is_shared = np.zeros(len(uniques) + 1, dtype=bool)
-        is_shared[v[n + m:][v[n + m:] >= 0]] = True
-        bad &= ~is_shared[v[:n]]
+        is_shared = np.zeros(len(vu) + 1, dtype=bool)
+        found = values_index.get_indexer(shared)
+        is_shared[found[found >= 0]] = True
+        bad &= ~is_shared[vc]
     return [(i, f"unknown {what} '{values[i]}'") for i in np.flatnonzero(bad).tolist()]

@@ -13,7 +13,7 @@ Three kinds of problem, three outcomes:
 
 - a table cannot be read at all (a missing file or required column, two
   files for one table, a present file without even a header, an unknown
-  column that misspells an absent known one): `InvalidInput` naming the
+  column that nearly spells an absent known one): `InvalidInput` naming the
   table and the column, raised by `read_tables`; the batch does not start
   (exit code 2);
 - a row is bad on its own (an empty, padded or control-character
@@ -72,6 +72,7 @@ import numpy as np
 
 from ..domain.schema import FORMAT, Security
 from ..errors import InvalidInput
+from .checks import Factors
 from .layout import (
     BOOL,
     DATE,
@@ -179,12 +180,46 @@ def _read_frame(name: str, path: Path) -> tuple[Any, dict[str, np.ndarray]]:
                 # Arrow's allocator keeps freed pages: give them back before the next column
                 pa.default_memory_pool().release_unused()
             return data, nans      # columns by name (a DataFrame would consolidate them)
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""]), nans
+        return _read_csv(path), nans
     except pd.errors.EmptyDataError:        # blank lines only, or a gzip of nothing
         raise InvalidInput(None, where, None, empty) from None
     except (OSError, ValueError, pd.errors.ParserError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise InvalidInput(None, where, None, f"cannot be read: {shown(first)}") from None
+
+
+def _read_csv(path: Path) -> Any:
+    """A CSV table as text cells, its index each row's place in the file (0-based, header
+    excluded) counting blank lines, so that a problem names the row an editor shows.
+
+    pandas would skip blank lines and number the rows after them one short: they
+    are read as rows and dropped here (a row with no cell at all carries nothing).
+    """
+    import pandas as pd
+
+    def read(skip_blank_lines: bool) -> Any:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
+                           skip_blank_lines=skip_blank_lines)
+
+    try:
+        frame = read(False)
+    except pd.errors.EmptyDataError:
+        # nothing but blank lines (empty: raised again), or blank lines before the header,
+        # which pandas cannot find among them: that rare file is read skipping blank
+        # lines, so its later blank lines go uncounted
+        return read(True)
+    blank = frame.isna().to_numpy().all(axis=1) if len(frame.columns) else None
+    return frame[~blank] if blank is not None and blank.any() else frame
+
+
+def _file_rows(frame: Any) -> np.ndarray | None:
+    """Each row's place in its file (0-based, header excluded) when rows were left out on
+    reading (a CSV's blank lines), else None: the rows are the file's."""
+    import pandas as pd
+
+    if isinstance(frame, dict) or isinstance(frame.index, pd.RangeIndex):
+        return None
+    return frame.index.to_numpy(dtype=np.int64)
 
 
 def _series_of(col: Any) -> Any:
@@ -257,31 +292,51 @@ def _check_columns(name: str, path: Path, columns: list[Any]) -> tuple[list[Any]
     return [c for c in columns if isinstance(c, str) and c in known], warnings
 
 
-#: how alike an unknown column and an absent known one must be to call it a typo
-#: (difflib's ratio: ``min_cash_typo``/``min_cash`` 0.76, ``realised_gain`` 0.92;
-#: ``notes`` or ``advisor`` match nothing)
-TYPO_CUTOFF = 0.75
-
-
 def near_column(column: Any, absent: list[str]) -> str | None:
-    """The absent known column an unknown one probably misspells, or None."""
-    import difflib
+    """The absent known column an unknown one misspells, or None.
 
+    Only a near-exact misspelling counts: the same name but for case and the
+    separators ``-``, space and ``_`` (``Min-Cash``), or one character apart (one
+    inserted, deleted, replaced, or two neighbours swapped: ``min_csh``). The
+    contract allows columns of one's own: ``min_cash_pct`` or ``cash_flow_date``
+    are other columns, not ``min_cash`` or ``cash_flow`` mistyped."""
     if not isinstance(column, str):
         return None
-    meant = difflib.get_close_matches(column.strip().lower(), absent, n=1,
-                                      cutoff=TYPO_CUTOFF)
-    return meant[0] if meant else None
+    name = _column_words(column)
+    for known in absent:
+        if _one_edit_apart(name, _column_words(known)):
+            return known
+    return None
+
+
+def _column_words(name: str) -> str:
+    """A column name with case and the separators ``-``, space and ``_`` made alike."""
+    return re.sub(r"[-\s_]", "_", name.strip().casefold())
+
+
+def _one_edit_apart(a: str, b: str) -> bool:
+    """Whether two names are equal, or one insertion, deletion, replacement or swap of two
+    neighbouring characters apart."""
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) > 1:
+        return False
+    i = 0
+    while i < min(len(a), len(b)) and a[i] == b[i]:
+        i += 1
+    if len(a) == len(b):
+        if a[i + 1:] == b[i + 1:]:                                          # replaced
+            return True
+        return (i + 1 < len(a) and a[i] == b[i + 1] and a[i + 1] == b[i]   # swapped
+                and a[i + 2:] == b[i + 2:])
+    longer, shorter = (a, b) if len(a) > len(b) else (b, a)
+    return longer[i + 1:] == shorter[i:]                                    # one more
 
 
 # pandas sizes a factorization's hash table for every row being distinct (70 MB for a
 # million and a half ids); a column's distinct values are few, so the table starts
 # small and grows only as far as they need (the codes are the same)
 _HINT = 1024
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_COMPACT_DATE = re.compile(r"\d{8}")
-# control characters, line and paragraph separators, and bidirectional overrides
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def date_problems(series: Any) -> list[tuple[int, str]]:
@@ -298,40 +353,24 @@ def date_problems(series: Any) -> list[tuple[int, str]]:
         return [(i, f"{shown(values[i])} is a number, not a date; expected an ISO date "
                     "YYYY-MM-DD") for i in rows]
     values = series.to_numpy(dtype=object)
-    # dates repeat (a lot's acquisition date): each distinct value is checked once
+    # dates repeat (a lot's acquisition date): each distinct value is checked once, by the
+    # schema's own rule (and words)
     codes, uniques = pd.factorize(values, use_na_sentinel=True, size_hint=_HINT)
-    distinct = np.asarray(uniques, dtype=object)
-    good = np.fromiter((isinstance(v, dt.date) or (isinstance(v, str)
-                                                   and _calendar_problem(v) == "")
-                        for v in distinct), bool, len(distinct))
-    bad = ~missing & (codes >= 0) & ~np.append(good, True)[codes]
-    out = []
-    for i in np.flatnonzero(bad).tolist():
-        v = values[i]
-        if isinstance(v, str) and _calendar_problem(v):
-            out.append((i, f"{_calendar_problem(v)}, got {shown(v)}"))
-        elif isinstance(v, str) and _COMPACT_DATE.fullmatch(v.strip()):
-            t = v.strip()
-            out.append((i, f"{shown(v)} looks like YYYYMMDD; expected an ISO date "
-                           f"YYYY-MM-DD ({t[:4]}-{t[4:6]}-{t[6:]})"))
-        elif isinstance(v, str):
-            out.append((i, f"expected an ISO date YYYY-MM-DD, got {shown(v)}"))
-        else:
-            out.append((i, f"expected an ISO date YYYY-MM-DD, got {type(v).__name__} "
-                           f"{shown(v)}"))
-    return out
+    verdict = [_date_problem(v) for v in np.asarray(uniques, dtype=object).tolist()]
+    bad = np.array([v is not None for v in verdict] + [False], dtype=bool)
+    rows = np.flatnonzero(~missing & bad[codes]).tolist()
+    return [(i, f"{verdict[codes[i]]}, got {shown(values[i])}") for i in rows]
 
 
-def _calendar_problem(text: str) -> str | None:
-    """For ISO-shaped text: "" when it is a real day, else the schema's words for why not
-    (``2020-13-01``, ``2025-02-30``); None when the text is not ISO-shaped at all."""
-    if _ISO_DATE.fullmatch(text) is None:
-        return None
+def _date_problem(value: Any) -> str | None:
+    """Why the schema refuses a date cell (`iso_date`'s words), or None."""
+    from ..domain.schema import iso_date
+
     try:
-        dt.date.fromisoformat(text)
+        iso_date(value)
     except ValueError as err:
-        return f"not a calendar date ({err})"
-    return ""
+        return str(err)
+    return None
 
 
 def nan_problems(series: Any, nan_mask: np.ndarray | None) -> list[tuple[int, str]]:
@@ -354,21 +393,31 @@ def nan_problems(series: Any, nan_mask: np.ndarray | None) -> list[tuple[int, st
 
 def _id_text(values: np.ndarray) -> np.ndarray:
     """Ids as text, one way: numbers as their digits (1000.0 -> "1000"), empty as None."""
+    return _id_text_factors(values)[0]
+
+
+def _id_text_factors(values: np.ndarray) -> tuple[np.ndarray, Factors | None]:
+    """`_id_text`, and the text's codes and distinct values when they came for free (text
+    ids are factorized to be converted: the checks and `_split` reuse the codes)."""
     if values.dtype.kind == "f":
         out = values.astype(str).astype(object)
         whole = np.isfinite(values) & (np.floor(values) == values) & (np.abs(values) < 2**53)
         out[whole] = values[whole].astype(np.int64).astype(str)
         out[np.isnan(values)] = None
-        return out
+        return out, None
     if values.dtype.kind in "iu":
-        return values.astype(str).astype(object)
+        return values.astype(str).astype(object), None
     import pandas as pd
 
     codes, uniques = pd.factorize(values, use_na_sentinel=True,   # each distinct id once
                                   size_hint=_HINT)
     text = np.empty(len(uniques) + 1, dtype=object)
     text[:-1] = [_one_id_text(v) for v in np.asarray(uniques, dtype=object)]
-    return text[codes]                     # code -1: the last cell, None
+    distinct = text[:-1]
+    # two cells of one text (1000 and "1000") would be two codes: factorized again then
+    texts = distinct.tolist()
+    same = None not in texts and len(set(texts)) == len(texts)
+    return text[codes], ((codes, distinct) if same else None)   # code -1: the last, None
 
 
 def _one_id_text(v: Any) -> Any:
@@ -383,15 +432,19 @@ def _one_id_text(v: Any) -> Any:
     return str(v)
 
 
-def household_id_problems(ids: np.ndarray) -> list[tuple[int, str]]:
+def household_id_problems(ids: np.ndarray, factors: Factors | None = None
+                          ) -> list[tuple[int, str]]:
     """Rows whose household id is unusable: empty, padded with spaces, or control characters.
 
     Each distinct id is checked once (a household's id repeats on each of its rows)."""
     import pandas as pd
 
-    codes, uniques = pd.factorize(np.asarray(ids, dtype=object), use_na_sentinel=True,
-                                  size_hint=_HINT)
-    distinct = np.asarray(uniques, dtype=object)
+    if factors is None:
+        codes, uniques = pd.factorize(np.asarray(ids, dtype=object), use_na_sentinel=True,
+                                      size_hint=_HINT)
+        distinct = np.asarray(uniques, dtype=object)
+    else:
+        codes, distinct = factors
     found = dict(_id_problems(np.append(distinct, None).astype(object)))
     if not found:
         return []
@@ -402,26 +455,33 @@ def household_id_problems(ids: np.ndarray) -> list[tuple[int, str]]:
 
 
 def _id_problems(ids: np.ndarray) -> list[tuple[int, str]]:
-    """Problems of distinct ids (text or None): one pass over them, a few string tests each."""
-    search = _CONTROL.search
+    """Problems of distinct household ids (text or None): the schema's id check and words,
+    as for every other id; the ids are tested all at once first (`all_plain_ids`)."""
+    from ..domain.schema import _printable_id
+    from .checks import all_plain_ids
+
+    values = ids.tolist()
+    text = [v for v in values if isinstance(v, str) and v != ""]
+    if len(text) == len(values) and all_plain_ids(text):
+        return []
     out = []
-    for i, v in enumerate(ids.tolist()):
+    for i, v in enumerate(values):
         if v is None or v == "" or (isinstance(v, float) and v != v):
             out.append((i, "empty; every row must name its household"))
-        elif not isinstance(v, str):
-            continue
-        elif search(v) is not None:
-            out.append((i, f"{shown(ids[i])} holds a control character; ids are printable text"))
-        elif v.strip() != v:
-            out.append((i, f"{shown(ids[i])} has spaces around it; ids are taken exactly "
-                           "as written, so fix the id"))
+        elif isinstance(v, str):
+            try:
+                _printable_id(v)
+            except ValueError as err:
+                out.append((i, f"{err}, got {shown(v)}"))
     return out
 
 
 def printable_id(hid: str) -> str:
-    """An id with its control characters escaped as Python writes them (``line\\nbreak``),
-    so that results and rejects can name it on one line."""
-    return _CONTROL.sub(lambda m: repr(m.group(0))[1:-1], hid)
+    """An id with its control characters escaped (``line\\nbreak``), so that results and
+    rejects can name it on one line: the escaper of every message (`output.printable`)."""
+    from ..output import printable
+
+    return printable(hid)
 
 
 def near_id(hid: Any) -> str | None:
@@ -429,7 +489,7 @@ def near_id(hid: Any) -> str | None:
     it, a whole number without decimals (``" 1000.0 "`` -> ``"1000"``); None if empty."""
     if not isinstance(hid, str):
         return None
-    text = _CONTROL.sub("", hid).strip()
+    text = "".join(ch for ch in hid if ch.isprintable()).strip()
     if not text:
         return None
     if re.fullmatch(r"[+-]?\d+(\.\d*)?([eE][+-]?\d+)?", text):
@@ -551,7 +611,8 @@ class _Column:
     values: list[Any] | None = None        # distinct values, then None (code -1)
 
     @classmethod
-    def encode(cls, values: np.ndarray) -> tuple[_Column, np.ndarray]:
+    def encode(cls, values: np.ndarray, factors: Factors | None = None
+               ) -> tuple[_Column, np.ndarray]:
         """The column kept compact (rows as given) and its sort key (`_sort_key`'s order).
 
         Text is factorized once; the key is each distinct value's rank, so no
@@ -560,8 +621,11 @@ class _Column:
 
         if values.dtype.kind == "f":
             return cls(floats=values), values
-        codes, uniques = pd.factorize(values, size_hint=_HINT)
-        distinct = np.asarray(uniques, dtype=object)
+        if factors is None:
+            codes, uniques = pd.factorize(values, size_hint=_HINT)
+            distinct = np.asarray(uniques, dtype=object)
+        else:
+            codes, distinct = factors
         rank = np.full(len(distinct) + 1, -1, dtype=np.int32)   # the last: code -1, empty
         if len(distinct):
             rank[:-1] = _sort_key(distinct)
@@ -760,30 +824,38 @@ def _same_as_next(values: np.ndarray) -> np.ndarray:
     return same
 
 
-def _split(name: str, path: Path, columns: dict[str, np.ndarray]
-           ) -> tuple[_Split, list[_BadRow]]:
-    """Sort a table's rows by household (stable), leaving out rows whose id is unusable."""
-    import pandas as pd
+def _split(name: str, path: Path, columns: dict[str, np.ndarray],
+           factors: _Factorized | None = None) -> tuple[_Split, list[_BadRow]]:
+    """Sort a table's rows by household (stable), leaving out rows whose id is unusable.
 
+    ``factors``: the table's columns already factorized by the checks, reused."""
+    factors = factors if factors is not None else _Factorized(columns)
     hid = columns.pop("household_id")
+    hid_factors = factors.of("household_id", hid)
     bad = [_BadRow(name, path.name, i, hid[i], "household_id", problem)
-           for i, problem in household_id_problems(hid)]
+           for i, problem in household_id_problems(hid, hid_factors)]
     source = None
+    keep = None
     if bad:
         keep = np.ones(len(hid), dtype=bool)
         keep[[b.row for b in bad]] = False
         source = np.flatnonzero(keep)
-        hid = hid[keep]
         columns = {c: v[keep] for c, v in columns.items()}
-    codes, uniques = pd.factorize(hid, sort=True, size_hint=_HINT)
-    del hid
+    codes, uniques = _sorted_codes(*hid_factors, keep)
+    factors.drop("household_id")
+    del hid, hid_factors
     names = tuple(columns)
     # each column compacted (and its sort key made) before the rows are ordered, one
     # column at a time: the driver never holds a table's text cells and its sort keys
     encoded: dict[str, _Column] = {}
     keys: dict[str, np.ndarray] = {}
     for c in names:
-        encoded[c], keys[c] = _Column.encode(columns.pop(c))
+        values = columns.pop(c)
+        known = factors.get(c)
+        if known is not None and keep is not None:
+            known = (known[0][keep], known[1])
+        encoded[c], keys[c] = _Column.encode(values, known)
+        factors.drop(c)
     order = _order(name, codes, keys)
     del keys
     counts = np.bincount(codes, minlength=len(uniques))
@@ -798,6 +870,54 @@ def _split(name: str, path: Path, columns: dict[str, np.ndarray]
                       zip(starts.tolist(), ends.tolist(), strict=True), strict=True))
     source_rows = order if source is None else source[order]
     return _Split(name, names, data, ranges, source_rows), bad
+
+
+def _sorted_codes(codes: np.ndarray, distinct: np.ndarray, keep: np.ndarray | None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Household codes numbered in the ids' sorted order (``factorize(sort=True)``'s), from
+    codes made once: only the distinct ids are sorted. ``keep``: the rows left (the
+    unusable ids' rows are all of their id's rows, so their ids go too)."""
+    if keep is not None:
+        codes = codes[keep]
+    used = np.zeros(len(distinct) + 1, dtype=bool)
+    used[codes] = True
+    present = np.flatnonzero(used[:-1])
+    ids = distinct[present]
+    order = np.argsort(ids, kind="stable")
+    renumber = np.full(len(distinct) + 1, -1, dtype=np.int64)
+    renumber[present[order]] = np.arange(len(order))
+    return renumber[codes], ids[order]
+
+
+class _Factorized:
+    """A table's text columns, each factorized at most once however many checks use it
+    (a million lots' ids were hashed five times over)."""
+
+    def __init__(self, columns: dict[str, np.ndarray]):
+        self._done: dict[str, Factors] = {}
+        self._columns = columns
+
+    def of(self, column: str, values: np.ndarray | None = None) -> Factors:
+        """The column's codes and distinct values (made now if no check made them)."""
+        if column not in self._done:
+            import pandas as pd
+
+            values = self._columns[column] if values is None else values
+            codes, uniques = pd.factorize(values, use_na_sentinel=True, size_hint=_HINT)
+            if len(uniques) < 2**31 - 1:        # kept until encoded: half the memory
+                codes = codes.astype(np.int32)
+            self._done[column] = (codes, np.asarray(uniques, dtype=object))
+        return self._done[column]
+
+    def get(self, column: str) -> Factors | None:
+        return self._done.get(column)
+
+    def put(self, column: str, factors: Factors | None) -> None:
+        if factors is not None:
+            self._done[column] = factors
+
+    def drop(self, column: str) -> None:
+        self._done.pop(column, None)
 
 
 def read_tables(input_dir: str | Path) -> Tables:
@@ -817,6 +937,8 @@ def read_tables(input_dir: str | Path) -> Tables:
         frame, nans = _read_frame(name, path)
         known, warned = _check_columns(name, path, list(frame))
         warnings += warned
+        file_rows = _file_rows(frame)
+        marks = (len(bad_rows), len(checked))
         # one column at a time: its raw cells are dropped once converted and checked, so
         # the driver never holds a table twice (its peak memory stays flat with the rows)
         raw = frame if isinstance(frame, dict) else {c: frame[c] for c in frame.columns}
@@ -831,8 +953,10 @@ def read_tables(input_dir: str | Path) -> Tables:
                            nan_problems(series, nans.get(c)) if kind == FLOAT else [])
             del series
         raw.clear()
+        factors = _Factorized(cols)
         if "household_id" in cols:
-            cols["household_id"] = _id_text(cols["household_id"])
+            cols["household_id"], hid_factors = _id_text_factors(cols["household_id"])
+            factors.put("household_id", hid_factors)
         value_bad: list[_BadRow] = []
         for c in known:
             hids = cols.get("household_id")
@@ -847,7 +971,7 @@ def read_tables(input_dir: str | Path) -> Tables:
                         for i, p in column_problems(name, c, KINDS.get(c, FLOAT), cols[c])]
             value_bad += [_BadRow(name, path.name, i, hids[i], c, p)
                           for c, found in _row_problems(name, cols, accounts,
-                                                        symbols, goals).items()
+                                                        symbols, goals, factors).items()
                           for i, p in found]
             if name == "accounts":
                 accounts = (hids, cols["account_id"])
@@ -862,8 +986,12 @@ def read_tables(input_dir: str | Path) -> Tables:
             shared, overrides, bad_securities, more = _securities(path, cols, value_bad)
             bad_rows += more
         else:
-            splits[name], id_bad = _split(name, path, cols)
+            splits[name], id_bad = _split(name, path, cols, factors)
             bad_rows += value_bad + id_bad
+        if file_rows is not None:       # rows were counted without the blank lines
+            _renumber(file_rows, bad_rows, marks[0], checked, marks[1],
+                      splits.get(name) if name != "securities" else overrides,
+                      bad_securities if name == "securities" else {})
     warnings += [f"{b.row.record}: symbol {shown(sym)} rejected (field '{b.row.field}': "
                  f"{b.row.problem}); the households that hold, traded or offer it in a menu "
                  "without rows of their own for it are rejected, the others are solved"
@@ -872,6 +1000,25 @@ def read_tables(input_dir: str | Path) -> Tables:
                     bad_securities=bad_securities)._resolve(bad_rows, checked)
     release_memory()      # the conversions' scratch, before the batch's own peak stacks on it
     return tables
+
+
+def _renumber(file_rows: np.ndarray, bad_rows: list[_BadRow], first_bad: int,
+              checked: list[_BadRow], first_checked: int, split: _Split | None,
+              bad_symbols: dict[str, _BadSymbol]) -> None:
+    """One table's rows named by their place in the file, not in the table as read: its
+    bad rows (from ``first_bad``, ``first_checked`` on), its split's rows, its shared
+    symbols' bad rows."""
+    import dataclasses
+
+    def moved(b: _BadRow) -> _BadRow:
+        return dataclasses.replace(b, row=int(file_rows[b.row]))
+
+    bad_rows[first_bad:] = [moved(b) for b in bad_rows[first_bad:]]
+    checked[first_checked:] = [moved(b) for b in checked[first_checked:]]
+    if split is not None and split.source_rows is not None:
+        split.source_rows = file_rows[split.source_rows]
+    for sym, bad in bad_symbols.items():
+        bad_symbols[sym] = dataclasses.replace(bad, row=moved(bad.row))
 
 
 #: tables whose ``account_id`` names a row of the household's table ``accounts``
@@ -883,8 +1030,8 @@ _SYMBOL_REFERENCES = ("lots", "recent_trades")
 def _row_problems(name: str, cols: dict[str, np.ndarray],
                   accounts: tuple[np.ndarray, np.ndarray] | None,
                   symbols: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-                  goals: tuple[np.ndarray, np.ndarray] | None = None
-                  ) -> dict[str, list[tuple[int, str]]]:
+                  goals: tuple[np.ndarray, np.ndarray] | None = None,
+                  factors: _Factorized | None = None) -> dict[str, list[tuple[int, str]]]:
     """Problems the schema would find in one row at a time, found for every row of the
     table at once (each a reject naming its file row; the first is its household's
     status): a padded id, a goal or account the household does not have, a symbol
@@ -895,21 +1042,28 @@ def _row_problems(name: str, cols: dict[str, np.ndarray],
     """
     from .checks import id_problems, is_id_column, unknown_references
 
+    factors = factors if factors is not None else _Factorized(cols)
     out: dict[str, list[tuple[int, str]]] = {}
     for c, values in cols.items():
         if c != "household_id" and is_id_column(name, c):
-            out[c] = id_problems(values)
+            # factorized here for the check, kept for `_split` (which encodes every column)
+            out[c] = id_problems(values, factors.of(c))
+
+    def unknown(column: str, known: tuple[np.ndarray, ...], what: str,
+                shared: np.ndarray | None = None) -> list[tuple[int, str]]:
+        return unknown_references(cols["household_id"], cols[column], *known, what, shared,
+                                  hid_factors=factors.of("household_id"),
+                                  value_factors=factors.of(column))
+
     if name == "accounts" and goals is not None and "goal_id" in cols:
-        out["goal_id"] = out.get("goal_id", []) + unknown_references(
-            cols["household_id"], cols["goal_id"], *goals, "goal")
+        out["goal_id"] = out.get("goal_id", []) + unknown("goal_id", goals, "goal")
     if name in _ACCOUNT_REFERENCES and accounts is not None and "account_id" in cols:
-        out["account_id"] = out.get("account_id", []) + unknown_references(
-            cols["household_id"], cols["account_id"], *accounts, "account")
+        out["account_id"] = out.get("account_id", []) + unknown("account_id", accounts,
+                                                                "account")
     if name in _SYMBOL_REFERENCES and symbols is not None and "symbol" in cols:
         own_hids, own_symbols, shared = symbols
-        out["symbol"] = out.get("symbol", []) + unknown_references(
-            cols["household_id"], cols["symbol"], own_hids, own_symbols, "symbol",
-            shared=shared)
+        out["symbol"] = out.get("symbol", []) + unknown("symbol", (own_hids, own_symbols),
+                                                        "symbol", shared)
     return {c: found for c, found in out.items() if found}
 
 
@@ -1028,7 +1182,7 @@ def _salvage(rows: list[dict[str, Any]], spoiled: set[str]
     from pydantic import ValidationError
 
     fields = set(spoiled)
-    fields.update(a for a in _SYMBOL_ATTRS if len({_key(r.get(a)) for r in rows}) > 1)
+    fields.update(_disagreeing(rows))
     clean = [{k: v for k, v in r.items() if k not in fields} for r in rows]
     try:
         entry = security_entry(clean)
@@ -1070,10 +1224,9 @@ class _RowProblem(Exception):
 def security_entry(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """A contract ``securities`` entry from the rows of one symbol (one row per class)."""
     first = rows[0]
-    for attr in _SYMBOL_ATTRS:
-        values = {_key(r.get(attr)) for r in rows}
-        if len(values) > 1:
-            raise _RowProblem(attr, f"the rows of this symbol disagree on '{attr}'")
+    disagree = _disagreeing(rows)
+    if disagree:
+        raise _RowProblem(disagree[0], f"the rows of this symbol disagree on '{disagree[0]}'")
     entry = {k: first[k] for k in ("symbol", *_SYMBOL_ATTRS) if k in first}
     weights = [r.get("weight") for r in rows]
     if len(rows) == 1 and (weights[0] is None or weights[0] == 1.0):
@@ -1093,6 +1246,13 @@ def security_entry(rows: list[dict[str, Any]]) -> dict[str, Any]:
         exposures[cls] = r["weight"]
     entry["exposures"] = exposures
     return entry
+
+
+def _disagreeing(rows: list[dict[str, Any]]) -> list[str]:
+    """The attributes of the symbol as a whole (`_SYMBOL_ATTRS`) on which its class rows
+    differ (an empty cell differs from a value): the one rule `security_entry` refuses
+    by and `_salvage` sets aside by."""
+    return [a for a in _SYMBOL_ATTRS if len({_key(r.get(a)) for r in rows}) > 1]
 
 
 def _key(value: Any) -> Any:
@@ -1345,17 +1505,29 @@ class Tables:
 
     def _check_bad_symbols(self, hid: str, raw: dict[str, Any], found: list[InvalidInput]) -> None:
         """A household that uses a rejected shared symbol (`_use_of`) without rows of its
-        own for it is rejected, naming the shared row; the others are solved."""
+        own for it is rejected, naming the shared row; the others are solved without it.
+
+        Solved without it, the symbol is not among the household's securities, so
+        it leaves the accounts' ``restricted`` lists too: the schema refuses a
+        restriction of an unknown symbol, and restricting what cannot be bought
+        changes nothing."""
         own = ({r.get("symbol") for r in self.overrides.rows(hid)}
                if self.overrides is not None else set())
+        dropped: set[str] = set()
         for sym in sorted(self.bad_securities):
-            bad = self.bad_securities[sym]
-            how = None if sym in own else _use_of(raw, sym)
-            if how is not None:
-                b = bad.row
-                found.append(InvalidInput(hid, b.record, b.field or None,
-                                          f"{b.problem} (shared symbol {sym}: this "
-                                          f"household {how})"))
+            if sym in own:
+                continue
+            how = _use_of(raw, sym)
+            if how is None:
+                dropped.add(sym)
+                continue
+            b = self.bad_securities[sym].row
+            found.append(InvalidInput(hid, b.record, b.field or None,
+                                      f"{b.problem} (shared symbol {sym}: this "
+                                      f"household {how})"))
+        for acc in raw.get("accounts", ()) if dropped else ():
+            if isinstance(acc.get("restricted"), list):
+                acc["restricted"] = [s for s in acc["restricted"] if s not in dropped]
 
     def _dated(self, name: str, hid: str, key: str) -> list[dict[str, Any]]:
         """The household's rows of a table with a date column (a chunk's are converted)."""

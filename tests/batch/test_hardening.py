@@ -306,12 +306,12 @@ def test_a_padded_id_makes_its_household_invalid_not_solved_without_the_row(batc
     assert pq.read_table(out / "rejects.parquet").to_pylist() == [
         {"household_id": "syn-000040", "table": "lots",
          "record": f"table lots (lots.csv) row {i + 1}", "field": "household_id",
-         "problem": "'syn-000040 ' has spaces around it; ids are taken exactly as written, "
-                    "so fix the id (meant for household 'syn-000040'?)"},
+         "problem": "has leading or trailing whitespace, got 'syn-000040 ' (meant for "
+                    "household 'syn-000040'?)"},
         {"household_id": "syn-000041", "table": "lots",
          "record": f"table lots (lots.csv) row {j + 1}", "field": "household_id",
-         "problem": "'\\tsyn-000041' holds a control character; ids are printable text "
-                    "(meant for household 'syn-000041'?)"}]
+         "problem": "contains a control character (U+0009) at position 0; ids must be "
+                    "printable, got '\\tsyn-000041' (meant for household 'syn-000041'?)"}]
     # the others are the same plans as in the reference run
     ref = pq.read_table(batch300["ref"] / "trades.parquet").to_pandas()
     got = pq.read_table(out / "trades.parquet").to_pandas()
@@ -364,9 +364,10 @@ def test_rows_of_no_household_are_rejects_and_the_rest_runs(tmp_path):
     tables, errors = _errors(_folder(tmp_path, rows))
     where = "table lots (lots.csv) row"
     # an unusable id is a household of its own (escaped), never solved; the others run
-    padded = ("'nobody ' has spaces around it; ids are taken exactly as written, so fix "
-              "the id")
-    control = "'ev\\x1b[31mil' holds a control character; ids are printable text"
+    # the schema's words for every id, the household's too
+    padded = "has leading or trailing whitespace, got 'nobody '"
+    control = ("contains a control character (U+001B) at position 2; ids must be printable, "
+               "got 'ev\\x1b[31mil'")
     assert errors == {**dict.fromkeys(("syn-000000", "syn-000001", "syn-000002")),
                       "nobody ": f"household nobody : {where} {n - 2}: field "
                                  f"'household_id': {padded}",
@@ -385,8 +386,8 @@ def test_rows_of_no_household_are_rejects_and_the_rest_runs(tmp_path):
 
 @pytest.mark.parametrize(("value", "problem"), [
     ("0", "expected an ISO date YYYY-MM-DD, got '0'"),
-    ("20240115", "'20240115' looks like YYYYMMDD; expected an ISO date YYYY-MM-DD "
-                 "(2024-01-15)"),
+    ("20240115", "expected an ISO date YYYY-MM-DD (for 20240115 write 2024-01-15), "
+                 "got '20240115'"),
     ("01/15/2024", "expected an ISO date YYYY-MM-DD, got '01/15/2024'"),
 ])
 def test_dates_are_iso_text_only(tmp_path, value, problem):

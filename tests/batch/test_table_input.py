@@ -126,18 +126,45 @@ def test_a_csv_of_blank_lines_or_an_empty_gzip_is_empty_too(tmp_path):
 # --------------------------------------------------------------------------- columns
 
 
-def test_a_misspelled_optional_column_is_an_error_naming_the_column_it_means(tmp_path):
+def _rename_column(folder: Path, table: str, old: str, new: str) -> None:
+    lines = _lines(folder, table)
+    header = lines[0].split(",")
+    header[header.index(old)] = new
+    _write(folder, table, [",".join(header), *lines[1:]])
+
+
+@pytest.mark.parametrize("name", ["min_csh", "Min_Cash", "min-cash", "min cash", "mni_cash",
+                                  "min_cassh", "min_cach"])
+def test_a_misspelled_optional_column_is_an_error_naming_the_column_it_means(tmp_path, name):
+    # the same name but for case and - _ space, or one character apart
     folder = _copy(tmp_path)
-    lines = _lines(folder, "accounts")
-    lines[0] = lines[0].replace(",min_cash,", ",min_cash_typo,")
-    _write(folder, "accounts", lines)
+    _rename_column(folder, "accounts", "min_cash", name)
     with pytest.raises(InvalidInput) as err:
         read_tables(folder)
-    assert err.value.line() == ("input: table accounts (accounts.csv): unknown column "
-                                "'min_cash_typo' (did you mean 'min_cash'?)")
+    assert err.value.line() == (f"input: table accounts (accounts.csv): unknown column "
+                                f"'{name}' (did you mean 'min_cash'?)")
+
+
+def test_a_misspelled_column_stops_the_batch_with_exit_2(tmp_path):
+    folder = _copy(tmp_path)
+    _rename_column(folder, "accounts", "min_cash", "min_csh")
     res = _batch(folder, tmp_path / "out")
     assert res.exit_code == 2
-    assert "unknown column 'min_cash_typo' (did you mean 'min_cash'?)" in res.output
+    assert "unknown column 'min_csh' (did you mean 'min_cash'?)" in res.output
+
+
+@pytest.mark.parametrize(("old", "name"), [("min_cash", "min_cash_pct"),
+                                           ("cash_flow", "cash_flow_date"),
+                                           ("min_cash", "min_cash_typo"),
+                                           ("min_withdrawal", "min_deposit")])
+def test_a_column_of_ones_own_near_one_of_ours_is_only_a_warning(tmp_path, old, name):
+    # more than one character from every absent column of the table (min_deposit is
+    # two from max_deposit): the contract allows columns of one's own
+    folder = _copy(tmp_path)
+    _rename_column(folder, "accounts", old, name)
+    tables = read_tables(folder)
+    assert [w.split(";")[0] for w in tables.warnings] == [
+        f"table accounts (accounts.csv): column '{name}' is not a column of this table"]
 
 
 def test_an_unrelated_extra_column_is_still_only_a_warning(tmp_path):
@@ -288,7 +315,8 @@ def test_a_household_id_with_a_control_character_is_a_household_named_escaped(tm
     assert len(tables.household_ids) == N_HOUSEHOLDS
     assert "line\\nbreak" in tables.household_ids
     assert tables.rejects == []
-    problem = "'line\\nbreak' holds a control character; ids are printable text"
+    problem = ("contains a control character (U+000A) at position 4; ids must be printable, "
+               "got 'line\\nbreak'")
     mine = [r for r in tables.listed if r[0] == "line\\nbreak"]
     # deposit's rows: 1 household, 5 own securities, 3 goals, 2 accounts, 11 lots
     assert [r[1] for r in mine] == (["households"] + ["securities"] * 5 + ["goals"] * 3
@@ -341,3 +369,44 @@ def test_a_household_without_its_households_row_is_told_that_first(tmp_path):
     assert [str(e) for e in err.more] == [
         f"household orphan: table lots (lots.csv) row {row}: field 'symbol': unknown "
         "symbol 'VTI'"]
+
+
+def test_a_bad_shared_symbol_only_restricted_is_dropped_and_the_household_solved(tmp_path):
+    # ZZZ's one shared row is bad; deposit only restricts it in its brokerage account:
+    # it cannot buy ZZZ either way, so it is solved as if ZZZ were not restricted
+    folder = _copy(tmp_path)
+    assert _lines(folder, "accounts")[1].startswith("deposit,brokerage,")
+    assert _edit_row(folder, "accounts", 1, "restricted", "ZZZ;VXUS") == ""
+    row = _append(folder, "securities", "ZZZ,-1,us_equity,,,,,,,,,")
+    books = {h: (raw, err) for h, raw, err in read_tables(folder).items()}
+    raw, err = books["deposit"]
+    assert err is None
+    brokerage = next(a for a in raw["accounts"] if a["account_id"] == "brokerage")
+    assert brokerage["restricted"] == ["VXUS"]
+    assert "ZZZ" not in {s["symbol"] for s in raw["securities"]}
+    out = tmp_path / "out"
+    res = _batch(folder, out)
+    assert res.exit_code == 1, res.output     # rejects.parquet lists the shared row
+    results = pq.read_table(out / "results.parquet").to_pydict()
+    status = dict(zip(results["household_id"], results["status"], strict=True))
+    assert status["deposit"] == "optimal"
+    rejects = pq.read_table(out / "rejects.parquet").to_pylist()
+    assert [(r["household_id"], r["record"], r["field"]) for r in rejects] == [
+        ("", f"table securities (securities.csv) row {row}", "price")]
+
+
+def test_rows_are_named_by_their_place_in_the_file_blank_lines_counted(tmp_path):
+    # taxable_only's lot on row 140 (file line 141) goes bad; a blank line after the
+    # header and one after row 100 move it to row 142, as an editor counts; trailing
+    # blank lines and the blank rows themselves are no rows at all
+    folder = _copy(tmp_path)
+    assert _edit_row(folder, "lots", 140, "shares", "-5") == "110.0"
+    lines = _lines(folder, "lots")
+    _write(folder, "lots", [lines[0], "", *lines[1:101], "", *lines[101:], "", ""])
+    assert _lines(folder, "lots")[142].startswith("taxable_only,")
+    tables = read_tables(folder)
+    assert [r for r in tables.listed if r[0] == "taxable_only"] == [
+        ("taxable_only", "lots", "table lots (lots.csv) row 142", "shares",
+         "must be > 0, got -5.0")]
+    assert tables.rejects == []
+    assert len(tables) == N_HOUSEHOLDS

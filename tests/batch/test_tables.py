@@ -245,7 +245,7 @@ def test_parquet_text_over_row_groups_reads_like_csv(tmp_path):
     got, want = seen(read_tables(folder), ".parquet"), seen(read_tables(csv), ".csv")
     assert got == want
     errors = [e for _, _, e in got[0] if e is not None]
-    assert any("row 2" in e and "'20200101' looks like YYYYMMDD" in e for e in errors)
+    assert any("row 2" in e and "(for 20200101 write 2020-01-01)" in e for e in errors)
     assert any(f"row {len(lots)}" in e and f"meant for household '{hid}'?" in e
                for e in errors)
 
@@ -265,3 +265,47 @@ def test_release_rows_keeps_what_the_merge_and_report_need(tmp_path):
     assert (tables.household_ids, tables.rejects, tables.listed, tables.warnings,
             len(tables)) == kept
     assert tables.splits == {} and tables.overrides is None
+
+
+def test_id_problems_checks_the_whole_column_at_once_and_each_id_only_if_it_fails():
+    import numpy as np
+
+    from taxopt.batch.checks import all_plain_ids, id_problems
+
+    assert all_plain_ids(["BR-01", "a |b", "x y"])          # inner spaces are fine
+    assert not all_plain_ids(["BR-01", "BR-02 ", "BR-03"])  # padded in the middle
+    assert not all_plain_ids([" BR-01", "BR-02"])
+    assert not all_plain_ids(["BR-01", "BR\u00a002"])        # a no-break space
+    ids = np.array(["BR-01", "a |b", None, "BR-02 ", "tab\there", "BR-02 "], dtype=object)
+    assert id_problems(ids) == [
+        (3, "has leading or trailing whitespace, got 'BR-02 '"),
+        (4, "contains a control character (U+0009) at position 3; ids must be printable, "
+            "got 'tab\\there'"),
+        (5, "has leading or trailing whitespace, got 'BR-02 '")]
+    assert id_problems(np.array(["BR-01", "a |b", None], dtype=object)) == []
+
+
+def test_household_ids_and_dates_are_checked_by_the_schemas_own_rules_and_words():
+    import datetime as dt
+
+    import numpy as np
+    import pandas as pd
+
+    from taxopt.batch.tables import date_problems, household_id_problems, printable_id
+    from taxopt.domain.schema import _printable_id
+
+    ids = np.array(["a", "b\u00a0", "c\x1bd", None, "a"], dtype=object)
+    assert household_id_problems(ids) == [
+        (1, "has leading or trailing whitespace, got 'b\\xa0'"),
+        (2, "contains a control character (U+001B) at position 1; ids must be "
+            "printable, got 'c\\x1bd'"),
+        (3, "empty; every row must name its household")]
+    with pytest.raises(ValueError, match=r"^has leading or trailing whitespace$"):
+        _printable_id("b\u00a0")         # the same words as a scenario's id
+    assert printable_id("line\nbreak\u2028\x1b") == "line\\nbreak\\u2028\\x1b"
+    cells = pd.Series(["2024-01-15", "2025-02-30", dt.datetime(2024, 1, 15, 9, 30), None,
+                       dt.date(2024, 1, 15)], dtype=object)
+    assert date_problems(cells) == [
+        (1, "not a calendar date (day is out of range for month), got '2025-02-30'"),
+        (2, "expected an ISO date YYYY-MM-DD, not a date with a time of day, got "
+            "datetime.datetime(2024, 1, 15, 9, 30)")]
