@@ -74,33 +74,60 @@ def batch64(tmp_path_factory) -> Path:
                         tmp_path_factory.mktemp("int") / "in", "csv")
 
 
+def _batch(batch: Path, out: Path, *extra: str) -> subprocess.Popen:
+    """The batch in a session of its own: a signal to its group reaches its workers too."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "taxopt.cli", "batch", str(batch), "--out", str(out),
+         "--no-timings", "--csv", "--workers", "1", "--chunk-size", "1", *extra],
+        env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+
+
+def _wait_for_a_part(proc: subprocess.Popen, out: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not any((out / ".parts").glob("*.results.parquet")):
+        assert proc.poll() is None and time.monotonic() < deadline, "no chunk finished"
+        time.sleep(0.02)
+
+
+def _interrupted_records(proc: subprocess.Popen, out: Path, what: str) -> list[dict]:
+    """Wait (with a hard deadline: a hang fails) and check the interrupted batch's ending."""
+    try:
+        _, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.fail(f"the batch interrupted {what} did not exit")
+    # stderr is a pipe: every line is a JSON log record, no traceback from any process
+    records = _records(err.decode())
+    if proc.returncode == 130:
+        assert not (out / LOCK_NAME).exists()
+        assert records[-1]["exit_code"] == 130
+        if any((out / ".parts").glob("*.results.parquet")):
+            assert records[-1]["message"] == (
+                f"interrupted: finished chunks are kept in {out / '.parts'}; run the same "
+                "command with --resume to finish"), what
+        else:       # the bare word: before the batch command itself had started
+            assert records[-1]["message"] in (
+                "interrupted", "interrupted before any chunk finished; run the same "
+                "command again"), what
+    return records
+
+
 def test_ctrl_c_at_any_moment_ends_the_batch_with_130(batch64, tmp_path):
-    """Interrupts at spread-out moments, each child with a hard deadline: a hang fails."""
+    """Interrupts at spread-out moments, the last once a chunk has finished."""
     # from 0.4 s: an interpreter not yet running Python code dies of the signal unheard
-    delays = [0.4, 0.55, 0.7, 0.9, 1.1, 1.3, 1.5, 1.7, 1.9, 2.2, 2.6, 3.0]
+    delays: list[float | None] = [0.4, 0.55, 0.7, 0.9, 1.1, 1.3, 1.5, 1.9, 2.6, None]
     codes = []
     for i, delay in enumerate(delays):
         out = tmp_path / f"o{i}"
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "taxopt.cli", "batch", str(batch64), "--out", str(out),
-             "--no-timings", "--csv", "--workers", "1", "--chunk-size", "1"],
-            env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            start_new_session=True)
-        time.sleep(delay)
+        proc = _batch(batch64, out)
+        if delay is None:
+            _wait_for_a_part(proc, out)    # however loaded the machine
+        else:
+            time.sleep(delay)
         os.killpg(proc.pid, signal.SIGINT)
-        try:
-            _, err = proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-            pytest.fail(f"the batch interrupted after {delay} s did not exit")
+        _interrupted_records(proc, out, f"after {delay or 'a chunk'} s")
         codes.append(proc.returncode)
-        # stderr is a pipe: every line is a JSON log record, no traceback from any process
-        records = _records(err.decode())
-        if proc.returncode == 130:
-            assert not (out / LOCK_NAME).exists()
-            assert records[-1]["exit_code"] == 130
-            assert records[-1]["message"].startswith("interrupted")
     # an interrupt after the run finished has no effect; the early ones all give 130
     assert set(codes) <= {0, 130}
     assert codes.count(130) >= len(delays) // 2
@@ -124,3 +151,31 @@ def _records(stderr: str) -> list[dict]:
         return [json.loads(line) for line in stderr.splitlines()]
     except ValueError:
         pytest.fail(f"stderr is not JSON lines:\n{stderr}")
+
+
+@pytest.mark.parametrize("gap", [0.01, 0.03, 0.1, 0.2])
+def test_a_second_ctrl_c_during_the_shutdown_changes_nothing(batch64, tmp_path, gap):
+    """Ctrl-C twice: still exit 130, one JSON line, no traceback, the lock released."""
+    out = tmp_path / "o"
+    proc = _batch(batch64, out)
+    _wait_for_a_part(proc, out)          # the pool runs: its stop takes a while
+    os.killpg(proc.pid, signal.SIGINT)
+    time.sleep(gap)
+    try:
+        os.killpg(proc.pid, signal.SIGINT)
+    except ProcessLookupError:
+        pass                             # already gone: the first one was enough
+    _interrupted_records(proc, out, f"twice, {gap} s apart")
+    assert proc.returncode == 130
+
+
+def test_sigterm_then_ctrl_c_while_the_tables_are_read(batch64, tmp_path):
+    out = tmp_path / "o"
+    proc = _batch(batch64, out)
+    time.sleep(0.6)
+    proc.send_signal(signal.SIGTERM)
+    time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGINT)
+    records = _interrupted_records(proc, out, "by SIGTERM then Ctrl-C")
+    assert proc.returncode == 130
+    assert [r["exit_code"] for r in records if "exit_code" in r] == [130]
