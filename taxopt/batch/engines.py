@@ -150,7 +150,7 @@ def stop_pool(pool: ProcessPoolExecutor, grace: float = STOP_GRACE) -> None:
     if manager is not None:
         manager.join(timeout=grace)
         if manager.is_alive():
-            log.warning("the worker pool's thread did not stop within %.0f s; the batch "
+            log.warning("the worker pool's thread did not stop within %g s; the batch "
                         "exits without it", grace)
         _forget_manager(manager)
 

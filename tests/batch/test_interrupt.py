@@ -21,6 +21,7 @@ import pytest
 from taxopt import synth
 from taxopt.batch.engines import LocalEngine
 from taxopt.batch.lock import LOCK_NAME
+from taxopt.interrupts import INTERRUPTS, interrupts_deferred, interrupts_once, raise_interrupt
 
 from .conftest import make_households, write_tables
 
@@ -179,3 +180,168 @@ def test_sigterm_then_ctrl_c_while_the_tables_are_read(batch64, tmp_path):
     records = _interrupted_records(proc, out, "by SIGTERM then Ctrl-C")
     assert proc.returncode == 130
     assert [r["exit_code"] for r in records if "exit_code" in r] == [130]
+
+
+# --------------------------------------------------------------------------- one handler
+
+
+@pytest.fixture
+def usr_handlers():
+    """SIGUSR1/SIGUSR2 counted by handlers of their own; both put back after the test."""
+    calls: list[int] = []
+    saved = {s: signal.getsignal(s) for s in (signal.SIGUSR1, signal.SIGUSR2)}
+    for s in saved:
+        signal.signal(s, lambda signum, frame: calls.append(signum))
+    yield calls
+    for s, h in saved.items():
+        signal.signal(s, h)
+
+
+def test_a_signal_raised_while_deferred_is_delivered_once_on_leaving(usr_handlers):
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGUSR1, signal.SIGUSR2)}
+    with interrupts_deferred((signal.SIGUSR1, signal.SIGUSR2)):
+        signal.raise_signal(signal.SIGUSR1)
+        signal.raise_signal(signal.SIGUSR1)
+        assert usr_handlers == []
+    assert usr_handlers == [signal.SIGUSR1]
+    assert {s: signal.getsignal(s) for s in handlers} == handlers
+
+
+def test_ctrl_c_while_deferred_is_one_keyboard_interrupt_on_leaving():
+    reached = []
+    with pytest.raises(KeyboardInterrupt):
+        with interrupts_deferred():
+            signal.raise_signal(signal.SIGINT)
+            reached.append("end of the block")
+    assert reached == ["end of the block"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_handler_python_cannot_put_back_becomes_the_default(usr_handlers, monkeypatch):
+    real = signal.signal
+
+    def installed_from_c(signum, handler):     # what signal.signal answers for such a one
+        previous = real(signum, handler)
+        return None if signum == signal.SIGUSR1 else previous
+
+    monkeypatch.setattr(signal, "signal", installed_from_c)
+    with interrupts_deferred((signal.SIGUSR1,)):
+        pass
+    monkeypatch.undo()
+    assert signal.getsignal(signal.SIGUSR1) == signal.SIG_DFL
+
+
+def test_a_handler_firing_between_two_restores_leaves_none_unrestored(usr_handlers,
+                                                                       monkeypatch):
+    """A Ctrl-C handled after SIGINT's handler is back and before SIGTERM's: both are back."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGUSR1, interrupt)
+    usr2 = signal.getsignal(signal.SIGUSR2)
+    real = signal.signal
+    arrived: list[int] = []
+
+    def arrives_right_after(signum, handler):
+        previous = real(signum, handler)
+        if handler is interrupt and not arrived:   # put back: a Ctrl-C comes in right then
+            arrived.append(signum)
+            signal.raise_signal(signal.SIGUSR1)
+        return previous
+
+    with pytest.raises(KeyboardInterrupt):
+        with interrupts_deferred((signal.SIGUSR1, signal.SIGUSR2)):
+            monkeypatch.setattr(signal, "signal", arrives_right_after)
+    monkeypatch.undo()
+    assert arrived == [signal.SIGUSR1]
+    assert signal.getsignal(signal.SIGUSR1) is interrupt
+    assert signal.getsignal(signal.SIGUSR2) is usr2
+
+
+def test_after_the_first_interrupt_both_signals_are_ignored_to_the_end():
+    before = {s: signal.getsignal(s) for s in INTERRUPTS}
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with interrupts_once():
+                signal.raise_signal(signal.SIGTERM)
+        signal.raise_signal(signal.SIGINT)         # ignored: no KeyboardInterrupt
+        signal.raise_signal(signal.SIGTERM)        # ignored: the test process lives on
+        assert [signal.getsignal(s) for s in INTERRUPTS] == [signal.SIG_IGN] * 2
+    finally:
+        for s, h in before.items():
+            signal.signal(s, h)
+
+
+def test_without_an_interrupt_the_handlers_of_before_come_back():
+    before = {s: signal.getsignal(s) for s in INTERRUPTS}
+    with interrupts_once():
+        assert signal.getsignal(signal.SIGINT) is raise_interrupt
+    assert {s: signal.getsignal(s) for s in INTERRUPTS} == before
+
+
+# --------------------------------------------------------------------------- the workers
+
+SIGINT_BIT = 1 << (signal.SIGINT - 1)
+
+
+def _sigint_state(pid: int) -> dict[str, bool]:
+    fields = dict(line.split(":\t", 1) for line in
+                  Path(f"/proc/{pid}/status").read_text().splitlines() if ":\t" in line)
+    return {k: bool(int(fields[k], 16) & SIGINT_BIT) for k in ("SigBlk", "SigIgn")}
+
+
+SHIELD_SCRIPT = """
+import json, multiprocessing.forkserver as fs, os, signal, time
+from concurrent.futures import ProcessPoolExecutor
+from taxopt.workers import process_context
+process_context()
+first = fs._forkserver._forkserver_pid
+os.kill(first, signal.SIGKILL)      # the server died: the next pool starts another
+time.sleep(0.3)
+ctx = process_context()
+server = fs._forkserver._forkserver_pid
+with ProcessPoolExecutor(1, mp_context=ctx) as pool:
+    worker = pool.submit(os.getpid).result()
+    print(json.dumps({"first": first, "server": server, "worker": worker}), flush=True)
+    input()
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forkserver, /proc: Linux")
+def test_a_restarted_forkserver_and_its_workers_never_get_ctrl_c():
+    proc = subprocess.Popen([sys.executable, "-c", SHIELD_SCRIPT], env=_env(), text=True,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        pids = json.loads(proc.stdout.readline())
+        assert pids["server"] != pids["first"]
+        assert _sigint_state(pids["server"])["SigBlk"]
+        assert _sigint_state(pids["worker"])["SigBlk"]
+        assert _sigint_state(proc.pid) == {"SigBlk": False, "SigIgn": False}
+    finally:
+        proc.communicate("\n", timeout=30)
+    assert proc.returncode == 0
+
+
+STUCK_SCRIPT = """
+import logging, os, sys, time
+from taxopt.batch.engines import LocalEngine, stop_pool
+from tests.batch.test_interrupt import die_mid_result
+logging.basicConfig(level=logging.WARNING)
+pool = LocalEngine(1, None, False)._ensure()
+pool.submit(die_mid_result)
+next(iter(pool._processes.values())).join(timeout=30)
+spare = os.dup(pool._result_queue._writer.fileno())  # the pipe's end never comes now
+time.sleep(0.3)
+stop_pool(pool, grace=0.5)
+print("stopped", flush=True)
+"""
+
+
+def test_a_pool_thread_that_cannot_stop_does_not_hold_the_exit():
+    t0 = time.monotonic()
+    res = subprocess.run([sys.executable, "-c", STUCK_SCRIPT], env=_env(), cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == "stopped\n"
+    assert "the worker pool's thread did not stop within 0.5 s" in res.stderr
+    assert time.monotonic() - t0 < 30
