@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from .errors import InvalidInput, TaxoptError
+from .interrupts import interrupts_once, raise_interrupt
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INFRASTRUCTURE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -262,25 +263,24 @@ def batch_cmd(input_dir: Path, out_dir: Path, workers: int | None, engine: str,
     log = logging.getLogger("taxopt.batch")
     run_id = new_run_id(dt.datetime.now(dt.UTC))
     try:
-        with run_context(run_id):
+        # Ctrl-C and SIGTERM: the first interrupts, later ones are ignored to the exit
+        with run_context(run_id), interrupts_once():
             try:
-                from .batch.run import run_batch, sigterm_as_interrupt
+                from .batch.run import run_batch
                 from .batch.settings import batch_defaults
 
                 defaults = batch_defaults(config, settings)
-                with sigterm_as_interrupt():
-                    outcome = run_batch(input_dir, out_dir, workers=workers, engine=engine,
-                                        scheduler=scheduler, time_limit=time_limit,
-                                        resume=resume, csv=csv_out,
-                                        progress=None if quiet else "auto",
-                                        chunk_size=chunk_size, timings=not no_timings,
-                                        run_id=run_id, options=defaults,
-                                        compare_lockstep=compare_lockstep)
+                outcome = run_batch(input_dir, out_dir, workers=workers, engine=engine,
+                                    scheduler=scheduler, time_limit=time_limit,
+                                    resume=resume, csv=csv_out,
+                                    progress=None if quiet else "auto",
+                                    chunk_size=chunk_size, timings=not no_timings,
+                                    run_id=run_id, options=defaults,
+                                    compare_lockstep=compare_lockstep)
             except KeyboardInterrupt:
                 if ctx.meta.get("taxopt.debug"):
                     raise
-                log.warning("interrupted: finished chunks are kept in %s; run the same "
-                            "command with --resume to finish", out_dir / ".parts",
+                log.warning(_interrupted_message(out_dir),
                             extra={"exit_code": EXIT_INTERRUPTED})
                 sys.exit(EXIT_INTERRUPTED)
             except Exception as err:
@@ -306,6 +306,19 @@ def batch_cmd(input_dir: Path, out_dir: Path, workers: int | None, engine: str,
             click.echo(f"{outcome.reused} of them finished by the interrupted run")
         click.echo(f"wrote {', '.join(p.name for p in outcome.files)} in {outcome.out_dir}")
     sys.exit(outcome.exit_code)
+
+
+def _interrupted_message(out_dir: Path) -> str:
+    """What an interrupted batch leaves: finished chunks to resume from, or nothing yet."""
+    parts = out_dir / ".parts"
+    try:
+        kept = any(parts.glob("*.results.parquet"))
+    except OSError:
+        kept = False
+    if not kept:
+        return "interrupted before any chunk finished; run the same command again"
+    return (f"interrupted: finished chunks are kept in {parts}; run the same command with "
+            "--resume to finish")
 
 
 @cli.command("convert")
@@ -479,16 +492,12 @@ def frontier_cmd(scenario: Path, out_dir: Path, points: int, settings: tuple[str
     sys.exit(EXIT_OK if all(p.audit_ok for p in f.points) else EXIT_FAILED)
 
 
-def _raise_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
-
-
 def main() -> None:
     """Console entry point."""
     # SIGTERM is an interrupt (exit 130, one line) from the start, not only once a
     # command has imported its libraries (a second or so for the batch)
     if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
-        signal.signal(signal.SIGTERM, _raise_interrupt)
+        signal.signal(signal.SIGTERM, raise_interrupt)
     cli(prog_name="taxopt")
 
 

@@ -18,8 +18,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["THREAD_VARS", "WATCH_EVERY", "die_with_parent", "init_worker", "process_alive",
-           "process_context", "single_threaded_env"]
+__all__ = ["THREAD_VARS", "WATCH_EVERY", "children_without_sigint", "die_with_parent",
+           "init_worker", "process_alive", "process_context", "single_threaded_env"]
 
 #: Libraries whose thread pools would oversubscribe the cores when every worker runs its own.
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
@@ -40,6 +40,33 @@ def single_threaded_env() -> Iterator[None]:
                 os.environ.pop(v, None)
             else:
                 os.environ[v] = old
+
+
+@contextmanager
+def children_without_sigint() -> Iterator[None]:
+    """Processes started inside (the forkserver, hence every worker) never receive SIGINT.
+
+    Ctrl-C reaches every process of the terminal's process group. A forkserver
+    and workers that ignore it print no traceback while still importing, and no
+    worker dies in the middle of sending its result; the driver alone handles
+    it and stops them (`taxopt.batch.engines.stop_pool`). SIGINT is blocked in
+    this thread while the processes start (they inherit the mask); another
+    thread of this process still takes it, so the driver's own Ctrl-C is not
+    lost. Main thread only.
+    """
+    if not hasattr(signal, "pthread_sigmask") or (
+            threading.current_thread() is not threading.main_thread()):
+        yield
+        return
+    from multiprocessing import resource_tracker
+
+    # started before: starting it unblocks SIGINT, whatever the caller had blocked
+    resource_tracker.ensure_running()
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 def init_worker(driver_pid: int | None = None) -> None:
@@ -121,7 +148,9 @@ def process_context(preload: Sequence[str] = ()) -> Any:
         ctx = multiprocessing.get_context("forkserver")
         if preload:
             ctx.set_forkserver_preload(list(preload))
-        with single_threaded_env():
-            fs.ensure_running()   # the server (and every worker) keeps this environment
+        # the server (and every worker, forked from it) keeps this environment and mask;
+        # a server that died is started again here, so every start is shielded
+        with single_threaded_env(), children_without_sigint():
+            fs.ensure_running()
         return ctx
     return multiprocessing.get_context("spawn")

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from contextlib import contextmanager
 from typing import Any
 
+from ..interrupts import interrupts_deferred
 from ..workers import init_worker, process_context
 from .task import solve_part
 from .work import Chunk
@@ -29,56 +27,6 @@ log = logging.getLogger(__name__)
 PRELOAD = ("numpy", "scipy.sparse", "taxopt.batch.task", "taxopt.batch.tables",
            "taxopt.engine", "taxopt.adapters.highs",
            "taxopt.domain.load")
-
-
-@contextmanager
-def children_without_sigint() -> Iterator[None]:
-    """Processes started inside (the forkserver, hence every worker) never receive SIGINT.
-
-    Ctrl-C reaches every process of the terminal's process group. A forkserver
-    and workers that ignore it print no traceback while still importing, and no
-    worker dies in the middle of sending its result; the driver alone handles
-    it and stops them (`stop_pool`). SIGINT is blocked in this thread while the
-    processes start (they inherit the mask); another thread of this process
-    still takes it, so the driver's own Ctrl-C is not lost. Main thread only.
-    """
-    if not hasattr(signal, "pthread_sigmask") or (
-            threading.current_thread() is not threading.main_thread()):
-        yield
-        return
-    from multiprocessing import resource_tracker
-
-    # started before: starting it unblocks SIGINT, whatever the caller had blocked
-    resource_tracker.ensure_running()
-    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, before)
-
-
-@contextmanager
-def interrupts_deferred(signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)
-                        ) -> Iterator[None]:
-    """Inside, ``signals`` are noted, not acted on; on leaving, each noted one is raised again.
-
-    Python runs signal handlers in the main thread between bytecodes, whichever
-    thread the kernel picked: swapping the handlers (not the signal mask, which is
-    per thread) is what keeps an interrupt out of a block. Main thread only.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    noted: list[int] = []
-    previous = {s: signal.signal(s, lambda signum, frame: noted.append(signum))
-                for s in signals}
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-        for s in dict.fromkeys(noted):
-            signal.raise_signal(s)       # its own handler now: KeyboardInterrupt, or exit
 
 
 def default_workers() -> int:
@@ -199,10 +147,38 @@ def stop_pool(pool: ProcessPoolExecutor, grace: float = STOP_GRACE) -> None:
             results._writer.close()
         except (AttributeError, OSError):
             pass
-    if manager is not None and manager.is_alive():
+    if manager is not None:
         manager.join(timeout=grace)
         if manager.is_alive():
-            log.warning("the worker pool's thread did not stop within %.0f s", grace)
+            log.warning("the worker pool's thread did not stop within %g s; the batch "
+                        "exits without it", grace)
+        _forget_manager(manager)
+
+
+def _forget_manager(manager: threading.Thread) -> None:
+    """The interpreter's exit neither wakes nor waits for this pool thread any more.
+
+    At exit Python 3.11 writes to the wake-up pipe of every pool thread it knows
+    (`concurrent.futures.process._python_exit`), racing a thread that is closing
+    that pipe (an ``OSError: Bad file descriptor`` traceback), then joins each
+    with no timeout, as it joins every non-daemon thread: one stuck in ``recv()``
+    would hold the exit forever. Stopped or stuck, the thread is dropped from
+    both lists; a stuck one then dies with the process, like a daemon thread.
+    """
+    from concurrent.futures import process as cf_process
+
+    wakeups = getattr(cf_process, "_threads_wakeups", None)
+    if wakeups is not None:
+        wakeups.pop(manager, None)
+    if not manager.is_alive():
+        return
+    lock = getattr(manager, "_tstate_lock", None)
+    locks = getattr(threading, "_shutdown_locks", None)
+    guard = getattr(threading, "_shutdown_locks_lock", None)
+    if lock is not None and locks is not None and guard is not None:
+        with guard:
+            locks.discard(lock)
+        manager._daemonic = True  # type: ignore[attr-defined]  # what it now is
 
 
 #: Seconds to reach a Dask scheduler before the batch gives up (exit code 3, retryable).

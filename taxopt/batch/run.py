@@ -29,8 +29,6 @@ import logging
 import math
 import platform
 import shutil
-import signal
-import threading
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -97,23 +95,6 @@ class BatchOutcome:
         if self.total == 0 or self.counts.get("invalid_input", 0) == self.total:
             return EXIT_NOTHING_VALID
         return EXIT_OK if self.failed == 0 and self.rejected_rows == 0 else EXIT_FAILED
-
-
-@contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """Inside, SIGTERM raises KeyboardInterrupt, so a killed batch stops its workers cleanly."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def _raise(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, _raise)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def choose_chunk_size(n: int, workers: int) -> int:
@@ -187,9 +168,10 @@ def run_batch(input_dir: str | Path, out_dir: str | Path, workers: int | None = 
     InvalidInput
         Bad arguments or malformed tables (exit code 2); nothing is solved.
     InfrastructureFailure
-        The output folder cannot be written or is locked by another run, a
-        part file is damaged, the scheduler cannot be reached, or workers keep
-        dying (exit code 3; worth retrying).
+        The output folder cannot be written or is locked by another run, the
+        scheduler cannot be reached, or workers keep dying (exit code 3; worth
+        retrying). A part file that cannot be read back is not one: its chunk is
+        solved again.
     """
     started = dt.datetime.now(dt.UTC)
     t_start = time.perf_counter()
@@ -233,10 +215,9 @@ def _start_local_workers() -> None:
     reads, instead of after it, with one core idle, before the first chunk can start.
     The pool's workers fork from it later (`engines.LocalEngine`)."""
     from ..workers import process_context
-    from .engines import PRELOAD, children_without_sigint
+    from .engines import PRELOAD
 
-    with children_without_sigint():   # the server and its workers leave Ctrl-C to the driver
-        process_context(PRELOAD)
+    process_context(PRELOAD)    # the server and its workers leave Ctrl-C to the driver
 
 
 @contextmanager
