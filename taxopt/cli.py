@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from .errors import InvalidInput, TaxoptError
-from .interrupts import interrupts_once, raise_interrupt
+from .interrupts import ignore_interrupts, interrupts_once, raise_interrupt
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INFRASTRUCTURE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -291,6 +291,9 @@ def batch_cmd(input_dir: Path, out_dir: Path, workers: int | None, engine: str,
                 sys.exit(code)
     finally:
         detach(handler)
+    # the outputs are published and the exit code decided: an interrupt from here to the
+    # interpreter's exit must not turn it into click's "Aborted!" (1) or a death by signal
+    ignore_interrupts()
     if not quiet:
         if outcome.finished_before:
             click.echo(f"{outcome.out_dir}: the batch already finished (run "
