@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "taxopt"
 
 LAYERS: list[tuple[str, ...]] = [
     ("taxopt.errors", "taxopt.limits", "taxopt.options", "taxopt.version", "taxopt.domain",
-     "taxopt.files", "taxopt.workers"),
+     "taxopt.files", "taxopt.workers", "taxopt.interrupts"),
     ("taxopt.tax",),
     ("taxopt.model",),
     ("taxopt.adapters",),

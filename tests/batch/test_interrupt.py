@@ -65,6 +65,21 @@ def test_stopping_a_pool_after_a_worker_died_mid_message_leaves_no_thread():
             manager.join(timeout=10)
 
 
+def _default_sigint() -> None:
+    """In a child: SIGINT's default action, as at a terminal. A runner started by a
+    non-interactive shell's ``&`` ignores SIGINT, and a child inherits that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.fixture(autouse=True)
+def _sigint_as_at_a_terminal():
+    """These tests press Ctrl-C: Python's own SIGINT handler in this process too, however
+    the runner was started; the runner's own disposition comes back afterwards."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
 def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT)}
 
@@ -80,7 +95,8 @@ def _batch(batch: Path, out: Path, *extra: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "taxopt.cli", "batch", str(batch), "--out", str(out),
          "--no-timings", "--csv", "--workers", "1", "--chunk-size", "1", *extra],
-        env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        preexec_fn=_default_sigint)
 
 
 def _wait_for_a_part(proc: subprocess.Popen, out: Path, timeout: float = 60) -> None:
@@ -310,7 +326,8 @@ with ProcessPoolExecutor(1, mp_context=ctx) as pool:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forkserver, /proc: Linux")
 def test_a_restarted_forkserver_and_its_workers_never_get_ctrl_c():
     proc = subprocess.Popen([sys.executable, "-c", SHIELD_SCRIPT], env=_env(), text=True,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            preexec_fn=_default_sigint)
     try:
         pids = json.loads(proc.stdout.readline())
         assert pids["server"] != pids["first"]
