@@ -129,7 +129,17 @@ class OutLock:
             self.fd = None
 
     def __enter__(self) -> OutLock:
-        return self.acquire()
+        from ..interrupts import interrupts_deferred
+
+        # an interrupt while the lock is taken would leave its file behind (``with`` calls
+        # no __exit__ for an __enter__ that raised): it waits for the taking to finish,
+        # and then releases what was taken
+        try:
+            with interrupts_deferred():
+                return self.acquire()
+        except BaseException:
+            self.release()
+            raise
 
     def __exit__(self, *exc: Any) -> None:
         self.release()

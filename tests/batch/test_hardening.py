@@ -99,6 +99,30 @@ def test_a_second_run_is_refused_while_the_first_holds_the_folder(batch300, tmp_
     assert not (out / LOCK_NAME).exists() and not (out / "results.parquet").exists()
 
 
+def test_an_interrupt_while_the_lock_is_taken_leaves_no_lock_file(tmp_path, monkeypatch):
+    # Ctrl-C arriving in the middle of taking the lock: it is acted on once the lock is
+    # taken, and what was taken is released (a `with` calls no __exit__ for a failed
+    # __enter__, so the file used to stay behind)
+    import signal
+
+    from taxopt.batch import lock as lock_mod
+
+    read = lock_mod._read
+
+    def read_and_press_ctrl_c(fd):
+        signal.raise_signal(signal.SIGINT)
+        return read(fd)
+
+    monkeypatch.setattr(lock_mod, "_read", read_and_press_ctrl_c)
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt), lock_mod.OutLock(tmp_path, "r1"):
+            pytest.fail("the body of the with must not run")
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert not (tmp_path / LOCK_NAME).exists()
+
+
 def test_a_stale_lock_of_a_dead_process_is_taken_over(tmp_path):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
