@@ -114,6 +114,7 @@ class _Purchases:
     shares: np.ndarray
     lot: np.ndarray
     held: np.ndarray
+    implicit: np.ndarray    # the implicit purchases' lots (indices, in lot-id order)
 
 
 def _age(hh: Household) -> np.ndarray:
@@ -167,13 +168,18 @@ def _pair_lots(hh: Household, account: np.ndarray, security: np.ndarray, day: np
 
 
 def _purchases(hh: Household) -> _Purchases:
-    """The purchases the matching sees (see `_Purchases`), unsorted."""
+    """The purchases the matching sees (see `_Purchases`), unsorted; once per household
+    (the matching, the lots bought recently and the assumptions all read them)."""
+    return hh.cached("wash_purchases", lambda: _gather_purchases(hh))
+
+
+def _gather_purchases(hh: Household) -> _Purchases:
     r, lots = hh.recent, hh.lots
     age = _age(hh)
     b = np.flatnonzero(r.is_buy & (age >= 0) & (age <= MATCH_HORIZON_DAYS))
     day = r.date[b].astype(np.int64)
     lot = _pair_lots(hh, r.account[b], r.security[b], day, r.shares[b])
-    implicit = implicit_purchase_lots(hh, lot)
+    implicit = _implicit_lots(hh, lot)
     safe = np.maximum(lot, 0)
     held = np.where(lot >= 0, np.minimum(r.shares[b], lots.shares[safe] if len(lots)
                                          else 0.0), 0.0)
@@ -183,10 +189,11 @@ def _purchases(hh: Household) -> _Purchases:
         np.concatenate([day, _lot_days(hh)[implicit]]),
         np.concatenate([r.shares[b], lots.shares[implicit]]),
         np.concatenate([lot, implicit]),
-        np.concatenate([held, lots.shares[implicit]]))
+        np.concatenate([held, lots.shares[implicit]]),
+        implicit)
 
 
-def implicit_purchase_lots(hh: Household, paired: np.ndarray | None = None) -> np.ndarray:
+def implicit_purchase_lots(hh: Household) -> np.ndarray:
     """Lots acquired within `MATCH_HORIZON_DAYS` of ``as_of`` that no buy of
     ``recent_trades`` accounts for (indices, in lot-id order).
 
@@ -195,12 +202,11 @@ def implicit_purchase_lots(hh: Household, paired: np.ndarray | None = None) -> n
     taken as a purchase on its acquired date: replacement shares for a loss sale of its
     wash group within 30 days of that date, as if the buy had been listed.
     """
-    if paired is None:
-        r = hh.recent
-        age = _age(hh)
-        b = np.flatnonzero(r.is_buy & (age >= 0) & (age <= MATCH_HORIZON_DAYS))
-        paired = _pair_lots(hh, r.account[b], r.security[b], r.date[b].astype(np.int64),
-                            r.shares[b])
+    return _purchases(hh).implicit
+
+
+def _implicit_lots(hh: Household, paired: np.ndarray) -> np.ndarray:
+    """`implicit_purchase_lots`, given the lots the listed buys created (``paired``)."""
     age = hh.as_of.astype("datetime64[D]").astype(np.int64) - _lot_days(hh)
     recent = (age >= 0) & (age <= MATCH_HORIZON_DAYS)
     recent[paired[paired >= 0]] = False
@@ -412,7 +418,8 @@ def _disallowed_into(order: np.ndarray, before: np.ndarray, c: np.ndarray,
         per_dollar = loss[i] / value[i]
         lo = grp_start[group[i]] + before[k]
         left = c[k]
-        for j in np.flatnonzero(rep.group == group[i]).tolist():
+        lo_j, hi_j = np.searchsorted(rep.group, (group[i], group[i] + 1))
+        for j in range(int(lo_j), int(hi_j)):     # sorted by group: one slice
             if left <= 1e-12:
                 break
             if rep.lot[j] >= 0 and rep.lot[j] == lot[i]:
